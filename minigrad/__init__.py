@@ -1,0 +1,38 @@
+"""minigrad: a reverse-mode autograd engine on NumPy (CPU) and CuPy (GPU).
+
+    import minigrad as mg
+    x = mg.randn(3, requires_grad=True)
+    (x * x).sum().backward()      # x.grad == 2 * x
+"""
+import numpy as np
+
+from .tensor import Tensor
+from .autograd import (Function, no_grad, enable_grad, set_grad_enabled, is_grad_enabled,
+                       detect_anomaly, grad)
+from .factories import (tensor, zeros, ones, empty, full, arange, eye, rand, randn, randint,
+                        zeros_like, ones_like, full_like, rand_like, randn_like)
+from .gradcheck import gradcheck, gradgradcheck, GradcheckError
+from .backend import manual_seed
+from .ops.elementwise import (exp, log, sqrt, sin, cos, tanh, sigmoid, relu, abs, clip,
+                              maximum, minimum, where)
+from .ops.reduce import sum, mean, max, min, prod, var, std, logsumexp, argmax, argmin
+from .ops.shape import (reshape, permute, transpose, broadcast_to, squeeze, unsqueeze, flatten,
+                        cat, stack, pad)
+from .ops.linalg import matmul, einsum
+from . import cuda, functional
+
+float16, float32, float64 = np.float16, np.float32, np.float64
+int8, int16, int32, int64, uint8 = np.int8, np.int16, np.int32, np.int64, np.uint8
+bool_ = np.bool_
+
+
+def save(obj, path):
+    """Save a state dict of tensors/arrays to ``path`` (.npz, atomically, no pickled code)."""
+    from .serialization import save as _save
+    return _save(obj, path)
+
+
+def load(path):
+    """Load a state dict written by :func:`save`."""
+    from .serialization import load as _load
+    return _load(path)
