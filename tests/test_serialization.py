@@ -1,0 +1,247 @@
+"""save / load: bit-exact round trips, key order, atomic replacement, and refused files."""
+import os
+import pickle
+import zipfile
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import minigrad as mg
+from minigrad import backend
+from minigrad.serialization import load, save
+
+DTYPES = [np.float16, np.float32, np.float64, np.int8, np.int16, np.int32, np.int64, np.uint8,
+          np.bool_]
+
+
+def _random_bits(dtype, shape, seed=0):
+    """An array whose bytes are random: for floats that includes NaN payloads, infs, -0.0."""
+    dtype = np.dtype(dtype)
+    raw = np.random.default_rng(seed).integers(0, 256, size=int(np.prod(shape)) * dtype.itemsize,
+                                               dtype=np.uint8)
+    if dtype == np.bool_:
+        raw = raw % 2  # only 0 and 1 are valid bools
+    return raw.view(dtype).reshape(shape)
+
+
+def _files_in(folder):
+    return sorted(os.listdir(folder))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_round_trip_is_bit_exact(tmp_path, dtype):
+    state = {"tensor": mg.tensor(_random_bits(dtype, (4, 5), seed=1)),
+             "array": _random_bits(dtype, (3, 2, 2), seed=2),
+             "scalar": _random_bits(dtype, (), seed=3),
+             "empty": np.zeros((0, 3), dtype=dtype)}
+    path = tmp_path / "ckpt.npz"
+    save(state, path)
+    back = load(path)
+    assert list(back) == list(state)
+    for key, value in state.items():
+        expected = value.data if isinstance(value, mg.Tensor) else value
+        assert isinstance(back[key], np.ndarray)
+        assert back[key].dtype == expected.dtype and back[key].shape == expected.shape
+        assert back[key].tobytes() == expected.tobytes()
+
+
+@given(st.lists(st.text(st.characters(codec="utf-8", exclude_characters="\x00"), min_size=1,
+                        max_size=12), min_size=1, max_size=8, unique=True),
+       hnp.arrays(st.sampled_from(DTYPES[:-1]), hnp.array_shapes(min_dims=0, max_dims=3)))
+def test_key_order_and_names_are_kept(tmp_path_factory, keys, array):
+    path = tmp_path_factory.mktemp("ckpt") / "state.npz"
+    state = {key: array + i if array.dtype != np.bool_ else array for i, key in enumerate(keys)}
+    save(state, path)
+    back = load(path)
+    assert list(back) == keys
+    for key in keys:
+        assert back[key].tobytes() == np.asarray(state[key]).tobytes()
+
+
+def test_numpy_reads_the_file_too(tmp_path):
+    path = tmp_path / "ckpt.npz"
+    save({"w": np.arange(6.0).reshape(2, 3), "b": np.ones(3, np.float32)}, path)
+    with np.load(path, allow_pickle=False) as archive:
+        assert archive.files == ["w", "b"]
+        np.testing.assert_array_equal(archive["w"], np.arange(6.0).reshape(2, 3))
+
+
+def test_numpy_savez_files_load(tmp_path):
+    path = tmp_path / "np.npz"
+    np.savez_compressed(path, a=np.arange(5), b=np.eye(2, dtype=np.float16))
+    back = load(path)
+    assert list(back) == ["a", "b"] and back["b"].dtype == np.float16
+    np.testing.assert_array_equal(back["a"], np.arange(5))
+
+
+def test_numbers_and_nested_dicts(tmp_path):
+    path = tmp_path / "ckpt.npz"
+    save({"step": 7, "lr": 0.1, "done": False, "half": np.float16(1.5),
+          "model": {"fc": {"weight": np.ones((2, 2))}, "bias": np.zeros(2)}}, path)
+    back = load(path)
+    assert list(back) == ["step", "lr", "done", "half", "model.fc.weight", "model.bias"]
+    assert back["step"].dtype == np.int64 and back["step"].shape == () and back["step"] == 7
+    assert back["lr"].dtype == np.float64 and back["lr"] == 0.1
+    assert back["done"].dtype == np.bool_ and not back["done"]
+    assert back["half"].dtype == np.float16
+    np.testing.assert_array_equal(back["model.fc.weight"], np.ones((2, 2)))
+
+
+def test_non_contiguous_and_fortran_arrays(tmp_path):
+    base = np.arange(24, dtype=np.int32).reshape(4, 6)
+    state = {"strided": base[::2, ::3], "fortran": np.asfortranarray(base), "t": base.T}
+    save(state, tmp_path / "c.npz")
+    back = load(tmp_path / "c.npz")
+    for key in state:
+        np.testing.assert_array_equal(back[key], state[key])
+
+
+@pytest.mark.parametrize("state, error, message", [
+    ({"a": [1, 2]}, TypeError, "value of 'a' is a list"),
+    ({"a": None}, TypeError, "value of 'a' is a NoneType"),
+    ({"a": "text"}, TypeError, "value of 'a' is a str"),
+    ({"a": np.array([object()])}, TypeError, "dtype object, which needs pickle"),
+    ({1: np.zeros(1)}, TypeError, "keys must be non-empty strings, got 1"),
+    ({"": np.zeros(1)}, TypeError, "keys must be non-empty strings"),
+    ({"m": {2: np.zeros(1)}}, TypeError, "got 2 inside 'm'"),
+    ({"a.b": np.zeros(1), "a": {"b": np.ones(1)}}, ValueError, "'a.b' occurs twice"),
+    ({"a\x00b": np.zeros(1)}, ValueError, "holds a NUL"),
+    ({"m": {"\udc80": np.zeros(1)}}, ValueError, "inside 'm' holds a NUL or a character"),
+])
+def test_rejected_values_leave_no_file(tmp_path, state, error, message):
+    with pytest.raises(error, match=message):
+        save(state, tmp_path / "x.npz")
+    assert _files_in(tmp_path) == []
+
+
+def test_rejects_a_non_dict_and_bad_paths(tmp_path):
+    with pytest.raises(TypeError, match="expected a dict"):
+        save([np.zeros(1)], tmp_path / "x.npz")
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        save({"a": np.zeros(1)}, tmp_path / "absent" / "x.npz")
+    with pytest.raises(IsADirectoryError, match="is a directory"):
+        save({"a": np.zeros(1)}, tmp_path)
+
+
+def test_overwrite_replaces_the_file(tmp_path):
+    path = tmp_path / "ckpt.npz"
+    save({"a": np.zeros(3)}, path)
+    save({"b": np.ones(2)}, path)
+    assert list(load(path)) == ["b"]
+    assert _files_in(tmp_path) == ["ckpt.npz"]
+
+
+def test_crash_mid_write_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
+    path = tmp_path / "ckpt.npz"
+    save({"weight": np.arange(4.0)}, path)
+    before = path.read_bytes()
+    real_write = np.lib.format.write_array
+    calls = []
+
+    def crash_on_second_entry(fp, array, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            fp.write(b"\x93NUMPY half an array")  # some bytes reach the temporary file
+            raise OSError("disk full")
+        return real_write(fp, array, *args, **kwargs)
+
+    monkeypatch.setattr(np.lib.format, "write_array", crash_on_second_entry)
+    with pytest.raises(OSError, match="disk full"):
+        save({"weight": np.full(1000, 9.0), "bias": np.zeros(10), "extra": np.ones(3)}, path)
+    assert len(calls) == 2
+    assert path.read_bytes() == before
+    assert _files_in(tmp_path) == ["ckpt.npz"]
+    np.testing.assert_array_equal(load(path)["weight"], np.arange(4.0))
+
+
+def test_interrupt_before_rename_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
+    path = tmp_path / "ckpt.npz"
+    save({"weight": np.arange(4.0)}, path)
+    before = path.read_bytes()
+    synced = []
+    monkeypatch.setattr(os, "fsync", lambda fd: synced.append(fd))
+
+    def interrupted(src, dst):
+        assert os.path.getsize(src) > 0 and synced  # complete and synced before the rename
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "replace", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        save({"weight": np.zeros(4)}, path)
+    assert path.read_bytes() == before
+    assert _files_in(tmp_path) == ["ckpt.npz"]
+
+
+@pytest.mark.parametrize("keep", [0.0, 0.3, 0.9, 0.999])
+def test_truncated_file_is_refused(tmp_path, keep):
+    path = tmp_path / "ckpt.npz"
+    save({"weight": np.arange(1000.0), "bias": np.ones(10)}, path)
+    content = path.read_bytes()
+    path.write_bytes(content[:int(len(content) * keep)])
+    with pytest.raises(ValueError, match="truncated") as info:
+        load(path)
+    assert str(path) in str(info.value)
+
+
+def test_corrupt_member_is_refused(tmp_path):
+    path = tmp_path / "ckpt.npz"
+    save({"weight": np.zeros(1000)}, path)
+    content = bytearray(path.read_bytes())
+    content[500] ^= 0xFF  # inside the stored array: the zip's CRC no longer matches
+    path.write_bytes(bytes(content))
+    with pytest.raises(ValueError, match="truncated or corrupt at entry 'weight'"):
+        load(path)
+
+
+def test_encrypted_member_is_refused(tmp_path):
+    path = tmp_path / "ckpt.npz"
+    save({"weight": np.zeros(4)}, path)
+    content = bytearray(path.read_bytes())
+    central = content.index(b"PK\x01\x02")
+    content[central + 8] |= 0x01  # general-purpose flag bit 0: "this member is encrypted"
+    path.write_bytes(bytes(content))
+    with pytest.raises(ValueError, match="entry 'weight' uses a zip feature"):
+        load(path)
+
+
+def test_foreign_files_are_refused(tmp_path):
+    text = tmp_path / "notes.txt"
+    text.write_text("not a checkpoint\n")
+    with pytest.raises(ValueError, match="not an .npz checkpoint") as info:
+        load(text)
+    assert str(text) in str(info.value)
+
+    pickled = tmp_path / "model.pkl"
+    pickled.write_bytes(pickle.dumps({"weight": np.zeros(3)}))
+    with pytest.raises(ValueError, match="not an .npz checkpoint"):
+        load(pickled)
+
+    with_objects = tmp_path / "objects.npz"
+    np.savez(with_objects, fine=np.zeros(2), code=np.array([{"a": 1}], dtype=object))
+    with pytest.raises(ValueError, match="entry 'code' is not a .npy array that can be read "
+                                         "without pickle"):
+        load(with_objects)
+
+    other_zip = tmp_path / "other.zip"
+    with zipfile.ZipFile(other_zip, "w") as zf:
+        zf.writestr("readme.txt", "hello")
+    with pytest.raises(ValueError, match="holds 'readme.txt', expected only .npy members"):
+        load(other_zip)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no checkpoint file at .*missing.npz"):
+        load(tmp_path / "missing.npz")
+
+
+@pytest.mark.skipif(backend.cupy() is None, reason="needs CuPy and a CUDA device")
+def test_cuda_tensors_are_saved_from_the_host(tmp_path):
+    weight = mg.tensor(np.arange(6, dtype=np.float32).reshape(2, 3), device="cuda")
+    save({"weight": weight, "raw": weight.data}, tmp_path / "gpu.npz")
+    back = load(tmp_path / "gpu.npz")
+    for key in ("weight", "raw"):
+        assert isinstance(back[key], np.ndarray)
+        np.testing.assert_array_equal(back[key], np.arange(6).reshape(2, 3))
