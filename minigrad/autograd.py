@@ -19,6 +19,12 @@ import numpy as np
 
 from . import backend
 
+# Bound by tensor.py once the Tensor class exists (tensor.py imports this module first, so a
+# plain import here would be circular); a module global is also the fastest lookup in the
+# hot path of Function.apply.
+Tensor = None
+sum_to = None
+
 
 class _Mode:
     """Process-wide switches (class attributes are the fastest global state in CPython)."""
@@ -131,6 +137,12 @@ class Function:
     output -> node -> output.
     """
 
+    # Defaults at class level, so that a node sets only what differs from them.
+    _to_save = ()
+    _saved = ()
+    _hooks = None
+    _released = False
+
     def save_for_backward(self, *arrays):
         """Keep ``arrays`` (inputs, outputs or new arrays) for backward. Call inside forward."""
         self._to_save = arrays
@@ -145,7 +157,6 @@ class Function:
                 f"{type(self).__name__}: trying to backward through the graph a second time, "
                 "but its saved arrays were freed after the first backward. Pass "
                 "retain_graph=True to the first backward() if you need to go through it twice.")
-        from .tensor import Tensor
         result = []
         for kind, item, version in saved:
             if kind == 0:                        # an input Tensor
@@ -177,9 +188,7 @@ class Function:
     @classmethod
     def apply(cls, *inputs, **params):
         """Run forward on the raw arrays, wrap the result, and record the node when needed."""
-        from .tensor import Tensor
         ctx = cls.__new__(cls)
-        ctx._to_save = ()
         arrays = []
         requires_grad = False
         on_gpu = False
@@ -200,42 +209,42 @@ class Function:
         except (ValueError, IndexError) as error:
             raise type(error)(f"{cls.__name__}: {error} (input shapes "
                               f"{_shapes(inputs)})") from error
-        record = requires_grad and _Mode.grad_enabled
+        wrap = Tensor._wrap
+        if not (requires_grad and _Mode.grad_enabled):
+            if type(out) is tuple:
+                return tuple(wrap(o) for o in out)
+            return wrap(out)
         if type(out) is tuple:
-            outputs = tuple(Tensor._wrap(o, record) for o in out)
-        else:
-            outputs = Tensor._wrap(out, record)
-        if record:
+            outputs = tuple(wrap(o, True) for o in out)
             ctx._record(inputs, outputs, out)
+        else:
+            outputs = wrap(out, True)
+            ctx._record(inputs, (outputs,), (out,))
         return outputs
 
     def _record(self, inputs, outputs, raw):
         """Attach this node to its outputs and remember the edges to its inputs."""
-        from .tensor import Tensor
         edges = []
         needs = []
         for a in inputs:
             if isinstance(a, Tensor) and a.requires_grad:
-                edges.append((a._grad_fn, a._output_nr, a if a._grad_fn is None else None,
-                              a.data.shape, a.data.dtype))
+                fn = a._grad_fn
+                edges.append((fn, a._output_nr, a if fn is None else None, a.data.shape,
+                              a.data.dtype))
                 needs.append(True)
             else:
                 edges.append(None)
                 needs.append(False)
         self._edges = edges
-        self.needs_input_grad = tuple(needs)
-        single = not isinstance(outputs, tuple)
-        outs = (outputs,) if single else outputs
-        for i, t in enumerate(outs):
+        self.needs_input_grad = needs
+        for i, t in enumerate(outputs):
             t._grad_fn = self
             t._output_nr = i
-        self._out_meta = [(t.data.shape, t.data.dtype) for t in outs]
-        self._single = single
-        self._hooks = None
-        self._released = False
-        raw = (raw,) if single else raw
-        self._saved = tuple(_saved_entry(x, inputs, outs, raw) for x in self._to_save)
-        self._to_save = ()
+        self._out_meta = [(t.data.shape, t.data.dtype) for t in outputs]
+        to_save = self._to_save
+        if to_save:
+            self._saved = tuple([_saved_entry(x, inputs, outputs, raw) for x in to_save])
+            del self._to_save
         if _Mode.anomaly:
             self._trace = _user_frame()
 
@@ -247,10 +256,10 @@ class Function:
 
 def _saved_entry(x, inputs, outputs, raw):
     """How a saved value is kept: (kind, item, version)."""
-    from .tensor import Tensor
     for a in inputs:
-        if isinstance(a, Tensor) and a.data is x:
-            return (0, a, a._version)
+        if a.__class__ is Tensor or isinstance(a, Tensor):
+            if a.data is x:
+                return (0, a, a._version)
     for nr, (t, r) in enumerate(zip(outputs, raw)):
         if r is x:  # forward's own result (a NumPy scalar was turned into a 0-d array by _wrap)
             # Keep the array, not the Tensor: output -> node -> output would be a cycle.
@@ -268,7 +277,6 @@ def _shapes(inputs):
 
 def _check_devices(cls, inputs):
     """All Tensor inputs of one op must live on one device; say which ones do not."""
-    from .tensor import Tensor
     devices = [(i, a.device) for i, a in enumerate(inputs) if isinstance(a, Tensor)]
     first = devices[0][1]
     for i, d in devices:
@@ -307,48 +315,40 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, targ
     order (``None`` where no path leads to one): this is ``mg.grad``.
 
     Nodes are processed in topological order by counting dependencies (Kahn's algorithm): a node
-    runs once every node that consumes its outputs has sent its share of the gradient.
+    runs once every node that consumes its outputs has sent its share of the gradient. A leaf's
+    contributions are summed first and delivered once at the end, so its hooks see the total.
     """
-    from .tensor import Tensor
-    from .ops.shape import sum_to
     grads = {}          # node -> list of gradients, one per output
-    leaf_roots = []     # roots that are leaves: their gradient is the root gradient itself
+    leaf_grads = {}     # id(leaf) -> [leaf, summed gradient]
     root_nodes = []
+    # Summing gradients: recorded as an op when the backward pass is itself differentiated;
+    # otherwise a plain array sum, which skips an op's bookkeeping (most of the cost here).
+    accumulate = _add_recorded if create_graph else _add_arrays
+
+    def add_to_leaf(leaf, g):
+        entry = leaf_grads.get(id(leaf))
+        if entry is None:
+            leaf_grads[id(leaf)] = [leaf, g]
+        else:
+            entry[1] = accumulate(entry[1], g)
+
     for t, g in zip(roots, root_grads):
-        if t._grad_fn is None:
-            leaf_roots.append((t, g))
-            continue
         node = t._grad_fn
+        if node is None:
+            add_to_leaf(t, g)
+            continue
         if node not in grads:
             grads[node] = [None] * len(node._out_meta)
             root_nodes.append(node)
         slot = grads[node]
         slot[t._output_nr] = g if slot[t._output_nr] is None else slot[t._output_nr] + g
 
-    captured = None
     capture_nodes = {}
     if targets is not None:
-        captured = [None] * len(targets)
         for i, t in enumerate(targets):
             if t._grad_fn is not None:
                 capture_nodes.setdefault((t._grad_fn, t._output_nr), []).append(i)
-
-    def deliver_to_leaf(leaf, g):
-        if targets is not None:
-            for i, t in enumerate(targets):
-                if t is leaf:
-                    captured[i] = g if captured[i] is None else captured[i] + g
-            return
-        for hook in leaf._hooks or ():
-            replaced = hook(g)
-            if replaced is not None:
-                g = replaced
-        if not create_graph:
-            g = Tensor._wrap(g.data.copy())  # a private, writable array: optimizers scale in place
-        leaf.grad = g if leaf.grad is None else leaf.grad + g
-
-    for t, g in leaf_roots:
-        deliver_to_leaf(t, g)
+    captured = [None] * len(targets) if targets is not None else None
 
     dependencies = _topological_dependencies(root_nodes)
     ready = [n for n in root_nodes if dependencies.get(n, 0) == 0]
@@ -358,48 +358,22 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, targ
         while ready:
             node = ready.pop()
             out_grads = grads.pop(node, None)
-            if out_grads is not None and node._hooks:
-                for nr, hooks in node._hooks.items():
-                    for hook in hooks:
-                        if out_grads[nr] is not None:
-                            replaced = hook(out_grads[nr])
-                            if replaced is not None:
-                                out_grads[nr] = replaced
-            if out_grads is not None and capture_nodes:
-                for nr, g in enumerate(out_grads):
-                    for i in capture_nodes.get((node, nr), ()):
-                        captured[i] = g
-            in_grads = ()
-            if out_grads is not None and any(g is not None for g in out_grads):
-                if node._released:
-                    raise RuntimeError(
-                        f"{type(node).__name__}: trying to backward through the graph a second "
-                        "time, but its saved arrays were freed after the first backward. Pass "
-                        "retain_graph=True to the first backward() if you need to go through "
-                        "it twice.")
-                for nr, g in enumerate(out_grads):
-                    if g is None:  # an unused output of a multi-output op: its gradient is 0
-                        shape, dtype = node._out_meta[nr]
-                        out_grads[nr] = Tensor._wrap(
-                            backend.xp_of(*[x.data for x in out_grads if x is not None])
-                            .zeros(shape, dtype))
-                in_grads = type(node).backward(node, *out_grads)
-                if not isinstance(in_grads, tuple):
-                    in_grads = (in_grads,)
-                if len(in_grads) != len(node._edges):
-                    raise RuntimeError(f"{type(node).__name__}.backward returned "
-                                       f"{len(in_grads)} gradients for {len(node._edges)} inputs")
-                if _Mode.anomaly:
-                    _check_finite(node, in_grads)
-                if not retain_graph:
-                    node._release()
+            in_grads = None
+            if out_grads is not None and (len(out_grads) > 1 or out_grads[0] is not None):
+                if node._hooks:
+                    _run_node_hooks(node, out_grads)
+                if capture_nodes:
+                    for nr, g in enumerate(out_grads):
+                        for i in capture_nodes.get((node, nr), ()):
+                            captured[i] = g
+                in_grads = _call_backward(node, out_grads, retain_graph)
             for i, edge in enumerate(node._edges):
                 if edge is None:
                     continue
                 child, nr, leaf, shape, dtype = edge
-                g = in_grads[i] if in_grads else None
+                g = in_grads[i] if in_grads is not None else None
                 if g is not None:
-                    if not isinstance(g, Tensor):
+                    if g.__class__ is not Tensor and not isinstance(g, Tensor):
                         g = Tensor._wrap(g)
                     if g.data.shape != shape:
                         g = sum_to(g, shape)
@@ -407,19 +381,80 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, targ
                         g = g.astype(dtype)
                 if child is None:
                     if g is not None:
-                        deliver_to_leaf(leaf, g)
+                        add_to_leaf(leaf, g)
                     continue
                 if g is not None:
                     slot = grads.get(child)
                     if slot is None:
                         slot = grads[child] = [None] * len(child._out_meta)
-                    slot[nr] = g if slot[nr] is None else slot[nr] + g
-                dependencies[child] -= 1
-                if dependencies[child] == 0:
+                    slot[nr] = g if slot[nr] is None else accumulate(slot[nr], g)
+                remaining = dependencies[child] - 1
+                dependencies[child] = remaining
+                if remaining == 0:
                     ready.append(child)
+
+        for leaf, g in leaf_grads.values():
+            if targets is not None:
+                for i, t in enumerate(targets):
+                    if t is leaf:
+                        captured[i] = g
+                continue
+            for hook in leaf._hooks or ():
+                replaced = hook(g)
+                if replaced is not None:
+                    g = replaced
+            if not create_graph:
+                g = Tensor._wrap(g.data.copy())  # private and writable: optimizers scale it
+            leaf.grad = g if leaf.grad is None else leaf.grad + g
     finally:
         _Mode.grad_enabled = previous_mode
     return captured
+
+
+def _add_recorded(a, b):
+    return a + b
+
+
+def _add_arrays(a, b):
+    return Tensor._wrap(a.data + b.data)
+
+
+def _run_node_hooks(node, out_grads):
+    """Hooks registered on a non-leaf Tensor see (and may replace) its gradient."""
+    for nr, hooks in node._hooks.items():
+        for hook in hooks:
+            if out_grads[nr] is not None:
+                replaced = hook(out_grads[nr])
+                if replaced is not None:
+                    out_grads[nr] = replaced
+
+
+def _call_backward(node, out_grads, retain_graph):
+    """Run one node's backward; None when no gradient reached any of its outputs."""
+    if len(out_grads) > 1 and any(g is None for g in out_grads):
+        if all(g is None for g in out_grads):
+            return None
+        for nr, g in enumerate(out_grads):
+            if g is None:  # an unused output of a multi-output op: its gradient is zero
+                shape, dtype = node._out_meta[nr]
+                like = next(x for x in out_grads if x is not None)
+                out_grads[nr] = Tensor._wrap(backend.xp_of(like.data).zeros(shape, dtype))
+    if node._released:
+        raise RuntimeError(
+            f"{type(node).__name__}: trying to backward through the graph a second time, but "
+            "its saved arrays were freed after the first backward. Pass retain_graph=True to "
+            "the first backward() if you need to go through it twice.")
+    in_grads = type(node).backward(node, *out_grads)
+    if type(in_grads) is not tuple:
+        in_grads = (in_grads,)
+    if len(in_grads) != len(node._edges):
+        raise RuntimeError(f"{type(node).__name__}.backward returned {len(in_grads)} "
+                           f"gradients for {len(node._edges)} inputs")
+    if _Mode.anomaly:
+        _check_finite(node, in_grads)
+    if not retain_graph:
+        node._release()
+    return in_grads
 
 
 def _check_finite(node, in_grads):
@@ -456,7 +491,6 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     -------
     tuple of Tensor (or None)
     """
-    from .tensor import Tensor
     outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
     inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
     if grad_outputs is None:
@@ -479,7 +513,6 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
 
 def _root_grad(tensor, g, op):
     """The starting gradient of a backward pass: ones for a scalar, else it must be given."""
-    from .tensor import Tensor
     if not tensor.requires_grad:
         raise RuntimeError(f"{op}: the tensor (shape {tensor.shape}) does not require grad and "
                            "has no grad_fn, so there is nothing to differentiate")

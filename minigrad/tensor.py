@@ -38,9 +38,17 @@ class Tensor:
         Whether ``backward`` should compute a gradient for this tensor.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_grad_fn", "_output_nr", "_version",
-                 "_hooks", "__weakref__", "__dict__")
+    __slots__ = ("data", "__dict__", "__weakref__")
     __array_priority__ = 1000  # ndarray <op> Tensor defers to Tensor's reflected operator
+
+    # Class-level defaults: a new Tensor sets only what differs, which keeps the ops' hot path
+    # (Tensor._wrap, called for every result) to two attribute writes.
+    grad = None
+    requires_grad = False
+    _grad_fn = None
+    _output_nr = 0
+    _version = 0
+    _hooks = None
 
     def __init__(self, data, dtype=None, device=None, requires_grad=False):
         if isinstance(data, Tensor):
@@ -76,12 +84,8 @@ class Tensor:
             array = np.asarray(array)
         t = object.__new__(Tensor)
         t.data = array
-        t.grad = None
-        t.requires_grad = requires_grad
-        t._grad_fn = None
-        t._output_nr = 0
-        t._version = 0
-        t._hooks = None
+        if requires_grad:
+            t.requires_grad = True
         return t
 
     # Properties -------------------------------------------------------------------------------
@@ -484,7 +488,9 @@ def _as_tensor(x, like):
     return x if isinstance(x, Tensor) else Tensor(x, dtype=like.dtype, device=like.device)
 
 
-from .autograd import Function  # noqa: E402  (Tensor must exist before the ops import it)
+from . import autograd  # noqa: E402  (Tensor must exist before the ops import it)
+from .autograd import Function  # noqa: E402
+autograd.Tensor = Tensor
 
 
 class ToDevice(Function):
@@ -505,3 +511,4 @@ from .ops import reduce as R  # noqa: E402
 from .ops import shape as S  # noqa: E402
 from .ops import index as I  # noqa: E402
 from .ops import linalg as L  # noqa: E402
+autograd.sum_to = S.sum_to
