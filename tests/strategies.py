@@ -167,3 +167,46 @@ def pool_geometry(dilation=False, ceil_mode=False, max_size=7):
     ``ceil_mode``.
     """
     return _pool_geometries(dilation, ceil_mode, max_size).filter(_windows_touch_input)
+
+
+@st.composite
+def conv_geometry(draw, transposed=False, max_size=5):
+    """A convolution set-up over an NCHW image: batch, channels, groups, sizes, kernel, stride,
+    padding, dilation and, for a transposed convolution, output padding.
+
+    Sizes are often odd, strides can exceed the kernel (gaps) or not (overlaps), and groups split
+    the channels. Every draw gives an output of at least one pixel per axis.
+
+    Parameters
+    ----------
+    transposed : bool
+        Draw for ``conv_transpose2d``: output padding in ``[0, max(stride, dilation))``
+        (PyTorch's rule) and sizes that the transposed convolution turns into OH, OW >= 1.
+    max_size : int
+        Largest H and W beyond what one (dilated) kernel needs.
+
+    Returns
+    -------
+    A strategy of dicts with int keys N, C, K, G (the op's input and output channels and the
+    groups), H, W (the op's input size), OH, OW (its output size), KH, KW, SH, SW, PH, PW, DH,
+    DW, OPH, OPW (0 unless ``transposed``).
+    """
+    G = draw(st.integers(1, 2))
+    g = {"N": draw(st.integers(1, 2)), "G": G,
+         "C": G * draw(st.integers(1, 2)), "K": G * draw(st.integers(1, 2))}
+    for L, O, K, S, P, D, OP in (("H", "OH", "KH", "SH", "PH", "DH", "OPH"),
+                                 ("W", "OW", "KW", "SW", "PW", "DW", "OPW")):
+        g[K], g[S], g[D] = draw(st.integers(1, 3)), draw(st.integers(1, 3)), draw(st.integers(1, 2))
+        span = g[D] * (g[K] - 1) + 1
+        if transposed:
+            g[L] = draw(st.integers(1, 3))
+            g[OP] = draw(st.integers(0, max(g[S], g[D]) - 1))
+            # keep at least one output pixel: 2*P may not eat the whole transposed extent
+            g[P] = draw(st.integers(0, min(2, ((g[L] - 1) * g[S] + span - 1 + g[OP]) // 2)))
+            g[O] = (g[L] - 1) * g[S] - 2 * g[P] + span + g[OP]
+        else:
+            g[P], g[OP] = draw(st.integers(0, 2)), 0
+            low = max(1, span - 2 * g[P])  # the padded input must hold one kernel
+            g[L] = draw(st.integers(low, low + max_size - 1))
+            g[O] = (g[L] + 2 * g[P] - span) // g[S] + 1
+    return g

@@ -1,0 +1,26 @@
+"""Installs the packages minigrad (engine), layers, optim and models.
+
+    pip install -e ".[test]"      # with what the tests need
+    pip install -e ".[gpu]"       # with CuPy for NVIDIA GPUs (CUDA 12)
+    pip install -e ".[bench]"     # with PyTorch, the benchmarks' reference
+"""
+from setuptools import find_packages, setup
+
+setup(
+    name="minigrad",
+    version="0.1.0",
+    description="A from-scratch reverse-mode autograd engine on NumPy and CuPy, with Numba "
+                "kernels, layers, optimizers and models",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.9",
+    packages=find_packages(include=["minigrad", "minigrad.*", "layers", "layers.*", "optim",
+                                    "optim.*", "models", "models.*"]),
+    package_data={"minigrad.data": ["*.npz", "DIGITS_LICENSE"]},
+    install_requires=["numpy>=1.24", "numba>=0.58", "tqdm", "matplotlib"],
+    extras_require={
+        "test": ["pytest>=7", "hypothesis>=6.80"],
+        "gpu": ["cupy-cuda12x"],
+        "bench": ["torch"],
+    },
+)
