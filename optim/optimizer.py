@@ -1,0 +1,406 @@
+"""The `Optimizer` base class: parameter groups, per-parameter state, and saving both.
+
+An optimizer owns a list of *parameter groups*. Each group is a dict holding its parameters under
+``"params"`` and its own copy of every hyper-parameter (``lr``, ``momentum``, ...), so a model can
+train its embeddings and its head at different rates, and a scheduler can change ``lr`` between
+steps. ``step()`` walks the groups and hands each parameter that has a gradient to the subclass's
+update rule, which works on the raw NumPy/CuPy arrays in place: a step builds no graph.
+
+Notation
+--------
+p        a parameter Tensor; ``p.data`` its raw array, updated in place
+g        ``p.grad.data``, the gradient array of the loss with respect to ``p``
+t        the step count of one parameter, 1 on its first update
+group    one parameter group: ``{"params": [p, ...], "lr": ..., ...}``
+state    the per-parameter dict of running buffers (``state[p]``), e.g. Adam's moments
+"""
+import numbers
+from collections.abc import MutableMapping
+
+import minigrad as mg
+from minigrad.backend import device_of, to_device
+
+
+class ParamState(MutableMapping):
+    """Per-parameter state, keyed by the parameter's identity.
+
+    Tensors overload ``==`` to compare element by element, so they cannot key a plain dict by
+    value. This mapping keys by ``id(p)`` and keeps a reference to ``p`` so that the id stays
+    valid. Like PyTorch's ``defaultdict(dict)``, reading a parameter that has no state yet gives
+    it an empty dict.
+    """
+
+    def __init__(self):
+        self._entries = {}  # id(p) -> (p, state dict of p)
+
+    def __getitem__(self, param):
+        entry = self._entries.get(id(param))
+        if entry is None:
+            entry = (param, {})
+            self._entries[id(param)] = entry
+        return entry[1]
+
+    def __setitem__(self, param, value):
+        self._entries[id(param)] = (param, value)
+
+    def __delitem__(self, param):
+        del self._entries[id(param)]
+
+    def __contains__(self, param):
+        return id(param) in self._entries
+
+    def __iter__(self):
+        return (param for param, _ in list(self._entries.values()))
+
+    def __len__(self):
+        return len(self._entries)
+
+    def get(self, param, default=None):
+        entry = self._entries.get(id(param))
+        return default if entry is None else entry[1]
+
+
+def check_number(owner, name, value, low=None, high=None, low_open=False, high_open=False):
+    """Raise a clear error unless ``value`` is a real number in the given interval.
+
+    Parameters
+    ----------
+    owner : str
+        The class or function being configured, e.g. ``"Adam"``; it starts the message.
+    name : str
+        The hyper-parameter's name, e.g. ``"betas[0]"``.
+    value : float
+    low, high : float or None
+        The bounds; None leaves that side unbounded.
+    low_open, high_open : bool
+        Whether the bound itself is excluded.
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{owner}: {name} must be a real number, got {value!r} "
+                        f"of type {type(value).__name__}")
+    # Written as "not inside" so that NaN, which fails every comparison, is rejected too.
+    inside = True
+    if low is not None:
+        inside = inside and (value > low if low_open else value >= low)
+    if high is not None:
+        inside = inside and (value < high if high_open else value <= high)
+    if not inside:
+        left = "(" if low_open else "["
+        right = ")" if high_open else "]"
+        low_text = "-inf" if low is None else repr(low)
+        high_text = "inf" if high is None else repr(high)
+        raise ValueError(f"{owner}: invalid {name} {value!r}, expected a value in "
+                         f"{left}{low_text}, {high_text}{right}")
+
+
+def check_int(owner, name, value, low):
+    """Raise a clear error unless ``value`` is an int (not a bool) that is at least ``low``.
+
+    Parameters
+    ----------
+    owner : str
+        The class or function being configured; it starts the message.
+    name : str
+        The argument's name, e.g. ``"step_size"``.
+    value : int
+    low : int
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{owner}: {name} must be an int, got {value!r} "
+                        f"of type {type(value).__name__}")
+    if value < low:
+        raise ValueError(f"{owner}: invalid {name} {value}, expected an int >= {low}")
+
+
+class Optimizer:
+    """Base class of every optimizer: parameter groups, state, ``step``, ``zero_grad``, saving.
+
+    A subclass states its defaults, validates a group in ``check_group``, creates a parameter's
+    buffers in ``init_state`` and applies its rule in ``update``; the loop over groups and
+    parameters, the skipping of parameters without a gradient and the bookkeeping live here.
+
+    Parameters
+    ----------
+    params : iterable of Tensor, or iterable of dict
+        The parameters to optimize (leaf Tensors, usually ``model.parameters()``), or parameter
+        groups: dicts with a ``"params"`` entry and any hyper-parameters that override the
+        defaults for that group.
+    defaults : dict
+        The hyper-parameters of a group that does not set them itself.
+
+    Attributes
+    ----------
+    param_groups : list of dict
+        One dict per group: ``"params"`` (a list of Tensors) and every hyper-parameter.
+    state : ParamState
+        ``state[p]`` is the dict of running buffers of parameter ``p`` (empty until its first
+        update).
+    defaults : dict
+    """
+
+    def __init__(self, params, defaults):
+        name = type(self).__name__
+        if isinstance(params, mg.Tensor):
+            raise TypeError(f"{name}: params must be an iterable of Tensors or of dicts "
+                            "(e.g. model.parameters() or [w, b]), got a single Tensor")
+        if isinstance(params, (dict, set)):
+            raise TypeError(f"{name}: params must be an ordered iterable of Tensors or dicts, "
+                            f"got a {type(params).__name__} (its order is not reproducible)")
+        self.defaults = dict(defaults)
+        self.state = ParamState()
+        self.param_groups = []
+        groups = list(params)
+        if len(groups) == 0:
+            raise ValueError(f"{name}: got an empty parameter list")
+        if not isinstance(groups[0], dict):
+            groups = [{"params": groups}]
+        for group in groups:
+            self.add_param_group(group)
+
+    def __repr__(self):
+        lines = [f"{type(self).__name__} ("]
+        for i, group in enumerate(self.param_groups):
+            lines.append(f"Parameter Group {i}")
+            for key in sorted(group):
+                if key != "params":
+                    lines.append(f"    {key}: {group[key]}")
+        lines.append(")")
+        return "\n".join(lines)
+
+    def check_group(self, group):
+        """Raise ValueError or TypeError when a hyper-parameter of ``group`` is invalid.
+
+        Called for every group added, so per-group overrides are checked as well as defaults.
+        """
+
+    def init_state(self, state, param, group):
+        """Create the running buffers of ``param`` in its empty ``state`` dict (first update).
+
+        Parameters
+        ----------
+        state : dict
+        param : ndarray, shape S
+            The raw array of the parameter; buffers take its shape, dtype and device.
+        group : dict
+        """
+
+    def update(self, param, grad, state, group):
+        """Apply one step of the rule to ``param`` in place.
+
+        Parameters
+        ----------
+        param : ndarray, shape S
+            The raw array of the parameter, modified in place.
+        grad : ndarray, shape S
+            The raw gradient array; never modified.
+        state : dict
+            This parameter's buffers, modified in place.
+        group : dict
+            The hyper-parameters of the parameter's group.
+        """
+        raise NotImplementedError
+
+    def add_param_group(self, param_group):
+        """Add a group of parameters, e.g. layers unfrozen during fine-tuning.
+
+        Parameters
+        ----------
+        param_group : dict
+            ``"params"`` (a Tensor or an iterable of Tensors) and any hyper-parameters that
+            differ from ``defaults``. Missing ones are filled in from ``defaults``.
+        """
+        name = type(self).__name__
+        if not isinstance(param_group, dict):
+            raise TypeError(f"{name}: a parameter group must be a dict, "
+                            f"got {type(param_group).__name__}")
+        if "params" not in param_group:
+            raise ValueError(f"{name}: a parameter group needs a 'params' entry, "
+                             f"got keys {sorted(param_group)}")
+        group = dict(param_group)
+        params = group["params"]
+        if isinstance(params, mg.Tensor):
+            params = [params]
+        elif isinstance(params, set):
+            raise TypeError(f"{name}: the 'params' of a group must be an ordered iterable, "
+                            "got a set (its order is not reproducible)")
+        params = list(params)
+        for i, p in enumerate(params):
+            if not isinstance(p, mg.Tensor):
+                raise TypeError(f"{name}: parameter {i} of a group is a {type(p).__name__}, "
+                                "expected a Tensor")
+            if not p.is_leaf:
+                raise ValueError(f"{name}: parameter {i} (shape {p.shape}) is not a leaf "
+                                 "Tensor; an optimizer can only update leaves (use .detach())")
+        ids = [id(p) for p in params]
+        if len(set(ids)) != len(ids):
+            # Updating one array twice per step would silently double its learning rate.
+            raise ValueError(f"{name}: a parameter group lists the same Tensor more than once")
+        taken = {id(p) for g in self.param_groups for p in g["params"]}
+        if not taken.isdisjoint(ids):
+            raise ValueError(f"{name}: some parameters appear in more than one parameter group")
+        group["params"] = params
+        for key, value in self.defaults.items():
+            group.setdefault(key, value)
+        self.check_group(group)
+        self.param_groups.append(group)
+
+    def zero_grad(self, set_to_none=True):
+        """Reset the gradients of every parameter before the next backward pass.
+
+        Parameters
+        ----------
+        set_to_none : bool
+            True (the default, as PyTorch) drops the gradients, which saves memory and lets
+            ``step`` skip parameters that get no new gradient; False fills them with zeros.
+        """
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                if set_to_none:
+                    p.grad = None
+                else:
+                    # A fresh zero Tensor also drops any graph a create_graph backward left on it.
+                    p.grad = mg.zeros_like(p.grad)
+
+    def step(self, closure=None):
+        """Update every parameter that has a gradient (the others are skipped, as in PyTorch).
+
+        Parameters
+        ----------
+        closure : callable or None
+            Re-evaluates the model and returns the loss; called with grad mode on, before the
+            update. Needed only by optimizers that evaluate the loss several times.
+
+        Returns
+        -------
+        loss : whatever ``closure`` returned, or None
+        """
+        loss = None
+        if closure is not None:
+            with mg.enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                grad = p.grad.data
+                if grad.shape != p.data.shape:
+                    raise ValueError(f"{type(self).__name__}: the gradient of a parameter has "
+                                     f"shape {grad.shape} but the parameter has shape "
+                                     f"{p.data.shape}")
+                state = self.state[p]
+                if not state:
+                    self.init_state(state, p.data, group)
+                self.update(p.data, grad, state, group)
+                # The update changed p in place; bumping its version lets a graph that saved p
+                # before this step refuse to backward through the stale values.
+                p._version += 1
+        return loss
+
+    def state_dict(self):
+        """The optimizer's hyper-parameters and buffers, as plain dicts of copies.
+
+        Parameters are named by their position, counted across groups in order (as PyTorch
+        does), so the dict can be loaded into a new optimizer built over a new model.
+
+        Returns
+        -------
+        dict
+            ``{"state": {position: {name: array or number}}, "param_groups": [group, ...]}``
+            where each group lists positions under ``"params"``.
+        """
+        position = {}
+        groups = []
+        for group in self.param_groups:
+            packed = {key: _copy_value(value) for key, value in group.items() if key != "params"}
+            for p in group["params"]:
+                position.setdefault(id(p), len(position))
+            packed["params"] = [position[id(p)] for p in group["params"]]
+            groups.append(packed)
+        state = {}
+        for p in self.state:
+            if id(p) in position and self.state.get(p):
+                state[position[id(p)]] = {key: _copy_value(value)
+                                          for key, value in self.state.get(p).items()}
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict):
+        """Restore hyper-parameters and buffers saved by :meth:`state_dict`.
+
+        After loading, training continues exactly as if it had never stopped. Buffers are
+        copied, cast to each parameter's dtype and moved to its device.
+
+        Parameters
+        ----------
+        state_dict : dict
+            ``{"state": ..., "param_groups": ...}`` as returned by :meth:`state_dict`, with the
+            same number of groups and of parameters per group as this optimizer.
+        """
+        name = type(self).__name__
+        if not isinstance(state_dict, dict) or set(state_dict) != {"state", "param_groups"}:
+            raise ValueError(f"{name}: load_state_dict expects a dict with the keys 'state' and "
+                             "'param_groups', as returned by state_dict()")
+        saved_groups = state_dict["param_groups"]
+        if len(saved_groups) != len(self.param_groups):
+            raise ValueError(f"{name}: the state dict has {len(saved_groups)} parameter groups "
+                             f"but the optimizer has {len(self.param_groups)}")
+        saved_sizes = [len(g["params"]) for g in saved_groups]
+        sizes = [len(g["params"]) for g in self.param_groups]
+        if saved_sizes != sizes:
+            raise ValueError(f"{name}: the state dict's groups hold {saved_sizes} parameters "
+                             f"but the optimizer's groups hold {sizes}")
+        param_at = {}
+        for saved, group in zip(saved_groups, self.param_groups):
+            for position, p in zip(saved["params"], group["params"]):
+                param_at[int(position)] = p
+        for position in state_dict["state"]:
+            if int(position) not in param_at:
+                raise ValueError(f"{name}: the state dict has state for parameter {position}, "
+                                 f"which no group lists")
+
+        new_groups = []
+        for saved, group in zip(saved_groups, self.param_groups):
+            restored = {key: _copy_value(value) for key, value in saved.items() if key != "params"}
+            restored["params"] = group["params"]
+            for key, value in self.defaults.items():
+                restored.setdefault(key, value)  # an option newer than the saved dict
+            self.check_group(restored)
+            new_groups.append(restored)
+        self.param_groups = new_groups
+
+        self.state = ParamState()
+        for position, saved_state in state_dict["state"].items():
+            p = param_at[int(position)]
+            self.state[p] = {key: _restore_value(key, value, p.data)
+                             for key, value in saved_state.items()}
+
+
+def _copy_value(value):
+    """A copy of a state or hyper-parameter value that shares no memory with the original."""
+    if hasattr(value, "copy") and hasattr(value, "shape"):
+        return value.copy()
+    if isinstance(value, list):
+        return [_copy_value(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _copy_value(v) for k, v in value.items()}
+    return value
+
+
+def _restore_value(key, value, param):
+    """A saved state entry made ready for ``param``: arrays copied to its device and dtype.
+
+    The step count stays a Python int whatever form a file gave it (e.g. a 0-d array), since
+    the bias corrections raise betas to its power. Every buffer of the optimizers here has the
+    parameter's shape, so a different shape means the state belongs to another model.
+    """
+    if key == "step":
+        return int(value)
+    if hasattr(value, "shape") and hasattr(value, "dtype"):
+        if value.shape != param.shape:
+            raise ValueError(f"load_state_dict: saved state {key!r} has shape {value.shape} "
+                             f"but its parameter has shape {param.shape}")
+        moved = to_device(value, device_of(param))
+        dtype = param.dtype if moved.dtype.kind == "f" else moved.dtype
+        return moved.astype(dtype, copy=True)
+    return _copy_value(value)
