@@ -287,29 +287,16 @@ class Clip(Function):
 
 
 class Maximum(Function):
-    """out = max(x, y);  the gradient goes to the larger input, split evenly on ties."""
+    """out = max(x, y) (or min with ``minimum=True``);  the gradient goes to the selected
+    input, split evenly on ties."""
 
     @staticmethod
-    def forward(ctx, x, y):
+    def forward(ctx, x, y, minimum=False):
         xp = xp_of(x, y)
-        out = xp.maximum(x, y)
+        out = xp.minimum(x, y) if minimum else xp.maximum(x, y)
+        picks_x = (x < y) if minimum else (x > y)
         # raw: a constant weight, derivative zero; in out's dtype so grads keep theirs
-        ctx.weight_x = ((x > y) + 0.5 * (x == y)).astype(out.dtype)
-        return out
-
-    @staticmethod
-    def backward(ctx, grad_output):
-        return (grad_output * ctx.weight_x, grad_output * (1 - ctx.weight_x))
-
-
-class Minimum(Function):
-    """out = min(x, y);  the gradient goes to the smaller input, split evenly on ties."""
-
-    @staticmethod
-    def forward(ctx, x, y):
-        xp = xp_of(x, y)
-        out = xp.minimum(x, y)
-        ctx.weight_x = ((x < y) + 0.5 * (x == y)).astype(out.dtype)
+        ctx.weight_x = (picks_x + 0.5 * (x == y)).astype(out.dtype)
         return out
 
     @staticmethod
@@ -382,7 +369,7 @@ def maximum(x, y):
 
 def minimum(x, y):
     """Elementwise minimum of x and y (broadcast); ties share the gradient evenly."""
-    return Minimum.apply(x, y)
+    return Maximum.apply(x, y, minimum=True)
 
 
 def where(cond, x, y):
