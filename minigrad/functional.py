@@ -20,6 +20,9 @@ from .ops import shape as S
 from .ops.index import getitem
 from .ops.linalg import matmul
 from .ops.loss import binary_cross_entropy as _bce
+from .ops.conv import conv2d, conv_transpose2d  # noqa: F401  (re-exported as F.conv2d, ...)
+from .ops.pool import (max_pool2d, max_unpool2d, avg_pool2d, adaptive_avg_pool2d,  # noqa: F401
+                       interpolate)
 
 sigmoid = E.sigmoid
 tanh = E.tanh

@@ -1,0 +1,30 @@
+"""``layers``: Module, Parameter, initialisation and the standard layers, PyTorch-compatible.
+
+Parameter names, shapes and default initialisations are PyTorch's, so a PyTorch state dict
+converted to NumPy (``{k: v.numpy() for k, v in sd.items()}``) loads with
+``load_state_dict`` and the layers give the same outputs.
+
+    from layers import Conv2d, Flatten, Linear, ReLU, Sequential
+    model = Sequential(Conv2d(1, 8, 3, padding=1), ReLU(), Flatten(), Linear(8 * 28 * 28, 10))
+
+``print(model)`` shows the module tree; ``print(model.summary())`` adds the parameter counts.
+"""
+from . import init
+from .parameter import Parameter
+from .module import Module, RemovableHandle, IncompatibleKeys
+from .container import Sequential, ModuleList, ModuleDict, Identity, Flatten, Unflatten
+from .linear import Linear, Bilinear
+from .conv import Conv2d, ConvTranspose2d
+from .pooling import MaxPool2d, MaxUnpool2d, AvgPool2d, AdaptiveAvgPool2d, Upsample
+from .normalization import BatchNorm1d, BatchNorm2d, InstanceNorm2d, LayerNorm, GroupNorm
+from .dropout import Dropout
+from .activation import (ReLU, LeakyReLU, ELU, SELU, GELU, Sigmoid, Tanh, SiLU, Softplus,
+                         Softmax, LogSoftmax)
+from .embedding import Embedding
+
+__all__ = ["init", "Parameter", "Module", "RemovableHandle", "IncompatibleKeys", "Sequential",
+           "ModuleList", "ModuleDict", "Identity", "Flatten", "Unflatten", "Linear", "Bilinear",
+           "Conv2d", "ConvTranspose2d", "MaxPool2d", "MaxUnpool2d", "AvgPool2d",
+           "AdaptiveAvgPool2d", "Upsample", "BatchNorm1d", "BatchNorm2d", "InstanceNorm2d",
+           "LayerNorm", "GroupNorm", "Dropout", "ReLU", "LeakyReLU", "ELU", "SELU", "GELU",
+           "Sigmoid", "Tanh", "SiLU", "Softplus", "Softmax", "LogSoftmax", "Embedding"]

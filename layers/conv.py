@@ -1,0 +1,244 @@
+"""2-D convolution layers: Conv2d and ConvTranspose2d, with PyTorch's layouts and defaults.
+
+The arithmetic lives in ``F.conv2d`` and ``F.conv_transpose2d``; a layer owns the weight and
+bias, checks its input and remembers its geometry. Both accept an unbatched (C, H, W) image as
+PyTorch does, treating it as a batch of one.
+
+Notation
+--------
+N             batch size
+C_in, C_out   input and output channels; G = groups
+H, W          input height and width;  OH, OW  output height and width
+KH, KW        kernel size;  SH, SW  stride;  PH, PW  padding;  DH, DW  dilation
+OPH, OPW      output padding (transposed convolution only)
+"""
+import operator
+
+import minigrad.functional as F
+from minigrad import Tensor
+from . import init
+from .linear import check_size, new_parameter
+from .module import Module
+
+
+def pair(layer, name, value):
+    """``value`` as a pair of ints (one int means the same along H and W)."""
+    items = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
+    try:
+        if len(items) != 2:
+            raise TypeError
+        return tuple(operator.index(v) for v in items)
+    except TypeError:
+        raise TypeError(f"{layer}: {name} must be an int or a pair of ints, got "
+                        f"{value!r}") from None
+
+
+def as_image_batch(layer, x, channels=None):
+    """``(x as (N, C, H, W), unbatched)``: a (C, H, W) input becomes a batch of one."""
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{layer}: expected a Tensor input, got {type(x).__name__}")
+    if x.ndim not in (3, 4):
+        raise ValueError(f"{layer}: expected an input of shape (N, C, H, W) or (C, H, W), got "
+                         f"shape {x.shape}")
+    unbatched = x.ndim == 3
+    if unbatched:
+        x = x.unsqueeze(0)
+    if channels is not None and x.shape[1] != channels:
+        raise ValueError(f"{layer}: expected {channels} input channels, got an input of shape "
+                         f"{x.shape if not unbatched else x.shape[1:]}")
+    return (x, unbatched)
+
+
+class _ConvBase(Module):
+    """What Conv2d and ConvTranspose2d share: argument checks, init and the repr."""
+
+    def _setup(self, layer, in_channels, out_channels, kernel_size, stride, padding, dilation,
+               groups, bias, padding_mode, transposed, device, dtype):
+        self.in_channels = check_size(layer, "in_channels", in_channels)
+        self.out_channels = check_size(layer, "out_channels", out_channels)
+        self.groups = check_size(layer, "groups", groups)
+        if self.in_channels % self.groups or self.out_channels % self.groups:
+            raise ValueError(f"{layer}: in_channels ({self.in_channels}) and out_channels "
+                             f"({self.out_channels}) must both be divisible by groups "
+                             f"({self.groups})")
+        self.kernel_size = pair(layer, "kernel_size", kernel_size)
+        self.stride = pair(layer, "stride", stride)
+        self.dilation = pair(layer, "dilation", dilation)
+        if min(self.kernel_size + self.stride + self.dilation) < 1:
+            raise ValueError(f"{layer}: kernel_size {self.kernel_size}, stride {self.stride} and "
+                             f"dilation {self.dilation} must be >= 1")
+        if isinstance(padding, str):
+            if padding not in ("same", "valid"):
+                raise ValueError(f"{layer}: padding must be an int, a pair, 'same' or 'valid', "
+                                 f"got {padding!r}")
+            if padding == "same" and self.stride != (1, 1):
+                raise ValueError(f"{layer}: padding='same' needs stride 1, got {self.stride}")
+            self.padding = padding
+        else:
+            self.padding = pair(layer, "padding", padding)
+            if min(self.padding) < 0:
+                raise ValueError(f"{layer}: padding must be >= 0, got {self.padding}")
+        if padding_mode != "zeros":
+            raise ValueError(f"{layer}: only padding_mode='zeros' is supported, got "
+                             f"{padding_mode!r}")
+        self.padding_mode = padding_mode
+        KH, KW = self.kernel_size
+        G = self.groups
+        weight_shape = (self.in_channels, self.out_channels // G, KH, KW) if transposed \
+            else (self.out_channels, self.in_channels // G, KH, KW)
+        self.weight = new_parameter(weight_shape, device, dtype)
+        if bias:
+            self.bias = new_parameter((self.out_channels,), device, dtype)
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        # For ConvTranspose2d this takes fan_in from weight.shape[1] * KH * KW (= C_out/G*KH*KW),
+        # which is what PyTorch does, so the two draw from the same distribution.
+        init.default_linear_init_(self.weight, self.bias)
+
+    def extra_repr(self):
+        text = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+                f"stride={self.stride}")
+        if self.padding != (0, 0):
+            text += f", padding={self.padding}"
+        if self.dilation != (1, 1):
+            text += f", dilation={self.dilation}"
+        if getattr(self, "output_padding", (0, 0)) != (0, 0):
+            text += f", output_padding={self.output_padding}"
+        if self.groups != 1:
+            text += f", groups={self.groups}"
+        if self.bias is None:
+            text += ", bias=False"
+        return text
+
+
+class Conv2d(_ConvBase):
+    """2-D convolution (cross-correlation, as in PyTorch) over a batch of images.
+
+    Parameters
+    ----------
+    in_channels, out_channels : int
+        Both divisible by ``groups``.
+    kernel_size, stride, dilation : int or (int, int)
+    padding : int, (int, int), 'valid' or 'same'
+        Zeros added on each side; 'same' keeps H and W (stride 1 only).
+    groups : int
+        Splits the channels into ``groups`` independent convolutions.
+    bias : bool
+    padding_mode : 'zeros'
+        The only mode supported.
+    device, dtype : optional
+
+    Attributes
+    ----------
+    weight : Parameter, shape (C_out, C_in // G, KH, KW)
+        Initialised U(−1/√fan_in, 1/√fan_in), ``fan_in = C_in // G * KH * KW``.
+    bias : Parameter, shape (C_out,), or None
+        Initialised U(−1/√fan_in, 1/√fan_in).
+
+    Shape
+    -----
+    x : Tensor, shape (N, C_in, H, W) or (C_in, H, W)
+    returns : Tensor, shape (N, C_out, OH, OW) or (C_out, OH, OW),
+        ``OH = (H + 2*PH - DH*(KH - 1) - 1) // SH + 1``, OW alike.
+
+    Examples
+    --------
+    >>> import minigrad as mg
+    >>> conv = Conv2d(3, 8, 3, padding=1)
+    >>> conv(mg.randn(2, 3, 5, 5)).shape
+    (2, 8, 5, 5)
+    """
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
+                 groups=1, bias=True, padding_mode="zeros", *, device=None, dtype=None):
+        super().__init__()
+        self._setup("Conv2d", in_channels, out_channels, kernel_size, stride, padding, dilation,
+                    groups, bias, padding_mode, False, device, dtype)
+
+    def forward(self, x):
+        x, unbatched = as_image_batch("Conv2d", x, self.in_channels)
+        y = F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation,
+                     self.groups)
+        return y[0] if unbatched else y
+
+
+class ConvTranspose2d(_ConvBase):
+    """2-D transposed convolution: the adjoint of Conv2d, the usual learned upsampling.
+
+    Parameters
+    ----------
+    in_channels, out_channels : int
+        Both divisible by ``groups``.
+    kernel_size, stride, padding, dilation : int or (int, int)
+        Those of the convolution that this one transposes.
+    output_padding : int or (int, int)
+        Extra rows/columns at the bottom/right, smaller than the stride or the dilation; it
+        picks one of the output sizes that a strided convolution maps to the same input size.
+    groups : int
+    bias : bool
+    padding_mode : 'zeros'
+    device, dtype : optional
+
+    Attributes
+    ----------
+    weight : Parameter, shape (C_in, C_out // G, KH, KW)
+        Initialised U(−1/√fan, 1/√fan), ``fan = C_out // G * KH * KW`` (PyTorch's rule, which
+        reads the fan from weight.shape[1]).
+    bias : Parameter, shape (C_out,), or None
+
+    Shape
+    -----
+    x : Tensor, shape (N, C_in, H, W) or (C_in, H, W)
+    returns : Tensor, shape (N, C_out, OH, OW) or (C_out, OH, OW),
+        ``OH = (H - 1)*SH - 2*PH + DH*(KH - 1) + 1 + OPH``, OW alike.
+
+    ``forward(x, output_size=None)``: giving ``output_size`` ((OH, OW) or the full shape)
+    chooses the output padding that produces it, as in PyTorch.
+    """
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
+                 output_padding=0, groups=1, bias=True, dilation=1, padding_mode="zeros", *,
+                 device=None, dtype=None):
+        super().__init__()
+        layer = "ConvTranspose2d"
+        if isinstance(padding, str):
+            raise ValueError(f"{layer}: padding must be an int or a pair of ints, got "
+                             f"{padding!r}")
+        self.output_padding = pair(layer, "output_padding", output_padding)
+        self._setup(layer, in_channels, out_channels, kernel_size, stride, padding, dilation,
+                    groups, bias, padding_mode, True, device, dtype)
+        for OP, S, D in zip(self.output_padding, self.stride, self.dilation):
+            if OP < 0 or (OP >= S and OP >= D):
+                raise ValueError(f"{layer}: output_padding {self.output_padding} must be >= 0 "
+                                 f"and smaller than the stride {self.stride} or the dilation "
+                                 f"{self.dilation}")
+
+    def _output_padding_for(self, x, output_size):
+        """The output padding that makes the output plane ``output_size``."""
+        size = tuple(output_size)
+        if len(size) in (3, 4):
+            size = size[-2:]
+        size = pair("ConvTranspose2d", "output_size", size)
+        padding = []
+        for axis in range(2):
+            L, K = x.shape[2 + axis], self.kernel_size[axis]
+            S, P, D = self.stride[axis], self.padding[axis], self.dilation[axis]
+            smallest = (L - 1) * S - 2 * P + D * (K - 1) + 1
+            largest = smallest + S - 1
+            if not smallest <= size[axis] <= largest:
+                raise ValueError(f"ConvTranspose2d: output_size {size} is not reachable from an "
+                                 f"input of shape {x.shape}: along axis {2 + axis} it must be "
+                                 f"between {smallest} and {largest}")
+            padding.append(size[axis] - smallest)
+        return tuple(padding)
+
+    def forward(self, x, output_size=None):
+        x, unbatched = as_image_batch("ConvTranspose2d", x, self.in_channels)
+        output_padding = self.output_padding if output_size is None \
+            else self._output_padding_for(x, output_size)
+        y = F.conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding,
+                               output_padding, self.groups, self.dilation)
+        return y[0] if unbatched else y

@@ -1,0 +1,221 @@
+"""Pooling and resizing layers: MaxPool2d, MaxUnpool2d, AvgPool2d, AdaptiveAvgPool2d, Upsample.
+
+These hold no parameters: each stores its geometry and calls the matching function of ``F``.
+All accept an unbatched (C, H, W) image as PyTorch does.
+
+Notation
+--------
+N, C          batch size and channels
+H, W          input height and width;  OH, OW  output height and width
+KH, KW        window size;  SH, SW  stride (default: the window size);  PH, PW  padding
+"""
+import minigrad.functional as F
+from .conv import as_image_batch, pair
+from .module import Module
+
+
+def _squeezed(y, unbatched):
+    return y[0] if unbatched else y
+
+
+class MaxPool2d(Module):
+    """Maximum over sliding windows of each plane; padding counts as −∞.
+
+    Parameters
+    ----------
+    kernel_size : int or (int, int)
+    stride : int or (int, int), optional
+        Defaults to ``kernel_size`` (windows side by side).
+    padding : int or (int, int)
+        At most half the window.
+    return_indices : bool
+        Also return where each maximum came from, for :class:`MaxUnpool2d`.
+    dilation : int or (int, int), keyword-only
+    ceil_mode : bool, keyword-only
+        Round the output size up instead of down. These two are keyword-only because the
+        argument order is the API's (and ``F.max_pool2d``'s): PyTorch's fourth positional
+        argument is ``dilation``, here it is ``return_indices``.
+
+    Shape
+    -----
+    x : Tensor, shape (N, C, H, W) or (C, H, W)
+    returns : Tensor, shape (N, C, OH, OW), ``OH = (H + 2*PH - DH*(KH - 1) - 1) // SH + 1``;
+        with ``return_indices`` also int64 indices of that shape, flat positions ``h*W + w``.
+    """
+
+    def __init__(self, kernel_size, stride=None, padding=0, return_indices=False, *,
+                 dilation=1, ceil_mode=False):
+        super().__init__()
+        self.kernel_size = kernel_size
+        self.stride = kernel_size if stride is None else stride
+        self.padding = padding
+        self.dilation = dilation
+        self.return_indices = bool(return_indices)
+        self.ceil_mode = bool(ceil_mode)
+        pair("MaxPool2d", "kernel_size", kernel_size)
+
+    def forward(self, x):
+        x, unbatched = as_image_batch("MaxPool2d", x)
+        out = F.max_pool2d(x, self.kernel_size, self.stride, self.padding, self.return_indices,
+                           dilation=self.dilation, ceil_mode=self.ceil_mode)
+        if self.return_indices:
+            return (_squeezed(out[0], unbatched), _squeezed(out[1], unbatched))
+        return _squeezed(out, unbatched)
+
+    def extra_repr(self):
+        return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
+                f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
+
+
+class MaxUnpool2d(Module):
+    """Put each value back where :class:`MaxPool2d` found its maximum, zeros elsewhere.
+
+    Where pooling windows overlap, colliding values are added (see ``F.max_unpool2d``); PyTorch
+    keeps one of them. The two agree when stride >= kernel_size, the usual case.
+
+    Parameters
+    ----------
+    kernel_size, stride, padding : int or (int, int)
+        As given to the MaxPool2d; ``stride`` defaults to ``kernel_size``.
+
+    Shape
+    -----
+    x : Tensor, shape (N, C, h, w) or (C, h, w)
+    indices : Tensor of int64, the same shape, from ``MaxPool2d(return_indices=True)``
+    output_size : (int, int) or a full shape, optional
+        Picks the output plane among those that pool to (h, w).
+    returns : Tensor, shape (N, C, H, W), ``H = (h - 1)*SH - 2*PH + KH`` by default
+    """
+
+    def __init__(self, kernel_size, stride=None, padding=0):
+        super().__init__()
+        self.kernel_size = kernel_size
+        self.stride = kernel_size if stride is None else stride
+        self.padding = padding
+        pair("MaxUnpool2d", "kernel_size", kernel_size)
+
+    def forward(self, x, indices, output_size=None):
+        x, unbatched = as_image_batch("MaxUnpool2d", x)
+        if unbatched:
+            indices = indices.unsqueeze(0) if hasattr(indices, "unsqueeze") else indices[None]
+        y = F.max_unpool2d(x, indices, self.kernel_size, self.stride, self.padding, output_size)
+        return _squeezed(y, unbatched)
+
+    def extra_repr(self):
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class AvgPool2d(Module):
+    """Mean over sliding windows of each plane.
+
+    Parameters
+    ----------
+    kernel_size : int or (int, int)
+    stride : int or (int, int), optional
+        Defaults to ``kernel_size``.
+    padding : int or (int, int)
+    ceil_mode : bool
+    count_include_pad : bool
+        Divide by the full window size (PyTorch's default) or by the input cells it covers.
+
+    Shape
+    -----
+    x : Tensor, shape (N, C, H, W) or (C, H, W)
+    returns : Tensor, shape (N, C, OH, OW), ``OH = (H + 2*PH - KH) // SH + 1``
+    """
+
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False,
+                 count_include_pad=True):
+        super().__init__()
+        self.kernel_size = kernel_size
+        self.stride = kernel_size if stride is None else stride
+        self.padding = padding
+        self.ceil_mode = bool(ceil_mode)
+        self.count_include_pad = bool(count_include_pad)
+        pair("AvgPool2d", "kernel_size", kernel_size)
+
+    def forward(self, x):
+        x, unbatched = as_image_batch("AvgPool2d", x)
+        y = F.avg_pool2d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                         self.count_include_pad)
+        return _squeezed(y, unbatched)
+
+    def extra_repr(self):
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class AdaptiveAvgPool2d(Module):
+    """Mean over windows that tile each plane into an OH x OW grid, whatever H and W are.
+
+    Parameters
+    ----------
+    output_size : int or (int or None, int or None)
+        (OH, OW); None keeps that side of the input. ``AdaptiveAvgPool2d(1)`` is global
+        average pooling.
+
+    Shape
+    -----
+    x : Tensor, shape (N, C, H, W) or (C, H, W)
+    returns : Tensor, shape (N, C, OH, OW)
+    """
+
+    def __init__(self, output_size):
+        super().__init__()
+        self.output_size = output_size
+
+    def forward(self, x):
+        x, unbatched = as_image_batch("AdaptiveAvgPool2d", x)
+        return _squeezed(F.adaptive_avg_pool2d(x, self.output_size), unbatched)
+
+    def extra_repr(self):
+        return f"output_size={self.output_size}"
+
+
+class Upsample(Module):
+    """Resize each plane, by a target size or a scale factor ('nearest' or 'bilinear').
+
+    Parameters
+    ----------
+    size : int or (int, int), optional
+        (OH, OW); give exactly one of ``size`` and ``scale_factor``.
+    scale_factor : float or (float, float), optional
+        ``OH = floor(H * scale_factor)``.
+    mode : {'nearest', 'bilinear'}
+    align_corners : bool, optional
+        'bilinear' only; None means False.
+    recompute_scale_factor : bool, optional
+        As in ``F.interpolate``.
+
+    Shape
+    -----
+    x : Tensor, shape (N, C, H, W) or (C, H, W)
+    returns : Tensor, shape (N, C, OH, OW)
+    """
+
+    def __init__(self, size=None, scale_factor=None, mode="nearest", align_corners=None,
+                 recompute_scale_factor=None):
+        super().__init__()
+        if (size is None) == (scale_factor is None):
+            raise ValueError(f"Upsample: give exactly one of size and scale_factor, got "
+                             f"size={size!r} and scale_factor={scale_factor!r}")
+        if mode not in ("nearest", "bilinear"):
+            raise ValueError(f"Upsample: mode must be 'nearest' or 'bilinear', got {mode!r}")
+        self.size = size
+        if isinstance(scale_factor, (tuple, list)):
+            self.scale_factor = tuple(float(s) for s in scale_factor)
+        else:
+            self.scale_factor = None if scale_factor is None else float(scale_factor)
+        self.mode = mode
+        self.align_corners = align_corners
+        self.recompute_scale_factor = recompute_scale_factor
+
+    def forward(self, x):
+        x, unbatched = as_image_batch("Upsample", x)
+        y = F.interpolate(x, self.size, self.scale_factor, self.mode, self.align_corners,
+                          self.recompute_scale_factor)
+        return _squeezed(y, unbatched)
+
+    def extra_repr(self):
+        info = f"scale_factor={self.scale_factor!r}" if self.scale_factor is not None \
+            else f"size={self.size!r}"
+        return f"{info}, mode={self.mode!r}"
