@@ -14,6 +14,7 @@ Notation
 state   a mapping from str keys to arrays (a ``Module.state_dict()``, say)
 key     an entry's name; nested mappings become dotted keys, ``{'a': {'b': x}}`` -> ``'a.b'``
 """
+import json
 import os
 import secrets
 import zipfile
@@ -23,6 +24,8 @@ import numpy as np
 from minigrad import backend
 
 _NPY_SUFFIX = ".npy"
+_TREE_KEY = "__tree__"      # the JSON layout of a checkpoint holding more than arrays
+_ARRAY_PREFIX = "__array_"  # its arrays, numbered in the order they appear
 
 
 def _to_host_array(key, value):
@@ -112,6 +115,59 @@ def _fsync_folder(folder):
         os.close(fd)
 
 
+def _is_plain_state(obj):
+    """A state dict proper: str keys, values arrays, numbers or (recursively) such dicts."""
+    from minigrad.tensor import Tensor
+    for key, value in obj.items():
+        if not isinstance(key, str):
+            return False
+        if isinstance(value, dict):
+            if not _is_plain_state(value):
+                return False
+        elif not isinstance(value, (Tensor, np.ndarray, np.generic, bool, int, float)) \
+                and not backend.is_cuda_array(value):
+            return False
+    return True
+
+
+def _encode_tree(value, arrays, where="obj"):
+    """A JSON-able description of ``value``; arrays are moved to ``arrays`` and referenced by
+    their position. Containers and plain values are described, never pickled."""
+    from minigrad.tensor import Tensor
+    if isinstance(value, (Tensor, np.ndarray)) or backend.is_cuda_array(value):
+        arrays.append(_to_host_array(where, value))
+        return {"array": len(arrays) - 1}
+    if isinstance(value, dict):
+        items = []
+        for k, v in value.items():
+            if isinstance(k, bool) or not isinstance(k, (str, int)):
+                raise TypeError(f"save: a key inside {where} is a {type(k).__name__}; "
+                                "checkpoint keys are str or int")
+            items.append([k, _encode_tree(v, arrays, f"{where}[{k!r}]")])
+        return {"dict": items}
+    if isinstance(value, (list, tuple)):
+        kind = "list" if isinstance(value, list) else "tuple"
+        return {kind: [_encode_tree(v, arrays, f"{where}[{i}]") for i, v in enumerate(value)]}
+    if isinstance(value, np.generic):
+        value = value.item()
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return {"value": value}
+    raise TypeError(f"save: {where} is a {type(value).__name__}; a checkpoint holds arrays, "
+                    "numbers, strings, None and dicts, lists and tuples of those")
+
+
+def _decode_tree(node, arrays):
+    if "array" in node:
+        return arrays[node["array"]]
+    if "dict" in node:
+        return {k: _decode_tree(v, arrays) for k, v in node["dict"]}
+    if "list" in node:
+        return [_decode_tree(v, arrays) for v in node["list"]]
+    if "tuple" in node:
+        return tuple(_decode_tree(v, arrays) for v in node["tuple"])
+    return node["value"]
+
+
 def save(obj, path):
     """Save a state dict of arrays to ``path`` as an ``.npz`` archive, atomically.
 
@@ -122,6 +178,12 @@ def save(obj, path):
         0-d arrays. A value that is itself a dict is flattened into dotted keys
         (``{'model': {'w': x}}`` is stored as ``'model.w'``) and ``load`` returns it flat.
         Order is kept.
+
+        A whole training checkpoint may hold more: ``{'model': model.state_dict(), 'optim':
+        optimizer.state_dict(), 'epoch': 3}``, where an optimizer's state has int keys, lists,
+        tuples, strings and None. Such a dict is stored as its arrays plus a JSON description
+        of the containers (the member ``__tree__``), still without pickle, and ``load`` gives
+        it back nested, exactly as it was (tuples as tuples, arrays as NumPy arrays).
     path : str or os.PathLike
         The file to write, used exactly as given (no ``.npz`` is appended). Its folder must
         exist. An existing file is replaced only once the new one is complete on disk.
@@ -151,7 +213,13 @@ def save(obj, path):
                         f"{type(obj).__name__}")
     path = os.fspath(path)
     # Every value is checked and brought to the host before the disk is touched.
-    arrays = _flatten(obj, "", {})
+    if _is_plain_state(obj):
+        arrays = _flatten(obj, "", {})
+    else:
+        found = []
+        tree = json.dumps(_encode_tree(obj, found))
+        arrays = {_TREE_KEY: np.frombuffer(tree.encode("utf-8"), dtype=np.uint8)}
+        arrays.update((f"{_ARRAY_PREFIX}{i}", a) for i, a in enumerate(found))
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise FileNotFoundError(f"save: the folder {folder!r} of {path!r} does not exist")
@@ -234,4 +302,11 @@ def load(path):
             if key in state:
                 raise ValueError(f"load: {path!r} holds the entry {key!r} twice")
             state[key] = array
+    if _TREE_KEY in state:
+        try:
+            tree = json.loads(state.pop(_TREE_KEY).tobytes().decode("utf-8"))
+            arrays = [state[f"{_ARRAY_PREFIX}{i}"] for i in range(len(state))]
+            return _decode_tree(tree, arrays)
+        except (ValueError, KeyError, TypeError) as err:
+            raise ValueError(f"load: {path!r} has a malformed checkpoint layout ({err})") from None
     return state

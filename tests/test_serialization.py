@@ -100,13 +100,8 @@ def test_non_contiguous_and_fortran_arrays(tmp_path):
 
 
 @pytest.mark.parametrize("state, error, message", [
-    ({"a": [1, 2]}, TypeError, "value of 'a' is a list"),
-    ({"a": None}, TypeError, "value of 'a' is a NoneType"),
-    ({"a": "text"}, TypeError, "value of 'a' is a str"),
     ({"a": np.array([object()])}, TypeError, "dtype object, which needs pickle"),
-    ({1: np.zeros(1)}, TypeError, "keys must be non-empty strings, got 1"),
     ({"": np.zeros(1)}, TypeError, "keys must be non-empty strings"),
-    ({"m": {2: np.zeros(1)}}, TypeError, "got 2 inside 'm'"),
     ({"a.b": np.zeros(1), "a": {"b": np.ones(1)}}, ValueError, "'a.b' occurs twice"),
     ({"a\x00b": np.zeros(1)}, ValueError, "holds a NUL"),
     ({"m": {"\udc80": np.zeros(1)}}, ValueError, "inside 'm' holds a NUL or a character"),
@@ -245,3 +240,67 @@ def test_cuda_tensors_are_saved_from_the_host(tmp_path):
     for key in ("weight", "raw"):
         assert isinstance(back[key], np.ndarray)
         np.testing.assert_array_equal(back[key], np.arange(6).reshape(2, 3))
+
+
+def test_training_checkpoint_with_optimizer_state_resumes_exactly(tmp_path):
+    """A whole checkpoint (model, optimizer with int keys/tuples/None, epoch) round-trips
+    and resuming from it gives the same trajectory as never stopping."""
+    import minigrad as mg
+    from optim import Adam
+    from optim.lr_scheduler import StepLR
+
+    def step(w, opt, sched):
+        opt.zero_grad()
+        ((w * w * w).sum() + (w * 2).sum()).backward()
+        opt.step()
+        sched.step()
+
+    def fresh():
+        w = mg.tensor(np.array([0.5, -1.0, 2.0]), requires_grad=True)
+        opt = Adam([w], lr=0.1, betas=(0.8, 0.99), amsgrad=True)
+        return w, opt, StepLR(opt, step_size=2, gamma=0.5)
+
+    w, opt, sched = fresh()
+    for _ in range(3):
+        step(w, opt, sched)
+    path = tmp_path / "ckpt.npz"
+    mg.save({"w": w, "optim": opt.state_dict(), "sched": sched.state_dict(), "epoch": 3,
+             "note": None}, path)
+    for _ in range(4):
+        step(w, opt, sched)
+
+    loaded = mg.load(path)
+    assert loaded["epoch"] == 3 and loaded["note"] is None
+    assert isinstance(loaded["optim"]["param_groups"][0]["betas"], tuple)
+    w2, opt2, sched2 = fresh()
+    w2.data[...] = loaded["w"]
+    opt2.load_state_dict(loaded["optim"])
+    sched2.load_state_dict(loaded["sched"])
+    for _ in range(4):
+        step(w2, opt2, sched2)
+    np.testing.assert_array_equal(w2.numpy(), w.numpy())
+
+
+def test_checkpoint_rejects_objects_that_need_pickle(tmp_path):
+    with pytest.raises(TypeError, match="set"):
+        save({"a": {1, 2}, "b": [1]}, tmp_path / "x.npz")
+
+
+@pytest.mark.parametrize("state", [{"a": [1, 2]}, {"a": None}, {"a": "text"},
+                                   {1: np.zeros(1)}, {"m": {2: np.arange(3), "t": (1.5, None)}}])
+def test_containers_and_plain_values_round_trip_as_a_tree(tmp_path, state):
+    path = tmp_path / "tree.npz"
+    save(state, path)
+    back = load(path)
+    assert list(back) == list(state)
+
+    def same(a, b):
+        if isinstance(a, dict):
+            return list(a) == list(b) and all(same(a[k], b[k]) for k in a)
+        if isinstance(a, (list, tuple)):
+            return type(a) is type(b) and len(a) == len(b) and all(map(same, a, b))
+        if isinstance(a, np.ndarray):
+            return a.dtype == b.dtype and np.array_equal(a, b)
+        return a == b
+
+    assert same(state, back)
