@@ -106,3 +106,14 @@ def test_einsum_implicit_and_ellipsis():
                                np.einsum("...ij,...jk", a, b), rtol=1e-6)
     np.testing.assert_allclose(mg.einsum("ij->", mg.tensor(a[0])).numpy(), a[0].sum(),
                                rtol=1e-6)
+
+
+def test_import_touches_neither_cupy_nor_numba():
+    """`import minigrad` stays fast on any machine: CuPy and the Numba kernels load on demand."""
+    import subprocess
+    import sys
+    code = ("import sys, minigrad, minigrad.functional; "
+            "print(sorted(m for m in ('cupy', 'numba') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert out == "[]"

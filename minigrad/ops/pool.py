@@ -29,7 +29,7 @@ import numpy as np
 
 from ..autograd import Function
 from ..backend import kernels_for, to_device, device_of, xp_of
-from ..kernels.cpu.pool import pooled_size
+from ..kernels.geometry import pooled_size
 from ..tensor import Tensor
 
 

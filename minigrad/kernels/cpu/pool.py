@@ -25,6 +25,8 @@ import numba
 import numpy as np
 from numba import prange
 
+from ..geometry import pooled_size  # noqa: F401  (re-exported: part of this module's API)
+
 # Below this many cells (input plus output), a loop runs on the calling thread alone: waking the
 # thread pool then costs more than the work, and on a busy machine (an idle pool thread that
 # spins steals a core from the rest) hundreds of times more.
@@ -43,19 +45,6 @@ def _threads_for(cells):
         yield
     finally:
         numba.set_num_threads(previous)
-
-
-def pooled_size(H, K, S, P, D, ceil_mode):
-    """Output length of a pooling along one axis, PyTorch's formula.
-
-    ``OH = floor((H + 2*P - D*(K - 1) - 1) / S) + 1`` (ceil instead of floor with ``ceil_mode``).
-    In ceil mode the last window must still start inside the input or its left padding.
-    """
-    span = H + 2 * P - D * (K - 1) - 1
-    OH = (span + (S - 1 if ceil_mode else 0)) // S + 1
-    if ceil_mode and (OH - 1) * S >= H + P:
-        OH -= 1
-    return OH
 
 
 def max_pool2d(x, KH, KW, SH, SW, PH, PW, DH=1, DW=1, ceil_mode=False):

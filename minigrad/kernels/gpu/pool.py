@@ -24,7 +24,7 @@ import math
 from numba import cuda
 
 from minigrad.backend import xp_of
-from minigrad.kernels.cpu.pool import pooled_size
+from minigrad.kernels.geometry import pooled_size
 
 THREADS = 256  # threads per block; each thread owns one output cell
 
