@@ -242,6 +242,7 @@ def test_in_place_change_of_saved_input_is_detected_at_backward():
         y.backward()
 
 
+@pytest.mark.filterwarnings("ignore:divide by zero")  # the inf this test provokes on purpose
 def test_detect_anomaly_names_the_op_and_the_user_line():
     x = leaf([0.0, 1.0])
     with mg.detect_anomaly():

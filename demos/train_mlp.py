@@ -1,0 +1,97 @@
+"""Train a tiny MLP on two-dimensional toy data and watch the loss fall.
+
+The smallest end-to-end use of minigrad: a seeded dataset from ``minigrad.data``, an ``MLP``
+from ``models``, cross-entropy, Adam, and a loop of forward, backward and step. The two spirals
+(or moons) cannot be split by a line, so the accuracy climbing towards 100% shows that the
+hidden layers learnt a curved boundary. Finishes in a few seconds on a laptop CPU::
+
+    python demos/train_mlp.py
+    python demos/train_mlp.py --data moons --hidden 16 16 --steps 200
+
+Notation
+--------
+N       number of points
+B       batch size
+"""
+import argparse
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import minigrad as mg  # noqa: E402
+import minigrad.functional as F  # noqa: E402
+from minigrad.data import DataLoader, TensorDataset, make_moons, make_spirals  # noqa: E402
+from models import MLP  # noqa: E402
+from optim import Adam  # noqa: E402
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--data", choices=["spirals", "moons"], default="spirals",
+                        help="which toy dataset to fit")
+    parser.add_argument("--points", type=int, default=200, help="points per class")
+    parser.add_argument("--hidden", type=int, nargs="+", default=[32, 32],
+                        help="widths of the hidden layers")
+    parser.add_argument("--steps", type=int, default=400, help="optimizer steps")
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--lr", type=float, default=0.02, help="Adam learning rate")
+    parser.add_argument("--print-every", type=int, default=40,
+                        help="print the mean loss of the last this many steps")
+    parser.add_argument("--device", default="cpu", help="'cpu' or 'cuda'")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    for name in ("points", "steps", "batch_size", "print_every"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name.replace('_', '-')} must be at least 1, got "
+                         f"{getattr(args, name)}")
+    if args.device.startswith("cuda") and not mg.cuda.is_available():
+        parser.error(f"--device {args.device} was asked for, but CUDA is not available here "
+                     "(no CuPy or no GPU); use --device cpu")
+    return args
+
+
+def make_data(name, points, seed):
+    """Points (N, 2) float32 and labels (N,) int64 of the chosen toy problem."""
+    if name == "spirals":
+        return make_spirals(points, n_classes=2, noise=0.05, seed=seed)
+    return make_moons(2 * points, noise=0.1, seed=seed)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    mg.manual_seed(args.seed)
+    x, y = make_data(args.data, args.points, args.seed)
+    loader = DataLoader(TensorDataset(x, y), batch_size=args.batch_size, shuffle=True,
+                        seed=args.seed, device=args.device)
+    model = MLP(2, args.hidden, 2, activation="tanh").to(args.device)
+    optimizer = Adam(model.parameters(), lr=args.lr)
+    all_x = mg.tensor(x, device=args.device)
+    print(f"{args.data}: {len(x)} points, MLP 2-{'-'.join(map(str, args.hidden))}-2, "
+          f"{sum(p.numel() for p in model.parameters())} parameters")
+    start = time.perf_counter()
+    step = 0
+    recent = []  # batch losses since the last print; their mean is smoother than one batch's
+    while step < args.steps:
+        for xb, yb in loader:
+            loss = F.cross_entropy(model(xb), yb)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            step += 1
+            recent.append(loss.item())
+            if step % args.print_every == 0 or step == args.steps:
+                with mg.no_grad():
+                    accuracy = (model(all_x).argmax(axis=1).numpy() == y).mean()
+                print(f"step {step:4d}  loss {sum(recent) / len(recent):.4f}  "
+                      f"accuracy {accuracy:6.1%}")
+                recent = []
+            if step == args.steps:
+                break
+    print(f"done in {time.perf_counter() - start:.1f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,194 @@
+"""im2col and col2im on the CPU: the data movement that turns a convolution into one matrix product.
+
+A 2-D convolution multiplies each kernel-sized window of the input by the weight. ``im2col``
+copies every window into one column of a matrix, so that the whole convolution becomes a single
+BLAS product ``weight @ cols``. ``col2im`` is its adjoint: it adds each column back onto the
+window it came from, which is what the transposed convolution and the input gradient need.
+
+Column layout
+-------------
+``cols`` has shape ``(C*KH*KW, N*OH*OW)``: row ``r = (c*KH + kh)*KW + kw``, column
+``j = (n*OH + oh)*OW + ow``. This layout was chosen for speed:
+
+- the GEMM ``weight.reshape(C_out, C*KH*KW) @ cols`` is one large product whose inner
+  dimension is contiguous in both operands, the case BLAS handles best, and it covers many
+  samples at once (a chunk of the batch, see ``CONV_CHUNK_BYTES``) instead of one small
+  product per sample;
+- the rows of channel group ``g`` are the contiguous block ``[g*Cg*KH*KW, (g+1)*Cg*KH*KW)``,
+  so ``cols.reshape(G, Cg*KH*KW, N*OH*OW)`` gives one GEMM per group without a copy;
+- each (n, c) input plane fills KH*KW runs of OH*OW contiguous entries, so the copy streams.
+
+The price is one transpose of the (C_out, N, OH, OW) product into NCHW, a cheap copy next to
+the GEMM.
+
+Both loops first solve the geometry once, in a table of where each tap reads (``_tap_table``),
+and then run a flat gather (im2col) or scatter-add (col2im) per (n, c) plane, in parallel over
+the planes.
+
+Notation
+--------
+N           batch size
+C, H, W     channels, height and width of the image side (the convolution's input)
+KH, KW      kernel height and width
+SH, SW      stride
+PH, PW      zero padding on each side
+DH, DW      dilation: the gap between kernel taps is DH - 1 rows (DW - 1 columns)
+OH, OW      height and width of the column side (the convolution's output); usually
+            ``OH = (H + 2*PH - DH*(KH - 1) - 1) // SH + 1``, but they are passed explicitly
+            so that a transposed convolution with ``output_padding`` can use them too
+ih, iw      input row and column of a kernel tap: ``ih = oh*SH - PH + kh*DH``
+p, q        flat positions ``oh*OW + ow`` on the column side and ``ih*W + iw`` in the image
+"""
+import numba
+import numpy as np
+
+# ops/conv.py feeds im2col and the GEMM at most this many bytes of columns at a time. A chunk
+# this small is still in cache when the GEMM reads what im2col wrote, and the allocator
+# recycles it, where one buffer of hundreds of MB is page-faulted in afresh on every call. On
+# the benchmark shapes (2 cores), 1-4 MB ran up to 25% faster than one buffer for the batch.
+CONV_CHUNK_BYTES = 4 * 2**20
+
+
+def im2col(x, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, out=None):
+    """Copy every (dilated, strided, zero-padded) kernel window of ``x`` into a column.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, C, H, W)
+    KH, KW, SH, SW, PH, PW, DH, DW : int
+        Kernel size, stride, padding and dilation.
+    OH, OW : int
+        Number of window positions along each axis; windows that reach past the padded
+        input read zeros.
+    out : array, shape (C*KH*KW, N*OH*OW), optional
+        A C-contiguous array of x's dtype to write into (a reused workspace), instead of a
+        new one.
+
+    Returns
+    -------
+    cols : ndarray, shape (C*KH*KW, N*OH*OW), dtype of ``x``
+        ``cols[(c*KH + kh)*KW + kw, (n*OH + oh)*OW + ow] = x[n, c, ih, iw]`` with
+        ``ih = oh*SH - PH + kh*DH`` and ``iw = ow*SW - PW + kw*DW``, zero outside the input.
+    """
+    _check_geometry("im2col", KH, KW, SH, SW, PH, PW, DH, DW, OH, OW)
+    if x.ndim != 4:
+        raise ValueError(f"im2col: expected x of shape (N, C, H, W), got shape {x.shape}")
+    N, C, H, W = x.shape
+    x = np.ascontiguousarray(x)
+    cols = _output("im2col", out, (C * KH * KW, N * OH * OW), x.dtype, np)
+    _im2col_loop(x, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, cols)
+    return cols
+
+
+def col2im(cols, N, C, H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, out=None):
+    """Add every column of ``cols`` back onto its kernel window: the adjoint of :func:`im2col`.
+
+    Parameters
+    ----------
+    cols : ndarray, shape (C*KH*KW, N*OH*OW)
+    N, C, H, W : int
+        Shape of the image to build.
+    KH, KW, SH, SW, PH, PW, DH, DW, OH, OW : int
+        As in :func:`im2col`.
+    out : array, shape (N, C, H, W), optional
+        A C-contiguous array of cols' dtype to write into, instead of a new one.
+
+    Returns
+    -------
+    x : ndarray, shape (N, C, H, W), dtype of ``cols``
+        ``x[n, c, ih, iw] = sum of cols[(c*KH + kh)*KW + kw, (n*OH + oh)*OW + ow]`` over the taps
+        with ``ih = oh*SH - PH + kh*DH`` and ``iw = ow*SW - PW + kw*DW``; taps on the padding
+        are dropped.
+    """
+    _check_geometry("col2im", KH, KW, SH, SW, PH, PW, DH, DW, OH, OW)
+    if min(N, C, H, W) < 0:
+        raise ValueError(f"col2im: image shape must be non-negative, got {(N, C, H, W)}")
+    if cols.shape != (C * KH * KW, N * OH * OW):
+        raise ValueError(f"col2im: cols has shape {cols.shape} but an image (N, C, H, W) = "
+                         f"{(N, C, H, W)} with kernel {(KH, KW)} and {OH}x{OW} windows needs "
+                         f"{(C * KH * KW, N * OH * OW)}")
+    cols = np.ascontiguousarray(cols)
+    x = _output("col2im", out, (N, C, H, W), cols.dtype, np)
+    _col2im_loop(cols, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, x)
+    return x
+
+
+def _output(op, out, shape, dtype, xp):
+    """``out`` checked to be a C-contiguous array of ``shape`` and ``dtype``, or a new one."""
+    if out is None:
+        return xp.empty(shape, dtype=dtype)
+    if out.shape != shape or out.dtype != dtype or not out.flags.c_contiguous:
+        raise ValueError(f"{op}: out must be a C-contiguous {dtype} array of shape {shape}, got "
+                         f"shape {out.shape}, dtype {out.dtype}")
+    return out
+
+
+def _check_geometry(op, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW):
+    """Reject sizes the loops cannot handle, before they reach compiled code."""
+    if min(KH, KW, SH, SW, DH, DW) < 1 or min(PH, PW, OH, OW) < 0:
+        raise ValueError(f"{op}: kernel {(KH, KW)}, stride {(SH, SW)} and dilation {(DH, DW)} must "
+                         f"be >= 1 and padding {(PH, PW)} and output size {(OH, OW)} >= 0")
+
+
+@numba.njit(cache=True)
+def _tap_table(H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW):
+    """Where each kernel tap reads: ``table[kh*KW + kw, oh*OW + ow] = ih*W + iw``, or -1 where
+    the tap lands on padding. Shape (KH*KW, OH*OW).
+
+    Every (n, c) plane shares this geometry, so solving it once leaves the loops over the batch
+    a flat gather with no per-row bounds logic (several times faster for short rows and strides).
+    """
+    table = np.empty((KH * KW, OH * OW), dtype=np.int64)
+    for kh in range(KH):
+        for kw in range(KW):
+            for oh in range(OH):
+                ih = oh * SH - PH + kh * DH
+                for ow in range(OW):
+                    iw = ow * SW - PW + kw * DW
+                    inside = 0 <= ih < H and 0 <= iw < W
+                    table[kh * KW + kw, oh * OW + ow] = ih * W + iw if inside else -1
+    return table
+
+
+@numba.njit(parallel=True, cache=True)
+def _im2col_loop(x, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, cols):
+    N, C, H, W = x.shape
+    L = OH * OW
+    planes = x.reshape(N * C, H * W)
+    table = _tap_table(H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW)
+    # One (n, c) plane per iteration: planes fill disjoint runs of cols, so threads never collide.
+    for nc in numba.prange(N * C):
+        n = nc // C
+        c = nc % C
+        plane = planes[nc]
+        for tap in range(KH * KW):
+            # views indexed from 0: an index Numba cannot prove non-negative gets a wrap-around
+            # test per element, which blocks vectorisation
+            row = cols[c * KH * KW + tap, n * L:(n + 1) * L]
+            source = table[tap]
+            for p in range(L):
+                q = source[p]
+                row[p] = plane[q] if q >= 0 else 0
+
+
+@numba.njit(parallel=True, cache=True)
+def _col2im_loop(cols, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, x):
+    N, C, H, W = x.shape
+    L = OH * OW
+    planes = x.reshape(N * C, H * W)
+    table = _tap_table(H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW)
+    # Scatter-add, one (n, c) plane per iteration: a plane only receives its own taps, so the
+    # additions of different threads never touch the same element and need no atomics.
+    for nc in numba.prange(N * C):
+        n = nc // C
+        c = nc % C
+        plane = planes[nc]
+        for q in range(H * W):
+            plane[q] = 0
+        for tap in range(KH * KW):
+            row = cols[c * KH * KW + tap, n * L:(n + 1) * L]
+            target = table[tap]
+            for p in range(L):
+                q = target[p]
+                if q >= 0:
+                    plane[q] += row[p]

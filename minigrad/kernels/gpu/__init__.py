@@ -1,0 +1,9 @@
+"""GPU kernels written with ``numba.cuda``; the same names and signatures as ``minigrad.kernels.cpu``.
+
+Imported lazily by ``minigrad.backend.kernels_for``, so CPU-only machines never import numba.cuda.
+"""
+from .pool import (max_pool2d, scatter_to_indices, gather_at_indices,  # noqa: F401
+                   avg_pool2d, avg_pool2d_adjoint, adaptive_avg_pool2d,
+                   adaptive_avg_pool2d_adjoint, upsample_bilinear2d, upsample_bilinear2d_adjoint)
+from .special import erf  # noqa: F401
+from .conv import im2col, col2im, CONV_CHUNK_BYTES  # noqa: F401

@@ -1,0 +1,415 @@
+"""2-D convolution and transposed convolution of NCHW images, backed by ``kernels/*/conv.py``.
+
+A convolution is linear in its input and in its weight, so its gradients are convolutions
+again. Three Functions close the family under differentiation (STYLE C3)::
+
+    Conv2d(x, w, b).backward(g)           -> ConvTranspose2d(g, w) | Conv2dGradWeight(x, g) | Σ g
+    ConvTranspose2d(x, w, b).backward(g)  -> Conv2d(g, w)          | Conv2dGradWeight(g, x) | Σ g
+    Conv2dGradWeight(x, gy).backward(g)   -> ConvTranspose2d(gy, g) | Conv2d(x, g)
+
+(Σ g sums over the batch and both image axes.) The backward passes call the Functions directly:
+the user-facing checks in ``conv2d`` and ``conv_transpose2d`` hold by construction there.
+
+Each forward is a matrix product around the im2col / col2im data movement:
+
+    conv2d            cols = im2col(x);   y = w @ cols                 (one GEMM per group)
+    conv_transpose2d  cols = wᵀ @ x;      y = col2im(cols)
+    weight gradient   cols = im2col(x);   dw = g @ colsᵀ
+
+A large batch goes through in chunks, so that the column buffer stays in cache (see
+``_batch_slices``); the chunks of one call share one workspace.
+
+Notation
+--------
+N           batch size
+C, H, W     channels, height and width of the convolution's input
+K           channels of the convolution's output (C_out)
+G           groups;  Cg = C // G and Kg = K // G channels per group
+KH, KW      kernel height and width
+SH, SW      stride;  PH, PW  zero padding;  DH, DW  dilation
+OPH, OPW    output padding of a transposed convolution: extra rows / columns at the bottom / right
+OH, OW      output size of the convolution, ``OH = (H + 2*PH - DH*(KH - 1) - 1) // SH + 1``;
+            a transposed convolution maps OH back to
+            ``H = (OH - 1)*SH - 2*PH + DH*(KH - 1) + 1 + OPH``
+"""
+import numbers
+
+from ..autograd import Function
+from ..backend import kernels_for, xp_of
+from ..tensor import Tensor
+from .shape import pad
+
+
+def _batch_slices(x, bytes_per_sample):
+    """Slices that split the batch of ``x`` evenly into chunks of at most CONV_CHUNK_BYTES of
+    columns, the budget of x's kernel module (at least one sample each; one empty slice for an
+    empty batch). Chunks keep the column buffer in cache on a CPU (see kernels/cpu/conv.py)."""
+    N = x.shape[0]
+    if N == 0:
+        return [slice(0, 0)]
+    per_chunk = max(1, kernels_for(x).CONV_CHUNK_BYTES // max(1, bytes_per_sample))
+    chunks = -(-N // per_chunk)  # ceil
+    step = -(-N // chunks)
+    return [slice(i, min(N, i + step)) for i in range(0, N, step)]
+
+
+def _workspace(xp, dtype, slices, per_sample):
+    """One flat buffer for the largest slice, which every slice of a call reuses."""
+    return xp.empty(max(b.stop - b.start for b in slices) * per_sample, dtype=dtype)
+
+
+def _rows(space, rows, columns):
+    """The front of a workspace as a C-contiguous (rows, columns) matrix."""
+    return space[:rows * columns].reshape(rows, columns)
+
+
+def _conv_arrays(x, weight, geometry, G, OH, OW):
+    """conv2d on raw arrays, no bias: ``(N, C, H, W), (K, Cg, KH, KW) -> (N, K, OH, OW)``."""
+    xp = xp_of(x)
+    N, C = x.shape[:2]
+    K, Cg, KH, KW = weight.shape
+    L = OH * OW
+    w = weight.reshape(G, K // G, Cg * KH * KW)
+    y = xp.empty((N, K, OH, OW), dtype=x.dtype)
+    slices = _batch_slices(x, C * KH * KW * L * x.itemsize)
+    cols_space = _workspace(xp, x.dtype, slices, C * KH * KW * L)
+    gemm_space = _workspace(xp, x.dtype, slices, K * L)
+    for batch in slices:
+        n = batch.stop - batch.start
+        cols = kernels_for(x).im2col(x[batch], KH, KW, *geometry, OH, OW,
+                                     out=_rows(cols_space, C * KH * KW, n * L))
+        part = xp.matmul(w, cols.reshape(G, Cg * KH * KW, n * L),
+                         out=_rows(gemm_space, K, n * L).reshape(G, K // G, n * L))
+        # The GEMM gives channels first, (K, n, OH, OW); the copy into y puts the batch first.
+        y[batch] = part.reshape(K, n, OH, OW).transpose(1, 0, 2, 3)
+    return y
+
+
+def _conv_transpose_arrays(x, weight, geometry, G, H, W):
+    """conv_transpose2d on raw arrays, no bias: ``(N, K, OH, OW), (K, Cg, KH, KW) -> (N, C, H, W)``.
+
+    Here x is on the column side (it has the convolution's output shape) and the result on the
+    image side; ``weight`` is read as a transposed-convolution weight ``(C_in, C_out // G, ...)``.
+    """
+    xp = xp_of(x)
+    N, K, OH, OW = x.shape
+    _, Cg, KH, KW = weight.shape
+    L = OH * OW
+    w = weight.reshape(G, K // G, Cg * KH * KW).transpose(0, 2, 1)
+    y = xp.empty((N, G * Cg, H, W), dtype=x.dtype)
+    slices = _batch_slices(x, G * Cg * KH * KW * L * x.itemsize)
+    cols_space = _workspace(xp, x.dtype, slices, G * Cg * KH * KW * L)
+    for batch in slices:
+        n = batch.stop - batch.start
+        x_cols = x[batch].reshape(n, K, L).transpose(1, 0, 2).reshape(G, K // G, n * L)
+        cols = xp.matmul(w, x_cols, out=_rows(cols_space, G * Cg * KH * KW, n * L).reshape(
+            G, Cg * KH * KW, n * L))
+        kernels_for(x).col2im(cols.reshape(G * Cg * KH * KW, n * L), n, G * Cg, H, W, KH, KW,
+                              *geometry, OH, OW, out=y[batch])
+    return y
+
+
+def _grad_weight_arrays(x, grad_y, KH, KW, geometry, G):
+    """The weight gradient on raw arrays: ``(N, C, H, W), (N, K, OH, OW) -> (K, C//G, KH, KW)``."""
+    xp = xp_of(x)
+    C = x.shape[1]
+    _, K, OH, OW = grad_y.shape
+    L = OH * OW
+    slices = _batch_slices(x, C * KH * KW * L * x.itemsize)
+    cols_space = _workspace(xp, x.dtype, slices, C * KH * KW * L)
+    # The GEMM computes the transpose, (G, Cg*KH*KW, Kg) = cols @ gᵀ, which BLAS runs faster
+    # than g @ colsᵀ when the inner dimension n*OH*OW is long (up to 1.3x here).
+    grad_weight_t = None
+    for batch in slices:
+        n = batch.stop - batch.start
+        cols = kernels_for(x).im2col(x[batch], KH, KW, *geometry, OH, OW,
+                                     out=_rows(cols_space, C * KH * KW, n * L))
+        g = grad_y[batch].reshape(n, K, L).transpose(1, 0, 2).reshape(G, K // G, n * L)
+        part = xp.matmul(cols.reshape(G, C // G * KH * KW, n * L), g.transpose(0, 2, 1))
+        grad_weight_t = part if grad_weight_t is None else xp.add(grad_weight_t, part,
+                                                                  out=grad_weight_t)
+    return grad_weight_t.transpose(0, 2, 1).reshape(K, C // G, KH, KW)
+
+
+def _output_padding(image_shape, column_shape, kernel, geometry):
+    """The OPH, OPW that make a transposed convolution of ``column_shape`` give ``image_shape``."""
+    SH, SW, PH, PW, DH, DW = geometry
+    return tuple(L - ((O - 1) * S - 2 * P + D * (Kk - 1) + 1) for L, O, Kk, S, P, D in
+                 ((image_shape[2], column_shape[2], kernel[0], SH, PH, DH),
+                  (image_shape[3], column_shape[3], kernel[1], SW, PW, DW)))
+
+
+def _crop(t, H, W):
+    """``t[:, :, :H, :W]`` when ``t`` is larger: a convolution can see rows that an output
+    padding beyond the stride added, which have no partner on the image side."""
+    return t if t.shape[2:] == (H, W) else t[:, :, :H, :W]
+
+
+class Conv2d(Function):
+    """y[n, k, oh, ow] = b[k] + Σ_{c, kh, kw} w[k, c, kh, kw] · x[n, k//Kg·Cg + c, ih, iw] with
+    ih = oh·SH − PH + kh·DH, iw = ow·SW − PW + kw·DW (zero outside the image);
+    dL/dx = conv_transpose2d(g, w), dL/dw = Conv2dGradWeight(x, g), dL/db = Σ_{n, oh, ow} g."""
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, geometry, groups):
+        ctx.save_for_backward(x, weight)
+        ctx.geometry, ctx.groups = geometry, groups
+        SH, SW, PH, PW, DH, DW = geometry
+        _, _, H, W = x.shape
+        _, _, KH, KW = weight.shape
+        OH = (H + 2 * PH - DH * (KH - 1) - 1) // SH + 1
+        OW = (W + 2 * PW - DW * (KW - 1) - 1) // SW + 1
+        y = _conv_arrays(x, weight, geometry, groups, OH, OW)
+        if bias is not None:
+            y += bias.reshape(1, -1, 1, 1)  # y is a fresh array, so adding in place is safe
+        return y
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        x, weight = ctx.saved_tensors
+        geometry, G = ctx.geometry, ctx.groups
+        grad_x = grad_weight = grad_bias = None
+        if ctx.needs_input_grad[0]:
+            grad_x = ConvTranspose2d.apply(
+                grad_output, weight, None, geometry=geometry, groups=G,
+                output_padding=_output_padding(x.shape, grad_output.shape, weight.shape[2:],
+                                               geometry))
+        if ctx.needs_input_grad[1]:
+            grad_weight = Conv2dGradWeight.apply(x, grad_output, kernel=weight.shape[2:],
+                                                 geometry=geometry, groups=G)
+        if ctx.needs_input_grad[2]:
+            grad_bias = grad_output.sum(axis=(0, 2, 3))
+        return (grad_x, grad_weight, grad_bias)
+
+
+class ConvTranspose2d(Function):
+    """conv2d's adjoint in x: y[n, c//Cg·Kg + k, ih, iw] += x[n, c, oh, ow] · w[c, k, kh, kw]
+    over every tap, then + b;  dL/dx = conv2d(g, w), dL/dw = Conv2dGradWeight(g, x),
+    dL/db = Σ_{n, ih, iw} g."""
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, geometry, groups, output_padding):
+        ctx.save_for_backward(x, weight)
+        ctx.geometry, ctx.groups = geometry, groups
+        SH, SW, PH, PW, DH, DW = geometry
+        _, _, OH, OW = x.shape
+        _, _, KH, KW = weight.shape
+        H = (OH - 1) * SH - 2 * PH + DH * (KH - 1) + 1 + output_padding[0]
+        W = (OW - 1) * SW - 2 * PW + DW * (KW - 1) + 1 + output_padding[1]
+        y = _conv_transpose_arrays(x, weight, geometry, groups, H, W)
+        if bias is not None:
+            y += bias.reshape(1, -1, 1, 1)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        x, weight = ctx.saved_tensors
+        geometry, G = ctx.geometry, ctx.groups
+        grad_x = grad_weight = grad_bias = None
+        if ctx.needs_input_grad[0]:
+            grad_x = _crop(Conv2d.apply(grad_output, weight, None, geometry=geometry, groups=G),
+                           *x.shape[2:])
+        if ctx.needs_input_grad[1]:
+            grad_weight = Conv2dGradWeight.apply(grad_output, x, kernel=weight.shape[2:],
+                                                 geometry=geometry, groups=G)
+        if ctx.needs_input_grad[2]:
+            grad_bias = grad_output.sum(axis=(0, 2, 3))
+        return (grad_x, grad_weight, grad_bias)
+
+
+class Conv2dGradWeight(Function):
+    """dw[k, c, kh, kw] = Σ_{n, oh, ow} gy[n, k, oh, ow] · x[n, k//Kg·Cg + c, ih, iw], the weight
+    gradient of conv2d, bilinear in (x, gy);
+    dL/dx = conv_transpose2d(gy, g), dL/dgy = conv2d(x, g)."""
+
+    @staticmethod
+    def forward(ctx, x, grad_y, kernel, geometry, groups):
+        ctx.save_for_backward(x, grad_y)
+        ctx.geometry, ctx.groups = geometry, groups
+        return _grad_weight_arrays(x, grad_y, *kernel, geometry, groups)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        x, grad_y = ctx.saved_tensors
+        geometry, G = ctx.geometry, ctx.groups
+        grad_x = grad_grad_y = None
+        if ctx.needs_input_grad[0]:
+            grad_x = ConvTranspose2d.apply(
+                grad_y, grad_output, None, geometry=geometry, groups=G,
+                output_padding=_output_padding(x.shape, grad_y.shape, grad_output.shape[2:],
+                                               geometry))
+        if ctx.needs_input_grad[1]:
+            grad_grad_y = _crop(Conv2d.apply(x, grad_output, None, geometry=geometry, groups=G),
+                                *grad_y.shape[2:])
+        return (grad_x, grad_grad_y)
+
+
+def _pair(op, name, value):
+    """``value`` as a pair of ints (one int means the same along H and W)."""
+    items = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
+    if len(items) != 2 or not all(isinstance(v, numbers.Integral) and not isinstance(v, bool)
+                                  for v in items):
+        raise TypeError(f"{op}: {name} must be an int or a pair of ints, got {value!r}")
+    return (int(items[0]), int(items[1]))
+
+
+def _check_operands(op, x, weight, bias, groups, transposed):
+    """Validate ranks, dtypes, channels and groups; return the output channel count K."""
+    for name, t in (("x", x), ("weight", weight), ("bias", bias)):
+        if t is None and name == "bias":
+            continue
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{op}: {name} must be a Tensor, got {type(t).__name__}")
+        if t.dtype.kind != "f":
+            raise TypeError(f"{op}: {name} must be floating point, got dtype {t.dtype}")
+        if t.dtype != x.dtype:
+            raise TypeError(f"{op}: {name} has dtype {t.dtype} but x has dtype {x.dtype}")
+    if x.ndim != 4:
+        raise ValueError(f"{op}: expected x of shape (N, C, H, W), got shape {x.shape}")
+    layout = "(C_in, C_out // groups, KH, KW)" if transposed else "(C_out, C_in // groups, KH, KW)"
+    if weight.ndim != 4 or min(weight.shape) < 1:
+        raise ValueError(f"{op}: expected a weight of shape {layout} with no empty axis, got "
+                         f"shape {weight.shape}")
+    if not isinstance(groups, numbers.Integral) or isinstance(groups, bool) or groups < 1:
+        raise ValueError(f"{op}: groups must be a positive int, got {groups!r}")
+    C = x.shape[1]
+    if transposed:
+        if weight.shape[0] != C:
+            raise ValueError(f"{op}: x of shape {x.shape} has {C} channels, but weight of shape "
+                             f"{weight.shape} = {layout} expects weight.shape[0] = "
+                             f"{weight.shape[0]} input channels")
+        K = weight.shape[1] * groups
+    else:
+        K = weight.shape[0]
+        if C != weight.shape[1] * groups:
+            raise ValueError(f"{op}: x of shape {x.shape} has {C} channels, but weight of shape "
+                             f"{weight.shape} = {layout} with groups={groups} expects "
+                             f"weight.shape[1] * groups = {weight.shape[1] * groups}")
+    if C % groups or K % groups:
+        raise ValueError(f"{op}: groups={groups} must divide both the input channels {C} and "
+                         f"the output channels {K} (x {x.shape}, weight {weight.shape})")
+    if bias is not None and bias.shape != (K,):
+        raise ValueError(f"{op}: expected a bias of shape ({K},) for {K} output channels, got "
+                         f"shape {bias.shape}")
+    return K
+
+
+def _geometry(op, stride, padding, dilation):
+    """Validated ``(SH, SW, PH, PW, DH, DW)``."""
+    (SH, SW), (PH, PW), (DH, DW) = (_pair(op, "stride", stride), _pair(op, "padding", padding),
+                                    _pair(op, "dilation", dilation))
+    for name, pair, low in (("stride", (SH, SW), 1), ("padding", (PH, PW), 0),
+                            ("dilation", (DH, DW), 1)):
+        if min(pair) < low:
+            raise ValueError(f"{op}: {name} must be >= {low}, got {pair}")
+    return (SH, SW, PH, PW, DH, DW)
+
+
+def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """2-D convolution (PyTorch's cross-correlation) of a batch of images.
+
+    Parameters
+    ----------
+    x : Tensor, shape (N, C, H, W)
+    weight : Tensor, shape (K, C // groups, KH, KW)
+    bias : Tensor, shape (K,), optional
+    stride : int or (int, int)
+    padding : int, (int, int), 'valid' or 'same'
+        Zeros added on every side. 'same' (stride 1 only) keeps H and W, putting an odd
+        leftover row or column at the bottom or right, as PyTorch does.
+    dilation : int or (int, int)
+        Spacing between kernel taps.
+    groups : int
+        Splits the channels into ``groups`` independent convolutions.
+
+    Returns
+    -------
+    Tensor, shape (N, K, OH, OW)
+        ``OH = (H + 2*PH - DH*(KH - 1) - 1) // SH + 1``, and OW alike.
+
+    Examples
+    --------
+    >>> import minigrad as mg
+    >>> conv2d(mg.ones(1, 1, 3, 3), mg.ones(1, 1, 2, 2)).tolist()
+    [[[[4.0, 4.0], [4.0, 4.0]]]]
+    """
+    op = "conv2d"
+    _check_operands(op, x, weight, bias, groups, transposed=False)
+    if isinstance(padding, str):
+        x, padding = _string_padding(op, x, weight, padding, stride, dilation)
+    SH, SW, PH, PW, DH, DW = geometry = _geometry(op, stride, padding, dilation)
+    KH, KW = weight.shape[2:]
+    span = (DH * (KH - 1) + 1, DW * (KW - 1) + 1)
+    padded = (x.shape[2] + 2 * PH, x.shape[3] + 2 * PW)
+    if span[0] > padded[0] or span[1] > padded[1]:
+        raise ValueError(f"{op}: the kernel spans {span} (weight {weight.shape}, dilation "
+                         f"{(DH, DW)}), more than the padded input {padded} of x {x.shape} with "
+                         f"padding {(PH, PW)}")
+    return Conv2d.apply(x, weight, bias, geometry=geometry, groups=int(groups))
+
+
+def _string_padding(op, x, weight, padding, stride, dilation):
+    """Resolve 'valid' / 'same' to symmetric padding, padding x at the end for an odd leftover."""
+    if padding == "valid":
+        return x, 0
+    if padding != "same":
+        raise ValueError(f"{op}: padding must be an int, a pair, 'valid' or 'same', "
+                         f"got {padding!r}")
+    if _pair(op, "stride", stride) != (1, 1):
+        raise ValueError(f"{op}: padding='same' needs stride 1, got stride {stride!r}")
+    DH, DW = _pair(op, "dilation", dilation)
+    totals = (DH * (weight.shape[2] - 1), DW * (weight.shape[3] - 1))
+    if totals[0] % 2 or totals[1] % 2:
+        x = pad(x, ((0, 0), (0, 0), (0, totals[0] % 2), (0, totals[1] % 2)))
+    return x, (totals[0] // 2, totals[1] // 2)
+
+
+def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1):
+    """2-D transposed convolution: the adjoint of :func:`conv2d` in its input, plus a bias.
+
+    Each input pixel scatters ``weight``-weighted copies onto a window of the output; it is
+    the gradient of a convolution and the usual learned upsampling.
+
+    Parameters
+    ----------
+    x : Tensor, shape (N, C, H, W)
+    weight : Tensor, shape (C, K // groups, KH, KW)
+    bias : Tensor, shape (K,), optional
+    stride, padding, dilation : int or (int, int)
+        Those of the convolution this one transposes.
+    output_padding : int or (int, int)
+        Extra rows / columns at the bottom / right, to pick one of the output sizes that a
+        strided convolution maps to the same H; must be smaller than the stride or the dilation.
+    groups : int
+
+    Returns
+    -------
+    Tensor, shape (N, K, OH, OW)
+        ``OH = (H - 1)*SH - 2*PH + DH*(KH - 1) + 1 + OPH``, and OW alike.
+
+    Examples
+    --------
+    >>> import minigrad as mg
+    >>> conv_transpose2d(mg.ones(1, 1, 2, 2), mg.ones(1, 1, 2, 2)).tolist()
+    [[[[1.0, 2.0, 1.0], [2.0, 4.0, 2.0], [1.0, 2.0, 1.0]]]]
+    """
+    op = "conv_transpose2d"
+    K = _check_operands(op, x, weight, bias, groups, transposed=True)
+    SH, SW, PH, PW, DH, DW = geometry = _geometry(op, stride, padding, dilation)
+    OPH, OPW = _pair(op, "output_padding", output_padding)
+    for OP, S, D in ((OPH, SH, DH), (OPW, SW, DW)):
+        if OP < 0 or (OP >= S and OP >= D):
+            raise ValueError(f"{op}: output_padding {(OPH, OPW)} must be >= 0 and smaller than "
+                             f"either the stride {(SH, SW)} or the dilation {(DH, DW)}")
+    KH, KW = weight.shape[2:]
+    H, W = x.shape[2:]
+    OH = (H - 1) * SH - 2 * PH + DH * (KH - 1) + 1 + OPH
+    OW = (W - 1) * SW - 2 * PW + DW * (KW - 1) + 1 + OPW
+    if OH < 1 or OW < 1:
+        raise ValueError(f"{op}: x of shape {x.shape} with weight {weight.shape}, stride "
+                         f"{(SH, SW)}, padding {(PH, PW)}, dilation {(DH, DW)} and output_padding "
+                         f"{(OPH, OPW)} gives an empty output of size {(OH, OW)}: the padding is "
+                         f"too large")
+    return ConvTranspose2d.apply(x, weight, bias, geometry=geometry, groups=int(groups),
+                                 output_padding=(OPH, OPW))

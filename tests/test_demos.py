@@ -1,0 +1,74 @@
+"""The demos run end to end: tiny settings in a subprocess, checking what they print and write."""
+import os
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def run_demo(script, *args, timeout=120):
+    """Run ``demos/<script>`` with ``args``; returns the completed process (output as text)."""
+    env = dict(os.environ, MPLBACKEND="Agg")
+    return subprocess.run([sys.executable, os.path.join(ROOT, "demos", script), *args],
+                          capture_output=True, text=True, timeout=timeout, cwd=ROOT, env=env)
+
+
+@pytest.mark.parametrize("script", ["classify_digits.py", "train_mlp.py"])
+def test_help(script):
+    result = run_demo(script, "--help")
+    assert result.returncode == 0, result.stderr
+    assert "usage:" in result.stdout and "--device" in result.stdout
+
+
+@pytest.mark.parametrize("script", ["classify_digits.py", "train_mlp.py"])
+def test_cuda_without_gpu_is_a_clear_error(script):
+    import minigrad as mg
+    if mg.cuda.is_available():
+        pytest.skip("a GPU is present, so --device cuda is valid here")
+    result = run_demo(script, "--device", "cuda")
+    assert result.returncode == 2
+    assert "CUDA is not available" in result.stderr
+
+
+def test_classify_digits_small_run(tmp_path):
+    out = tmp_path / "run"
+    result = run_demo("classify_digits.py", "--epochs", "4", "--limit", "300",
+                      "--batch-size", "32", "--lr", "0.01", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    losses = [float(v) for v in re.findall(r"train loss (\d+\.\d+)", result.stdout)]
+    assert len(losses) == 4
+    assert losses[-1] < losses[0]
+    test_accuracy = float(re.search(r"test (\d+\.\d+)%", result.stdout).group(1))
+    assert test_accuracy > 50.0  # 10 classes: chance is 10%
+    for name in ("model.npz", "metrics.json", "curves.png", "confusion_matrix.png",
+                 "predictions.png"):
+        assert (out / name).stat().st_size > 0, name
+    with open(out / "curves.png", "rb") as f:
+        assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+    with np.load(out / "model.npz") as weights:
+        assert "features.0.weight" in weights.files
+
+
+def test_classify_digits_quiet_mlp(tmp_path):
+    result = run_demo("classify_digits.py", "--model", "mlp", "--epochs", "1", "--limit",
+                      "100", "--quiet", "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert "epoch" not in result.stdout and "test" in result.stdout
+    assert (tmp_path / "model.npz").exists()
+
+
+def test_classify_digits_rejects_bad_values(tmp_path):
+    result = run_demo("classify_digits.py", "--epochs", "0", "--out", str(tmp_path))
+    assert result.returncode == 2 and "--epochs must be at least 1" in result.stderr
+
+
+def test_train_mlp_loss_falls():
+    result = run_demo("train_mlp.py", "--steps", "120", "--print-every", "40")
+    assert result.returncode == 0, result.stderr
+    losses = [float(v) for v in re.findall(r"loss (\d+\.\d+)", result.stdout)]
+    assert len(losses) == 3
+    assert losses[-1] < losses[0]
