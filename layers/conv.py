@@ -12,25 +12,13 @@ H, W          input height and width;  OH, OW  output height and width
 KH, KW        kernel size;  SH, SW  stride;  PH, PW  padding;  DH, DW  dilation
 OPH, OPW      output padding (transposed convolution only)
 """
-import operator
 
 import minigrad.functional as F
 from minigrad import Tensor
 from . import init
 from .linear import check_size, new_parameter
 from .module import Module
-
-
-def pair(layer, name, value):
-    """``value`` as a pair of ints (one int means the same along H and W)."""
-    items = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
-    try:
-        if len(items) != 2:
-            raise TypeError
-        return tuple(operator.index(v) for v in items)
-    except TypeError:
-        raise TypeError(f"{layer}: {name} must be an int or a pair of ints, got "
-                        f"{value!r}") from None
+from minigrad.kernels.geometry import pair
 
 
 def as_image_batch(layer, x, channels=None):

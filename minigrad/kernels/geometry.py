@@ -1,5 +1,17 @@
-"""Output-size arithmetic shared by the ops and both kernel modules (plain Python, no Numba,
-so that computing a shape never imports a compiler)."""
+"""Window geometry shared by the ops, the layers and both kernel modules: argument pairs and
+output sizes (plain Python, no Numba, so that checking a shape never imports a compiler)."""
+import numbers
+
+
+def pair(op, name, value):
+    """``value`` as a pair of ints (one int means the same along H and W); a TypeError naming
+    ``op`` and the argument otherwise."""
+    items = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
+    if len(items) != 2 or not all(isinstance(v, numbers.Integral) and not isinstance(v, bool)
+                                  for v in items):
+        raise TypeError(f"{op}: {name} must be an int or a pair of ints, got {value!r}")
+    return (int(items[0]), int(items[1]))
+
 
 
 def pooled_size(H, K, S, P, D, ceil_mode):

@@ -35,6 +35,7 @@ OH, OW      output size of the convolution, ``OH = (H + 2*PH - DH*(KH - 1) - 1) 
 import numbers
 
 from ..autograd import Function
+from ..kernels.geometry import pair
 from ..backend import kernels_for, xp_of
 from ..tensor import Tensor
 from .shape import pad
@@ -244,15 +245,6 @@ class Conv2dGradWeight(Function):
         return (grad_x, grad_grad_y)
 
 
-def _pair(op, name, value):
-    """``value`` as a pair of ints (one int means the same along H and W)."""
-    items = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
-    if len(items) != 2 or not all(isinstance(v, numbers.Integral) and not isinstance(v, bool)
-                                  for v in items):
-        raise TypeError(f"{op}: {name} must be an int or a pair of ints, got {value!r}")
-    return (int(items[0]), int(items[1]))
-
-
 def _check_operands(op, x, weight, bias, groups, transposed):
     """Validate ranks, dtypes, channels and groups; return the output channel count K."""
     for name, t in (("x", x), ("weight", weight), ("bias", bias)):
@@ -296,12 +288,12 @@ def _check_operands(op, x, weight, bias, groups, transposed):
 
 def _geometry(op, stride, padding, dilation):
     """Validated ``(SH, SW, PH, PW, DH, DW)``."""
-    (SH, SW), (PH, PW), (DH, DW) = (_pair(op, "stride", stride), _pair(op, "padding", padding),
-                                    _pair(op, "dilation", dilation))
-    for name, pair, low in (("stride", (SH, SW), 1), ("padding", (PH, PW), 0),
+    (SH, SW), (PH, PW), (DH, DW) = (pair(op, "stride", stride), pair(op, "padding", padding),
+                                    pair(op, "dilation", dilation))
+    for name, values, low in (("stride", (SH, SW), 1), ("padding", (PH, PW), 0),
                             ("dilation", (DH, DW), 1)):
-        if min(pair) < low:
-            raise ValueError(f"{op}: {name} must be >= {low}, got {pair}")
+        if min(values) < low:
+            raise ValueError(f"{op}: {name} must be >= {low}, got {values}")
     return (SH, SW, PH, PW, DH, DW)
 
 
@@ -355,9 +347,9 @@ def _string_padding(op, x, weight, padding, stride, dilation):
     if padding != "same":
         raise ValueError(f"{op}: padding must be an int, a pair, 'valid' or 'same', "
                          f"got {padding!r}")
-    if _pair(op, "stride", stride) != (1, 1):
+    if pair(op, "stride", stride) != (1, 1):
         raise ValueError(f"{op}: padding='same' needs stride 1, got stride {stride!r}")
-    DH, DW = _pair(op, "dilation", dilation)
+    DH, DW = pair(op, "dilation", dilation)
     totals = (DH * (weight.shape[2] - 1), DW * (weight.shape[3] - 1))
     if totals[0] % 2 or totals[1] % 2:
         x = pad(x, ((0, 0), (0, 0), (0, totals[0] % 2), (0, totals[1] % 2)))
@@ -395,9 +387,9 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
     [[[[1.0, 2.0, 1.0], [2.0, 4.0, 2.0], [1.0, 2.0, 1.0]]]]
     """
     op = "conv_transpose2d"
-    K = _check_operands(op, x, weight, bias, groups, transposed=True)
+    _check_operands(op, x, weight, bias, groups, transposed=True)
     SH, SW, PH, PW, DH, DW = geometry = _geometry(op, stride, padding, dilation)
-    OPH, OPW = _pair(op, "output_padding", output_padding)
+    OPH, OPW = pair(op, "output_padding", output_padding)
     for OP, S, D in ((OPH, SH, DH), (OPW, SW, DW)):
         if OP < 0 or (OP >= S and OP >= D):
             raise ValueError(f"{op}: output_padding {(OPH, OPW)} must be >= 0 and smaller than "

@@ -23,25 +23,14 @@ KH, KW      window size;  SH, SW  stride;  PH, PW  zero padding;  DH, DW  dilati
 indices     int64 flat positions ``h * W + w`` in an (H, W) plane, PyTorch's convention
 """
 import numbers
-import operator
 
 import numpy as np
 
 from ..autograd import Function
+from ..kernels.geometry import pair
 from ..backend import kernels_for, to_device, device_of, xp_of
 from ..kernels.geometry import pooled_size
 from ..tensor import Tensor
-
-
-def _pair(op, name, value):
-    """``value`` as a pair of ints (one int means the same along H and W)."""
-    items = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
-    try:
-        if len(items) != 2:
-            raise TypeError
-        return tuple(operator.index(v) for v in items)
-    except TypeError:
-        raise TypeError(f"{op}: {name} must be an int or a pair of ints, got {value!r}") from None
 
 
 def _check_image(op, x):
@@ -57,14 +46,14 @@ def _check_image(op, x):
 
 def _window_geometry(op, x, kernel_size, stride, padding, dilation, ceil_mode):
     """Validated ``(KH, KW, SH, SW, PH, PW, DH, DW)`` of a pooling window over ``x``."""
-    KH, KW = _pair(op, "kernel_size", kernel_size)
-    SH, SW = (KH, KW) if stride is None else _pair(op, "stride", stride)
-    PH, PW = _pair(op, "padding", padding)
-    DH, DW = _pair(op, "dilation", dilation)
-    for name, pair, low in (("kernel_size", (KH, KW), 1), ("stride", (SH, SW), 1),
+    KH, KW = pair(op, "kernel_size", kernel_size)
+    SH, SW = (KH, KW) if stride is None else pair(op, "stride", stride)
+    PH, PW = pair(op, "padding", padding)
+    DH, DW = pair(op, "dilation", dilation)
+    for name, values, low in (("kernel_size", (KH, KW), 1), ("stride", (SH, SW), 1),
                             ("padding", (PH, PW), 0), ("dilation", (DH, DW), 1)):
-        if min(pair) < low:
-            raise ValueError(f"{op}: {name} must be >= {low}, got {pair}")
+        if min(values) < low:
+            raise ValueError(f"{op}: {name} must be >= {low}, got {values}")
     # PyTorch's rule: more padding would allow windows made only of padding.
     if PH > KH // 2 or PW > KW // 2:
         raise ValueError(f"{op}: padding {(PH, PW)} must be at most half of kernel_size "
@@ -212,9 +201,9 @@ def max_unpool2d(x, indices, kernel_size, stride=None, padding=0, output_size=No
     """
     op = "max_unpool2d"
     _check_image(op, x)
-    KH, KW = _pair(op, "kernel_size", kernel_size)
-    SH, SW = (KH, KW) if stride is None else _pair(op, "stride", stride)
-    PH, PW = _pair(op, "padding", padding)
+    KH, KW = pair(op, "kernel_size", kernel_size)
+    SH, SW = (KH, KW) if stride is None else pair(op, "stride", stride)
+    PH, PW = pair(op, "padding", padding)
     if min(KH, KW, SH, SW) < 1 or min(PH, PW) < 0:
         raise ValueError(f"{op}: kernel_size {(KH, KW)} and stride {(SH, SW)} must be >= 1 and "
                          f"padding {(PH, PW)} >= 0")
@@ -225,7 +214,7 @@ def max_unpool2d(x, indices, kernel_size, stride=None, padding=0, output_size=No
         size = tuple(output_size)
         if len(size) == 4:
             size = size[2:]
-        H, W = _pair(op, "output_size", size)
+        H, W = pair(op, "output_size", size)
         if not all(d - s < o < d + s for o, d, s in zip((H, W), default, (SH, SW))):
             raise ValueError(f"{op}: output_size {(H, W)} must lie strictly between "
                              f"{(default[0] - SH, default[1] - SW)} and "
@@ -342,7 +331,7 @@ def adaptive_avg_pool2d(x, output_size):
     _check_image(op, x)
     sizes = tuple(output_size) if isinstance(output_size, (tuple, list)) else (output_size,) * 2
     sizes = tuple(x.shape[2 + i] if s is None else s for i, s in enumerate(sizes))
-    OH, OW = _pair(op, "output_size", sizes)
+    OH, OW = pair(op, "output_size", sizes)
     if OH < 1 or OW < 1:
         raise ValueError(f"{op}: output_size must be >= 1, got {(OH, OW)} for an input of "
                          f"shape {x.shape}")
@@ -452,7 +441,7 @@ def interpolate(x, size=None, scale_factor=None, mode="nearest", align_corners=N
                          f"and scale_factor={scale_factor!r}")
     H, W = x.shape[2], x.shape[3]
     if size is not None:
-        OH, OW = _pair(op, "size", size)
+        OH, OW = pair(op, "size", size)
         scales = (None, None)
     else:
         scales = (tuple(scale_factor) if isinstance(scale_factor, (tuple, list))
