@@ -350,6 +350,8 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, targ
                 capture_nodes.setdefault((t._grad_fn, t._output_nr), []).append(i)
     captured = [None] * len(targets) if targets is not None else None
 
+    # Arrays someone else may hold: a leaf's .grad must not share memory with them
+    handed_out = {id(g.data) for g in root_grads}
     dependencies = _topological_dependencies(root_nodes)
     ready = [n for n in root_nodes if dependencies.get(n, 0) == 0]
     previous_mode = _Mode.grad_enabled
@@ -362,6 +364,7 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, targ
             if out_grads is not None and (len(out_grads) > 1 or out_grads[0] is not None):
                 if node._hooks:
                     _run_node_hooks(node, out_grads)
+                    handed_out.update(id(g.data) for g in out_grads if g is not None)
                 if capture_nodes:
                     for nr, g in enumerate(out_grads):
                         for i in capture_nodes.get((node, nr), ()):
@@ -404,11 +407,23 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, targ
                 if replaced is not None:
                     g = replaced
             if not create_graph:
-                g = Tensor._wrap(g.data.copy())  # private and writable: optimizers scale it
+                g = _private(g, handed_out)
             leaf.grad = g if leaf.grad is None else leaf.grad + g
     finally:
         _Mode.grad_enabled = previous_mode
     return captured
+
+
+def _private(g, handed_out):
+    """``g`` as a gradient that a leaf may own: optimizers and clipping scale ``.grad`` in
+    place, so it must be writable and shared with nothing. A fresh array that an op made is
+    kept as it is; a view (of a broadcast or reshape), an array already given to another leaf
+    (Add hands one gradient to both inputs) or one the caller or a hook holds is copied."""
+    array = g.data
+    if array.base is not None or id(array) in handed_out or not array.flags.writeable:
+        array = array.copy()
+    handed_out.add(id(array))
+    return Tensor._wrap(array)
 
 
 def _add_recorded(a, b):

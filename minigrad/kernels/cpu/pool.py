@@ -115,10 +115,13 @@ def scatter_to_indices(g, indices, H, W):
     out : ndarray, shape (N, C, H, W), ``out[n, c].flat[indices[n, c, i, j]] += g[n, c, i, j]``
     """
     N, C = g.shape[0], g.shape[1]
-    out = np.zeros((N, C, H * W), dtype=g.dtype)
+    # Allocated in its final shape (a fresh array, not a view: the engine can hand it to a
+    # leaf's .grad without a copy) and zeroed plane by plane inside the parallel loop, so the
+    # first-touch page faults of a large new array are shared by the threads.
+    out = np.empty((N, C, H, W), dtype=g.dtype)
     with _threads_for(g.size + out.size):
-        _scatter_to_indices_loop(np.ascontiguousarray(g), indices, out)
-    return out.reshape(N, C, H, W)
+        _scatter_to_indices_loop(np.ascontiguousarray(g), indices, out.reshape(N, C, H * W))
+    return out
 
 
 @numba.njit(parallel=True, cache=True)
@@ -126,6 +129,7 @@ def _scatter_to_indices_loop(g, indices, out):
     N, C, h, w = g.shape
     for p in prange(N * C):
         n, c = p // C, p % C
+        out[n, c, :] = 0
         for i in range(h):
             for j in range(w):
                 out[n, c, indices[n, c, i, j]] += g[n, c, i, j]
