@@ -17,7 +17,7 @@ from .tensor import Tensor, raw
 from .ops import elementwise as E
 from .ops import reduce as R
 from .ops import shape as S
-from .ops.index import getitem
+from .ops.index import getitem, gather, scatter_add, scatter_mean, scatter_max  # noqa: F401
 from .ops.linalg import matmul
 from .ops.loss import binary_cross_entropy as _bce
 from .ops.conv import conv2d, conv_transpose2d  # noqa: F401  (re-exported as F.conv2d, ...)

@@ -438,3 +438,38 @@ def _attention_ref(q, k, v, is_causal):
 
 spec("scaled_dot_product_attention", F.scaled_dot_product_attention, attention_case(),
      _attention_ref)
+
+
+# Graph message passing: rows gathered by index and reduced back by index -----------------------
+
+
+@st.composite
+def scatter_case(draw, distinct=False):
+    M, D, size = draw(st.integers(1, 6)), draw(st.integers(1, 3)), draw(st.integers(1, 4))
+    index = np.array(draw(st.lists(st.integers(0, size - 1), min_size=M, max_size=M)))
+    return (draw(S.values((M, D), distinct=distinct)),), {"index": index, "dim_size": size}
+
+
+def _scatter_ref(reduce):
+    def reference(src, index, dim_size):
+        out = np.zeros((dim_size,) + src.shape[1:])
+        for i in range(dim_size):
+            rows = src[index == i]
+            if len(rows):
+                out[i] = reduce(rows, axis=0)
+        return out
+    return reference
+
+
+@st.composite
+def gather_case(draw):
+    N, D = draw(st.integers(1, 5)), draw(st.integers(1, 3))
+    index = np.array(draw(st.lists(st.integers(0, N - 1), min_size=1, max_size=7)))
+    return (draw(S.values((N, D))),), {"index": index}
+
+
+spec("gather", F.gather, gather_case(), lambda src, index: src[index])
+spec("scatter_add", F.scatter_add, scatter_case(), _scatter_ref(np.sum))
+spec("scatter_mean", F.scatter_mean, scatter_case(), _scatter_ref(np.mean))
+spec("scatter_max", F.scatter_max, scatter_case(distinct=True), _scatter_ref(np.max),
+     note="values distinct so no ties")

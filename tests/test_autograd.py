@@ -389,3 +389,21 @@ def test_binary_cross_entropy_clamps_log_like_pytorch():
     np.testing.assert_allclose(loss.numpy(), [100.0, 0.0, math.log(2)], rtol=1e-12)
     loss.sum().backward()
     assert np.isfinite(p.grad.numpy()).all()
+
+
+def test_scatter_ops_reject_bad_indices():
+    src = leaf(np.ones((3, 2)))
+    with pytest.raises(IndexError, match=r"scatter_add.*\[0, 2\)"):
+        F.scatter_add(src, np.array([0, 1, 2]), 2)
+    with pytest.raises(ValueError, match=r"scatter_max.*one entry per row.*\(3, 2\)"):
+        F.scatter_max(src, np.array([0, 1]), 2)
+    with pytest.raises(IndexError, match="gather"):
+        F.gather(src, np.array([3]))
+
+
+def test_scatter_max_splits_ties_and_leaves_empty_rows_zero():
+    src = leaf([[1.0], [3.0], [3.0], [2.0]])
+    out = F.scatter_max(src, np.array([0, 0, 0, 2]), 3)
+    np.testing.assert_allclose(out.numpy(), [[3.0], [0.0], [2.0]])
+    out.sum().backward()
+    np.testing.assert_allclose(src.grad.numpy(), [[0.0], [0.5], [0.5], [1.0]])
