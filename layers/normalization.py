@@ -26,6 +26,27 @@ from .linear import check_size, new_parameter
 from .module import Module
 
 
+def _add_scale_and_shift(module, shape, affine, bias, device, dtype):
+    """Register ``weight`` (ones) and ``bias`` (zeros) of ``shape``, or None for either that
+    the layer goes without, so ``module.weight is None`` tells which."""
+    if affine:
+        module.weight = new_parameter(shape, device, dtype)
+        if bias:
+            module.bias = new_parameter(shape, device, dtype)
+        else:
+            module.register_parameter("bias", None)
+    else:
+        module.register_parameter("weight", None)
+        module.register_parameter("bias", None)
+
+
+def _reset_scale_and_shift(module):
+    if module.weight is not None:
+        init.ones_(module.weight)
+    if module.bias is not None:
+        init.zeros_(module.bias)
+
+
 def _check_momentum(layer, momentum):
     if momentum is not None and not 0 <= momentum <= 1:
         raise ValueError(f"{layer}: momentum must be in [0, 1] or None, got {momentum}")
@@ -47,15 +68,7 @@ class _NormBase(Module):
         self.affine = bool(affine)
         self.track_running_stats = bool(track_running_stats)
         C = self.num_features
-        if self.affine:
-            self.weight = new_parameter((C,), device, dtype)
-            if bias:
-                self.bias = new_parameter((C,), device, dtype)
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _add_scale_and_shift(self, (C,), self.affine, bias, device, dtype)
         if self.track_running_stats:
             float_type = np.float32 if dtype is None else dtype
             self.register_buffer("running_mean", mg.zeros(C, dtype=float_type, device=device))
@@ -78,10 +91,7 @@ class _NormBase(Module):
     def reset_parameters(self):
         """Reset the running statistics, weight 1 and bias 0 (PyTorch's initialisation)."""
         self.reset_running_stats()
-        if self.weight is not None:
-            init.ones_(self.weight)
-        if self.bias is not None:
-            init.zeros_(self.bias)
+        _reset_scale_and_shift(self)
 
     def _check_channels(self, x):
         if not isinstance(x, Tensor):
@@ -299,22 +309,12 @@ class LayerNorm(Module):
             raise ValueError(f"LayerNorm: eps must be > 0, got {eps}")
         self.eps = float(eps)
         self.elementwise_affine = bool(elementwise_affine)
-        if self.elementwise_affine:
-            self.weight = new_parameter(self.normalized_shape, device, dtype)
-            if bias:
-                self.bias = new_parameter(self.normalized_shape, device, dtype)
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _add_scale_and_shift(self, self.normalized_shape, self.elementwise_affine, bias, device,
+                             dtype)
         self.reset_parameters()
 
     def reset_parameters(self):
-        if self.weight is not None:
-            init.ones_(self.weight)
-        if self.bias is not None:
-            init.zeros_(self.bias)
+        _reset_scale_and_shift(self)
 
     def forward(self, x):
         k = len(self.normalized_shape)
@@ -365,22 +365,11 @@ class GroupNorm(Module):
             raise ValueError(f"GroupNorm: eps must be > 0, got {eps}")
         self.eps = float(eps)
         self.affine = bool(affine)
-        if self.affine:
-            self.weight = new_parameter((self.num_channels,), device, dtype)
-            if bias:
-                self.bias = new_parameter((self.num_channels,), device, dtype)
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _add_scale_and_shift(self, (self.num_channels,), self.affine, bias, device, dtype)
         self.reset_parameters()
 
     def reset_parameters(self):
-        if self.weight is not None:
-            init.ones_(self.weight)
-        if self.bias is not None:
-            init.zeros_(self.bias)
+        _reset_scale_and_shift(self)
 
     def forward(self, x):
         if not isinstance(x, Tensor) or x.ndim < 2 or x.shape[1] != self.num_channels:
