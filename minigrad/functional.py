@@ -158,9 +158,8 @@ def nll_loss(log_probs, target, weight=None, ignore_index=-100, reduction="mean"
     if weight is not None:
         w = w * raw(weight)[safe]
     loss = -picked * w
-    if reduction == "mean":
-        return loss.sum() / max(float(w.sum()), 1e-12) if weight is not None or not valid.all() \
-            else loss.mean()
+    if reduction == "mean":  # PyTorch's weighted mean: divide by the targets' total weight
+        return loss.sum() / max(float(w.sum()), 1e-12)
     if reduction == "none":
         return S.reshape(loss, target.shape)
     return _reduce(loss, reduction, "nll_loss")

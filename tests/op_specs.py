@@ -38,7 +38,7 @@ def spec(*args, **kwargs):
 
 @st.composite
 def unary(draw, shape_strategy=None, **value_kw):
-    shape = draw(shape_strategy or S.shapes())
+    shape = draw(S.shapes() if shape_strategy is None else shape_strategy)
     return (draw(S.values(shape, **value_kw)),), {}
 
 
@@ -473,3 +473,39 @@ spec("scatter_add", F.scatter_add, scatter_case(), _scatter_ref(np.sum))
 spec("scatter_mean", F.scatter_mean, scatter_case(), _scatter_ref(np.mean))
 spec("scatter_max", F.scatter_max, scatter_case(distinct=True), _scatter_ref(np.max),
      note="values distinct so no ties")
+
+
+# Remaining ops and composites -------------------------------------------------------------------
+spec("expand_squeeze_flatten", lambda x: x.unsqueeze(0).expand(2, *x.shape).flatten(1)
+     .squeeze(), unary(S.shapes(min_dims=1, max_dims=3)),
+     lambda x: np.squeeze(np.broadcast_to(x[None], (2,) + x.shape).reshape(2, -1)))
+spec("contrastive_loss",
+     lambda a, b, same: F.contrastive_loss(a, b, mg.tensor(same), margin=1.5),
+     vectors_case().flatmap(lambda d: st.lists(st.sampled_from([0.0, 1.0]),
+                                                min_size=d[0][0].shape[0],
+                                                max_size=d[0][0].shape[0])
+                            .map(lambda same: (d[0], {"same": np.array(same)})))
+     .filter(lambda d: np.abs(np.linalg.norm(d[0][0] - d[0][1] + 1e-6, axis=-1)
+                              - 1.5).min() > 0.05),
+     lambda a, b, same: np.mean(same * np.linalg.norm(a - b + 1e-6, axis=-1) ** 2 + (1 - same)
+                                * np.maximum(0, 1.5 - np.linalg.norm(a - b + 1e-6, axis=-1))
+                                ** 2))
+spec("binary_cross_entropy_target", lambda t, p: F.binary_cross_entropy(p, t),
+     st.tuples(st.integers(1, 5)).flatmap(
+         lambda n: st.tuples(S.values(n, low=0.0, high=1.0), S.values(n, low=0.05, high=0.95,
+                                                                      salt=1)))
+     .map(lambda tp: (tp, {})),
+     lambda t, p: -(t * np.log(p) + (1 - t) * np.log(1 - p)).mean())
+
+
+def _seeded_dropout(x):
+    mg.manual_seed(0)  # the same mask at every evaluation, so finite differences are valid
+    return F.dropout(x, p=0.3)
+
+
+def _dropout_ref(x):
+    np.random.seed(0)
+    return x * (np.random.random_sample(x.shape) >= 0.3) / 0.7
+
+
+spec("dropout_seeded", _seeded_dropout, unary(), _dropout_ref)

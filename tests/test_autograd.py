@@ -407,3 +407,15 @@ def test_scatter_max_splits_ties_and_leaves_empty_rows_zero():
     np.testing.assert_allclose(out.numpy(), [[3.0], [0.0], [2.0]])
     out.sum().backward()
     np.testing.assert_allclose(src.grad.numpy(), [[0.0], [0.5], [0.5], [1.0]])
+
+
+def test_cast_is_differentiable_and_grads_keep_the_input_dtype():
+    x = leaf([1.5, -2.0])                      # float64
+    y = x.astype(np.float32) * mg.tensor(np.array([3.0, 4.0], np.float32))
+    assert y.dtype == np.float32
+    y.sum().backward()
+    assert x.grad.dtype == np.float64
+    np.testing.assert_allclose(x.grad.numpy(), [3.0, 4.0])
+    (g,) = mg.grad((x.astype(np.float32) ** 2).sum(), x, create_graph=True)
+    (gg,) = mg.grad(g.sum(), x)
+    np.testing.assert_allclose(gg.numpy(), [2.0, 2.0])
