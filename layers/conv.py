@@ -16,9 +16,9 @@ OPH, OPW      output padding (transposed convolution only)
 import minigrad.functional as F
 from minigrad import Tensor
 from . import init
-from .linear import check_size, new_parameter
+from .linear import new_parameter
 from .module import Module
-from minigrad.kernels.geometry import pair
+from minigrad.checks import check_int, pair
 
 
 def as_image_batch(layer, x, channels=None):
@@ -42,9 +42,9 @@ class _ConvBase(Module):
 
     def _setup(self, layer, in_channels, out_channels, kernel_size, stride, padding, dilation,
                groups, bias, padding_mode, transposed, device, dtype):
-        self.in_channels = check_size(layer, "in_channels", in_channels)
-        self.out_channels = check_size(layer, "out_channels", out_channels)
-        self.groups = check_size(layer, "groups", groups)
+        self.in_channels = check_int(layer, "in_channels", in_channels, 1)
+        self.out_channels = check_int(layer, "out_channels", out_channels, 1)
+        self.groups = check_int(layer, "groups", groups, 1)
         if self.in_channels % self.groups or self.out_channels % self.groups:
             raise ValueError(f"{layer}: in_channels ({self.in_channels}) and out_channels "
                              f"({self.out_channels}) must both be divisible by groups "

@@ -17,7 +17,8 @@ import minigrad.functional as F
 from minigrad.backend import xp_of
 from minigrad.tensor import raw
 from . import init
-from .linear import check_size, new_parameter
+from .linear import new_parameter
+from minigrad.checks import check_int
 from .module import Module
 from .parameter import Parameter
 
@@ -59,8 +60,8 @@ class Embedding(Module):
     def __init__(self, num_embeddings, embedding_dim, padding_idx=None, *, device=None,
                  dtype=None):
         super().__init__()
-        self.num_embeddings = check_size("Embedding", "num_embeddings", num_embeddings)
-        self.embedding_dim = check_size("Embedding", "embedding_dim", embedding_dim)
+        self.num_embeddings = check_int("Embedding", "num_embeddings", num_embeddings, 1)
+        self.embedding_dim = check_int("Embedding", "embedding_dim", embedding_dim, 1)
         self.padding_idx = self._normalized_padding(padding_idx, self.num_embeddings)
         self.weight = new_parameter((self.num_embeddings, self.embedding_dim), device, dtype)
         self.reset_parameters()

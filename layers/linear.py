@@ -10,7 +10,6 @@ in, out      ``in_features`` and ``out_features``
 in1, in2     the two input sizes of Bilinear
 """
 import math
-import operator
 
 import numpy as np
 
@@ -18,19 +17,9 @@ import minigrad as mg
 import minigrad.functional as F
 from minigrad import Tensor
 from . import init
+from minigrad.checks import check_int
 from .module import Module
 from .parameter import Parameter
-
-
-def check_size(layer, name, value, low=1):
-    """``value`` as an int >= ``low``, or a clear error naming the layer and the argument."""
-    try:
-        value = operator.index(value)
-    except TypeError:
-        raise TypeError(f"{layer}: {name} must be an int, got {value!r}") from None
-    if value < low:
-        raise ValueError(f"{layer}: {name} must be >= {low}, got {value}")
-    return value
 
 
 def new_parameter(shape, device=None, dtype=None):
@@ -86,8 +75,8 @@ class Linear(Module):
 
     def __init__(self, in_features, out_features, bias=True, *, device=None, dtype=None):
         super().__init__()
-        self.in_features = check_size("Linear", "in_features", in_features, low=0)
-        self.out_features = check_size("Linear", "out_features", out_features, low=0)
+        self.in_features = check_int("Linear", "in_features", in_features, low=0)
+        self.out_features = check_int("Linear", "out_features", out_features, low=0)
         self.weight = new_parameter((self.out_features, self.in_features), device, dtype)
         if bias:
             self.bias = new_parameter((self.out_features,), device, dtype)
@@ -133,9 +122,9 @@ class Bilinear(Module):
     def __init__(self, in1_features, in2_features, out_features, bias=True, *, device=None,
                  dtype=None):
         super().__init__()
-        self.in1_features = check_size("Bilinear", "in1_features", in1_features)
-        self.in2_features = check_size("Bilinear", "in2_features", in2_features)
-        self.out_features = check_size("Bilinear", "out_features", out_features)
+        self.in1_features = check_int("Bilinear", "in1_features", in1_features, 1)
+        self.in2_features = check_int("Bilinear", "in2_features", in2_features, 1)
+        self.out_features = check_int("Bilinear", "out_features", out_features, 1)
         shape = (self.out_features, self.in1_features, self.in2_features)
         self.weight = new_parameter(shape, device, dtype)
         if bias:

@@ -22,7 +22,8 @@ import minigrad as mg
 import minigrad.functional as F
 from minigrad import Tensor
 from . import init
-from .linear import check_size, new_parameter
+from .linear import new_parameter
+from minigrad.checks import check_int
 from .module import Module
 
 
@@ -59,7 +60,7 @@ class _NormBase(Module):
                  dtype, bias):
         super().__init__()
         layer = type(self).__name__
-        self.num_features = check_size(layer, "num_features", num_features)
+        self.num_features = check_int(layer, "num_features", num_features, 1)
         if not eps > 0:
             raise ValueError(f"{layer}: eps must be > 0, got {eps}")
         _check_momentum(layer, momentum)
@@ -303,7 +304,7 @@ class LayerNorm(Module):
         super().__init__()
         shape = (normalized_shape,) if not isinstance(normalized_shape, (tuple, list)) \
             else tuple(normalized_shape)
-        self.normalized_shape = tuple(check_size("LayerNorm", "normalized_shape", n)
+        self.normalized_shape = tuple(check_int("LayerNorm", "normalized_shape", n, 1)
                                       for n in shape)
         if not eps > 0:
             raise ValueError(f"LayerNorm: eps must be > 0, got {eps}")
@@ -356,8 +357,8 @@ class GroupNorm(Module):
     def __init__(self, num_groups, num_channels, eps=1e-5, affine=True, *, device=None,
                  dtype=None, bias=True):
         super().__init__()
-        self.num_groups = check_size("GroupNorm", "num_groups", num_groups)
-        self.num_channels = check_size("GroupNorm", "num_channels", num_channels)
+        self.num_groups = check_int("GroupNorm", "num_groups", num_groups, 1)
+        self.num_channels = check_int("GroupNorm", "num_channels", num_channels, 1)
         if self.num_channels % self.num_groups:
             raise ValueError(f"GroupNorm: num_channels ({self.num_channels}) must be divisible "
                              f"by num_groups ({self.num_groups})")

@@ -19,15 +19,9 @@ C_1, C_2       channels of the two convolutions, ``channels``
 F_1, F_2       widths of the two hidden Linear layers, ``hidden``
 K_out          number of classes, ``num_classes``
 """
-import numbers
+from minigrad.checks import check_int
 
 from layers import Conv2d, Flatten, Linear, MaxPool2d, Module, ReLU, Sequential
-
-
-def _positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"LeNet: {name} must be a positive int, got {value!r}")
-    return int(value)
 
 
 class LeNet(Module):
@@ -70,10 +64,10 @@ class LeNet(Module):
     def __init__(self, in_channels=1, num_classes=10, image_size=28, channels=(6, 16),
                  hidden=(120, 84), kernel_size=5):
         super().__init__()
-        in_channels = _positive_int("in_channels", in_channels)
-        num_classes = _positive_int("num_classes", num_classes)
-        image_size = _positive_int("image_size", image_size)
-        kernel_size = _positive_int("kernel_size", kernel_size)
+        in_channels = check_int("LeNet", "in_channels", in_channels, 1)
+        num_classes = check_int("LeNet", "num_classes", num_classes, 1)
+        image_size = check_int("LeNet", "image_size", image_size, 1)
+        kernel_size = check_int("LeNet", "kernel_size", kernel_size, 1)
         if image_size % 4:
             raise ValueError(f"LeNet: image_size must be a multiple of 4 (two 2x2 pools), "
                              f"got {image_size}")
@@ -83,8 +77,8 @@ class LeNet(Module):
         if len(channels) != 2 or len(hidden) != 2:
             raise ValueError(f"LeNet: channels and hidden take two sizes each, got "
                              f"channels={channels!r}, hidden={hidden!r}")
-        C1, C2 = (_positive_int("channels", c) for c in channels)
-        F1, F2 = (_positive_int("hidden", f) for f in hidden)
+        C1, C2 = (check_int("LeNet", "channels", c, 1) for c in channels)
+        F1, F2 = (check_int("LeNet", "hidden", f, 1) for f in hidden)
         pad = kernel_size // 2
         side = image_size // 4
         self.in_channels = in_channels

@@ -36,7 +36,7 @@ S            number of stages, ``len(layers)``; B_i blocks in stage i
 e            block expansion: 1 for BasicBlock, 4 for Bottleneck
 K_out        number of classes
 """
-import numbers
+from minigrad.checks import check_int
 
 from layers import (AdaptiveAvgPool2d, BatchNorm2d, Conv2d, Identity, Linear, MaxPool2d, Module,
                     ReLU, Sequential, init)
@@ -135,12 +135,6 @@ class Bottleneck(Module):
         return self.relu(out + identity)
 
 
-def _positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"ResNet: {name} must be a positive int, got {value!r}")
-    return int(value)
-
-
 class ResNet(Module):
     """A residual network: stem, stages of residual blocks, global average pool, Linear.
 
@@ -182,12 +176,12 @@ class ResNet(Module):
     def __init__(self, block, layers=(2, 2, 2, 2), num_classes=10, in_channels=3, width=64,
                  small_input=True, zero_init_residual=False):
         super().__init__()
-        blocks_per_stage = [_positive_int("each entry of layers", b) for b in layers]
+        blocks_per_stage = [check_int("ResNet", "each entry of layers", b, 1) for b in layers]
         if not blocks_per_stage:
             raise ValueError("ResNet: layers must name at least one stage")
-        num_classes = _positive_int("num_classes", num_classes)
-        in_channels = _positive_int("in_channels", in_channels)
-        width = _positive_int("width", width)
+        num_classes = check_int("ResNet", "num_classes", num_classes, 1)
+        in_channels = check_int("ResNet", "in_channels", in_channels, 1)
+        width = check_int("ResNet", "width", width, 1)
         self.in_channels = in_channels
         if small_input:
             self.conv1 = _conv3x3(in_channels, width)

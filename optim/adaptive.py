@@ -16,7 +16,8 @@ m, v        Adam's first and second moment estimates; v_max their running maximu
 """
 from minigrad.backend import xp_of
 
-from .optimizer import Optimizer, check_number
+from minigrad.checks import check_number
+from .optimizer import Optimizer
 
 
 def _buffer(state, name, param):

@@ -10,7 +10,7 @@ milestones   the epochs at which SequentialLR hands over from scheduler k - 1 to
 import copy
 from bisect import bisect_right
 
-from .optimizer import check_int
+from minigrad.checks import check_int
 from .plateau import ReduceLROnPlateau
 from .scheduler import LRScheduler
 

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 import minigrad as mg
 from minigrad.backend import device_of, xp_of
 
-from .optimizer import check_number
+from minigrad.checks import check_number
 
 
 def _gradients(parameters, owner):

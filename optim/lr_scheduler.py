@@ -36,7 +36,8 @@ from bisect import bisect_right
 from collections import Counter
 
 from .chain import ChainedScheduler, SequentialLR
-from .optimizer import Optimizer, check_int, check_number
+from minigrad.checks import check_int, check_number
+from .optimizer import Optimizer
 from .plateau import ReduceLROnPlateau
 from .scheduler import LRScheduler
 

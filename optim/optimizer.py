@@ -14,7 +14,6 @@ t        the step count of one parameter, 1 on its first update
 group    one parameter group: ``{"params": [p, ...], "lr": ..., ...}``
 state    the per-parameter dict of running buffers (``state[p]``), e.g. Adam's moments
 """
-import numbers
 from collections.abc import MutableMapping
 
 import minigrad as mg
@@ -58,58 +57,6 @@ class ParamState(MutableMapping):
     def get(self, param, default=None):
         entry = self._entries.get(id(param))
         return default if entry is None else entry[1]
-
-
-def check_number(owner, name, value, low=None, high=None, low_open=False, high_open=False):
-    """Raise a clear error unless ``value`` is a real number in the given interval.
-
-    Parameters
-    ----------
-    owner : str
-        The class or function being configured, e.g. ``"Adam"``; it starts the message.
-    name : str
-        The hyper-parameter's name, e.g. ``"betas[0]"``.
-    value : float
-    low, high : float or None
-        The bounds; None leaves that side unbounded.
-    low_open, high_open : bool
-        Whether the bound itself is excluded.
-    """
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{owner}: {name} must be a real number, got {value!r} "
-                        f"of type {type(value).__name__}")
-    # Written as "not inside" so that NaN, which fails every comparison, is rejected too.
-    inside = True
-    if low is not None:
-        inside = inside and (value > low if low_open else value >= low)
-    if high is not None:
-        inside = inside and (value < high if high_open else value <= high)
-    if not inside:
-        left = "(" if low_open else "["
-        right = ")" if high_open else "]"
-        low_text = "-inf" if low is None else repr(low)
-        high_text = "inf" if high is None else repr(high)
-        raise ValueError(f"{owner}: invalid {name} {value!r}, expected a value in "
-                         f"{left}{low_text}, {high_text}{right}")
-
-
-def check_int(owner, name, value, low):
-    """Raise a clear error unless ``value`` is an int (not a bool) that is at least ``low``.
-
-    Parameters
-    ----------
-    owner : str
-        The class or function being configured; it starts the message.
-    name : str
-        The argument's name, e.g. ``"step_size"``.
-    value : int
-    low : int
-    """
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{owner}: {name} must be an int, got {value!r} "
-                        f"of type {type(value).__name__}")
-    if value < low:
-        raise ValueError(f"{owner}: invalid {name} {value}, expected an int >= {low}")
 
 
 class Optimizer:

@@ -10,7 +10,8 @@ bad epochs   consecutive epochs whose metric did not improve on ``best`` by the 
 """
 import math
 
-from .optimizer import Optimizer, check_int, check_number
+from minigrad.checks import check_int, check_number
+from .optimizer import Optimizer
 from .scheduler import LRScheduler
 
 

@@ -10,7 +10,8 @@ base_lr      the group's ``initial_lr``, its ``lr`` when the first scheduler was
 """
 import copy
 
-from .optimizer import Optimizer, check_int
+from minigrad.checks import check_int
+from .optimizer import Optimizer
 
 
 class LRScheduler:

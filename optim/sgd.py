@@ -6,7 +6,8 @@ p, g     the parameter and its gradient arrays
 b        the momentum buffer, one per parameter
 lr       the learning rate; mu the momentum; tau the dampening; lambda the weight decay
 """
-from .optimizer import Optimizer, check_number
+from minigrad.checks import check_number
+from .optimizer import Optimizer
 
 
 class SGD(Optimizer):

@@ -1,19 +1,4 @@
-"""Window geometry shared by the ops, the layers and both kernel modules: argument pairs and
-output sizes (plain Python, no Numba, so that checking a shape never imports a compiler)."""
-import numbers
-
-
-def pair(op, name, value):
-    """``value`` as a pair of ints (one int means the same along H and W); a TypeError naming
-    ``op`` and the argument otherwise."""
-    items = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
-    if len(items) != 2 or not all(isinstance(v, numbers.Integral) and not isinstance(v, bool)
-                                  for v in items):
-        raise TypeError(f"{op}: {name} must be an int or a pair of ints, got {value!r}")
-    return (int(items[0]), int(items[1]))
-
-
-
+"""Window geometry shared by the ops, the layers and both kernel modules: output sizes (plain Python, no Numba, so that checking a shape never imports a compiler)."""
 def pooled_size(H, K, S, P, D, ceil_mode):
     """Output length of a pooling along one axis, PyTorch's formula.
 

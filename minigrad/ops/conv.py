@@ -35,7 +35,7 @@ OH, OW      output size of the convolution, ``OH = (H + 2*PH - DH*(KH - 1) - 1) 
 import numbers
 
 from ..autograd import Function
-from ..kernels.geometry import pair
+from ..checks import pair
 from ..backend import kernels_for, xp_of
 from ..tensor import Tensor
 from .shape import pad

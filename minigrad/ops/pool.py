@@ -27,7 +27,7 @@ import numbers
 import numpy as np
 
 from ..autograd import Function
-from ..kernels.geometry import pair
+from ..checks import pair
 from ..backend import kernels_for, to_device, device_of, xp_of
 from ..kernels.geometry import pooled_size
 from ..tensor import Tensor

@@ -165,7 +165,7 @@ def test_get_last_lr_is_a_copy():
 
 
 @pytest.mark.parametrize("build, error, fragment", [
-    (lambda opt: StepLR(opt, 0), ValueError, "step_size 0"),
+    (lambda opt: StepLR(opt, 0), ValueError, "step_size must be >= 1, got 0"),
     (lambda opt: StepLR(opt, 2.5), TypeError, "step_size must be an int"),
     (lambda opt: StepLR(opt, 2, gamma=-0.5), ValueError, "gamma"),
     (lambda opt: MultiStepLR(opt, [2, -1]), ValueError, r"milestones\[1\]"),
