@@ -3,6 +3,7 @@
     pip install -e ".[test]"      # with what the tests need
     pip install -e ".[gpu]"       # with CuPy for NVIDIA GPUs (CUDA 12)
     pip install -e ".[bench]"     # with PyTorch, the benchmarks' reference
+    pip install -e ".[dev]"       # with the mutation-testing tool (see README, "Test strength")
 """
 from setuptools import find_packages, setup
 
@@ -19,7 +20,8 @@ setup(
     package_data={"minigrad.data": ["*.npz", "DIGITS_LICENSE"]},
     install_requires=["numpy>=1.24", "numba>=0.58", "tqdm", "matplotlib"],
     extras_require={
-        "test": ["pytest>=7", "hypothesis>=6.80"],
+        "test": ["pytest>=7", "hypothesis>=6.80", "pytest-cov>=4"],
+        "dev": ["pytest>=7", "hypothesis>=6.80", "pytest-cov>=4", "mutmut>=3"],
         "gpu": ["cupy-cuda12x"],
         "bench": ["torch"],
     },
