@@ -27,6 +27,26 @@ def _index(op, idx, length):
     return idx % length
 
 
+def _insert_position(op, index, length):
+    """``index`` as a position in ``[0, length]`` for insert: -1 is before the last member,
+    ``length`` appends. Out-of-range raises, where a plain list would silently clamp."""
+    try:
+        index = operator.index(index)
+    except TypeError:
+        raise TypeError(f"{op} index must be an integer, got {type(index).__name__}") from None
+    if not -length <= index <= length:
+        raise IndexError(f"{op} index {index} is out of range for insertion into length "
+                         f"{length} (expected {-length} <= index <= {length})")
+    return index if index >= 0 else index + length
+
+
+def _renumber(module, items):
+    """Register ``items`` as the members ``'0'``, ``'1'``, ... of ``module``, in order."""
+    module._modules.clear()
+    for i, item in enumerate(items):
+        module.add_module(str(i), item)
+
+
 class Sequential(Module):
     """Modules applied one after the other: ``Sequential(a, b, c)(x) == c(b(a(x)))``.
 
@@ -74,10 +94,7 @@ class Sequential(Module):
                     else [keys[_index("Sequential", idx, len(self))]]):
             del self._modules[key]
         # renumber, so that the names stay '0', '1', ... as PyTorch does
-        items = list(self._modules.values())
-        self._modules.clear()
-        for i, module in enumerate(items):
-            self._modules[str(i)] = module
+        _renumber(self, list(self._modules.values()))
 
     def append(self, module):
         """Add ``module`` at the end, named by its position; returns self."""
@@ -88,6 +105,19 @@ class Sequential(Module):
         for module in modules:
             self.append(module)
         return self
+
+    def insert(self, index, module):
+        """Insert ``module`` before position ``index`` (``len(self)`` appends); returns self."""
+        items = list(self._modules.values())
+        items.insert(_insert_position("Sequential.insert", index, len(items)), module)
+        _renumber(self, items)
+        return self
+
+    def pop(self, index=-1):
+        """Remove and return the module at ``index``; the later ones move up one name."""
+        module = self[index]
+        del self[index]
+        return module
 
     def forward(self, x):
         for module in self._modules.values():
@@ -131,9 +161,7 @@ class ModuleList(Module):
             del items[idx]
         else:
             del items[_index("ModuleList", idx, len(self))]
-        self._modules.clear()
-        for i, module in enumerate(items):
-            self._modules[str(i)] = module
+        _renumber(self, items)
 
     def __iadd__(self, modules):
         return self.extend(modules)
@@ -152,12 +180,16 @@ class ModuleList(Module):
         return self
 
     def insert(self, index, module):
-        """Insert ``module`` before position ``index``."""
+        """Insert ``module`` before position ``index`` (``len(self)`` appends)."""
         items = list(self._modules.values())
-        items.insert(index, module)
-        self._modules.clear()
-        for i, item in enumerate(items):
-            self.add_module(str(i), item)
+        items.insert(_insert_position("ModuleList.insert", index, len(items)), module)
+        _renumber(self, items)
+
+    def pop(self, index=-1):
+        """Remove and return the module at ``index``; the later ones move up one name."""
+        module = self[index]
+        del self[index]
+        return module
 
     def forward(self, *inputs):
         raise NotImplementedError("ModuleList has no forward(): iterate over it and call the "

@@ -87,3 +87,97 @@ def test_identity_flatten_unflatten():
     with pytest.raises(ValueError, match=r"size 60 .* cannot be split into \(7, 8\)"):
         Unflatten(1, (7, 8))(flat)
     assert repr(Flatten()) == "Flatten(start_dim=1, end_dim=-1)"
+
+
+def names(container):
+    return [type(m).__name__ for m in container]
+
+
+@pytest.mark.parametrize("index", [0, 1, 3, -1, -3])
+def test_insert_follows_list_semantics_in_range(index):
+    members = [ReLU(), Tanh(), Identity()]
+    expected = list(members)
+    new = Flatten()
+    expected.insert(index, new)
+    for container in (Sequential(*members), ModuleList(members)):
+        container.insert(index, new)
+        assert list(container) == expected
+        assert list(container._modules) == ["0", "1", "2", "3"]
+        assert container[index if index >= 0 else index - 1] is new
+
+
+def test_insert_out_of_range_raises_instead_of_clamping():
+    for container in (Sequential(ReLU(), Tanh()), ModuleList([ReLU(), Tanh()])):
+        op = type(container).__name__
+        with pytest.raises(IndexError, match=rf"{op}.insert index 3 is out of range .* "
+                                             r"-2 <= index <= 2"):
+            container.insert(3, Identity())
+        with pytest.raises(IndexError, match="index -3"):
+            container.insert(-3, Identity())
+        assert len(container) == 2
+
+
+def test_pop_returns_the_member_and_renumbers():
+    a, b, c = Linear(1, 1), Linear(1, 1), Linear(1, 1)
+    for container in (Sequential(a, b, c), ModuleList([a, b, c])):
+        assert container.pop(1) is b
+        assert list(container) == [a, c]
+        assert list(container.state_dict()) == ["0.weight", "0.bias", "1.weight", "1.bias"]
+        assert container.pop() is c and list(container) == [a]
+        with pytest.raises(IndexError, match="out of range for length 1"):
+            container.pop(5)
+
+
+def test_sequential_negative_index_set_and_delete_slices():
+    model = Sequential(ReLU(), Tanh(), Identity(), Flatten())
+    model[-1] = Linear(2, 2)
+    assert isinstance(model[3], Linear) and list(model.state_dict()) == ["3.weight", "3.bias"]
+    del model[1:3]
+    assert names(model) == ["ReLU", "Linear"]
+    assert list(model.state_dict()) == ["1.weight", "1.bias"]
+    model.extend([Tanh(), Identity()])
+    assert names(model) == ["ReLU", "Linear", "Tanh", "Identity"] and model[-4] is model[0]
+    assert model.append(ReLU()) is model
+
+
+def test_sequential_slice_shares_the_modules():
+    layers_ = [Linear(2, 2) for _ in range(3)]
+    model = Sequential(*layers_)
+    tail = model[1:]
+    assert list(tail._modules) == ["1", "2"]         # the original names, as in PyTorch
+    assert tail[0] is layers_[1]
+    x = mg.randn(4, 2)
+    np.testing.assert_array_equal(tail(layers_[0](x)).numpy(), model(x).numpy())
+
+
+def test_module_list_slices_set_and_delete():
+    members = [Linear(1, 1), ReLU(), Tanh(), Identity()]
+    blocks = ModuleList(members)
+    assert list(blocks[::-1]) == members[::-1] and list(blocks[-2:]) == members[-2:]
+    blocks[-1] = Flatten()
+    assert isinstance(blocks[3], Flatten)
+    del blocks[::2]
+    assert names(blocks) == ["ReLU", "Flatten"] and list(blocks._modules) == ["0", "1"]
+    assert (blocks.append(Tanh()) is blocks) and len(blocks) == 3
+    grown = ModuleList()
+    grown += ModuleList([ReLU(), Tanh()])
+    grown.extend(Sequential(Identity()))
+    assert names(grown) == ["ReLU", "Tanh", "Identity"]
+    with pytest.raises(IndexError, match="out of range for length 3"):
+        grown[-4]
+
+
+def test_module_dict_replacing_a_key_keeps_its_position():
+    heads = ModuleDict([("a", ReLU()), ("b", Tanh()), ("c", Identity())])
+    heads["b"] = Linear(1, 1)
+    assert list(heads.keys()) == ["a", "b", "c"]
+    assert list(heads.state_dict()) == ["b.weight", "b.bias"]
+    heads.update({"d": ReLU(), "a": Flatten()})
+    assert list(heads) == ["a", "b", "c", "d"] and isinstance(heads["a"], Flatten)
+    del heads["c"]
+    assert list(heads) == ["a", "b", "d"] and [type(m).__name__ for m in heads.values()] == \
+        ["Flatten", "Linear", "ReLU"]
+    with pytest.raises(KeyError, match="keys are"):
+        heads.pop("c")
+    with pytest.raises(NotImplementedError, match="by key"):
+        heads(mg.ones(1))

@@ -218,3 +218,77 @@ def test_activation_reprs():
         GELU("fast")
     with pytest.raises(TypeError, match="expected a Tensor"):
         ReLU()(np.ones(3))
+
+
+def _softmax(x, axis):
+    e = np.exp(x - x.max(axis, keepdims=True))
+    return e / e.sum(axis, keepdims=True)
+
+
+@pytest.mark.parametrize("dim", [0, 1, 2, -1, -2, None])
+def test_softmax_and_log_softmax_normalise_along_dim(dim):
+    # A 3-D input, so that every dim (and None, which means the last) picks a different axis.
+    x = np.random.default_rng(8).uniform(-3, 3, (2, 3, 4))
+    axis = -1 if dim is None else dim
+    np.testing.assert_allclose(Softmax(dim)(mg.tensor(x)).numpy(), _softmax(x, axis),
+                               rtol=1e-12)
+    np.testing.assert_allclose(LogSoftmax(dim)(mg.tensor(x)).numpy(), np.log(_softmax(x, axis)),
+                               rtol=1e-12, atol=1e-14)
+
+
+def test_activation_defaults():
+    x = np.linspace(-3, 3, 13)
+    np.testing.assert_allclose(LeakyReLU()(mg.tensor(x)).numpy(), np.where(x > 0, x, 0.01 * x))
+    np.testing.assert_allclose(ELU()(mg.tensor(x)).numpy(), np.where(x > 0, x, np.expm1(x)),
+                               rtol=1e-12)
+    assert Softmax().dim == -1 and LogSoftmax().dim == -1
+    # Softplus: beta 1, threshold 20, so x = 25 takes the linear branch exactly
+    np.testing.assert_array_equal(Softplus()(mg.tensor([25.0, 30.0])).numpy(), [25.0, 30.0])
+
+
+@pytest.mark.parametrize("make", [lambda: ReLU(inplace=True), lambda: LeakyReLU(0.3, True),
+                                  lambda: ELU(1.0, True), lambda: SELU(True),
+                                  lambda: SiLU(True)])
+def test_inplace_flag_gives_the_out_of_place_result_and_keeps_the_input(make):
+    layer = make()
+    x = mg.tensor(np.linspace(-2, 2, 9), requires_grad=True)
+    before = x.numpy().copy()
+    y = layer(x)
+    np.testing.assert_array_equal(x.numpy(), before)
+    plain = type(layer)(**{k: v for k, v in vars(layer).items()
+                           if k in ("negative_slope", "alpha")})
+    np.testing.assert_array_equal(y.numpy(), plain(x).numpy())
+    y.sum().backward()                              # the graph is intact
+    assert x.grad is not None and "inplace=True" in repr(layer)
+
+
+def test_leaky_relu_slope_sets_the_gradient_left_of_zero():
+    x = mg.tensor([-2.0, -0.5, 0.5, 2.0], requires_grad=True)
+    LeakyReLU(0.25)(x).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [0.25, 0.25, 1.0, 1.0])
+    x = mg.tensor([-1.0, 1.0], requires_grad=True)
+    ELU(0.5)(x).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [0.5 * math.exp(-1), 1.0])
+
+
+def test_gelu_approximations_differ_by_the_tanh_error():
+    x = mg.tensor([-1.5, 0.7, 2.5], dtype=np.float64)
+    exact, tanh = GELU()(x).numpy(), GELU(approximate="tanh")(x).numpy()
+    assert 1e-5 < np.abs(exact - tanh).max() < 1e-3   # close, but not the same function
+
+
+def test_bilinear_without_bias():
+    layer = as64(Bilinear(3, 2, 4, bias=False))
+    assert layer.bias is None and [n for n, _ in layer.named_parameters()] == ["weight"]
+    rng = np.random.default_rng(9)
+    x1, x2 = rng.standard_normal((2, 5, 3)), rng.standard_normal((2, 5, 2))
+    expected = np.einsum("abi,oij,abj->abo", x1, layer.weight.numpy(), x2)
+    np.testing.assert_allclose(layer(mg.tensor(x1), mg.tensor(x2)).numpy(), expected,
+                               rtol=1e-12)
+    assert repr(layer) == "Bilinear(in1_features=3, in2_features=2, out_features=4, bias=False)"
+
+
+def test_linear_without_bias_has_no_bias_entry():
+    layer = Linear(3, 2, bias=False)
+    assert layer.bias is None and list(layer.state_dict()) == ["weight"]
+    assert repr(layer) == "Linear(in_features=3, out_features=2, bias=False)"

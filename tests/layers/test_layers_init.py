@@ -162,3 +162,88 @@ def test_manual_seed_makes_init_reproducible():
     b = Linear(5, 4)
     np.testing.assert_array_equal(a.weight.numpy(), b.weight.numpy())
     np.testing.assert_array_equal(a.bias.numpy(), b.bias.numpy())
+
+
+def drawn_like_numpy(fill, shape, expected_draw, seed=11):
+    """Run ``fill`` on a fresh float64 tensor and the NumPy draw it documents from the same
+    seed (the init functions draw from the global generator that mg.manual_seed seeds)."""
+    t = mg.zeros(*shape, dtype=np.float64)
+    mg.manual_seed(seed)
+    fill(t)
+    mg.manual_seed(seed)
+    return (t.numpy(), expected_draw())
+
+
+# (fill, the distribution it must draw from) for a weight of shape (6, 4, 3, 2):
+# fan_in = 4·6 = 24, fan_out = 6·6 = 36.
+SHAPE = (6, 4, 3, 2)
+FAN_IN, FAN_OUT = 24, 36
+EXACT_CASES = [
+    ("kaiming_uniform_ default: leaky_relu gain with a=0, fan_in",
+     lambda t: init.kaiming_uniform_(t),
+     lambda: np.random.uniform(-math.sqrt(6 / FAN_IN), math.sqrt(6 / FAN_IN), SHAPE)),
+    ("kaiming_uniform_ a=0.3 uses the slope in the gain",
+     lambda t: init.kaiming_uniform_(t, a=0.3),
+     lambda: np.random.uniform(-math.sqrt(6 / (1.09 * FAN_IN)), math.sqrt(6 / (1.09 * FAN_IN)),
+                               SHAPE)),
+    ("kaiming_uniform_ fan_out, relu",
+     lambda t: init.kaiming_uniform_(t, mode="fan_out", nonlinearity="relu"),
+     lambda: np.random.uniform(-math.sqrt(6 / FAN_OUT), math.sqrt(6 / FAN_OUT), SHAPE)),
+    ("kaiming_uniform_ tanh ignores a",
+     lambda t: init.kaiming_uniform_(t, a=5.0, nonlinearity="tanh"),
+     lambda: np.random.uniform(-5 / 3 * math.sqrt(3 / FAN_IN), 5 / 3 * math.sqrt(3 / FAN_IN),
+                               SHAPE)),
+    ("kaiming_normal_ default",
+     lambda t: init.kaiming_normal_(t),
+     lambda: np.random.normal(0, math.sqrt(2 / FAN_IN), SHAPE)),
+    ("kaiming_normal_ a=0.5, fan_out",
+     lambda t: init.kaiming_normal_(t, a=0.5, mode="fan_out"),
+     lambda: np.random.normal(0, math.sqrt(2 / 1.25) / math.sqrt(FAN_OUT), SHAPE)),
+    ("kaiming_normal_ linear",
+     lambda t: init.kaiming_normal_(t, nonlinearity="linear"),
+     lambda: np.random.normal(0, 1 / math.sqrt(FAN_IN), SHAPE)),
+    ("xavier_uniform_ gain 2",
+     lambda t: init.xavier_uniform_(t, gain=2.0),
+     lambda: np.random.uniform(-2 * math.sqrt(6 / 60), 2 * math.sqrt(6 / 60), SHAPE)),
+    ("xavier_normal_ gain 0.5",
+     lambda t: init.xavier_normal_(t, gain=0.5),
+     lambda: np.random.normal(0, 0.5 * math.sqrt(2 / 60), SHAPE)),
+    ("uniform_ a, b", lambda t: init.uniform_(t, -0.25, 3.0),
+     lambda: np.random.uniform(-0.25, 3.0, SHAPE)),
+    ("normal_ mean, std", lambda t: init.normal_(t, 2.0, 0.1),
+     lambda: np.random.normal(2.0, 0.1, SHAPE)),
+    ("Linear default: kaiming_uniform_(a=√5)",
+     lambda t: init.kaiming_uniform_(t, a=math.sqrt(5)),
+     lambda: np.random.uniform(-1 / math.sqrt(FAN_IN), 1 / math.sqrt(FAN_IN), SHAPE)),
+]
+
+
+@pytest.mark.parametrize("label, fill, expected", EXACT_CASES, ids=[c[0] for c in EXACT_CASES])
+def test_init_draws_exactly_the_documented_distribution(label, fill, expected):
+    got, want = drawn_like_numpy(fill, SHAPE, expected)
+    np.testing.assert_allclose(got, want, rtol=1e-12, err_msg=label)
+
+
+def test_default_linear_init_bias_bound_uses_the_weight_fan_in():
+    weight, bias = mg.zeros(3, 5, 2, 2, dtype=np.float64), mg.zeros(3, dtype=np.float64)
+    mg.manual_seed(4)
+    init.default_linear_init_(weight, bias)
+    mg.manual_seed(4)
+    bound = 1 / math.sqrt(20)
+    np.testing.assert_allclose(weight.numpy(), np.random.uniform(-bound, bound, (3, 5, 2, 2)),
+                               rtol=1e-12)
+    np.testing.assert_allclose(bias.numpy(), np.random.uniform(-bound, bound, 3), rtol=1e-12)
+
+
+def test_kaiming_and_xavier_reject_bad_options():
+    t = mg.zeros(3, 4)
+    with pytest.raises(ValueError, match="mode must be 'fan_in' or 'fan_out', got 'fan_avg'"):
+        init.kaiming_uniform_(t, mode="fan_avg")
+    with pytest.raises(ValueError, match="unsupported nonlinearity 'swish'"):
+        init.kaiming_normal_(t, nonlinearity="swish")
+    with pytest.raises(ValueError, match="at least 2 axes"):
+        init.xavier_uniform_(mg.zeros(4))
+    with pytest.raises(ValueError, match=r"expected a <= b, got a=1, b=0"):
+        init.uniform_(t, 1, 0)
+    with pytest.raises(ValueError, match="std must be >= 0"):
+        init.normal_(t, 0.0, -1.0)
