@@ -66,6 +66,9 @@ class Adagrad(Optimizer):
         Ascend the objective instead of descending it.
     """
 
+    required_state = ("step", "sum")
+    optional_state = ()
+
     def __init__(self, params, lr=1e-2, lr_decay=0.0, weight_decay=0.0,
                  initial_accumulator_value=0.0, eps=1e-10, maximize=False):
         defaults = dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
@@ -129,6 +132,9 @@ class RMSprop(Optimizer):
     maximize : bool
         Ascend the objective instead of descending it.
     """
+
+    required_state = ("step", "square_avg")
+    optional_state = ("momentum_buffer", "grad_avg")
 
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0,
                  centered=False, maximize=False):
@@ -211,6 +217,9 @@ class Adam(Optimizer):
         Decay the parameter directly, ``p <- p * (1 - lr * lambda)``, before the moment updates.
     """
 
+    required_state = ("step", "exp_avg", "exp_avg_sq")
+    optional_state = ("max_exp_avg_sq",)
+
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
                  amsgrad=False, maximize=False, decoupled_weight_decay=False):
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
@@ -292,6 +301,8 @@ class AdamW(Adam):
     maximize : bool
         Ascend the objective instead of descending it.
     """
+
+    fixed_options = {"decoupled_weight_decay": True}
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
                  amsgrad=False, maximize=False):

@@ -12,7 +12,7 @@ from bisect import bisect_right
 
 from minigrad.checks import check_int
 from .plateau import ReduceLROnPlateau
-from .scheduler import LRScheduler
+from .lr_scheduler_base import LRScheduler
 
 
 class _SchedulerList(LRScheduler):
@@ -28,12 +28,19 @@ class _SchedulerList(LRScheduler):
         state["_schedulers"] = [s.state_dict() for s in self._schedulers]
         return state
 
-    def load_state_dict(self, state_dict):
-        state = dict(state_dict)
-        saved = state.pop("_schedulers")
-        self.__dict__.update(copy.deepcopy(state))
-        for scheduler, scheduler_state in zip(self._schedulers, saved):
-            scheduler.load_state_dict(scheduler_state)
+    def _checked_state(self, state_dict):
+        # Every member's state is checked before any is set, so a bad member changes nothing.
+        state = super()._checked_state(state_dict)
+        state["_schedulers"] = [scheduler._checked_state(saved) for scheduler, saved
+                                in zip(self._schedulers, state_dict["_schedulers"])]
+        return state
+
+    def _apply_state(self, state):
+        state = dict(state)
+        checked = state.pop("_schedulers")
+        super()._apply_state(state)
+        for scheduler, scheduler_state in zip(self._schedulers, checked):
+            scheduler._apply_state(scheduler_state)
 
 
 class SequentialLR(_SchedulerList):
@@ -60,10 +67,7 @@ class SequentialLR(_SchedulerList):
         if len(milestones) != len(schedulers) - 1:
             raise ValueError(f"{owner}: expected {len(schedulers) - 1} milestones for "
                              f"{len(schedulers)} schedulers, got {len(milestones)}")
-        for i, m in enumerate(milestones):
-            check_int(owner, f"milestones[{i}]", m, 0)
-        if sorted(milestones) != milestones:
-            raise ValueError(f"{owner}: milestones must be increasing, got {milestones}")
+        self._check_options(owner, dict(_milestones=milestones))
         self.optimizer = optimizer
         self._schedulers = schedulers
         self._milestones = milestones
@@ -75,6 +79,14 @@ class SequentialLR(_SchedulerList):
         first = self._schedulers[bisect_right(milestones, 0)]
         first._initial_step()
         self._last_lr = first.get_last_lr()
+
+    @staticmethod
+    def _check_options(owner, options):
+        milestones = options["_milestones"]
+        for i, m in enumerate(milestones):
+            check_int(owner, f"milestones[{i}]", m, 0)
+        if sorted(milestones) != list(milestones):
+            raise ValueError(f"{owner}: milestones must be increasing, got {milestones}")
 
     def step(self):
         self.last_epoch += 1

@@ -39,7 +39,7 @@ from .chain import ChainedScheduler, SequentialLR
 from minigrad.checks import check_int, check_number
 from .optimizer import Optimizer
 from .plateau import ReduceLROnPlateau
-from .scheduler import LRScheduler
+from .lr_scheduler_base import LRScheduler
 
 __all__ = ["LRScheduler", "LambdaLR", "StepLR", "MultiStepLR", "ExponentialLR", "LinearLR",
            "CosineAnnealingLR", "SequentialLR", "ChainedScheduler", "ReduceLROnPlateau"]
@@ -88,10 +88,18 @@ class LambdaLR(LRScheduler):
                                for f in self.lr_lambdas]
         return state
 
-    def load_state_dict(self, state_dict):
-        state = dict(state_dict)
+    @staticmethod
+    def _check_options(owner, options):
+        for i, saved in enumerate(options["lr_lambdas"]):
+            if saved is not None and not (isinstance(saved, dict)
+                                          and all(isinstance(k, str) for k in saved)):
+                raise TypeError(f"{owner}: lr_lambdas[{i}] is {saved!r:.80}; expected None "
+                                "or the dict of a callable object's attributes")
+
+    def _apply_state(self, state):
+        state = dict(state)
         saved_lambdas = state.pop("lr_lambdas")
-        self.__dict__.update(copy.deepcopy(state))
+        super()._apply_state(state)
         for f, saved in zip(self.lr_lambdas, saved_lambdas):
             if saved is not None:
                 f.__dict__.update(saved)
@@ -114,11 +122,15 @@ class StepLR(LRScheduler):
     """
 
     def __init__(self, optimizer, step_size, gamma=0.1, last_epoch=-1):
-        check_int("StepLR", "step_size", step_size, 1)
-        check_number("StepLR", "gamma", gamma, low=0.0, low_open=True)
+        self._check_options("StepLR", dict(step_size=step_size, gamma=gamma))
         self.step_size = step_size
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
+
+    @staticmethod
+    def _check_options(owner, options):
+        check_int(owner, "step_size", options["step_size"], 1)
+        check_number(owner, "gamma", options["gamma"], low=0.0, low_open=True)
 
     def get_lr(self):
         if self.last_epoch == 0 or self.last_epoch % self.step_size != 0:
@@ -151,10 +163,24 @@ class MultiStepLR(LRScheduler):
         milestones = list(milestones)
         for i, m in enumerate(milestones):
             check_int("MultiStepLR", f"milestones[{i}]", m, 0)
-        check_number("MultiStepLR", "gamma", gamma, low=0.0, low_open=True)
-        self.milestones = Counter(milestones)
+        options = dict(milestones=Counter(milestones), gamma=gamma)
+        self._check_options("MultiStepLR", options)
+        self.milestones = options["milestones"]
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
+
+    @staticmethod
+    def _check_options(owner, options):
+        counts = options["milestones"]
+        if not isinstance(counts, dict):
+            raise TypeError(f"{owner}: milestones must be a Counter of epochs, got "
+                            f"{type(counts).__name__}")
+        for m, count in counts.items():
+            check_int(owner, "a milestone", m, 0)
+            check_int(owner, f"the count of milestone {m}", count, 1)
+        # A saved Counter comes back from a file as a plain dict; elements() needs a Counter.
+        options["milestones"] = Counter({int(m): int(c) for m, c in counts.items()})
+        check_number(owner, "gamma", options["gamma"], low=0.0, low_open=True)
 
     def get_lr(self):
         if self.last_epoch not in self.milestones:
@@ -182,9 +208,13 @@ class ExponentialLR(LRScheduler):
     """
 
     def __init__(self, optimizer, gamma, last_epoch=-1):
-        check_number("ExponentialLR", "gamma", gamma, low=0.0, low_open=True)
+        self._check_options("ExponentialLR", dict(gamma=gamma))
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
+
+    @staticmethod
+    def _check_options(owner, options):
+        check_number(owner, "gamma", options["gamma"], low=0.0, low_open=True)
 
     def get_lr(self):
         # Construction keeps the rate it finds, so a resumed schedule does not decay twice.
@@ -218,13 +248,19 @@ class LinearLR(LRScheduler):
 
     def __init__(self, optimizer, start_factor=1.0 / 3, end_factor=1.0, total_iters=5,
                  last_epoch=-1):
-        check_number("LinearLR", "start_factor", start_factor, low=0.0, high=1.0, low_open=True)
-        check_number("LinearLR", "end_factor", end_factor, low=0.0, high=1.0)
-        check_int("LinearLR", "total_iters", total_iters, 1)
+        self._check_options("LinearLR", dict(start_factor=start_factor, end_factor=end_factor,
+                                             total_iters=total_iters))
         self.start_factor = start_factor
         self.end_factor = end_factor
         self.total_iters = total_iters
         super().__init__(optimizer, last_epoch)
+
+    @staticmethod
+    def _check_options(owner, options):
+        check_number(owner, "start_factor", options["start_factor"], low=0.0, high=1.0,
+                     low_open=True)
+        check_number(owner, "end_factor", options["end_factor"], low=0.0, high=1.0)
+        check_int(owner, "total_iters", options["total_iters"], 1)
 
     def get_lr(self):
         current = self._current_lrs()
@@ -264,11 +300,15 @@ class CosineAnnealingLR(LRScheduler):
     """
 
     def __init__(self, optimizer, T_max, eta_min=0.0, last_epoch=-1):
-        check_int("CosineAnnealingLR", "T_max", T_max, 1)
-        check_number("CosineAnnealingLR", "eta_min", eta_min)
+        self._check_options("CosineAnnealingLR", dict(T_max=T_max, eta_min=eta_min))
         self.T_max = T_max
         self.eta_min = eta_min
         super().__init__(optimizer, last_epoch)
+
+    @staticmethod
+    def _check_options(owner, options):
+        check_int(owner, "T_max", options["T_max"], 1)
+        check_number(owner, "eta_min", options["eta_min"])
 
     def get_lr(self):
         e, T, eta_min = self.last_epoch, self.T_max, self.eta_min

@@ -9,6 +9,9 @@ e            the epoch counter ``last_epoch``: 0 after construction, +1 per ``st
 base_lr      the group's ``initial_lr``, its ``lr`` when the first scheduler was built
 """
 import copy
+import numbers
+
+import numpy as np
 
 from minigrad.checks import check_int
 from .optimizer import Optimizer
@@ -114,5 +117,72 @@ class LRScheduler:
                 if key != "optimizer"}
 
     def load_state_dict(self, state_dict):
-        """Restore a state saved by :meth:`state_dict`; the schedule resumes where it was."""
-        self.__dict__.update(copy.deepcopy(state_dict))
+        """Restore a state saved by :meth:`state_dict`; the schedule resumes where it was.
+
+        The whole state is checked first (its keys, the type of every value, the length of
+        every per-group list, the range of every option), so a refused state dict leaves the
+        scheduler as it was.
+
+        Raises
+        ------
+        ValueError or TypeError
+            Naming the scheduler and the first entry that does not fit.
+        """
+        self._apply_state(self._checked_state(state_dict))
+
+    def _checked_state(self, state_dict):
+        """A copy of ``state_dict`` checked against this scheduler's own state; sets nothing."""
+        owner = f"{type(self).__name__}.load_state_dict"
+        if not isinstance(state_dict, dict):
+            raise TypeError(f"{owner}: expected a dict as returned by state_dict(), got a "
+                            f"{type(state_dict).__name__}")
+        own = self.state_dict()
+        missing = [key for key in own if key not in state_dict]
+        unexpected = [key for key in state_dict if key not in own]
+        if missing or unexpected:
+            raise ValueError(f"{owner}: the state dict does not fit a {type(self).__name__} "
+                             f"(missing keys {missing}, unexpected keys {unexpected})")
+        state = {key: _like(owner, key, copy.deepcopy(state_dict[key]), template)
+                 for key, template in own.items()}
+        if "last_epoch" in state:
+            check_int(owner, "last_epoch", state["last_epoch"], -1)
+        self._check_options(owner, state)
+        return state
+
+    def _apply_state(self, state):
+        """Set a state that :meth:`_checked_state` returned."""
+        self.__dict__.update(state)
+
+    @staticmethod
+    def _check_options(owner, options):
+        """Raise when an option in the mapping ``options`` is out of range; a subclass checks
+        its own, both when built and when loaded, and may convert them in place."""
+
+
+def _like(owner, key, value, template):
+    """``value`` if it has the type and length of ``template`` (its own state's entry), with
+    NumPy scalars made Python numbers; a TypeError naming ``key`` otherwise."""
+    if isinstance(value, np.generic) or getattr(value, "shape", None) == ():
+        value = value.item()
+    fits = True
+    if template is None or value is None:
+        # None in this scheduler's own state stands for a value that is not kept (a plain
+        # function of LambdaLR, a per-group min_lr); its subclass checks what may go there.
+        fits = template is None
+    elif isinstance(template, bool) or isinstance(template, str):
+        fits = type(value) is type(template)
+    elif isinstance(template, numbers.Integral):
+        fits = isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    elif isinstance(template, numbers.Real):
+        fits = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    elif isinstance(template, (list, tuple)):
+        fits = isinstance(value, (list, tuple)) and len(value) == len(template)
+        if fits:
+            value = type(template)(_like(owner, f"{key}[{i}]", v, t)
+                                   for i, (v, t) in enumerate(zip(value, template)))
+    elif isinstance(template, dict):
+        fits = isinstance(value, dict)
+    if not fits:
+        raise TypeError(f"{owner}: {key} is {value!r:.80}, but this scheduler holds "
+                        f"{template!r:.80} there (a {type(template).__name__})")
+    return value

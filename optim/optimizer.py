@@ -14,49 +14,8 @@ t        the step count of one parameter, 1 on its first update
 group    one parameter group: ``{"params": [p, ...], "lr": ..., ...}``
 state    the per-parameter dict of running buffers (``state[p]``), e.g. Adam's moments
 """
-from collections.abc import MutableMapping
-
 import minigrad as mg
-from minigrad.backend import device_of, to_device
-
-
-class ParamState(MutableMapping):
-    """Per-parameter state, keyed by the parameter's identity.
-
-    Tensors overload ``==`` to compare element by element, so they cannot key a plain dict by
-    value. This mapping keys by ``id(p)`` and keeps a reference to ``p`` so that the id stays
-    valid. Like PyTorch's ``defaultdict(dict)``, reading a parameter that has no state yet gives
-    it an empty dict.
-    """
-
-    def __init__(self):
-        self._entries = {}  # id(p) -> (p, state dict of p)
-
-    def __getitem__(self, param):
-        entry = self._entries.get(id(param))
-        if entry is None:
-            entry = (param, {})
-            self._entries[id(param)] = entry
-        return entry[1]
-
-    def __setitem__(self, param, value):
-        self._entries[id(param)] = (param, value)
-
-    def __delitem__(self, param):
-        del self._entries[id(param)]
-
-    def __contains__(self, param):
-        return id(param) in self._entries
-
-    def __iter__(self):
-        return (param for param, _ in list(self._entries.values()))
-
-    def __len__(self):
-        return len(self._entries)
-
-    def get(self, param, default=None):
-        entry = self._entries.get(id(param))
-        return default if entry is None else entry[1]
+from .optimizer_state import ParamState, pack, unpack
 
 
 class Optimizer:
@@ -83,7 +42,18 @@ class Optimizer:
         ``state[p]`` is the dict of running buffers of parameter ``p`` (empty until its first
         update).
     defaults : dict
+    required_state, optional_state : tuple of str, or None
+        Class attributes: the names of the per-parameter buffers every updated parameter has,
+        and of those that only some options create. ``load_state_dict`` refuses a state dict
+        whose buffers do not fit them (another optimizer's); None skips that check.
+    fixed_options : dict
+        Class attribute: hyper-parameters that this kind fixes (AdamW's
+        ``decoupled_weight_decay``), so that a saved group setting them otherwise is refused.
     """
+
+    required_state = None
+    optional_state = ()
+    fixed_options = {}
 
     def __init__(self, params, defaults):
         name = type(self).__name__
@@ -246,7 +216,7 @@ class Optimizer:
         return loss
 
     def state_dict(self):
-        """The optimizer's hyper-parameters and buffers, as plain dicts of copies.
+        """The optimizer's kind, hyper-parameters and buffers, as plain dicts of copies.
 
         Parameters are named by their position, counted across groups in order (as PyTorch
         does), so the dict can be loaded into a new optimizer built over a new model.
@@ -254,100 +224,34 @@ class Optimizer:
         Returns
         -------
         dict
-            ``{"state": {position: {name: array or number}}, "param_groups": [group, ...]}``
-            where each group lists positions under ``"params"``.
+            ``{"state": {position: {name: array or number}}, "param_groups": [group, ...],
+            "kind": class name}`` where each group lists positions under ``"params"``.
         """
-        position = {}
-        groups = []
-        for group in self.param_groups:
-            packed = {key: _copy_value(value) for key, value in group.items() if key != "params"}
-            for p in group["params"]:
-                position.setdefault(id(p), len(position))
-            packed["params"] = [position[id(p)] for p in group["params"]]
-            groups.append(packed)
-        state = {}
-        for p in self.state:
-            if id(p) in position and self.state.get(p):
-                state[position[id(p)]] = {key: _copy_value(value)
-                                          for key, value in self.state.get(p).items()}
-        return {"state": state, "param_groups": groups}
+        return pack(self)
 
     def load_state_dict(self, state_dict):
         """Restore hyper-parameters and buffers saved by :meth:`state_dict`.
 
         After loading, training continues exactly as if it had never stopped. Buffers are
-        copied, cast to each parameter's dtype and moved to its device.
+        copied, cast to each parameter's dtype and moved to its device. Everything is checked
+        before anything is set, so a refused state dict leaves the optimizer as it was.
 
         Parameters
         ----------
         state_dict : dict
-            ``{"state": ..., "param_groups": ...}`` as returned by :meth:`state_dict`, with the
-            same number of groups and of parameters per group as this optimizer.
+            ``{"state": ..., "param_groups": ..., "kind": ...}`` as returned by
+            :meth:`state_dict`, with the same number of groups and of parameters per group as
+            this optimizer. A dict without ``"kind"`` (an older one) is checked by the names of
+            its per-parameter buffers.
+
+        Raises
+        ------
+        ValueError
+            The state of another kind of optimizer (SGD's into Adam, say), other group or
+            parameter counts, a buffer of another shape, a state for an unlisted parameter.
+        TypeError
+            A hyper-parameter or buffer of the wrong type.
         """
-        name = type(self).__name__
-        if not isinstance(state_dict, dict) or set(state_dict) != {"state", "param_groups"}:
-            raise ValueError(f"{name}: load_state_dict expects a dict with the keys 'state' and "
-                             "'param_groups', as returned by state_dict()")
-        saved_groups = state_dict["param_groups"]
-        if len(saved_groups) != len(self.param_groups):
-            raise ValueError(f"{name}: the state dict has {len(saved_groups)} parameter groups "
-                             f"but the optimizer has {len(self.param_groups)}")
-        saved_sizes = [len(g["params"]) for g in saved_groups]
-        sizes = [len(g["params"]) for g in self.param_groups]
-        if saved_sizes != sizes:
-            raise ValueError(f"{name}: the state dict's groups hold {saved_sizes} parameters "
-                             f"but the optimizer's groups hold {sizes}")
-        param_at = {}
-        for saved, group in zip(saved_groups, self.param_groups):
-            for position, p in zip(saved["params"], group["params"]):
-                param_at[int(position)] = p
-        for position in state_dict["state"]:
-            if int(position) not in param_at:
-                raise ValueError(f"{name}: the state dict has state for parameter {position}, "
-                                 f"which no group lists")
-
-        new_groups = []
-        for saved, group in zip(saved_groups, self.param_groups):
-            restored = {key: _copy_value(value) for key, value in saved.items() if key != "params"}
-            restored["params"] = group["params"]
-            for key, value in self.defaults.items():
-                restored.setdefault(key, value)  # an option newer than the saved dict
-            self.check_group(restored)
-            new_groups.append(restored)
-        self.param_groups = new_groups
-
-        self.state = ParamState()
-        for position, saved_state in state_dict["state"].items():
-            p = param_at[int(position)]
-            self.state[p] = {key: _restore_value(key, value, p.data)
-                             for key, value in saved_state.items()}
-
-
-def _copy_value(value):
-    """A copy of a state or hyper-parameter value that shares no memory with the original."""
-    if hasattr(value, "copy") and hasattr(value, "shape"):
-        return value.copy()
-    if isinstance(value, list):
-        return [_copy_value(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _copy_value(v) for k, v in value.items()}
-    return value
-
-
-def _restore_value(key, value, param):
-    """A saved state entry made ready for ``param``: arrays copied to its device and dtype.
-
-    The step count stays a Python int whatever form a file gave it (e.g. a 0-d array), since
-    the bias corrections raise betas to its power. Every buffer of the optimizers here has the
-    parameter's shape, so a different shape means the state belongs to another model.
-    """
-    if key == "step":
-        return int(value)
-    if hasattr(value, "shape") and hasattr(value, "dtype"):
-        if value.shape != param.shape:
-            raise ValueError(f"load_state_dict: saved state {key!r} has shape {value.shape} "
-                             f"but its parameter has shape {param.shape}")
-        moved = to_device(value, device_of(param))
-        dtype = param.dtype if moved.dtype.kind == "f" else moved.dtype
-        return moved.astype(dtype, copy=True)
-    return _copy_value(value)
+        groups, state = unpack(self, state_dict)
+        self.param_groups = groups
+        self.state = state

@@ -12,7 +12,7 @@ import math
 
 from minigrad.checks import check_int, check_number
 from .optimizer import Optimizer
-from .scheduler import LRScheduler
+from .lr_scheduler_base import LRScheduler
 
 
 class ReduceLROnPlateau(LRScheduler):
@@ -51,37 +51,41 @@ class ReduceLROnPlateau(LRScheduler):
         owner = "ReduceLROnPlateau"
         if not isinstance(optimizer, Optimizer):
             raise TypeError(f"{owner}: expected an Optimizer, got {type(optimizer).__name__}")
-        if mode not in ("min", "max"):
-            raise ValueError(f"{owner}: mode must be 'min' or 'max', got {mode!r}")
-        if threshold_mode not in ("rel", "abs"):
-            raise ValueError(f"{owner}: threshold_mode must be 'rel' or 'abs', "
-                             f"got {threshold_mode!r}")
-        check_number(owner, "factor", factor, low=0.0, high=1.0, high_open=True)
-        check_int(owner, "patience", patience, 0)
-        check_number(owner, "threshold", threshold, low=0.0)
-        check_int(owner, "cooldown", cooldown, 0)
-        check_number(owner, "eps", eps, low=0.0)
         groups = len(optimizer.param_groups)
         if isinstance(min_lr, (list, tuple)):
             if len(min_lr) != groups:
                 raise ValueError(f"{owner}: expected {groups} min_lrs (one per parameter "
                                  f"group), got {len(min_lr)}")
-            min_lrs = list(min_lr)
-            self.default_min_lr = None
+            min_lrs, default_min_lr = list(min_lr), None
         else:
-            min_lrs = [min_lr] * groups
-            self.default_min_lr = min_lr
-        for i, value in enumerate(min_lrs):
-            check_number(owner, f"min_lr[{i}]", value, low=0.0)
+            min_lrs, default_min_lr = [min_lr] * groups, min_lr
+        options = dict(mode=mode, threshold_mode=threshold_mode, factor=factor,
+                       patience=patience, threshold=threshold, cooldown=cooldown, eps=eps,
+                       min_lrs=min_lrs, default_min_lr=default_min_lr, num_bad_epochs=0,
+                       cooldown_counter=0)
+        self._check_options(owner, options)
         self.optimizer = optimizer
-        self.mode, self.threshold_mode = mode, threshold_mode
-        self.factor, self.patience, self.threshold = factor, patience, threshold
-        self.cooldown, self.eps, self.min_lrs = cooldown, eps, min_lrs
+        self.__dict__.update(options)
         self.last_epoch = 0
         self.best = math.inf if mode == "min" else -math.inf
-        self.num_bad_epochs = 0
-        self.cooldown_counter = 0
         self._last_lr = self._current_lrs()
+
+    @staticmethod
+    def _check_options(owner, options):
+        if options["mode"] not in ("min", "max"):
+            raise ValueError(f"{owner}: mode must be 'min' or 'max', got {options['mode']!r}")
+        if options["threshold_mode"] not in ("rel", "abs"):
+            raise ValueError(f"{owner}: threshold_mode must be 'rel' or 'abs', "
+                             f"got {options['threshold_mode']!r}")
+        check_number(owner, "factor", options["factor"], low=0.0, high=1.0, high_open=True)
+        check_number(owner, "threshold", options["threshold"], low=0.0)
+        check_number(owner, "eps", options["eps"], low=0.0)
+        for name in ("patience", "cooldown", "num_bad_epochs", "cooldown_counter"):
+            check_int(owner, name, options[name], 0)
+        for i, value in enumerate(options["min_lrs"]):
+            check_number(owner, f"min_lr[{i}]", value, low=0.0)
+        if options["default_min_lr"] is not None:
+            check_number(owner, "min_lr", options["default_min_lr"], low=0.0)
 
     @property
     def in_cooldown(self):

@@ -51,6 +51,9 @@ class SGD(Optimizer):
     [ 0.8 -1.6]
     """
 
+    required_state = ()
+    optional_state = ("momentum_buffer",)
+
     def __init__(self, params, lr, momentum=0.0, dampening=0.0, weight_decay=0.0,
                  nesterov=False, maximize=False):
         defaults = dict(lr=lr, momentum=momentum, dampening=dampening,
