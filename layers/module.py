@@ -12,16 +12,16 @@ name      an attribute name inside one module (no dots)
 prefix    the dotted path of a module inside the model, ``''`` for the model itself
 state     a state dict: ordered ``dotted name -> Tensor`` for parameters and persistent buffers
 """
-import collections
 import itertools
 
 import numpy as np
 
-from minigrad import Tensor, backend
+from minigrad import Tensor
 from .parameter import Parameter
+from .module_state import (IncompatibleKeys, gather_state, load_state_dict, move_state,
+                           summarize)
 
-
-IncompatibleKeys = collections.namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
+__all__ = ["Module", "RemovableHandle", "IncompatibleKeys"]
 
 
 class RemovableHandle:
@@ -121,7 +121,6 @@ class Module:
         self._forward_hooks[handle.id] = hook
         return handle
 
-    # Registration ------------------------------------------------------------------------------
     def _check_new_name(self, kind, name, registry):
         if "_parameters" not in self.__dict__:
             raise AttributeError(f"cannot register the {kind} {name!r} before "
@@ -243,7 +242,6 @@ class Module:
             module = child
         return module
 
-    # Traversal ---------------------------------------------------------------------------------
     def named_modules(self, memo=None, prefix="", remove_duplicate=True):
         """Yield ``(dotted name, module)`` for this module and every descendant, depth first.
 
@@ -308,7 +306,6 @@ class Module:
         for _, buffer in self.named_buffers(recurse=recurse):
             yield buffer
 
-    # Modes and gradients -----------------------------------------------------------------------
     def train(self, mode=True):
         """Set training mode on this module and every descendant; returns self."""
         if not isinstance(mode, bool):
@@ -348,7 +345,6 @@ class Module:
         fn(self)
         return self
 
-    # Device and dtype --------------------------------------------------------------------------
     def to(self, *args, device=None, dtype=None):
         """Move and/or cast every parameter and buffer IN PLACE; returns self.
 
@@ -363,38 +359,7 @@ class Module:
         device, dtype : optional
             The same, by keyword.
         """
-        for arg in args:
-            if isinstance(arg, Tensor):
-                device, dtype = arg.device, arg.dtype
-            elif isinstance(arg, str) and (arg == "cpu" or arg.startswith("cuda")):
-                device = arg
-            else:
-                dtype = arg
-        if dtype is not None:
-            try:
-                dtype = np.dtype(dtype)
-            except TypeError:
-                raise TypeError(f"Module.to: expected a device ('cpu', 'cuda', 'cuda:N') or a "
-                                f"dtype, got {dtype!r}") from None
-            if dtype.kind != "f":
-                raise TypeError(f"Module.to only casts to floating-point dtypes, got {dtype}")
-        if device is not None:
-            device = backend.parse_device(device)
-
-        def convert(array):
-            if dtype is not None and array.dtype.kind == "f":
-                array = array.astype(dtype, copy=False)
-            if device is not None:
-                array = backend.to_device(array, device)
-            return array
-
-        for module in self.modules():
-            for tensor in itertools.chain(module._parameters.values(), module._buffers.values()):
-                if tensor is None:
-                    continue
-                tensor.data = convert(tensor.data)
-                if tensor.grad is not None:
-                    tensor.grad.data = convert(tensor.grad.data)
+        move_state(self, args, device, dtype)
         return self
 
     def cpu(self):
@@ -412,18 +377,6 @@ class Module:
     def half(self):
         return self.to(np.float16)
 
-    # State dicts -------------------------------------------------------------------------------
-    def _state_into(self, state, prefix, keep_vars):
-        for name, param in self._parameters.items():
-            if param is not None:
-                state[prefix + name] = param if keep_vars else param.detach()
-        for name, buffer in self._buffers.items():
-            if buffer is not None and name not in self._non_persistent_buffers:
-                state[prefix + name] = buffer if keep_vars else buffer.detach()
-        for name, module in self._modules.items():
-            if module is not None:
-                module._state_into(state, f"{prefix}{name}.", keep_vars)
-
     def state_dict(self, prefix="", keep_vars=False):
         """The model's state: an ordered dict ``dotted name -> Tensor``.
 
@@ -432,74 +385,20 @@ class Module:
         (``keep_vars=True`` gives the Parameters themselves); ``mg.save(model.state_dict(),
         path)`` writes them to disk. A parameter shared by two layers appears under both names.
         """
-        state = collections.OrderedDict()
-        self._state_into(state, prefix, keep_vars)
-        return state
+        return gather_state(self, prefix, keep_vars)
 
     def load_state_dict(self, state_dict, strict=True):
         """Copy values from ``state_dict`` into the parameters and buffers, in place.
 
-        Parameters
-        ----------
-        state_dict : mapping of dotted name -> Tensor, NumPy/CuPy array or number
-            E.g. ``model.state_dict()``, ``mg.load(path)``, or a PyTorch state dict converted
-            with ``{k: v.numpy() for k, v in sd.items()}``. Values are cast to each target's
-            dtype and copied to its device.
-        strict : bool
-            Require the keys to match exactly. A shape mismatch is an error either way.
-
-        Returns
-        -------
-        IncompatibleKeys
-            A named tuple ``(missing_keys, unexpected_keys)`` of lists of names.
-
-        Raises
-        ------
-        ValueError
-            Naming every missing key and every unexpected key (``strict=True``), and every
-            shape mismatch with both shapes. Nothing is copied when it raises.
-        TypeError
-            A value that is not a Tensor, an array or a number.
+        ``state_dict`` maps dotted names to Tensors, NumPy/CuPy arrays or numbers (e.g.
+        ``model.state_dict()``, ``mg.load(path)``, or a PyTorch state dict converted with
+        ``{k: v.numpy() for k, v in sd.items()}``); values are cast to each target's dtype and
+        copied to its device. ``strict`` requires the keys to match exactly. Returns
+        ``IncompatibleKeys(missing_keys, unexpected_keys)``. Everything is checked first, so
+        when it raises (see :func:`layers.module_state.load_state_dict`) nothing has changed.
         """
-        own = self.state_dict(keep_vars=True)
-        missing = [k for k in own if k not in state_dict]
-        unexpected = [k for k in state_dict if k not in own]
-        arrays, mismatched = {}, []
-        for key, target in own.items():
-            if key not in state_dict:
-                continue
-            value = state_dict[key]
-            if isinstance(value, Tensor):
-                array = value.data
-            elif isinstance(value, np.ndarray) or backend.is_cuda_array(value):
-                array = value
-            elif isinstance(value, (np.generic, bool, int, float)):
-                array = np.asarray(value)
-            else:
-                raise TypeError(f"load_state_dict: the value of {key!r} is a "
-                                f"{type(value).__name__}; expected a Tensor, an array or a number")
-            if tuple(array.shape) != tuple(target.shape):
-                mismatched.append(f"size mismatch for {key}: the checkpoint has shape "
-                                  f"{tuple(array.shape)}, the model has shape {target.shape}")
-            arrays[key] = array
-        problems = []
-        if strict and missing:
-            problems.append("missing keys: " + ", ".join(repr(k) for k in missing))
-        if strict and unexpected:
-            problems.append("unexpected keys: " + ", ".join(repr(k) for k in unexpected))
-        problems.extend(mismatched)
-        if problems:
-            raise ValueError(f"load_state_dict: cannot load into {type(self).__name__}:\n  "
-                             + "\n  ".join(problems))
-        for key, array in arrays.items():
-            target = own[key]
-            # writing into .data keeps both the Parameter and its array, so views stay valid
-            target.data[...] = backend.to_device(array, target.device).astype(target.dtype,
-                                                                             copy=False)
-            target._version += 1
-        return IncompatibleKeys(missing, unexpected)
+        return load_state_dict(self, state_dict, strict)
 
-    # Printing ----------------------------------------------------------------------------------
     def extra_repr(self):
         """The text inside this module's parentheses in its repr, e.g. ``in_features=4, ...``."""
         return ""
@@ -533,24 +432,4 @@ class Module:
         2       Linear               8
         total: 23 parameters (23 trainable) in 4 tensors; 0 buffer entries
         """
-        rows, counted = [], set()
-        for name, module in self.named_modules():
-            own = 0
-            for param in module.parameters(recurse=False):
-                if id(param) not in counted:
-                    counted.add(id(param))
-                    own += param.numel()
-            rows.append((name, type(module).__name__, str(own)))
-        header = ("module", "type", "parameters")
-        widths = [max(len(r[i]) for r in rows + [header]) for i in range(3)]
-        out = [f"{header[0]:<{widths[0]}}  {header[1]:<{widths[1]}}  {header[2]:>{widths[2]}}",
-               "  ".join("-" * w for w in widths)]
-        for name, kind, count in rows:
-            out.append(f"{name:<{widths[0]}}  {kind:<{widths[1]}}  {count:>{widths[2]}}")
-        params = list(self.parameters())
-        total = sum(p.numel() for p in params)
-        trainable = sum(p.numel() for p in params if p.requires_grad)
-        buffered = sum(b.numel() for b in self.buffers())
-        out.append(f"total: {total:,} parameters ({trainable:,} trainable) in {len(params)} "
-                   f"tensors; {buffered:,} buffer entries")
-        return "\n".join(out)
+        return summarize(self)

@@ -36,15 +36,36 @@ def _gradients(parameters, owner):
     return list(grads.values())
 
 
-def _norm(array, norm_type):
-    """The q-norm of all entries of ``array`` as a Python float, summed in float64."""
+def _largest(array):
+    """max |entry| of ``array`` as a Python float (NaN if any entry is NaN, 0.0 if empty)."""
+    if array.size == 0:
+        return 0.0
+    return float(xp_of(array).abs(array).max())
+
+
+def _scaled_power_sum(array, scale, norm_type):
+    """sum (|entry| / scale)^q in float64: every ratio is at most 1, so no power overflows."""
     xp = xp_of(array)
     if array.size == 0:
         return 0.0
-    magnitude = xp.abs(array.astype(xp.float64, copy=False))
-    if norm_type == math.inf:
-        return float(magnitude.max())
-    return float(xp.sum(magnitude ** norm_type) ** (1.0 / norm_type))
+    ratio = xp.abs(array.astype(xp.float64, copy=False)) / scale
+    return float(xp.sum(ratio ** norm_type))
+
+
+def _total_norm(arrays, norm_type):
+    """N = m * (sum_i sum (|g_i| / m)^q)^(1/q) with m the largest |entry|.
+
+    Written through m because |g|^q alone overflows float64 as soon as q * log10|g| > 308 (a
+    gradient of 1e10 with q = 31 already does), and underflows to 0 for small ones; the ratios
+    lie in [0, 1], so their powers stay finite and the largest one is exactly 1.
+    """
+    largest = [_largest(a) for a in arrays]
+    # max() skips a NaN that is not first (NaN compares False), so look for one explicitly.
+    m = math.nan if any(math.isnan(x) for x in largest) else max(largest)
+    if norm_type == math.inf or not math.isfinite(m) or m == 0.0:
+        return m
+    total = sum(_scaled_power_sum(a, m, norm_type) for a in arrays)
+    return m * total ** (1.0 / norm_type)
 
 
 def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False):
@@ -94,11 +115,7 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
                          "or inf")
     if not grads:
         return mg.tensor(0.0)
-    norms = [_norm(g.data, norm_type) for g in grads]
-    if norm_type == math.inf:
-        total = max(norms)
-    else:
-        total = sum(n ** norm_type for n in norms) ** (1.0 / norm_type)
+    total = _total_norm([g.data for g in grads], norm_type)
     if error_if_nonfinite and not math.isfinite(total):
         raise ValueError(f"{owner}: the total {norm_type}-norm of the gradients is {total}, "
                          "so they cannot be clipped; pass error_if_nonfinite=False to scale "
