@@ -13,7 +13,7 @@ import math
 
 from ..autograd import Function
 from ..backend import xp_of, kernels_for
-from ..tensor import raw
+from ..tensor import Tensor, raw
 
 
 class Add(Function):
@@ -85,7 +85,11 @@ class Neg(Function):
 
 
 class Pow(Function):
-    """out = x ** p;  dL/dx = g * p * x**(p-1), dL/dp = g * out * log(x)."""
+    """out = x ** p;  dL/dx = g * p * x**(p-1), dL/dp = g * out * log(x).
+
+    At the points where the formulas read 0 * inf, the limits are finite and taken instead
+    (PyTorch's conventions): dL/dx = 0 where p = 0, and dL/dp = 0 where x = 0 and p >= 0.
+    """
 
     @staticmethod
     def forward(ctx, x, p):
@@ -97,9 +101,22 @@ class Pow(Function):
     def backward(ctx, grad_output):
         x, p, out = ctx.saved_tensors
         need_x, need_p = ctx.needs_input_grad
-        grad_x = grad_output * p * x ** (p - 1) if need_x else None
-        grad_p = grad_output * out * log(x) if need_p else None
+        grad_x = grad_output * p * x ** _exponent_minus_one(p) if need_x else None
+        grad_p = None
+        if need_p:
+            # log(0) is -inf while out is 0 (p > 0) or the term is 0 by convention (p = 0):
+            # log of 1 there gives that 0 without an inf for any derivative order to meet.
+            zero_base = (raw(x) == 0) & (raw(p) >= 0)
+            grad_p = grad_output * out * log(where(zero_base, 1.0, x))
         return (grad_x, grad_p)
+
+
+def _exponent_minus_one(p):
+    """p - 1, except 0 where p = 0: then the factor p in p * x**(p-1) is 0 anyway, and x**0 = 1
+    keeps 0 * x**(-1) = 0 * inf = nan out of x = 0 (and out of every higher derivative)."""
+    if isinstance(p, Tensor):
+        return where(p.data == 0, 1.0, p) - 1
+    return p - 1 if p != 0 else 0
 
 
 class Exp(Function):
@@ -286,17 +303,37 @@ class Clip(Function):
         return grad_output * ctx.inside
 
 
+def _tie_weight(picks_x, x, y, dtype):
+    """The share of the gradient that goes to x: 1 where x is picked, 1/2 on a tie, else 0.
+
+    Splitting ties evenly keeps the gradient symmetric in x and y and a valid subgradient.
+    Raw array: a locally constant weight, its derivative is zero. In out's dtype, so grads
+    keep theirs.
+    """
+    return (picks_x + 0.5 * (x == y)).astype(dtype)
+
+
 class Maximum(Function):
-    """out = max(x, y) (or min with ``minimum=True``);  the gradient goes to the selected
-    input, split evenly on ties."""
+    """out = max(x, y);  dL/dx = g * w, dL/dy = g * (1 - w), w = [x > y] + [x = y] / 2."""
 
     @staticmethod
-    def forward(ctx, x, y, minimum=False):
-        xp = xp_of(x, y)
-        out = xp.minimum(x, y) if minimum else xp.maximum(x, y)
-        picks_x = (x < y) if minimum else (x > y)
-        # raw: a constant weight, derivative zero; in out's dtype so grads keep theirs
-        ctx.weight_x = (picks_x + 0.5 * (x == y)).astype(out.dtype)
+    def forward(ctx, x, y):
+        out = xp_of(x, y).maximum(x, y)
+        ctx.weight_x = _tie_weight(x > y, x, y, out.dtype)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        return (grad_output * ctx.weight_x, grad_output * (1 - ctx.weight_x))
+
+
+class Minimum(Function):
+    """out = min(x, y);  dL/dx = g * w, dL/dy = g * (1 - w), w = [x < y] + [x = y] / 2."""
+
+    @staticmethod
+    def forward(ctx, x, y):
+        out = xp_of(x, y).minimum(x, y)
+        ctx.weight_x = _tie_weight(x < y, x, y, out.dtype)
         return out
 
     @staticmethod
@@ -305,20 +342,22 @@ class Maximum(Function):
 
 
 class Where(Function):
-    """out = x where cond else y;  dL/dx = g where cond, dL/dy = g elsewhere."""
+    """out = x where cond else y;  dL/dx = g where cond, dL/dy = g elsewhere.
+
+    ``cond`` is a keyword argument: a raw boolean array, compared with, never differentiated.
+    """
 
     @staticmethod
-    def forward(ctx, cond, x, y):
-        xp = xp_of(x, y)
+    def forward(ctx, x, y, cond):
         ctx.cond = cond.astype(bool, copy=False)
-        return xp.where(ctx.cond, x, y)
+        return xp_of(cond, x, y).where(ctx.cond, x, y)
 
     @staticmethod
     def backward(ctx, grad_output):
-        need_x, need_y = ctx.needs_input_grad[1:]
+        need_x, need_y = ctx.needs_input_grad
         grad_x = where(ctx.cond, grad_output, 0) if need_x else None
         grad_y = where(ctx.cond, 0, grad_output) if need_y else None
-        return (None, grad_x, grad_y)
+        return (grad_x, grad_y)
 
 
 class Cast(Function):
@@ -331,7 +370,7 @@ class Cast(Function):
 
     @staticmethod
     def backward(ctx, grad_output):
-        return (cast(grad_output, ctx.dtype), None)
+        return cast(grad_output, ctx.dtype)
 
 
 add = Add.apply
@@ -369,16 +408,17 @@ def maximum(x, y):
 
 def minimum(x, y):
     """Elementwise minimum of x and y (broadcast); ties share the gradient evenly."""
-    return Maximum.apply(x, y, minimum=True)
+    return Minimum.apply(x, y)
 
 
 def where(cond, x, y):
     """x where ``cond`` is true, else y. ``cond`` is a boolean array or Tensor (no gradient)."""
-    return Where.apply(raw(cond), x, y)
+    cond = raw(cond)
+    return Where.apply(x, y, cond=xp_of(cond, raw(x), raw(y)).asarray(cond))
 
 
 def cast(x, dtype):
     """x converted to ``dtype``, differentiably (no-op when it already has it)."""
     if x.dtype == dtype:
         return x
-    return Cast.apply(x, dtype)
+    return Cast.apply(x, dtype=dtype)

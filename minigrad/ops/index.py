@@ -33,7 +33,7 @@ class GetItem(Function):
 
     @staticmethod
     def backward(ctx, grad_output):
-        return (IndexAdd.apply(grad_output, key=ctx.key, shape=ctx.shape), None)
+        return IndexAdd.apply(grad_output, key=ctx.key, shape=ctx.shape)
 
 
 class IndexAdd(Function):
@@ -68,7 +68,7 @@ def _raw_key(key, xp):
 
 def getitem(x, key):
     """``x[key]`` for any NumPy-style key; Tensors inside the key are used as index arrays."""
-    return GetItem.apply(x, _raw_key(key, xp_of(x.data)))
+    return GetItem.apply(x, key=_raw_key(key, xp_of(x.data)))
 
 
 def index_add_to(values, key, shape):
@@ -95,7 +95,7 @@ class ScatterMax(Function):
 
     @staticmethod
     def backward(ctx, grad_output):
-        return (getitem(grad_output, ctx.index) * ctx.weight, None, None)
+        return getitem(grad_output, ctx.index) * ctx.weight
 
 
 def _check_index(op, src, index, dim_size=None):
@@ -128,7 +128,7 @@ def gather(src, index):
     if index.size and (int(index.min()) < 0 or int(index.max()) >= src.shape[0]):
         raise IndexError(f"gather: index values must be in [0, {src.shape[0]}), got "
                          f"[{int(index.min())}, {int(index.max())}]")
-    return GetItem.apply(src, (index,))
+    return GetItem.apply(src, key=(index,))
 
 
 def scatter_add(src, index, dim_size):
@@ -158,4 +158,4 @@ def scatter_mean(src, index, dim_size):
 def scatter_max(src, index, dim_size):
     """The elementwise max of the rows of ``src`` sent to each output row (0 where none is)."""
     index = _check_index("scatter_max", src, index, dim_size)
-    return ScatterMax.apply(src, index, dim_size)
+    return ScatterMax.apply(src, index=index, dim_size=dim_size)

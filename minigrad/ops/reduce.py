@@ -13,7 +13,7 @@ import builtins
 from ..autograd import Function
 from ..backend import xp_of
 from .shape import broadcast_to, reshape, normalize_axis, permute
-from . import elementwise as E
+from .elementwise import where, sqrt, exp, log
 
 
 def normalize_axes(axis, ndim, op):
@@ -25,6 +25,15 @@ def normalize_axes(axis, ndim, op):
     else:
         axes = (normalize_axis(axis, ndim, op),)
     return axes
+
+
+def dim_or_axis(op, dim, axis, default):
+    """PyTorch's ``dim``, or NumPy's ``axis`` given instead (not both); ``default`` if neither."""
+    if axis is None:
+        return default if dim is None else dim
+    if dim is not None:
+        raise TypeError(f"{op}: got both dim={dim} and axis={axis}; give one of them")
+    return axis
 
 
 def kept_shape(shape, axes):
@@ -50,23 +59,38 @@ class Sum(Function):
         return _expand_grad(grad_output, ctx.shape, ctx.axes)
 
 
-class Max(Function):
-    """out = max_axes x;  dL/dx = g / k at each of the k positions that reach the max.
+def _extreme_forward(ctx, x, out, axes, keepdims):
+    """Record the tie-splitting weights of a max or min reduction and return its result.
 
-    Splitting evenly among ties (PyTorch's ``amax``) keeps the gradient a valid subgradient
-    and symmetric; the weights are raw arrays because they are locally constant.
+    ``out`` is the reduction with ``keepdims=True``. Splitting evenly among the k tied
+    positions (PyTorch's ``amax``/``amin``) keeps the gradient a valid subgradient and
+    symmetric; the weights are raw arrays because they are locally constant.
     """
+    hit = x == out
+    ctx.weight = (hit / hit.sum(axis=axes, keepdims=True)).astype(x.dtype)
+    ctx.shape, ctx.axes = x.shape, axes
+    return out if keepdims else out.reshape([n for i, n in enumerate(out.shape)
+                                             if i not in axes])
+
+
+class Max(Function):
+    """out = max_axes x;  dL/dx = g / k at each of the k positions that reach the max."""
 
     @staticmethod
-    def forward(ctx, x, axes, keepdims, minimum=False):
-        xp = xp_of(x)
-        reduce = xp.min if minimum else xp.max
-        out = reduce(x, axis=axes, keepdims=True)
-        hit = x == out
-        ctx.weight = (hit / hit.sum(axis=axes, keepdims=True)).astype(x.dtype)
-        ctx.shape, ctx.axes = x.shape, axes
-        return out if keepdims else out.reshape([n for i, n in enumerate(out.shape)
-                                                 if i not in axes])
+    def forward(ctx, x, axes, keepdims):
+        return _extreme_forward(ctx, x, x.max(axis=axes, keepdims=True), axes, keepdims)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        return _expand_grad(grad_output, ctx.shape, ctx.axes) * ctx.weight
+
+
+class Min(Function):
+    """out = min_axes x;  dL/dx = g / k at each of the k positions that reach the min."""
+
+    @staticmethod
+    def forward(ctx, x, axes, keepdims):
+        return _extreme_forward(ctx, x, x.min(axis=axes, keepdims=True), axes, keepdims)
 
     @staticmethod
     def backward(ctx, grad_output):
@@ -101,7 +125,7 @@ class Prod(Function):
         xp = xp_of(x.data)
         eye = xp.eye(n, dtype=bool)
         rows = broadcast_to(reshape(flat, flat.shape[:-1] + (1, n)), flat.shape[:-1] + (n, n))
-        exclusive = prod(E.where(eye, 1.0, rows), axis=-1)
+        exclusive = prod(where(eye, 1.0, rows), axis=-1)
         exclusive = reshape(exclusive, moved.shape)
         inverse = [0] * len(order)
         for i, a in enumerate(order):
@@ -125,21 +149,22 @@ def mean(x, axis=None, keepdims=False):
     return Sum.apply(x, axes=axes, keepdims=keepdims) / builtins.max(count, 1)
 
 
-def _extreme(x, axis, keepdims, minimum, op):
-    axes = normalize_axes(axis, x.ndim, op)
+def _extreme(op, x, axis, keepdims):
+    axes = normalize_axes(axis, x.ndim, op.__name__.lower())
     if any(x.shape[a] == 0 for a in axes):
-        raise ValueError(f"{op}: cannot reduce an empty axis (shape {x.shape}, axis {axis})")
-    return Max.apply(x, axes=axes, keepdims=keepdims, minimum=minimum)
+        raise ValueError(f"{op.__name__.lower()}: cannot reduce an empty axis (shape {x.shape}, "
+                         f"axis {axis})")
+    return op.apply(x, axes=axes, keepdims=keepdims)
 
 
 def max(x, axis=None, keepdims=False):
     """Maximum over ``axis``; the gradient is shared evenly among ties."""
-    return _extreme(x, axis, keepdims, False, "max")
+    return _extreme(Max, x, axis, keepdims)
 
 
 def min(x, axis=None, keepdims=False):
     """Minimum over ``axis``; the gradient is shared evenly among ties."""
-    return _extreme(x, axis, keepdims, True, "min")
+    return _extreme(Min, x, axis, keepdims)
 
 
 def prod(x, axis=None, keepdims=False):
@@ -160,7 +185,7 @@ def var(x, axis=None, keepdims=False, correction=1):
 
 def std(x, axis=None, keepdims=False, correction=1):
     """Standard deviation, the square root of :func:`var`."""
-    return E.sqrt(var(x, axis, keepdims, correction))
+    return sqrt(var(x, axis, keepdims, correction))
 
 
 def _positive(n):
@@ -175,7 +200,7 @@ def logsumexp(x, axis=None, keepdims=False):
     axes = normalize_axes(axis, x.ndim, "logsumexp")
     m = xp.max(x.data, axis=axes, keepdims=True)
     m = xp.where(xp.isfinite(m), m, 0)  # all -inf rows: keep -inf, do not make nan
-    out = E.log(sum(E.exp(x - m), axes, keepdims=True)) + m
+    out = log(sum(exp(x - m), axes, keepdims=True)) + m
     return out if keepdims else reshape(out, tuple(n for i, n in enumerate(out.shape)
                                                    if i not in axes))
 

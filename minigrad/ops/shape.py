@@ -30,7 +30,7 @@ class Reshape(Function):
 
     @staticmethod
     def backward(ctx, grad_output):
-        return (reshape(grad_output, ctx.shape), None)
+        return reshape(grad_output, ctx.shape)
 
 
 class Permute(Function):
@@ -46,7 +46,7 @@ class Permute(Function):
         inverse = [0] * len(ctx.axes)
         for i, a in enumerate(ctx.axes):
             inverse[a] = i
-        return (permute(grad_output, tuple(inverse)), None)
+        return permute(grad_output, tuple(inverse))
 
 
 class BroadcastTo(Function):
@@ -59,7 +59,7 @@ class BroadcastTo(Function):
 
     @staticmethod
     def backward(ctx, grad_output):
-        return (sum_to(grad_output, ctx.shape), None)
+        return sum_to(grad_output, ctx.shape)
 
 
 class SumTo(Function):
@@ -76,7 +76,7 @@ class SumTo(Function):
 
     @staticmethod
     def backward(ctx, grad_output):
-        return (broadcast_to(grad_output, ctx.shape), None)
+        return broadcast_to(grad_output, ctx.shape)
 
 
 class Cat(Function):
@@ -108,7 +108,7 @@ class Pad(Function):
     """
 
     @staticmethod
-    def forward(ctx, x, pad, value=0.0):
+    def forward(ctx, x, pad, value):
         ctx.pad = pad
         return xp_of(x).pad(x, pad, constant_values=value)
 
@@ -117,7 +117,7 @@ class Pad(Function):
         from .index import getitem
         key = tuple(slice(before, n - after)
                     for (before, after), n in zip(ctx.pad, grad_output.shape))
-        return (getitem(grad_output, key), None)
+        return getitem(grad_output, key)
 
 
 def reshape(x, *shape):
@@ -135,7 +135,7 @@ def reshape(x, *shape):
             -1 in shape and (size == 0 or known % size)):
         raise ValueError(f"reshape: cannot reshape a tensor of shape {x.shape} "
                          f"({known} elements) into shape {shape}")
-    return Reshape.apply(x, shape)
+    return Reshape.apply(x, shape=shape)
 
 
 def permute(x, *axes):
@@ -147,7 +147,7 @@ def permute(x, *axes):
     if sorted(axes) != list(range(ndim)):
         raise ValueError(f"permute: {axes} is not a permutation of the {ndim} axes of a "
                          f"tensor of shape {x.shape}")
-    return Permute.apply(x, axes)
+    return Permute.apply(x, axes=axes)
 
 
 def transpose(x, *axes):
@@ -175,7 +175,7 @@ def broadcast_to(x, shape):
         xp_of(x.data).broadcast_shapes(x.shape, shape)
     except ValueError:
         raise ValueError(f"broadcast_to: cannot broadcast shape {x.shape} to {shape}") from None
-    return BroadcastTo.apply(x, shape)
+    return BroadcastTo.apply(x, shape=shape)
 
 
 def expand(x, *sizes):
@@ -192,7 +192,7 @@ def sum_to(x, shape):
     shape = tuple(shape)
     if x.shape == shape:
         return x
-    return SumTo.apply(x, shape)
+    return SumTo.apply(x, shape=shape)
 
 
 def squeeze(x, axis=None):
@@ -273,4 +273,4 @@ def pad(x, pad_width, value=0.0):
     if len(pad_width) != x.ndim or any(a < 0 or b < 0 for a, b in pad_width):
         raise ValueError(f"pad: expected {x.ndim} non-negative (before, after) pairs for shape "
                          f"{x.shape}, got {pad_width}")
-    return Pad.apply(x, pad_width, value=value)
+    return Pad.apply(x, pad=pad_width, value=value)

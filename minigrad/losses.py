@@ -1,0 +1,397 @@
+"""Loss functions and distances, re-exported by ``minigrad.functional`` (``F.cross_entropy``).
+
+Each is a short composite of the primitives in ``minigrad.ops`` (STYLE C9), except binary
+cross-entropy on probabilities, whose clamped logs need a backward of their own
+(``ops/loss.py``). Every loss takes ``reduction='mean' | 'sum' | 'none'``; the arithmetic, the
+defaults and the weighting follow PyTorch's.
+
+Notation
+--------
+N batch, C classes, d1 ... extra axes of a dense prediction (e.g. H, W), D feature size
+"""
+import numpy as np
+
+from .backend import xp_of
+from .tensor import Tensor, raw
+from .ops.elementwise import abs, exp, log, relu, softplus, sqrt, where
+from .ops.index import getitem
+from .ops.loss import binary_cross_entropy as _bce
+from .ops.reduce import dim_or_axis, logsumexp
+from .ops.shape import permute, reshape, unsqueeze
+
+
+def _reduce(loss, reduction, op):
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    if reduction == "none":
+        return loss
+    raise ValueError(f"{op}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+
+
+def _check_same_shape(a, b, op):
+    if a.shape != b.shape:
+        raise ValueError(f"{op}: input shape {a.shape} and target shape {b.shape} differ; "
+                         "they must be equal (no implicit broadcasting in losses)")
+
+
+def _as_target(target, like):
+    return target if isinstance(target, Tensor) else Tensor(target, dtype=like.dtype,
+                                                            device=like.device)
+
+
+def _class_targets(op, scores, target, ignore_index=None):
+    """Integer targets as a raw array, checked against scores (N, C, d1, ...); and the mask
+    of the entries that are not ``ignore_index``."""
+    xp = xp_of(scores.data)
+    target = xp.asarray(raw(target))
+    if scores.ndim < 2 or target.shape != scores.shape[:1] + scores.shape[2:]:
+        raise ValueError(f"{op}: input of shape {scores.shape} needs a target of shape "
+                         f"{scores.shape[:1] + scores.shape[2:]}, got {target.shape}")
+    if target.dtype.kind not in "iu":
+        raise TypeError(f"{op}: target must hold integer class indices, got {target.dtype}")
+    C = scores.shape[1]
+    valid = xp.ones(target.shape, dtype=bool) if ignore_index is None else target != ignore_index
+    bad = valid & ((target < 0) | (target >= C))
+    if bool(bad.any()):
+        raise IndexError(f"{op}: target values must be in [0, {C}) (or ignore_index="
+                         f"{ignore_index}), got {int(target[bad].reshape(-1)[0])}")
+    return target, valid
+
+
+def _classes_last(x):
+    """(N, C, d1, ...) as (N * d1 * ..., C), so that row m is one prediction."""
+    moved = permute(x, (0,) + tuple(range(2, x.ndim)) + (1,))
+    return reshape(moved, (-1, x.shape[1]))
+
+
+def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
+    """Negative log-likelihood of integer class targets: -w[t]·input[t] per prediction.
+
+    Parameters
+    ----------
+    input : Tensor, shape (N, C) or (N, C, d1, ...)
+        Log-probabilities.
+    target : int array or Tensor, shape (N,) or (N, d1, ...), values in [0, C) or ``ignore_index``
+    weight : Tensor, shape (C,), optional
+        Per-class weights; ``'mean'`` divides by the sum of the targets' weights (PyTorch's
+        weighted mean), so ignored entries count neither above nor below the line.
+
+    Returns
+    -------
+    Tensor, shape () or, with ``reduction='none'``, shape (N, d1, ...)
+
+    Examples
+    --------
+    >>> import minigrad as mg, minigrad.functional as F
+    >>> logp = mg.tensor([[-1.0, -2.0], [-3.0, -4.0]])
+    >>> F.nll_loss(logp, mg.tensor([0, 1]), reduction='none').tolist()
+    [1.0, 4.0]
+    >>> F.nll_loss(logp, mg.tensor([0, -100])).item()  # the ignored row is left out
+    1.0
+    """
+    target, valid = _class_targets("nll_loss", input, target, ignore_index)
+    xp = xp_of(input.data)
+    safe = xp.where(valid, target, 0).reshape(-1)
+    picked = getitem(_classes_last(input), (xp.arange(safe.size), safe))
+    w = valid.reshape(-1).astype(input.dtype)
+    if weight is not None:
+        w = w * raw(weight)[safe]
+    loss = -picked * w
+    if reduction == "mean":
+        # all entries ignored: 0, where PyTorch divides 0 by 0 and returns nan
+        return loss.sum() / max(float(w.sum()), 1e-12)
+    if reduction == "none":
+        return reshape(loss, target.shape)
+    return _reduce(loss, reduction, "nll_loss")
+
+
+def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean",
+                  label_smoothing=0.0):
+    """Softmax cross-entropy, from log-probabilities (x − logsumexp x) for stability.
+
+    With ``label_smoothing`` ε the target is mixed with the uniform distribution, PyTorch's
+    way: (1 − ε)·nll + ε/C · Σ_c −w_c log p_c, the second term weighted, ignored and averaged
+    exactly like the first.
+
+    Parameters
+    ----------
+    input : Tensor, shape (N, C) or (N, C, d1, ...)
+        Unnormalised logits.
+    target : Tensor, integer classes of shape (N, d1, ...), or probabilities shaped like input
+    weight : Tensor, shape (C,), optional
+    ignore_index : int
+        Class-index targets equal to it contribute nothing (not used with probabilities).
+    label_smoothing : float in [0, 1]
+
+    Examples
+    --------
+    >>> import minigrad as mg, minigrad.functional as F
+    >>> logits = mg.tensor([[0.0, 0.0]])
+    >>> round(F.cross_entropy(logits, mg.tensor([1])).item(), 4)  # log 2
+    0.6931
+    """
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got "
+                         f"{label_smoothing}")
+    C = input.shape[1] if input.ndim >= 2 else 0
+    log_probs = input - logsumexp(input, 1, keepdims=True)
+    w = None if weight is None else reshape(_as_target(weight, input),
+                                            (1, C) + (1,) * (input.ndim - 2))
+    weighted = log_probs if w is None else log_probs * w
+    target_data = raw(target)
+    if getattr(target_data, "dtype", np.dtype(int)).kind == "f":
+        target = _as_target(target, input)
+        _check_same_shape(input, target, "cross_entropy")
+        if label_smoothing:
+            target = target * (1 - label_smoothing) + label_smoothing / C
+        return _reduce(-(weighted * target).sum(1), reduction, "cross_entropy")
+    loss = nll_loss(log_probs, target, weight, ignore_index, reduction)
+    if not label_smoothing:
+        return loss
+    target, valid = _class_targets("cross_entropy", input, target, ignore_index)
+    smooth = where(valid, -weighted.sum(1), 0.0)
+    if reduction == "mean":
+        safe = xp_of(input.data).where(valid, target, 0)
+        total = valid.sum() if weight is None else (raw(weight)[safe] * valid).sum()
+        smooth = smooth.sum() / max(float(total), 1e-12)
+    else:
+        smooth = _reduce(smooth, reduction, "cross_entropy")
+    return loss * (1 - label_smoothing) + smooth * (label_smoothing / C)
+
+
+def mse_loss(input, target, reduction="mean"):
+    """Mean squared error, (input − target)², for tensors of one shape.
+
+    >>> import minigrad as mg, minigrad.functional as F
+    >>> F.mse_loss(mg.tensor([1.0, 2.0]), mg.tensor([0.0, 0.0]), reduction='sum').item()
+    5.0
+    """
+    target = _as_target(target, input)
+    _check_same_shape(input, target, "mse_loss")
+    diff = input - target
+    return _reduce(diff * diff, reduction, "mse_loss")
+
+
+def l1_loss(input, target, reduction="mean"):
+    """Mean absolute error, |input − target|, for tensors of one shape.
+
+    >>> import minigrad as mg, minigrad.functional as F
+    >>> F.l1_loss(mg.tensor([1.0, -2.0]), mg.tensor([0.0, 0.0])).item()
+    1.5
+    """
+    target = _as_target(target, input)
+    _check_same_shape(input, target, "l1_loss")
+    return _reduce(abs(input - target), reduction, "l1_loss")
+
+
+def binary_cross_entropy(input, target, weight=None, reduction="mean"):
+    """−w·(t log p + (1−t) log(1−p)) for probabilities p, each log clamped at −100 (PyTorch's).
+
+    Parameters
+    ----------
+    input : Tensor, any shape, values in [0, 1]
+    target : Tensor, the same shape, values in [0, 1]; differentiable too
+    weight : Tensor, broadcastable to input's shape, optional
+
+    Examples
+    --------
+    >>> import minigrad as mg, minigrad.functional as F
+    >>> F.binary_cross_entropy(mg.tensor([0.0]), mg.tensor([1.0])).item()  # log 0 -> -100
+    100.0
+    """
+    target = _as_target(target, input)
+    _check_same_shape(input, target, "binary_cross_entropy")
+    lo, hi = float(input.data.min(initial=0.5)), float(input.data.max(initial=0.5))
+    if lo < 0 or hi > 1:
+        raise ValueError(f"binary_cross_entropy: input must be probabilities in [0, 1], got "
+                         f"values in [{lo}, {hi}]; use binary_cross_entropy_with_logits for "
+                         "logits")
+    loss = _bce(input, target)
+    return _reduce(loss * weight if weight is not None else loss, reduction,
+                   "binary_cross_entropy")
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean",
+                                     pos_weight=None):
+    """Sigmoid and binary cross-entropy in one stable formula, finite for any logit x:
+    w·((1 − t)·x + (1 + (w_pos − 1)·t)·softplus(−x)).
+
+    Parameters
+    ----------
+    input : Tensor, shape (N, ..., K) of logits
+    target : Tensor, the same shape, values in [0, 1]
+    weight : Tensor, broadcastable to input's shape, optional
+    pos_weight : Tensor, shape (K,) (broadcast over the last axis), optional
+        Weight of the positive term, e.g. #negatives / #positives for an unbalanced class.
+
+    Examples
+    --------
+    >>> import minigrad as mg, minigrad.functional as F
+    >>> F.binary_cross_entropy_with_logits(mg.tensor([-1e4]), mg.tensor([0.0])).item()
+    0.0
+    """
+    target = _as_target(target, input)
+    _check_same_shape(input, target, "binary_cross_entropy_with_logits")
+    scale = 1 if pos_weight is None else (pos_weight - 1) * target + 1
+    loss = (1 - target) * input + softplus(-input) * scale
+    return _reduce(loss * weight if weight is not None else loss, reduction,
+                   "binary_cross_entropy_with_logits")
+
+
+def kl_div(input, target, reduction="mean", log_target=False):
+    """KL(target ‖ exp(input)) pointwise: t·(log t − input), with 0·log 0 = 0.
+
+    Parameters
+    ----------
+    input : Tensor, shape (N, ...), log-probabilities
+    target : Tensor, the same shape: probabilities, or log-probabilities if ``log_target``
+    reduction : 'mean' | 'sum' | 'none' | 'batchmean'
+        ``'batchmean'`` divides the sum by N, which gives the true KL divergence per sample;
+        ``'mean'`` divides by every element, as in PyTorch.
+
+    Examples
+    --------
+    >>> import minigrad as mg, minigrad.functional as F
+    >>> logq = mg.tensor([[0.5, 0.5]]).log()
+    >>> F.kl_div(logq, mg.tensor([[1.0, 0.0]]), reduction='batchmean').item() == -logq[0, 0].item()
+    True
+    """
+    target = _as_target(target, input)
+    if log_target:
+        loss = exp(target) * (target - input)
+    else:
+        positive = target.data > 0
+        safe_log = log(where(positive, target, 1.0))
+        loss = where(positive, target * (safe_log - input), 0.0)
+    if reduction == "batchmean":
+        return loss.sum() / input.shape[0]
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"kl_div: reduction must be 'mean', 'sum', 'none' or 'batchmean', "
+                         f"got {reduction!r}")
+    return _reduce(loss, reduction, "kl_div")
+
+
+def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, reduction="mean"):
+    """The multiclass SVM hinge: Σ_{j≠y} w_y·max(0, margin − x_y + x_j)^p / C per sample.
+
+    Parameters
+    ----------
+    input : Tensor, shape (N, C)
+    target : int array or Tensor, shape (N,)
+    p : 1 or 2
+    weight : Tensor, shape (C,), optional; w_y scales every term of a sample of class y
+
+    Examples
+    --------
+    >>> import minigrad as mg, minigrad.functional as F
+    >>> F.multi_margin_loss(mg.tensor([[2.0, 1.5]]), mg.tensor([0])).item()  # (1 - 0.5) / 2
+    0.25
+    """
+    if p not in (1, 2):
+        raise ValueError(f"multi_margin_loss: p must be 1 or 2, got {p!r}")
+    target, _ = _class_targets("multi_margin_loss", input, target)
+    N, C = input.shape
+    xp = xp_of(input.data)
+    correct = getitem(input, (xp.arange(N), target))
+    hinge = relu(input - unsqueeze(correct, 1) + margin)
+    if p == 2:
+        hinge = hinge * hinge
+    others = (xp.arange(C)[None, :] != target[:, None]).astype(input.dtype)
+    if weight is not None:
+        others = others * raw(weight)[target][:, None]
+    return _reduce((hinge * others).sum(1) / C, reduction, "multi_margin_loss")
+
+
+def _norm(x, axis):
+    """‖x‖₂ along ``axis`` (kept), with gradient 0 at x = 0 as PyTorch's vector norm has: the
+    square root is only ever taken of a positive number, so no order of derivative sees 1/0."""
+    squares = (x * x).sum(axis, keepdims=True)
+    positive = squares.data > 0
+    return where(positive, sqrt(where(positive, squares, 1.0)), 0.0)
+
+
+def cosine_similarity(x1, x2, dim=None, eps=1e-8, axis=None):
+    """Σ (x1 / max(‖x1‖, eps)) · (x2 / max(‖x2‖, eps)) along ``dim`` (PyTorch's formula).
+
+    As in PyTorch, the clamp by ``eps`` changes the norms' values but not their gradient, so
+    a zero vector gets a finite gradient (x2 / (eps·‖x2‖)) instead of 0/0.
+
+    Parameters
+    ----------
+    x1, x2 : Tensor, broadcastable shapes (..., D, ...), D at axis ``dim`` (default 1)
+
+    Examples
+    --------
+    >>> import minigrad as mg, minigrad.functional as F
+    >>> F.cosine_similarity(mg.tensor([[1.0, 0.0]]), mg.tensor([[2.0, 0.0]])).tolist()
+    [1.0]
+    """
+    dim = dim_or_axis("cosine_similarity", dim, axis, default=1)
+    n1, n2 = _norm(x1, dim), _norm(x2, dim)
+    xp = xp_of(n1.data, n2.data)
+    # the clamp as a constant offset: the value of max(n, eps), the gradient of n
+    n1 = n1 + (xp.maximum(n1.data, eps) - n1.data)
+    n2 = n2 + (xp.maximum(n2.data, eps) - n2.data)
+    return ((x1 / n1) * (x2 / n2)).sum(dim)
+
+
+def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
+    """‖x1 − x2 + eps‖_p over the last axis (eps keeps the gradient finite at x1 = x2).
+
+    Parameters
+    ----------
+    x1, x2 : Tensor, shape (N, D) or (D,)
+
+    Examples
+    --------
+    >>> import minigrad as mg, minigrad.functional as F
+    >>> F.pairwise_distance(mg.tensor([[3.0, 4.0]]), mg.tensor([[0.0, 0.0]]), eps=0).tolist()
+    [5.0]
+    """
+    diff = abs(x1 - x2 + eps)
+    if p == 2:
+        return sqrt((diff * diff).sum(-1, keepdims=keepdim))
+    return (diff ** p).sum(-1, keepdims=keepdim) ** (1.0 / p)
+
+
+def contrastive_loss(a, b, same, margin=1.0, reduction="mean"):
+    """Hadsell, Chopra & LeCun (2006): same·d² + (1 − same)·max(0, margin − d)², d = ‖a − b‖.
+
+    Parameters
+    ----------
+    a, b : Tensor, shape (N, D)
+    same : Tensor or array, shape (N,), 1 for a matching pair and 0 otherwise
+
+    Examples
+    --------
+    >>> import minigrad as mg, minigrad.functional as F
+    >>> a, b = mg.tensor([[0.0, 0.0]]), mg.tensor([[0.5, 0.0]])
+    >>> round(F.contrastive_loss(a, b, mg.tensor([0.0])).item(), 4)  # (1 - 0.5)^2
+    0.25
+    """
+    same = _as_target(same, a)
+    d = pairwise_distance(a, b)
+    apart = relu(margin - d)
+    return _reduce(same * d * d + (1 - same) * apart * apart, reduction, "contrastive_loss")
+
+
+def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2.0, eps=1e-6,
+                        reduction="mean"):
+    """max(0, d(a, p) − d(a, n) + margin), the distances as in :func:`pairwise_distance`.
+
+    Parameters
+    ----------
+    anchor, positive, negative : Tensor, shape (N, D)
+
+    Examples
+    --------
+    >>> import minigrad as mg, minigrad.functional as F
+    >>> a = mg.tensor([[0.0, 0.0]])
+    >>> F.triplet_margin_loss(a, a, mg.tensor([[3.0, 4.0]]), eps=0).item()  # 0 - 5 + 1 < 0
+    0.0
+    """
+    d_pos = pairwise_distance(anchor, positive, p, eps)
+    d_neg = pairwise_distance(anchor, negative, p, eps)
+    return _reduce(relu(d_pos - d_neg + margin), reduction, "triplet_margin_loss")
