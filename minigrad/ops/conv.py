@@ -10,14 +10,9 @@ again. Three Functions close the family under differentiation (STYLE C3)::
 (Σ g sums over the batch and both image axes.) The backward passes call the Functions directly:
 the user-facing checks in ``conv2d`` and ``conv_transpose2d`` hold by construction there.
 
-Each forward is a matrix product around the im2col / col2im data movement:
-
-    conv2d            cols = im2col(x);   y = w @ cols                 (one GEMM per group)
-    conv_transpose2d  cols = wᵀ @ x;      y = col2im(cols)
-    weight gradient   cols = im2col(x);   dw = g @ colsᵀ
-
-A large batch goes through in chunks, so that the column buffer stays in cache (see
-``_batch_slices``); the chunks of one call share one workspace.
+Each forward is a matrix product around the im2col / col2im data movement, on raw arrays in
+``kernels/im2col_gemm.py``. Bad input is refused here, before any of it runs: dtypes other
+than float32 and float64, mixed dtypes, an empty (H, W) plane (N and the channels may be 0).
 
 Notation
 --------
@@ -35,101 +30,12 @@ OH, OW      output size of the convolution, ``OH = (H + 2*PH - DH*(KH - 1) - 1) 
 import numbers
 
 from ..autograd import Function
+from ..backend import kernels_for
 from ..checks import pair
-from ..backend import kernels_for, xp_of
+from ..kernels.geometry import check_float, check_planes
+from ..kernels.im2col_gemm import conv_arrays, conv_transpose_arrays, grad_weight_arrays
 from ..tensor import Tensor
 from .shape import pad
-
-
-def _batch_slices(x, bytes_per_sample):
-    """Slices that split the batch of ``x`` evenly into chunks of at most CONV_CHUNK_BYTES of
-    columns, the budget of x's kernel module (at least one sample each; one empty slice for an
-    empty batch). Chunks keep the column buffer in cache on a CPU (see kernels/cpu/conv.py)."""
-    N = x.shape[0]
-    if N == 0:
-        return [slice(0, 0)]
-    per_chunk = max(1, kernels_for(x).CONV_CHUNK_BYTES // max(1, bytes_per_sample))
-    chunks = -(-N // per_chunk)  # ceil
-    step = -(-N // chunks)
-    return [slice(i, min(N, i + step)) for i in range(0, N, step)]
-
-
-def _workspace(xp, dtype, slices, per_sample):
-    """One flat buffer for the largest slice, which every slice of a call reuses."""
-    return xp.empty(max(b.stop - b.start for b in slices) * per_sample, dtype=dtype)
-
-
-def _rows(space, rows, columns):
-    """The front of a workspace as a C-contiguous (rows, columns) matrix."""
-    return space[:rows * columns].reshape(rows, columns)
-
-
-def _conv_arrays(x, weight, geometry, G, OH, OW):
-    """conv2d on raw arrays, no bias: ``(N, C, H, W), (K, Cg, KH, KW) -> (N, K, OH, OW)``."""
-    xp = xp_of(x)
-    N, C = x.shape[:2]
-    K, Cg, KH, KW = weight.shape
-    L = OH * OW
-    w = weight.reshape(G, K // G, Cg * KH * KW)
-    y = xp.empty((N, K, OH, OW), dtype=x.dtype)
-    slices = _batch_slices(x, C * KH * KW * L * x.itemsize)
-    cols_space = _workspace(xp, x.dtype, slices, C * KH * KW * L)
-    gemm_space = _workspace(xp, x.dtype, slices, K * L)
-    for batch in slices:
-        n = batch.stop - batch.start
-        cols = kernels_for(x).im2col(x[batch], KH, KW, *geometry, OH, OW,
-                                     out=_rows(cols_space, C * KH * KW, n * L))
-        part = xp.matmul(w, cols.reshape(G, Cg * KH * KW, n * L),
-                         out=_rows(gemm_space, K, n * L).reshape(G, K // G, n * L))
-        # The GEMM gives channels first, (K, n, OH, OW); the copy into y puts the batch first.
-        y[batch] = part.reshape(K, n, OH, OW).transpose(1, 0, 2, 3)
-    return y
-
-
-def _conv_transpose_arrays(x, weight, geometry, G, H, W):
-    """conv_transpose2d on raw arrays, no bias: ``(N, K, OH, OW), (K, Cg, KH, KW) -> (N, C, H, W)``.
-
-    Here x is on the column side (it has the convolution's output shape) and the result on the
-    image side; ``weight`` is read as a transposed-convolution weight ``(C_in, C_out // G, ...)``.
-    """
-    xp = xp_of(x)
-    N, K, OH, OW = x.shape
-    _, Cg, KH, KW = weight.shape
-    L = OH * OW
-    w = weight.reshape(G, K // G, Cg * KH * KW).transpose(0, 2, 1)
-    y = xp.empty((N, G * Cg, H, W), dtype=x.dtype)
-    slices = _batch_slices(x, G * Cg * KH * KW * L * x.itemsize)
-    cols_space = _workspace(xp, x.dtype, slices, G * Cg * KH * KW * L)
-    for batch in slices:
-        n = batch.stop - batch.start
-        x_cols = x[batch].reshape(n, K, L).transpose(1, 0, 2).reshape(G, K // G, n * L)
-        cols = xp.matmul(w, x_cols, out=_rows(cols_space, G * Cg * KH * KW, n * L).reshape(
-            G, Cg * KH * KW, n * L))
-        kernels_for(x).col2im(cols.reshape(G * Cg * KH * KW, n * L), n, G * Cg, H, W, KH, KW,
-                              *geometry, OH, OW, out=y[batch])
-    return y
-
-
-def _grad_weight_arrays(x, grad_y, KH, KW, geometry, G):
-    """The weight gradient on raw arrays: ``(N, C, H, W), (N, K, OH, OW) -> (K, C//G, KH, KW)``."""
-    xp = xp_of(x)
-    C = x.shape[1]
-    _, K, OH, OW = grad_y.shape
-    L = OH * OW
-    slices = _batch_slices(x, C * KH * KW * L * x.itemsize)
-    cols_space = _workspace(xp, x.dtype, slices, C * KH * KW * L)
-    # The GEMM computes the transpose, (G, Cg*KH*KW, Kg) = cols @ gᵀ, which BLAS runs faster
-    # than g @ colsᵀ when the inner dimension n*OH*OW is long (up to 1.3x here).
-    grad_weight_t = None
-    for batch in slices:
-        n = batch.stop - batch.start
-        cols = kernels_for(x).im2col(x[batch], KH, KW, *geometry, OH, OW,
-                                     out=_rows(cols_space, C * KH * KW, n * L))
-        g = grad_y[batch].reshape(n, K, L).transpose(1, 0, 2).reshape(G, K // G, n * L)
-        part = xp.matmul(cols.reshape(G, C // G * KH * KW, n * L), g.transpose(0, 2, 1))
-        grad_weight_t = part if grad_weight_t is None else xp.add(grad_weight_t, part,
-                                                                  out=grad_weight_t)
-    return grad_weight_t.transpose(0, 2, 1).reshape(K, C // G, KH, KW)
 
 
 def _output_padding(image_shape, column_shape, kernel, geometry):
@@ -152,7 +58,7 @@ class Conv2d(Function):
     dL/dx = conv_transpose2d(g, w), dL/dw = Conv2dGradWeight(x, g), dL/db = Σ_{n, oh, ow} g."""
 
     @staticmethod
-    def forward(ctx, x, weight, bias, geometry, groups):
+    def forward(ctx, x, weight, bias, *, geometry, groups):
         ctx.save_for_backward(x, weight)
         ctx.geometry, ctx.groups = geometry, groups
         SH, SW, PH, PW, DH, DW = geometry
@@ -160,7 +66,7 @@ class Conv2d(Function):
         _, _, KH, KW = weight.shape
         OH = (H + 2 * PH - DH * (KH - 1) - 1) // SH + 1
         OW = (W + 2 * PW - DW * (KW - 1) - 1) // SW + 1
-        y = _conv_arrays(x, weight, geometry, groups, OH, OW)
+        y = conv_arrays(kernels_for(x), x, weight, geometry, groups, OH, OW)
         if bias is not None:
             y += bias.reshape(1, -1, 1, 1)  # y is a fresh array, so adding in place is safe
         return y
@@ -189,7 +95,7 @@ class ConvTranspose2d(Function):
     dL/db = Σ_{n, ih, iw} g."""
 
     @staticmethod
-    def forward(ctx, x, weight, bias, geometry, groups, output_padding):
+    def forward(ctx, x, weight, bias, *, geometry, groups, output_padding):
         ctx.save_for_backward(x, weight)
         ctx.geometry, ctx.groups = geometry, groups
         SH, SW, PH, PW, DH, DW = geometry
@@ -197,7 +103,7 @@ class ConvTranspose2d(Function):
         _, _, KH, KW = weight.shape
         H = (OH - 1) * SH - 2 * PH + DH * (KH - 1) + 1 + output_padding[0]
         W = (OW - 1) * SW - 2 * PW + DW * (KW - 1) + 1 + output_padding[1]
-        y = _conv_transpose_arrays(x, weight, geometry, groups, H, W)
+        y = conv_transpose_arrays(kernels_for(x), x, weight, geometry, groups, H, W)
         if bias is not None:
             y += bias.reshape(1, -1, 1, 1)
         return y
@@ -224,10 +130,10 @@ class Conv2dGradWeight(Function):
     dL/dx = conv_transpose2d(gy, g), dL/dgy = conv2d(x, g)."""
 
     @staticmethod
-    def forward(ctx, x, grad_y, kernel, geometry, groups):
+    def forward(ctx, x, grad_y, *, kernel, geometry, groups):
         ctx.save_for_backward(x, grad_y)
         ctx.geometry, ctx.groups = geometry, groups
-        return _grad_weight_arrays(x, grad_y, *kernel, geometry, groups)
+        return grad_weight_arrays(kernels_for(x), x, grad_y, *kernel, geometry, groups)
 
     @staticmethod
     def backward(ctx, grad_output):
@@ -246,37 +152,36 @@ class Conv2dGradWeight(Function):
 
 
 def _check_operands(op, x, weight, bias, groups, transposed):
-    """Validate ranks, dtypes, channels and groups; return the output channel count K."""
+    """Validate types, dtypes, shapes, channels and groups; return the output channel count K.
+
+    N and the channel counts may be 0 (the result is then empty, as in PyTorch); the image
+    plane and the kernel may not.
+    """
     for name, t in (("x", x), ("weight", weight), ("bias", bias)):
         if t is None and name == "bias":
             continue
         if not isinstance(t, Tensor):
             raise TypeError(f"{op}: {name} must be a Tensor, got {type(t).__name__}")
-        if t.dtype.kind != "f":
-            raise TypeError(f"{op}: {name} must be floating point, got dtype {t.dtype}")
-        if t.dtype != x.dtype:
+        check_float(op, name, t.dtype)  # float16, ints and bools have no kernels
+        if t.dtype != x.dtype:  # PyTorch's rule too: no silent promotion
             raise TypeError(f"{op}: {name} has dtype {t.dtype} but x has dtype {x.dtype}")
-    if x.ndim != 4:
-        raise ValueError(f"{op}: expected x of shape (N, C, H, W), got shape {x.shape}")
+    check_planes(op, x.shape, "x")
     layout = "(C_in, C_out // groups, KH, KW)" if transposed else "(C_out, C_in // groups, KH, KW)"
-    if weight.ndim != 4 or min(weight.shape) < 1:
-        raise ValueError(f"{op}: expected a weight of shape {layout} with no empty axis, got "
+    if weight.ndim != 4 or min(weight.shape[2:]) < 1:
+        raise ValueError(f"{op}: expected a weight of shape {layout} with KH, KW >= 1, got "
                          f"shape {weight.shape}")
     if not isinstance(groups, numbers.Integral) or isinstance(groups, bool) or groups < 1:
         raise ValueError(f"{op}: groups must be a positive int, got {groups!r}")
     C = x.shape[1]
     if transposed:
-        if weight.shape[0] != C:
-            raise ValueError(f"{op}: x of shape {x.shape} has {C} channels, but weight of shape "
-                             f"{weight.shape} = {layout} expects weight.shape[0] = "
-                             f"{weight.shape[0]} input channels")
-        K = weight.shape[1] * groups
+        K, expected = weight.shape[1] * groups, weight.shape[0]
+        rule = "expects weight.shape[0]"
     else:
-        K = weight.shape[0]
-        if C != weight.shape[1] * groups:
-            raise ValueError(f"{op}: x of shape {x.shape} has {C} channels, but weight of shape "
-                             f"{weight.shape} = {layout} with groups={groups} expects "
-                             f"weight.shape[1] * groups = {weight.shape[1] * groups}")
+        K, expected = weight.shape[0], weight.shape[1] * groups
+        rule = f"with groups={groups} expects weight.shape[1] * groups"
+    if C != expected:
+        raise ValueError(f"{op}: x of shape {x.shape} has {C} channels, but weight of shape "
+                         f"{weight.shape} = {layout} {rule} = {expected} input channels")
     if C % groups or K % groups:
         raise ValueError(f"{op}: groups={groups} must divide both the input channels {C} and "
                          f"the output channels {K} (x {x.shape}, weight {weight.shape})")

@@ -1,4 +1,4 @@
-"""Pooling, unpooling and upsampling of NCHW images, backed by the kernels in ``kernels/*/pool.py``.
+"""Pooling and unpooling of NCHW images, backed by the kernels in ``kernels/*/pool.py``.
 
 Every op here is linear in its input once the positions it reads are fixed (the argmax of a max
 pool is fixed by the forward pass), so the ops come in adjoint pairs: the backward of each is its
@@ -8,11 +8,16 @@ partner's forward, and gradients of every order stay inside the family (STYLE C3
     ScatterToIndices.backward(g)          -> GatherAtIndices(g, indices)
     GatherAtIndices.backward(g)           -> ScatterToIndices(g, indices)
     AvgPool2d  <->  AvgPool2dAdjoint      AdaptiveAvgPool2d  <->  AdaptiveAvgPool2dAdjoint
-    UpsampleBilinear2d  <->  UpsampleBilinear2dAdjoint
 
-Max unpooling is ScatterToIndices, and nearest upsampling is GatherAtIndices at fixed indices, so
-neither needs a Function of its own. Indices, window sizes and interpolation weights depend on no
-input that carries a gradient, so they are kept as raw arrays on ``ctx`` (STYLE C2).
+Max unpooling is ScatterToIndices, and nearest resampling (``ops/resample.py``) is
+GatherAtIndices at fixed indices, so neither needs a Function of its own. Indices and window
+sizes depend on no input that carries a gradient, so they are kept as raw arrays on ``ctx``
+(STYLE C2), and every Function takes them as keyword-only parameters: its backward returns
+exactly one gradient, for its one tensor input.
+
+Bad input never reaches a kernel: the wrappers check dtypes (float32 or float64), shapes
+(the (H, W) plane at least 1x1; N and C may be 0, giving an empty result) and the window
+geometry with ``kernels/geometry.py``, and raise a ValueError or TypeError that names the op.
 
 Notation
 --------
@@ -22,26 +27,24 @@ OH, OW      height and width of the output plane
 KH, KW      window size;  SH, SW  stride;  PH, PW  zero padding;  DH, DW  dilation
 indices     int64 flat positions ``h * W + w`` in an (H, W) plane, PyTorch's convention
 """
-import numbers
-
 import numpy as np
 
 from ..autograd import Function
 from ..checks import pair
-from ..backend import kernels_for, to_device, device_of, xp_of
-from ..kernels.geometry import pooled_size
+from ..backend import kernels_for, to_device, device_of
+from ..kernels import geometry
 from ..tensor import Tensor
 
 
-def _check_image(op, x):
-    """A clear error unless ``x`` is a float32 or float64 Tensor of shape (N, C, H, W)."""
+def check_image(op, x):
+    """A clear error unless ``x`` is a float32 or float64 Tensor of shape (N, C, H, W) whose
+    (H, W) plane is at least 1x1."""
     if not isinstance(x, Tensor):
         raise TypeError(f"{op}: expected a Tensor, got {type(x).__name__}")
     if x.ndim != 4:
         raise ValueError(f"{op}: expected a 4-D input of shape (N, C, H, W), got shape {x.shape}")
-    if x.data.dtype not in (np.float32, np.float64):  # the kernels are compiled for these two
-        raise TypeError(f"{op}: expected a floating-point input (float32 or float64), got dtype "
-                        f"{x.data.dtype}")
+    geometry.check_float(op, "the input", x.data.dtype)
+    geometry.check_planes(op, x.shape, "the input")
 
 
 def _window_geometry(op, x, kernel_size, stride, padding, dilation, ceil_mode):
@@ -50,35 +53,15 @@ def _window_geometry(op, x, kernel_size, stride, padding, dilation, ceil_mode):
     SH, SW = (KH, KW) if stride is None else pair(op, "stride", stride)
     PH, PW = pair(op, "padding", padding)
     DH, DW = pair(op, "dilation", dilation)
-    for name, values, low in (("kernel_size", (KH, KW), 1), ("stride", (SH, SW), 1),
-                            ("padding", (PH, PW), 0), ("dilation", (DH, DW), 1)):
-        if min(values) < low:
-            raise ValueError(f"{op}: {name} must be >= {low}, got {values}")
-    # PyTorch's rule: more padding would allow windows made only of padding.
-    if PH > KH // 2 or PW > KW // 2:
-        raise ValueError(f"{op}: padding {(PH, PW)} must be at most half of kernel_size "
-                         f"{(KH, KW)}")
-    H, W = x.shape[2], x.shape[3]
-    span = (DH * (KH - 1) + 1, DW * (KW - 1) + 1)
-    if span[0] > H + 2 * PH or span[1] > W + 2 * PW:
-        raise ValueError(f"{op}: the window spans {span} (kernel_size {(KH, KW)}, dilation "
-                         f"{(DH, DW)}), more than the padded input {(H + 2 * PH, W + 2 * PW)} "
-                         f"of an input of shape {x.shape}")
-    # With dilation, a window's taps can all land in the padding; its max would be undefined.
-    for axis, L, K, S, P, D in (("height", H, KH, SH, PH, DH), ("width", W, KW, SW, PW, DW)):
-        if D > 1:
-            for o in range(pooled_size(L, K, S, P, D, ceil_mode)):
-                if not any(0 <= o * S - P + k * D < L for k in range(K)):
-                    raise ValueError(f"{op}: along the {axis}, window {o} (of input size {L}, "
-                                     f"kernel {K}, stride {S}, padding {P}, dilation {D}) "
-                                     "touches only padding")
+    geometry.pool_shape(op, x.shape, KH, KW, SH, SW, PH, PW, DH, DW, ceil_mode)
     return (KH, KW, SH, SW, PH, PW, DH, DW)
 
 
 def _as_indices(op, indices, x, H, W):
     """``indices`` as an int64 array on ``x``'s device, checked to lie in ``[0, H*W)``.
 
-    This runs before any kernel: the kernels index with these values unchecked.
+    This runs before any kernel, so that the error names the op and the values; the kernels
+    would also catch them, but only after a pass.
     """
     data = indices.data if isinstance(indices, Tensor) else indices
     if not hasattr(data, "dtype") or data.dtype.kind not in "iu":
@@ -98,8 +81,8 @@ class MaxPool2d(Function):
     """y = max of x over each window (indices = where);  dL/dx = g scattered to the indices."""
 
     @staticmethod
-    def forward(ctx, x, geometry, ceil_mode):
-        y, indices = kernels_for(x).max_pool2d(x, *geometry, ceil_mode)
+    def forward(ctx, x, *, window, ceil_mode):
+        y, indices = kernels_for(x).max_pool2d(x, *window, ceil_mode)
         ctx.indices = indices  # only indexes in backward: its derivative is zero (STYLE C2)
         ctx.plane = x.shape[2:]
         return (y, indices)
@@ -113,7 +96,7 @@ class ScatterToIndices(Function):
     """out[n, c].flat[indices] += x;  dL/dx = g[n, c].flat[indices] (a gather)."""
 
     @staticmethod
-    def forward(ctx, x, indices, plane):
+    def forward(ctx, x, *, indices, plane):
         ctx.indices = indices
         return kernels_for(x).scatter_to_indices(x, indices, *plane)
 
@@ -126,7 +109,7 @@ class GatherAtIndices(Function):
     """out = x[n, c].flat[indices];  dL/dx = g scattered (added) to the indices."""
 
     @staticmethod
-    def forward(ctx, x, indices):
+    def forward(ctx, x, *, indices):
         ctx.indices = indices
         ctx.plane = x.shape[2:]
         return kernels_for(x).gather_at_indices(x, indices)
@@ -162,13 +145,13 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, return_indices=False, *, 
     >>> y.tolist(), i.tolist()
     ([[[[4.0]]]], [[[[2]]]])
     """
-    _check_image("max_pool2d", x)
+    check_image("max_pool2d", x)
     if not isinstance(return_indices, (bool, np.bool_)):
         # PyTorch's fifth argument is dilation; here (API.md) it is return_indices.
         raise TypeError(f"max_pool2d: return_indices must be a bool, got {return_indices!r}; "
                         "pass dilation and ceil_mode by keyword")
-    geometry = _window_geometry("max_pool2d", x, kernel_size, stride, padding, dilation, ceil_mode)
-    y, indices = MaxPool2d.apply(x, geometry=geometry, ceil_mode=bool(ceil_mode))
+    window = _window_geometry("max_pool2d", x, kernel_size, stride, padding, dilation, ceil_mode)
+    y, indices = MaxPool2d.apply(x, window=window, ceil_mode=bool(ceil_mode))
     return (y, indices.detach()) if return_indices else y
 
 
@@ -200,7 +183,7 @@ def max_unpool2d(x, indices, kernel_size, stride=None, padding=0, output_size=No
     [[[[0.0, 0.0], [4.0, 0.0]]]]
     """
     op = "max_unpool2d"
-    _check_image(op, x)
+    check_image(op, x)
     KH, KW = pair(op, "kernel_size", kernel_size)
     SH, SW = (KH, KW) if stride is None else pair(op, "stride", stride)
     PH, PW = pair(op, "padding", padding)
@@ -229,14 +212,14 @@ class AvgPool2d(Function):
     """y = sum of x over each window / divisor;  dL/dx = g / divisor spread over each window."""
 
     @staticmethod
-    def forward(ctx, x, geometry, ceil_mode, count_include_pad):
+    def forward(ctx, x, *, window, ceil_mode, count_include_pad):
         ctx.plane = x.shape[2:]
-        ctx.geometry, ctx.ceil_mode, ctx.count_include_pad = geometry, ceil_mode, count_include_pad
-        return kernels_for(x).avg_pool2d(x, *geometry, ceil_mode, count_include_pad)
+        ctx.window, ctx.ceil_mode, ctx.count_include_pad = window, ceil_mode, count_include_pad
+        return kernels_for(x).avg_pool2d(x, *window, ceil_mode, count_include_pad)
 
     @staticmethod
     def backward(ctx, grad_output):
-        return AvgPool2dAdjoint.apply(grad_output, plane=ctx.plane, geometry=ctx.geometry,
+        return AvgPool2dAdjoint.apply(grad_output, plane=ctx.plane, window=ctx.window,
                                       ceil_mode=ctx.ceil_mode,
                                       count_include_pad=ctx.count_include_pad)
 
@@ -245,13 +228,13 @@ class AvgPool2dAdjoint(Function):
     """out = x / divisor spread over each window (transposed AvgPool2d);  dL/dx = AvgPool2d(g)."""
 
     @staticmethod
-    def forward(ctx, x, plane, geometry, ceil_mode, count_include_pad):
-        ctx.geometry, ctx.ceil_mode, ctx.count_include_pad = geometry, ceil_mode, count_include_pad
-        return kernels_for(x).avg_pool2d_adjoint(x, *plane, *geometry, count_include_pad)
+    def forward(ctx, x, *, plane, window, ceil_mode, count_include_pad):
+        ctx.window, ctx.ceil_mode, ctx.count_include_pad = window, ceil_mode, count_include_pad
+        return kernels_for(x).avg_pool2d_adjoint(x, *plane, *window, count_include_pad)
 
     @staticmethod
     def backward(ctx, grad_output):
-        return AvgPool2d.apply(grad_output, geometry=ctx.geometry, ceil_mode=ctx.ceil_mode,
+        return AvgPool2d.apply(grad_output, window=ctx.window, ceil_mode=ctx.ceil_mode,
                                count_include_pad=ctx.count_include_pad)
 
 
@@ -277,9 +260,9 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_in
     >>> avg_pool2d(mg.tensor([[[[1., 2.], [4., 3.]]]]), 2).tolist()
     [[[[2.5]]]]
     """
-    _check_image("avg_pool2d", x)
-    geometry = _window_geometry("avg_pool2d", x, kernel_size, stride, padding, 1, ceil_mode)
-    return AvgPool2d.apply(x, geometry=geometry[:6], ceil_mode=bool(ceil_mode),
+    check_image("avg_pool2d", x)
+    window = _window_geometry("avg_pool2d", x, kernel_size, stride, padding, 1, ceil_mode)
+    return AvgPool2d.apply(x, window=window[:6], ceil_mode=bool(ceil_mode),
                            count_include_pad=bool(count_include_pad))
 
 
@@ -287,7 +270,7 @@ class AdaptiveAvgPool2d(Function):
     """y = mean of x over window [floor(oh*H/OH), ceil((oh+1)*H/OH));  dL/dx = g spread back."""
 
     @staticmethod
-    def forward(ctx, x, size):
+    def forward(ctx, x, *, size):
         ctx.plane = x.shape[2:]
         return kernels_for(x).adaptive_avg_pool2d(x, *size)
 
@@ -300,7 +283,7 @@ class AdaptiveAvgPool2dAdjoint(Function):
     """out = x spread evenly over each adaptive window;  dL/dx = AdaptiveAvgPool2d(g)."""
 
     @staticmethod
-    def forward(ctx, x, plane):
+    def forward(ctx, x, *, plane):
         ctx.size = x.shape[2:]
         return kernels_for(x).adaptive_avg_pool2d_adjoint(x, *plane)
 
@@ -328,7 +311,7 @@ def adaptive_avg_pool2d(x, output_size):
     [[[[1.5, 2.5]]]]
     """
     op = "adaptive_avg_pool2d"
-    _check_image(op, x)
+    check_image(op, x)
     sizes = tuple(output_size) if isinstance(output_size, (tuple, list)) else (output_size,) * 2
     sizes = tuple(x.shape[2 + i] if s is None else s for i, s in enumerate(sizes))
     OH, OW = pair(op, "output_size", sizes)
@@ -338,131 +321,10 @@ def adaptive_avg_pool2d(x, output_size):
     return AdaptiveAvgPool2d.apply(x, size=(OH, OW))
 
 
-class UpsampleBilinear2d(Function):
-    """y = bilinear mix of the 4 source cells with weights from the tables;  dL/dx = adjoint(g).
-
-    The tables (source rows, columns and their weights) depend only on the sizes, so they are
-    constants for differentiation and are kept as raw arrays.
-    """
-
-    @staticmethod
-    def forward(ctx, x, tables):
-        ctx.tables = tables
-        ctx.plane = x.shape[2:]
-        return kernels_for(x).upsample_bilinear2d(x, *tables)
-
-    @staticmethod
-    def backward(ctx, grad_output):
-        return UpsampleBilinear2dAdjoint.apply(grad_output, tables=ctx.tables, plane=ctx.plane)
-
-
-class UpsampleBilinear2dAdjoint(Function):
-    """out = each x cell sent to its 4 source cells, weighted;  dL/dx = UpsampleBilinear2d(g)."""
-
-    @staticmethod
-    def forward(ctx, x, tables, plane):
-        ctx.tables = tables
-        return kernels_for(x).upsample_bilinear2d_adjoint(x, *tables, *plane)
-
-    @staticmethod
-    def backward(ctx, grad_output):
-        return UpsampleBilinear2d.apply(grad_output, tables=ctx.tables)
-
-
-def _nearest_source(L, O, scale):
-    """Source row of each of O output rows, PyTorch's legacy 'nearest' rule (in float32)."""
-    if O == L:
-        return np.arange(O)
-    if O == 2 * L:
-        return np.arange(O) // 2
-    ratio = np.float32(1.0 / scale) if scale else np.float32(L) / np.float32(O)
-    return np.minimum(np.floor(np.arange(O, dtype=np.float32) * ratio).astype(np.int64), L - 1)
-
-
-def _linear_source(L, O, scale, align_corners, dtype):
-    """Rows ``i0, i1`` around each output row's source coordinate, and the weight of ``i1``.
-
-    Computed in the input's precision as PyTorch does. Without ``align_corners`` the pixel
-    centres line up (``src = (o + 0.5) * L/O - 0.5``, clamped at 0); with it, the corner pixels do
-    (``src = o * (L-1)/(O-1)``).
-    """
-    o = np.arange(O, dtype=dtype)
-    if align_corners:
-        ratio = dtype(L - 1) / dtype(O - 1) if O > 1 else dtype(0)
-        src = ratio * o
-    else:
-        ratio = dtype(1.0 / scale) if scale else dtype(L) / dtype(O)
-        src = np.maximum(ratio * (o + dtype(0.5)) - dtype(0.5), dtype(0))
-    i0 = np.minimum(np.floor(src).astype(np.int64), L - 1)
-    i1 = i0 + (i0 < L - 1)
-    weight = np.clip(src - i0, 0, 1).astype(dtype)
-    return (i0, i1, weight)
-
-
-def interpolate(x, size=None, scale_factor=None, mode="nearest", align_corners=None,
-                recompute_scale_factor=None):
-    """Resize each plane to a new height and width, PyTorch's ``F.interpolate`` for 2-D images.
-
-    Parameters
-    ----------
-    x : Tensor, shape (N, C, H, W)
-    size : int or (int, int), optional
-        (OH, OW); give exactly one of ``size`` and ``scale_factor``.
-    scale_factor : float or (float, float), optional
-        ``OH = floor(H * scale_factor)``; the factor itself (not OH/H) then sets the source
-        positions, as in PyTorch, unless ``recompute_scale_factor`` is True.
-    mode : {'nearest', 'bilinear'}
-        'nearest' reads row ``min(floor(oh * H/OH), H - 1)`` (PyTorch's 'nearest', computed in
-        float32); 'bilinear' mixes the four nearest cells.
-    align_corners : bool, optional
-        Bilinear only (None means False): map the corner pixels onto each other instead of the
-        pixel grids' outer edges.
-
-    Returns
-    -------
-    y : Tensor, shape (N, C, OH, OW)
-
-    >>> import minigrad as mg
-    >>> interpolate(mg.tensor([[[[1., 2.]]]]), size=(1, 4)).tolist()
-    [[[[1.0, 1.0, 2.0, 2.0]]]]
-    >>> x = mg.tensor([[[[1., 2.]]]])
-    >>> interpolate(x, size=(1, 3), mode='bilinear', align_corners=True).tolist()
-    [[[[1.0, 1.5, 2.0]]]]
-    """
-    op = "interpolate"
-    _check_image(op, x)
-    if mode not in ("nearest", "bilinear"):
-        raise ValueError(f"{op}: mode must be 'nearest' or 'bilinear', got {mode!r}")
-    if mode == "nearest" and align_corners is not None:
-        raise ValueError(f"{op}: align_corners applies to mode 'bilinear' only, got "
-                         f"align_corners={align_corners} with mode 'nearest'")
-    if (size is None) == (scale_factor is None):
-        raise ValueError(f"{op}: give exactly one of size and scale_factor, got size={size!r} "
-                         f"and scale_factor={scale_factor!r}")
-    H, W = x.shape[2], x.shape[3]
-    if size is not None:
-        OH, OW = pair(op, "size", size)
-        scales = (None, None)
-    else:
-        scales = (tuple(scale_factor) if isinstance(scale_factor, (tuple, list))
-                  else (scale_factor,) * 2)
-        if len(scales) != 2 or not all(isinstance(s, numbers.Real) and s > 0 for s in scales):
-            raise ValueError(f"{op}: scale_factor must be a positive number or a pair of them, "
-                             f"got {scale_factor!r}")
-        OH, OW = int(np.floor(H * float(scales[0]))), int(np.floor(W * float(scales[1])))
-        if recompute_scale_factor:
-            scales = (None, None)
-    if OH < 1 or OW < 1:
-        raise ValueError(f"{op}: the output size {(OH, OW)} of an input of shape {x.shape} must "
-                         f"be at least 1x1 (size={size!r}, scale_factor={scale_factor!r})")
-    xp = xp_of(x.data)
-    if mode == "nearest":
-        rows, cols = _nearest_source(H, OH, scales[0]), _nearest_source(W, OW, scales[1])
-        # One (OH, OW) table viewed as (N, C, OH, OW): nearest upsampling is a gather.
-        plane_indices = xp.asarray(rows[:, None] * W + cols[None, :])
-        indices = xp.broadcast_to(plane_indices, (x.shape[0], x.shape[1], OH, OW))
-        return GatherAtIndices.apply(x, indices=indices)
-    dtype = x.data.dtype.type
-    tables = (_linear_source(H, OH, scales[0], bool(align_corners), dtype)
-              + _linear_source(W, OW, scales[1], bool(align_corners), dtype))
-    return UpsampleBilinear2d.apply(x, tables=tuple(xp.asarray(t) for t in tables))
+def __getattr__(name):
+    """``ops.pool.interpolate``, the old home of ``interpolate``, now ``ops.resample``'s; looked
+    up lazily because ops/resample.py imports this module."""
+    if name == "interpolate":
+        from .resample import interpolate
+        return interpolate
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,4 +1,5 @@
-"""The pool kernels (``minigrad/kernels/{cpu,gpu}/pool.py``) against slow, obvious NumPy loops.
+"""The pool and resample kernels (``minigrad/kernels/{cpu,gpu}/{pool,resample}.py``) against slow,
+obvious NumPy loops.
 
 The CPU kernels run on hypothesis-drawn geometries. The GPU twins run on a few tiny fixed cases:
 on a real GPU with CuPy arrays, otherwise through Numba's CUDA simulator (which the conftest
@@ -18,7 +19,8 @@ import pytest
 from hypothesis import given, strategies as st
 
 from minigrad.backend import to_numpy, xp_of
-from minigrad.kernels.cpu import pool as cpu_pool
+from minigrad.kernels.geometry import pooled_size
+from minigrad.kernels.cpu import pool as cpu_pool, resample as cpu_resample
 from strategies import pool_geometry
 
 
@@ -91,8 +93,8 @@ def window_args(geometry):
 
 def output_size(geometry):
     g = geometry
-    return (cpu_pool.pooled_size(g["H"], g["KH"], g["SH"], g["PH"], g["DH"], g["ceil_mode"]),
-            cpu_pool.pooled_size(g["W"], g["KW"], g["SW"], g["PW"], g["DW"], g["ceil_mode"]))
+    return (pooled_size(g["H"], g["KH"], g["SH"], g["PH"], g["DH"], g["ceil_mode"]),
+            pooled_size(g["W"], g["KW"], g["SW"], g["PW"], g["DW"], g["ceil_mode"]))
 
 
 def distinct_image(geometry, seed):
@@ -130,7 +132,7 @@ def test_pooled_size_counts_the_windows_that_fit():
     for H, K, S, P, D in SIZES:
         # Floor mode: the windows o = 0, 1, ... that end inside the padded input.
         fits = [o for o in range(H + 2 * P) if o * S + D * (K - 1) < H + 2 * P]
-        assert cpu_pool.pooled_size(H, K, S, P, D, False) == len(fits)
+        assert pooled_size(H, K, S, P, D, False) == len(fits)
 
 
 @pytest.mark.parametrize("ceil_mode", [False, True])
@@ -140,7 +142,7 @@ def test_pooled_size_matches_torch(ceil_mode):
         if P <= K // 2:
             y = torch.nn.functional.max_pool2d(torch.zeros(1, 1, H, 1), (K, 1), (S, 1), (P, 0),
                                                (D, 1), ceil_mode)
-            assert cpu_pool.pooled_size(H, K, S, P, D, ceil_mode) == y.shape[2]
+            assert pooled_size(H, K, S, P, D, ceil_mode) == y.shape[2]
 
 
 @given(geometry=pool_geometry(dilation=True, ceil_mode=True), seed=st.integers(0, 2**16))
@@ -226,22 +228,22 @@ def test_upsample_bilinear2d_and_adjoint_match_reference(H, W, OH, OW, seed):
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((2, 3, H, W))
     tables = bilinear_tables(rng, H, W, OH, OW)
-    y = cpu_pool.upsample_bilinear2d(x, *tables)
+    y = cpu_resample.upsample_bilinear2d(x, *tables)
     np.testing.assert_allclose(y, ref_upsample_bilinear2d(x, *tables), rtol=1e-12, atol=1e-12)
     g = rng.standard_normal(y.shape)
-    back = cpu_pool.upsample_bilinear2d_adjoint(g, *tables, H, W)
+    back = cpu_resample.upsample_bilinear2d_adjoint(g, *tables, H, W)
     np.testing.assert_allclose(np.vdot(back, x), np.vdot(g, y), rtol=1e-10, atol=1e-12)
 
 
 def gpu_pool_module():
-    """The GPU kernel module and a host-to-device copy, or a skip naming what is missing."""
+    """The GPU pool and resample modules and a host-to-device copy, or a skip naming what is missing."""
     from numba import config
     from minigrad import backend
     if not config.ENABLE_CUDASIM and backend.cupy() is None:
         pytest.skip("no GPU and the CUDA simulator is off (NUMBA_ENABLE_CUDASIM unset)")
-    from minigrad.kernels.gpu import pool as gpu_pool
+    from minigrad.kernels.gpu import pool as gpu_pool, resample as gpu_resample
     to_device = (lambda a: a) if config.ENABLE_CUDASIM else backend.cupy().asarray
-    return (gpu_pool, to_device)
+    return (gpu_pool, gpu_resample, to_device)
 
 
 def assert_close(gpu_result, expected):
@@ -257,7 +259,7 @@ GPU_CASES = [
 
 @pytest.mark.parametrize("geometry", GPU_CASES)
 def test_gpu_kernels_match_the_references(geometry):
-    gpu, to_device = gpu_pool_module()
+    gpu, gpu_resample, to_device = gpu_pool_module()
     rng = np.random.default_rng(0)
     H, W, DH, DW, ceil_mode = (geometry[k] for k in ("H", "W", "DH", "DW", "ceil_mode"))
     args = window_args(geometry)
@@ -295,15 +297,15 @@ def test_gpu_kernels_match_the_references(geometry):
 
     tables = bilinear_tables(rng, H, W, 3, 4)
     device_tables = [to_device(t) for t in tables]
-    assert_close(gpu.upsample_bilinear2d(to_device(x), *device_tables),
+    assert_close(gpu_resample.upsample_bilinear2d(to_device(x), *device_tables),
                  ref_upsample_bilinear2d(x, *tables))
     g = rng.standard_normal(x.shape[:2] + (3, 4))
-    assert_close(gpu.upsample_bilinear2d_adjoint(to_device(g), *device_tables, H, W),
-                 cpu_pool.upsample_bilinear2d_adjoint(g, *tables, H, W))
+    assert_close(gpu_resample.upsample_bilinear2d_adjoint(to_device(g), *device_tables, H, W),
+                 cpu_resample.upsample_bilinear2d_adjoint(g, *tables, H, W))
 
 
 def test_gpu_kernels_keep_float32():
-    gpu, to_device = gpu_pool_module()
+    gpu, gpu_resample, to_device = gpu_pool_module()
     x = np.arange(16, dtype=np.float32).reshape(1, 1, 4, 4)
     y, indices = gpu.max_pool2d(to_device(x), 2, 2, 2, 2, 0, 0)
     back = to_numpy(gpu.scatter_to_indices(y, indices, 4, 4))

@@ -12,6 +12,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from .pool import (max_pool2d, scatter_to_indices, gather_at_indices,  # noqa: F401
                    avg_pool2d, avg_pool2d_adjoint, adaptive_avg_pool2d,
-                   adaptive_avg_pool2d_adjoint, upsample_bilinear2d, upsample_bilinear2d_adjoint)
+                   adaptive_avg_pool2d_adjoint)
+from .resample import upsample_bilinear2d, upsample_bilinear2d_adjoint  # noqa: F401
 from .special import erf  # noqa: F401
 from .conv import im2col, col2im, CONV_CHUNK_BYTES  # noqa: F401

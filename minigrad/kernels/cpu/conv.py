@@ -42,6 +42,8 @@ p, q        flat positions ``oh*OW + ow`` on the column side and ``ih*W + iw`` i
 import numba
 import numpy as np
 
+from .. import geometry
+
 # ops/conv.py feeds im2col and the GEMM at most this many bytes of columns at a time. A chunk
 # this small is still in cache when the GEMM reads what im2col wrote, and the allocator
 # recycles it, where one buffer of hundreds of MB is page-faulted in afresh on every call. On
@@ -70,12 +72,10 @@ def im2col(x, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, out=None):
         ``cols[(c*KH + kh)*KW + kw, (n*OH + oh)*OW + ow] = x[n, c, ih, iw]`` with
         ``ih = oh*SH - PH + kh*DH`` and ``iw = ow*SW - PW + kw*DW``, zero outside the input.
     """
-    _check_geometry("im2col", KH, KW, SH, SW, PH, PW, DH, DW, OH, OW)
-    if x.ndim != 4:
-        raise ValueError(f"im2col: expected x of shape (N, C, H, W), got shape {x.shape}")
+    geometry.check_im2col("im2col", x.shape, x.dtype, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW)
     N, C, H, W = x.shape
     x = np.ascontiguousarray(x)
-    cols = _output("im2col", out, (C * KH * KW, N * OH * OW), x.dtype, np)
+    cols = geometry.checked_out("im2col", out, (C * KH * KW, N * OH * OW), x.dtype, np)
     _im2col_loop(x, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, cols)
     return cols
 
@@ -100,34 +100,12 @@ def col2im(cols, N, C, H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, out=None):
         with ``ih = oh*SH - PH + kh*DH`` and ``iw = ow*SW - PW + kw*DW``; taps on the padding
         are dropped.
     """
-    _check_geometry("col2im", KH, KW, SH, SW, PH, PW, DH, DW, OH, OW)
-    if min(N, C, H, W) < 0:
-        raise ValueError(f"col2im: image shape must be non-negative, got {(N, C, H, W)}")
-    if cols.shape != (C * KH * KW, N * OH * OW):
-        raise ValueError(f"col2im: cols has shape {cols.shape} but an image (N, C, H, W) = "
-                         f"{(N, C, H, W)} with kernel {(KH, KW)} and {OH}x{OW} windows needs "
-                         f"{(C * KH * KW, N * OH * OW)}")
+    geometry.check_col2im(cols.shape, cols.dtype, N, C, H, W, KH, KW, SH, SW, PH, PW, DH, DW,
+                          OH, OW)
     cols = np.ascontiguousarray(cols)
-    x = _output("col2im", out, (N, C, H, W), cols.dtype, np)
+    x = geometry.checked_out("col2im", out, (N, C, H, W), cols.dtype, np)
     _col2im_loop(cols, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, x)
     return x
-
-
-def _output(op, out, shape, dtype, xp):
-    """``out`` checked to be a C-contiguous array of ``shape`` and ``dtype``, or a new one."""
-    if out is None:
-        return xp.empty(shape, dtype=dtype)
-    if out.shape != shape or out.dtype != dtype or not out.flags.c_contiguous:
-        raise ValueError(f"{op}: out must be a C-contiguous {dtype} array of shape {shape}, got "
-                         f"shape {out.shape}, dtype {out.dtype}")
-    return out
-
-
-def _check_geometry(op, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW):
-    """Reject sizes the loops cannot handle, before they reach compiled code."""
-    if min(KH, KW, SH, SW, DH, DW) < 1 or min(PH, PW, OH, OW) < 0:
-        raise ValueError(f"{op}: kernel {(KH, KW)}, stride {(SH, SW)} and dilation {(DH, DW)} must "
-                         f"be >= 1 and padding {(PH, PW)} and output size {(OH, OW)} >= 0")
 
 
 @numba.njit(cache=True)

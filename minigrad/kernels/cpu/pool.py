@@ -1,50 +1,35 @@
-"""Pooling, unpooling and upsampling kernels for the CPU, compiled with ``numba.njit``.
+"""Pooling, unpooling and index kernels for the CPU, compiled with ``numba.njit``.
 
 Every public function here has a twin of the same name, argument order and return in
-``minigrad.kernels.gpu.pool``. They take raw NumPy arrays and ints, allocate their outputs and
-run a private ``_loop`` that splits the N*C image planes over threads with ``prange`` (small
-problems stay on one thread, see ``SERIAL_BELOW``). Since a thread owns whole planes, the
-scatters (the adjoints) add into their output without races.
+``minigrad.kernels.gpu.pool``. They take raw NumPy arrays and ints, check what reaches them
+with ``kernels/geometry.py`` (the twins share those checks, the output shapes and the window
+helpers), allocate their outputs and run a private ``_loop`` that splits the N*C image planes
+over threads with ``prange`` (small problems stay on one thread, see ``parallel.py``). Since a
+thread owns whole planes, the scatters (the adjoints) add into their output without races.
 
-The callers in ``minigrad.ops.pool`` validate sizes and indices first: these loops trust them.
+The index kernels bounds-check every index as they go and report how many fell outside the
+plane; such an index is skipped, never followed, and the wrapper raises an IndexError.
 
 Notation
 --------
 N, C          batch size and channels; a plane is one (n, c) image
 H, W          height and width of the input plane (of the output plane, for scatters)
-OH, OW        height and width of the pooled (or upsampled) plane
+OH, OW        height and width of the pooled plane
 KH, KW        window size;  SH, SW  stride;  PH, PW  zero padding;  DH, DW  dilation
 oh, ow        an output cell;  h, w  an input cell;  kh, kw  a position in the window
 indices       int64 flat positions ``h * W + w`` inside an input plane (PyTorch's convention)
-h0, h1, lh    the two source rows of a bilinear output row and the weight of ``h1``
 """
-import contextlib
 import math
 
 import numba
 import numpy as np
 from numba import prange
 
-from ..geometry import pooled_size  # noqa: F401  (re-exported: part of this module's API)
+from .. import geometry
+from .parallel import threads_for
 
-# Below this many cells (input plus output), a loop runs on the calling thread alone: waking the
-# thread pool then costs more than the work, and on a busy machine (an idle pool thread that
-# spins steals a core from the rest) hundreds of times more.
-SERIAL_BELOW = 1 << 15
-
-
-@contextlib.contextmanager
-def _threads_for(cells):
-    """Run the parallel loops inside on one thread when ``cells`` is below SERIAL_BELOW."""
-    if cells >= SERIAL_BELOW:
-        yield
-        return
-    previous = numba.get_num_threads()
-    numba.set_num_threads(1)
-    try:
-        yield
-    finally:
-        numba.set_num_threads(previous)
+_avg_window = numba.njit(cache=True)(geometry.avg_window)
+_adaptive_window = numba.njit(cache=True)(geometry.adaptive_window)
 
 
 def max_pool2d(x, KH, KW, SH, SW, PH, PW, DH=1, DW=1, ceil_mode=False):
@@ -61,12 +46,10 @@ def max_pool2d(x, KH, KW, SH, SW, PH, PW, DH=1, DW=1, ceil_mode=False):
     y : ndarray, shape (N, C, OH, OW), ``OH = (H + 2*PH - DH*(KH - 1) - 1) // SH + 1``
     indices : ndarray of int64, shape (N, C, OH, OW), values in ``[0, H*W)``
     """
-    N, C, H, W = x.shape
-    OH = pooled_size(H, KH, SH, PH, DH, ceil_mode)
-    OW = pooled_size(W, KW, SW, PW, DW, ceil_mode)
-    y = np.empty((N, C, OH, OW), dtype=x.dtype)
-    indices = np.empty((N, C, OH, OW), dtype=np.int64)
-    with _threads_for(x.size + y.size):
+    shape = geometry.pool_shape("max_pool2d", x.shape, KH, KW, SH, SW, PH, PW, DH, DW, ceil_mode)
+    y = np.empty(shape, dtype=x.dtype)
+    indices = np.empty(shape, dtype=np.int64)
+    with threads_for(x.size + y.size):
         _max_pool2d_loop(np.ascontiguousarray(x), KH, KW, SH, SW, PH, PW, DH, DW, y, indices)
     return (y, indices)
 
@@ -114,25 +97,36 @@ def scatter_to_indices(g, indices, H, W):
     -------
     out : ndarray, shape (N, C, H, W), ``out[n, c].flat[indices[n, c, i, j]] += g[n, c, i, j]``
     """
+    op = "scatter_to_indices"
+    geometry.check_scatter(op, g.shape, indices.shape, indices.dtype, H, W)
     N, C = g.shape[0], g.shape[1]
     # Allocated in its final shape (a fresh array, not a view: the engine can hand it to a
     # leaf's .grad without a copy) and zeroed plane by plane inside the parallel loop, so the
     # first-touch page faults of a large new array are shared by the threads.
     out = np.empty((N, C, H, W), dtype=g.dtype)
-    with _threads_for(g.size + out.size):
-        _scatter_to_indices_loop(np.ascontiguousarray(g), indices, out.reshape(N, C, H * W))
+    with threads_for(g.size + out.size):
+        outside = _scatter_to_indices_loop(np.ascontiguousarray(g), indices,
+                                           out.reshape(N, C, H * W))
+    geometry.raise_if_outside(op, outside, H, W)
     return out
 
 
 @numba.njit(parallel=True, cache=True)
 def _scatter_to_indices_loop(g, indices, out):
     N, C, h, w = g.shape
+    HW = out.shape[2]
+    outside = 0
     for p in prange(N * C):
         n, c = p // C, p % C
         out[n, c, :] = 0
         for i in range(h):
             for j in range(w):
-                out[n, c, indices[n, c, i, j]] += g[n, c, i, j]
+                q = indices[n, c, i, j]
+                if 0 <= q < HW:
+                    out[n, c, q] += g[n, c, i, j]
+                else:
+                    outside += 1
+    return outside
 
 
 def gather_at_indices(g, indices):
@@ -147,21 +141,33 @@ def gather_at_indices(g, indices):
     -------
     out : ndarray, shape (N, C, h, w), ``out[n, c, i, j] = g[n, c].flat[indices[n, c, i, j]]``
     """
+    op = "gather_at_indices"
     N, C, H, W = g.shape
+    geometry.check_gather(op, g.shape, indices.shape, indices.dtype)
     out = np.empty(indices.shape, dtype=g.dtype)
-    with _threads_for(g.size + out.size):
-        _gather_at_indices_loop(np.ascontiguousarray(g).reshape(N, C, H * W), indices, out)
+    with threads_for(g.size + out.size):
+        outside = _gather_at_indices_loop(np.ascontiguousarray(g).reshape(N, C, H * W), indices,
+                                          out)
+    geometry.raise_if_outside(op, outside, H, W)
     return out
 
 
 @numba.njit(parallel=True, cache=True)
 def _gather_at_indices_loop(g, indices, out):
     N, C, h, w = out.shape
+    HW = g.shape[2]
+    outside = 0
     for p in prange(N * C):
         n, c = p // C, p % C
         for i in range(h):
             for j in range(w):
-                out[n, c, i, j] = g[n, c, indices[n, c, i, j]]
+                q = indices[n, c, i, j]
+                if 0 <= q < HW:
+                    out[n, c, i, j] = g[n, c, q]
+                else:
+                    out[n, c, i, j] = 0
+                    outside += 1
+    return outside
 
 
 def avg_pool2d(x, KH, KW, SH, SW, PH, PW, ceil_mode=False, count_include_pad=True):
@@ -177,28 +183,11 @@ def avg_pool2d(x, KH, KW, SH, SW, PH, PW, ceil_mode=False, count_include_pad=Tru
     -------
     y : ndarray, shape (N, C, OH, OW), ``OH = (H + 2*PH - KH) // SH + 1``
     """
-    N, C, H, W = x.shape
-    OH = pooled_size(H, KH, SH, PH, 1, ceil_mode)
-    OW = pooled_size(W, KW, SW, PW, 1, ceil_mode)
-    y = np.empty((N, C, OH, OW), dtype=x.dtype)
-    with _threads_for(x.size + y.size):
+    shape = geometry.pool_shape("avg_pool2d", x.shape, KH, KW, SH, SW, PH, PW, 1, 1, ceil_mode)
+    y = np.empty(shape, dtype=x.dtype)
+    with threads_for(x.size + y.size):
         _avg_pool2d_loop(np.ascontiguousarray(x), KH, KW, SH, SW, PH, PW, count_include_pad, y)
     return y
-
-
-@numba.njit(cache=True)
-def _avg_window(o, K, S, P, L, count_include_pad):
-    """Clipped window ``[lo, hi)`` of output cell ``o`` along one axis, and its divisor factor.
-
-    The window is first clipped to the padded input, which sets the count with padding (a ceil
-    mode window can hang past it); then to the input itself, which sets the count without.
-    """
-    lo = o * S - P
-    hi = min(lo + K, L + P)
-    size = hi - lo
-    lo = max(lo, 0)
-    hi = min(hi, L)
-    return (lo, hi, size if count_include_pad else hi - lo)
 
 
 @numba.njit(parallel=True, cache=True)
@@ -225,7 +214,7 @@ def avg_pool2d_adjoint(g, H, W, KH, KW, SH, SW, PH, PW, count_include_pad=True):
 
     Parameters
     ----------
-    g : ndarray, shape (N, C, OH, OW)
+    g : ndarray, shape (N, C, OH, OW), OH and OW those of avg_pool2d in floor or ceil mode
     H, W, KH, KW, SH, SW, PH, PW : int
     count_include_pad : bool
 
@@ -234,9 +223,10 @@ def avg_pool2d_adjoint(g, H, W, KH, KW, SH, SW, PH, PW, count_include_pad=True):
     out : ndarray, shape (N, C, H, W)
         ``out[n, c, h, w]`` sums ``g / divisor`` over the windows that cover (h, w).
     """
-    N, C = g.shape[0], g.shape[1]
-    out = np.zeros((N, C, H, W), dtype=g.dtype)
-    with _threads_for(g.size + out.size):
+    shape = geometry.avg_pool2d_adjoint_shape("avg_pool2d_adjoint", g.shape, H, W, KH, KW, SH,
+                                              SW, PH, PW)
+    out = np.zeros(shape, dtype=g.dtype)
+    with threads_for(g.size + out.size):
         _avg_pool2d_adjoint_loop(np.ascontiguousarray(g), KH, KW, SH, SW, PH, PW,
                                  count_include_pad, out)
     return out
@@ -260,12 +250,6 @@ def _avg_pool2d_adjoint_loop(g, KH, KW, SH, SW, PH, PW, count_include_pad, out):
                         out[n, c, h, w] += share
 
 
-@numba.njit(cache=True)
-def _adaptive_window(o, O, L):
-    """PyTorch's adaptive window ``[floor(o*L/O), ceil((o+1)*L/O))`` in integer arithmetic."""
-    return (o * L // O, ((o + 1) * L + O - 1) // O)
-
-
 def adaptive_avg_pool2d(x, OH, OW):
     """Mean over the adaptive windows that tile an (H, W) plane into OH x OW cells.
 
@@ -278,9 +262,9 @@ def adaptive_avg_pool2d(x, OH, OW):
     -------
     y : ndarray, shape (N, C, OH, OW)
     """
-    N, C = x.shape[0], x.shape[1]
-    y = np.empty((N, C, OH, OW), dtype=x.dtype)
-    with _threads_for(x.size + y.size):
+    shape = geometry.adaptive_shape("adaptive_avg_pool2d", x.shape, OH, OW)
+    y = np.empty(shape, dtype=x.dtype)
+    with threads_for(x.size + y.size):
         _adaptive_avg_pool2d_loop(np.ascontiguousarray(x), y)
     return y
 
@@ -308,15 +292,16 @@ def adaptive_avg_pool2d_adjoint(g, H, W):
     Parameters
     ----------
     g : ndarray, shape (N, C, OH, OW)
-    H, W : int
+    H, W : int, at least 1
 
     Returns
     -------
     out : ndarray, shape (N, C, H, W)
     """
-    N, C = g.shape[0], g.shape[1]
+    N, C, OH, OW = g.shape
+    geometry.adaptive_shape("adaptive_avg_pool2d_adjoint", (N, C, H, W), OH, OW)
     out = np.zeros((N, C, H, W), dtype=g.dtype)
-    with _threads_for(g.size + out.size):
+    with threads_for(g.size + out.size):
         _adaptive_avg_pool2d_adjoint_loop(np.ascontiguousarray(g), out)
     return out
 
@@ -335,72 +320,3 @@ def _adaptive_avg_pool2d_adjoint_loop(g, out):
                 for h in range(h_lo, h_hi):
                     for w in range(w_lo, w_hi):
                         out[n, c, h, w] += share
-
-
-def upsample_bilinear2d(x, h0, h1, lh, w0, w1, lw):
-    """Bilinear interpolation from precomputed source rows, columns and weights.
-
-    Parameters
-    ----------
-    x : ndarray, shape (N, C, H, W)
-    h0, h1 : ndarray of int64, shape (OH,), source rows in ``[0, H)``
-    lh : ndarray, shape (OH,), weight of row ``h1`` (row ``h0`` gets ``1 - lh``), x's dtype
-    w0, w1 : ndarray of int64, shape (OW,);  lw : ndarray, shape (OW,)
-
-    Returns
-    -------
-    y : ndarray, shape (N, C, OH, OW),
-        ``y = (1-lh) ((1-lw) x[h0, w0] + lw x[h0, w1]) + lh ((1-lw) x[h1, w0] + lw x[h1, w1])``
-    """
-    N, C = x.shape[0], x.shape[1]
-    y = np.empty((N, C, h0.shape[0], w0.shape[0]), dtype=x.dtype)
-    with _threads_for(x.size + y.size):
-        _upsample_bilinear2d_loop(np.ascontiguousarray(x), h0, h1, lh, w0, w1, lw, y)
-    return y
-
-
-@numba.njit(parallel=True, cache=True)
-def _upsample_bilinear2d_loop(x, h0, h1, lh, w0, w1, lw, y):
-    N, C, OH, OW = y.shape
-    for p in prange(N * C):
-        n, c = p // C, p % C
-        for oh in range(OH):
-            for ow in range(OW):
-                top = (1 - lw[ow]) * x[n, c, h0[oh], w0[ow]] + lw[ow] * x[n, c, h0[oh], w1[ow]]
-                bottom = (1 - lw[ow]) * x[n, c, h1[oh], w0[ow]] + lw[ow] * x[n, c, h1[oh], w1[ow]]
-                y[n, c, oh, ow] = (1 - lh[oh]) * top + lh[oh] * bottom
-
-
-def upsample_bilinear2d_adjoint(g, h0, h1, lh, w0, w1, lw, H, W):
-    """Send each output value back to its four source cells with the bilinear weights.
-
-    Parameters
-    ----------
-    g : ndarray, shape (N, C, OH, OW)
-    h0, h1, lh, w0, w1, lw : ndarray, as in :func:`upsample_bilinear2d`
-    H, W : int
-
-    Returns
-    -------
-    out : ndarray, shape (N, C, H, W), the transpose of :func:`upsample_bilinear2d` applied to g
-    """
-    N, C = g.shape[0], g.shape[1]
-    out = np.zeros((N, C, H, W), dtype=g.dtype)
-    with _threads_for(g.size + out.size):
-        _upsample_bilinear2d_adjoint_loop(np.ascontiguousarray(g), h0, h1, lh, w0, w1, lw, out)
-    return out
-
-
-@numba.njit(parallel=True, cache=True)
-def _upsample_bilinear2d_adjoint_loop(g, h0, h1, lh, w0, w1, lw, out):
-    N, C, OH, OW = g.shape
-    for p in prange(N * C):
-        n, c = p // C, p % C
-        for oh in range(OH):
-            for ow in range(OW):
-                top = (1 - lh[oh]) * g[n, c, oh, ow]
-                bottom = lh[oh] * g[n, c, oh, ow]
-                out[n, c, h0[oh], w0[ow]] += (1 - lw[ow]) * top
-                out[n, c, h0[oh], w1[ow]] += lw[ow] * top
-                out[n, c, h1[oh], w0[ow]] += (1 - lw[ow]) * bottom
-                out[n, c, h1[oh], w1[ow]] += lw[ow] * bottom

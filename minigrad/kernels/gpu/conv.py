@@ -25,13 +25,11 @@ DH, DW      dilation
 OH, OW      height and width of the column side (the convolution's output)
 ih, iw      input row and column of a kernel tap: ``ih = oh*SH - PH + kh*DH``
 """
-import math
-
 from numba import cuda
 
 from minigrad.backend import xp_of
-
-_THREADS = 256  # threads per block: a multiple of the warp size that keeps many blocks resident
+from minigrad.kernels import geometry
+from .launch import launch
 
 # ops/conv.py feeds im2col and the GEMM at most this many bytes of columns at a time. On a GPU
 # the limit is memory, not cache: large GEMMs keep the device busy.
@@ -59,16 +57,12 @@ def im2col(x, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, out=None):
         ``cols[(c*KH + kh)*KW + kw, (n*OH + oh)*OW + ow] = x[n, c, ih, iw]`` with
         ``ih = oh*SH - PH + kh*DH`` and ``iw = ow*SW - PW + kw*DW``, zero outside the input.
     """
-    _check_geometry("im2col", KH, KW, SH, SW, PH, PW, DH, DW, OH, OW)
-    if x.ndim != 4:
-        raise ValueError(f"im2col: expected x of shape (N, C, H, W), got shape {x.shape}")
+    geometry.check_im2col("im2col", x.shape, x.dtype, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW)
     xp = xp_of(x)
     N, C, H, W = x.shape
     x = xp.ascontiguousarray(x)
-    cols = _output("im2col", out, (C * KH * KW, N * OH * OW), x.dtype, xp)
-    if cols.size:
-        _im2col_thread[_blocks(cols.size), _THREADS](x, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW,
-                                                     cols)
+    cols = geometry.checked_out("im2col", out, (C * KH * KW, N * OH * OW), x.dtype, xp)
+    launch(_im2col_thread, cols.size, x, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, cols)
     return cols
 
 
@@ -91,42 +85,16 @@ def col2im(cols, N, C, H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, out=None):
         ``x[n, c, ih, iw] = sum of cols[(c*KH + kh)*KW + kw, (n*OH + oh)*OW + ow]`` over the taps
         with ``ih = oh*SH - PH + kh*DH`` and ``iw = ow*SW - PW + kw*DW``.
     """
-    _check_geometry("col2im", KH, KW, SH, SW, PH, PW, DH, DW, OH, OW)
-    if min(N, C, H, W) < 0:
-        raise ValueError(f"col2im: image shape must be non-negative, got {(N, C, H, W)}")
-    if cols.shape != (C * KH * KW, N * OH * OW):
-        raise ValueError(f"col2im: cols has shape {cols.shape} but an image (N, C, H, W) = "
-                         f"{(N, C, H, W)} with kernel {(KH, KW)} and {OH}x{OW} windows needs "
-                         f"{(C * KH * KW, N * OH * OW)}")
+    geometry.check_col2im(cols.shape, cols.dtype, N, C, H, W, KH, KW, SH, SW, PH, PW, DH, DW,
+                          OH, OW)
     xp = xp_of(cols)
     cols = xp.ascontiguousarray(cols)
-    x = _output("col2im", out, (N, C, H, W), cols.dtype, xp)
+    x = geometry.checked_out("col2im", out, (N, C, H, W), cols.dtype, xp)
     if cols.size == 0:  # no windows: nothing lands on the image
         x[...] = 0
-    elif x.size:
-        _col2im_thread[_blocks(x.size), _THREADS](cols, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, x)
+    else:
+        launch(_col2im_thread, x.size, cols, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, x)
     return x
-
-
-def _output(op, out, shape, dtype, xp):
-    """``out`` checked to be a C-contiguous array of ``shape`` and ``dtype``, or a new one."""
-    if out is None:
-        return xp.empty(shape, dtype=dtype)
-    if out.shape != shape or out.dtype != dtype or not out.flags.c_contiguous:
-        raise ValueError(f"{op}: out must be a C-contiguous {dtype} array of shape {shape}, got "
-                         f"shape {out.shape}, dtype {out.dtype}")
-    return out
-
-
-def _check_geometry(op, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW):
-    """Reject sizes the kernels cannot handle, before they reach compiled code."""
-    if min(KH, KW, SH, SW, DH, DW) < 1 or min(PH, PW, OH, OW) < 0:
-        raise ValueError(f"{op}: kernel {(KH, KW)}, stride {(SH, SW)} and dilation {(DH, DW)} must "
-                         f"be >= 1 and padding {(PH, PW)} and output size {(OH, OW)} >= 0")
-
-
-def _blocks(count):
-    return math.ceil(count / _THREADS)
 
 
 @cuda.jit

@@ -1,48 +1,36 @@
-"""Pooling, unpooling and upsampling kernels for the GPU, written with ``numba.cuda``.
+"""Pooling, unpooling and index kernels for the GPU, written with ``numba.cuda``.
 
 Every public function here has a twin of the same name, argument order and return in
 ``minigrad.kernels.cpu.pool``, and the index math is written in the same order with the same
-names so that the two files can be read side by side. The wrappers allocate outputs with the
-array module of the input (CuPy on a GPU; NumPy under Numba's CUDA simulator) and launch a
-private ``_thread`` kernel with one thread per output cell. Adjoints scatter with
+names so that the two files can be read side by side; the checks, output shapes and window
+helpers come from ``kernels/geometry.py`` for both. The wrappers allocate outputs with the
+array module of the input (CuPy on a GPU; NumPy under Numba's CUDA simulator) and ``launch`` a
+private ``_thread`` kernel with one thread per cell. Adjoints scatter with
 ``cuda.atomic.add``, since windows that overlap send several threads to the same input cell.
 
-The callers in ``minigrad.ops.pool`` validate sizes and indices first: these kernels trust them.
+The index kernels bounds-check every index as they go and count those outside the plane in a
+one-element array; such an index is skipped, never followed, and the wrapper raises an
+IndexError.
 
 Notation
 --------
 N, C          batch size and channels; a plane is one (n, c) image
 H, W          height and width of the input plane (of the output plane, for scatters)
-OH, OW        height and width of the pooled (or upsampled) plane
+OH, OW        height and width of the pooled plane
 KH, KW        window size;  SH, SW  stride;  PH, PW  zero padding;  DH, DW  dilation
 oh, ow        an output cell;  h, w  an input cell;  kh, kw  a position in the window
 indices       int64 flat positions ``h * W + w`` inside an input plane (PyTorch's convention)
-h0, h1, lh    the two source rows of a bilinear output row and the weight of ``h1``
 """
 import math
 
 from numba import cuda
 
 from minigrad.backend import xp_of
-from minigrad.kernels.geometry import pooled_size
+from minigrad.kernels import geometry
+from .launch import launch, unravel
 
-THREADS = 256  # threads per block; each thread owns one output cell
-
-
-def _launch(kernel, total, *args):
-    """Run ``kernel`` with at least ``total`` threads (a grid of zero blocks is an error)."""
-    if total > 0:
-        kernel[(total + THREADS - 1) // THREADS, THREADS](*args)
-
-
-@cuda.jit(device=True)
-def _unravel(t, C, OH, OW):
-    """Split the flat thread number ``t`` into the output cell (n, c, oh, ow)."""
-    ow = t % OW
-    t = t // OW
-    oh = t % OH
-    t = t // OH
-    return (t // C, t % C, oh, ow)
+_avg_window = cuda.jit(device=True)(geometry.avg_window)
+_adaptive_window = cuda.jit(device=True)(geometry.adaptive_window)
 
 
 def max_pool2d(x, KH, KW, SH, SW, PH, PW, DH=1, DW=1, ceil_mode=False):
@@ -60,13 +48,11 @@ def max_pool2d(x, KH, KW, SH, SW, PH, PW, DH=1, DW=1, ceil_mode=False):
     indices : ndarray of int64, shape (N, C, OH, OW), values in ``[0, H*W)``
     """
     xp = xp_of(x)
-    N, C, H, W = x.shape
-    OH = pooled_size(H, KH, SH, PH, DH, ceil_mode)
-    OW = pooled_size(W, KW, SW, PW, DW, ceil_mode)
-    y = xp.empty((N, C, OH, OW), dtype=x.dtype)
-    indices = xp.empty((N, C, OH, OW), dtype=xp.int64)
-    _launch(_max_pool2d_thread, y.size, xp.ascontiguousarray(x), KH, KW, SH, SW, PH, PW, DH, DW,
-            y, indices)
+    shape = geometry.pool_shape("max_pool2d", x.shape, KH, KW, SH, SW, PH, PW, DH, DW, ceil_mode)
+    y = xp.empty(shape, dtype=x.dtype)
+    indices = xp.empty(shape, dtype=xp.int64)
+    launch(_max_pool2d_thread, y.size, xp.ascontiguousarray(x), KH, KW, SH, SW, PH, PW, DH, DW,
+           y, indices)
     return (y, indices)
 
 
@@ -77,7 +63,7 @@ def _max_pool2d_thread(x, KH, KW, SH, SW, PH, PW, DH, DW, y, indices):
     t = cuda.grid(1)
     if t >= N * C * OH * OW:
         return
-    n, c, oh, ow = _unravel(t, C, OH, OW)
+    n, c, oh, ow = unravel(t, C, OH, OW)
     best = -math.inf
     best_index = -1
     for kh in range(KH):
@@ -100,6 +86,8 @@ def _max_pool2d_thread(x, KH, KW, SH, SW, PH, PW, DH, DW, y, indices):
 def scatter_to_indices(g, indices, H, W):
     """Add each value of ``g`` into a zero (H, W) plane at its flat index.
 
+    The backward of max pooling and the forward of max unpooling; colliding indices add up.
+
     Parameters
     ----------
     g : ndarray, shape (N, C, h, w)
@@ -110,22 +98,31 @@ def scatter_to_indices(g, indices, H, W):
     -------
     out : ndarray, shape (N, C, H, W), ``out[n, c].flat[indices[n, c, i, j]] += g[n, c, i, j]``
     """
+    op = "scatter_to_indices"
+    geometry.check_scatter(op, g.shape, indices.shape, indices.dtype, H, W)
     xp = xp_of(g)
     N, C = g.shape[0], g.shape[1]
     out = xp.zeros((N, C, H * W), dtype=g.dtype)
-    _launch(_scatter_to_indices_thread, g.size, xp.ascontiguousarray(g), indices, out)
+    outside = xp.zeros(1, dtype=xp.int64)
+    launch(_scatter_to_indices_thread, g.size, xp.ascontiguousarray(g), indices, out, outside)
+    geometry.raise_if_outside(op, int(outside[0]), H, W)
     return out.reshape(N, C, H, W)
 
 
 @cuda.jit
-def _scatter_to_indices_thread(g, indices, out):
+def _scatter_to_indices_thread(g, indices, out, outside):
     N, C, h, w = g.shape
+    HW = out.shape[2]
     t = cuda.grid(1)
     if t >= N * C * h * w:
         return
-    n, c, i, j = _unravel(t, C, h, w)
-    # Overlapping windows can pick the same cell: the adds must not race.
-    cuda.atomic.add(out, (n, c, indices[n, c, i, j]), g[n, c, i, j])
+    n, c, i, j = unravel(t, C, h, w)
+    q = indices[n, c, i, j]
+    if 0 <= q < HW:
+        # Overlapping windows can pick the same cell: the adds must not race.
+        cuda.atomic.add(out, (n, c, q), g[n, c, i, j])
+    else:
+        cuda.atomic.add(outside, 0, 1)
 
 
 def gather_at_indices(g, indices):
@@ -140,22 +137,32 @@ def gather_at_indices(g, indices):
     -------
     out : ndarray, shape (N, C, h, w), ``out[n, c, i, j] = g[n, c].flat[indices[n, c, i, j]]``
     """
+    op = "gather_at_indices"
+    geometry.check_gather(op, g.shape, indices.shape, indices.dtype)
     xp = xp_of(g)
     N, C, H, W = g.shape
     out = xp.empty(indices.shape, dtype=g.dtype)
-    _launch(_gather_at_indices_thread, out.size, xp.ascontiguousarray(g).reshape(N, C, H * W),
-            indices, out)
+    outside = xp.zeros(1, dtype=xp.int64)
+    launch(_gather_at_indices_thread, out.size, xp.ascontiguousarray(g).reshape(N, C, H * W),
+           indices, out, outside)
+    geometry.raise_if_outside(op, int(outside[0]), H, W)
     return out
 
 
 @cuda.jit
-def _gather_at_indices_thread(g, indices, out):
+def _gather_at_indices_thread(g, indices, out, outside):
     N, C, h, w = out.shape
+    HW = g.shape[2]
     t = cuda.grid(1)
     if t >= N * C * h * w:
         return
-    n, c, i, j = _unravel(t, C, h, w)
-    out[n, c, i, j] = g[n, c, indices[n, c, i, j]]
+    n, c, i, j = unravel(t, C, h, w)
+    q = indices[n, c, i, j]
+    if 0 <= q < HW:
+        out[n, c, i, j] = g[n, c, q]
+    else:
+        out[n, c, i, j] = 0
+        cuda.atomic.add(outside, 0, 1)
 
 
 def avg_pool2d(x, KH, KW, SH, SW, PH, PW, ceil_mode=False, count_include_pad=True):
@@ -172,28 +179,11 @@ def avg_pool2d(x, KH, KW, SH, SW, PH, PW, ceil_mode=False, count_include_pad=Tru
     y : ndarray, shape (N, C, OH, OW), ``OH = (H + 2*PH - KH) // SH + 1``
     """
     xp = xp_of(x)
-    N, C, H, W = x.shape
-    OH = pooled_size(H, KH, SH, PH, 1, ceil_mode)
-    OW = pooled_size(W, KW, SW, PW, 1, ceil_mode)
-    y = xp.empty((N, C, OH, OW), dtype=x.dtype)
-    _launch(_avg_pool2d_thread, y.size, xp.ascontiguousarray(x), KH, KW, SH, SW, PH, PW,
-            count_include_pad, y)
+    shape = geometry.pool_shape("avg_pool2d", x.shape, KH, KW, SH, SW, PH, PW, 1, 1, ceil_mode)
+    y = xp.empty(shape, dtype=x.dtype)
+    launch(_avg_pool2d_thread, y.size, xp.ascontiguousarray(x), KH, KW, SH, SW, PH, PW,
+           count_include_pad, y)
     return y
-
-
-@cuda.jit(device=True)
-def _avg_window(o, K, S, P, L, count_include_pad):
-    """Clipped window ``[lo, hi)`` of output cell ``o`` along one axis, and its divisor factor.
-
-    The window is first clipped to the padded input, which sets the count with padding (a ceil
-    mode window can hang past it); then to the input itself, which sets the count without.
-    """
-    lo = o * S - P
-    hi = min(lo + K, L + P)
-    size = hi - lo
-    lo = max(lo, 0)
-    hi = min(hi, L)
-    return (lo, hi, size if count_include_pad else hi - lo)
 
 
 @cuda.jit
@@ -203,7 +193,7 @@ def _avg_pool2d_thread(x, KH, KW, SH, SW, PH, PW, count_include_pad, y):
     t = cuda.grid(1)
     if t >= N * C * OH * OW:
         return
-    n, c, oh, ow = _unravel(t, C, OH, OW)
+    n, c, oh, ow = unravel(t, C, OH, OW)
     h_lo, h_hi, h_size = _avg_window(oh, KH, SH, PH, H, count_include_pad)
     w_lo, w_hi, w_size = _avg_window(ow, KW, SW, PW, W, count_include_pad)
     total = 0.0
@@ -220,7 +210,7 @@ def avg_pool2d_adjoint(g, H, W, KH, KW, SH, SW, PH, PW, count_include_pad=True):
 
     Parameters
     ----------
-    g : ndarray, shape (N, C, OH, OW)
+    g : ndarray, shape (N, C, OH, OW), OH and OW those of avg_pool2d in floor or ceil mode
     H, W, KH, KW, SH, SW, PH, PW : int
     count_include_pad : bool
 
@@ -230,10 +220,11 @@ def avg_pool2d_adjoint(g, H, W, KH, KW, SH, SW, PH, PW, count_include_pad=True):
         ``out[n, c, h, w]`` sums ``g / divisor`` over the windows that cover (h, w).
     """
     xp = xp_of(g)
-    N, C = g.shape[0], g.shape[1]
-    out = xp.zeros((N, C, H, W), dtype=g.dtype)
-    _launch(_avg_pool2d_adjoint_thread, g.size, xp.ascontiguousarray(g), KH, KW, SH, SW, PH, PW,
-            count_include_pad, out)
+    shape = geometry.avg_pool2d_adjoint_shape("avg_pool2d_adjoint", g.shape, H, W, KH, KW, SH,
+                                              SW, PH, PW)
+    out = xp.zeros(shape, dtype=g.dtype)
+    launch(_avg_pool2d_adjoint_thread, g.size, xp.ascontiguousarray(g), KH, KW, SH, SW, PH, PW,
+           count_include_pad, out)
     return out
 
 
@@ -244,7 +235,7 @@ def _avg_pool2d_adjoint_thread(g, KH, KW, SH, SW, PH, PW, count_include_pad, out
     t = cuda.grid(1)
     if t >= N * C * OH * OW:
         return
-    n, c, oh, ow = _unravel(t, C, OH, OW)
+    n, c, oh, ow = unravel(t, C, OH, OW)
     h_lo, h_hi, h_size = _avg_window(oh, KH, SH, PH, H, count_include_pad)
     w_lo, w_hi, w_size = _avg_window(ow, KW, SW, PW, W, count_include_pad)
     if h_lo >= h_hi or w_lo >= w_hi:
@@ -253,12 +244,6 @@ def _avg_pool2d_adjoint_thread(g, KH, KW, SH, SW, PH, PW, count_include_pad, out
     for h in range(h_lo, h_hi):
         for w in range(w_lo, w_hi):
             cuda.atomic.add(out, (n, c, h, w), share)
-
-
-@cuda.jit(device=True)
-def _adaptive_window(o, O, L):
-    """PyTorch's adaptive window ``[floor(o*L/O), ceil((o+1)*L/O))`` in integer arithmetic."""
-    return (o * L // O, ((o + 1) * L + O - 1) // O)
 
 
 def adaptive_avg_pool2d(x, OH, OW):
@@ -274,9 +259,9 @@ def adaptive_avg_pool2d(x, OH, OW):
     y : ndarray, shape (N, C, OH, OW)
     """
     xp = xp_of(x)
-    N, C = x.shape[0], x.shape[1]
-    y = xp.empty((N, C, OH, OW), dtype=x.dtype)
-    _launch(_adaptive_avg_pool2d_thread, y.size, xp.ascontiguousarray(x), y)
+    shape = geometry.adaptive_shape("adaptive_avg_pool2d", x.shape, OH, OW)
+    y = xp.empty(shape, dtype=x.dtype)
+    launch(_adaptive_avg_pool2d_thread, y.size, xp.ascontiguousarray(x), y)
     return y
 
 
@@ -287,7 +272,7 @@ def _adaptive_avg_pool2d_thread(x, y):
     t = cuda.grid(1)
     if t >= N * C * OH * OW:
         return
-    n, c, oh, ow = _unravel(t, C, OH, OW)
+    n, c, oh, ow = unravel(t, C, OH, OW)
     h_lo, h_hi = _adaptive_window(oh, OH, H)
     w_lo, w_hi = _adaptive_window(ow, OW, W)
     total = 0.0
@@ -303,16 +288,17 @@ def adaptive_avg_pool2d_adjoint(g, H, W):
     Parameters
     ----------
     g : ndarray, shape (N, C, OH, OW)
-    H, W : int
+    H, W : int, at least 1
 
     Returns
     -------
     out : ndarray, shape (N, C, H, W)
     """
     xp = xp_of(g)
-    N, C = g.shape[0], g.shape[1]
+    N, C, OH, OW = g.shape
+    geometry.adaptive_shape("adaptive_avg_pool2d_adjoint", (N, C, H, W), OH, OW)
     out = xp.zeros((N, C, H, W), dtype=g.dtype)
-    _launch(_adaptive_avg_pool2d_adjoint_thread, g.size, xp.ascontiguousarray(g), out)
+    launch(_adaptive_avg_pool2d_adjoint_thread, g.size, xp.ascontiguousarray(g), out)
     return out
 
 
@@ -323,81 +309,10 @@ def _adaptive_avg_pool2d_adjoint_thread(g, out):
     t = cuda.grid(1)
     if t >= N * C * OH * OW:
         return
-    n, c, oh, ow = _unravel(t, C, OH, OW)
+    n, c, oh, ow = unravel(t, C, OH, OW)
     h_lo, h_hi = _adaptive_window(oh, OH, H)
     w_lo, w_hi = _adaptive_window(ow, OW, W)
     share = g[n, c, oh, ow] / ((h_hi - h_lo) * (w_hi - w_lo))
     for h in range(h_lo, h_hi):
         for w in range(w_lo, w_hi):
             cuda.atomic.add(out, (n, c, h, w), share)
-
-
-def upsample_bilinear2d(x, h0, h1, lh, w0, w1, lw):
-    """Bilinear interpolation from precomputed source rows, columns and weights.
-
-    Parameters
-    ----------
-    x : ndarray, shape (N, C, H, W)
-    h0, h1 : ndarray of int64, shape (OH,), source rows in ``[0, H)``
-    lh : ndarray, shape (OH,), weight of row ``h1`` (row ``h0`` gets ``1 - lh``), x's dtype
-    w0, w1 : ndarray of int64, shape (OW,);  lw : ndarray, shape (OW,)
-
-    Returns
-    -------
-    y : ndarray, shape (N, C, OH, OW),
-        ``y = (1-lh) ((1-lw) x[h0, w0] + lw x[h0, w1]) + lh ((1-lw) x[h1, w0] + lw x[h1, w1])``
-    """
-    xp = xp_of(x)
-    N, C = x.shape[0], x.shape[1]
-    y = xp.empty((N, C, h0.shape[0], w0.shape[0]), dtype=x.dtype)
-    _launch(_upsample_bilinear2d_thread, y.size, xp.ascontiguousarray(x), h0, h1, lh, w0, w1, lw, y)
-    return y
-
-
-@cuda.jit
-def _upsample_bilinear2d_thread(x, h0, h1, lh, w0, w1, lw, y):
-    N, C, OH, OW = y.shape
-    t = cuda.grid(1)
-    if t >= N * C * OH * OW:
-        return
-    n, c, oh, ow = _unravel(t, C, OH, OW)
-    top = (1 - lw[ow]) * x[n, c, h0[oh], w0[ow]] + lw[ow] * x[n, c, h0[oh], w1[ow]]
-    bottom = (1 - lw[ow]) * x[n, c, h1[oh], w0[ow]] + lw[ow] * x[n, c, h1[oh], w1[ow]]
-    y[n, c, oh, ow] = (1 - lh[oh]) * top + lh[oh] * bottom
-
-
-def upsample_bilinear2d_adjoint(g, h0, h1, lh, w0, w1, lw, H, W):
-    """Send each output value back to its four source cells with the bilinear weights.
-
-    Parameters
-    ----------
-    g : ndarray, shape (N, C, OH, OW)
-    h0, h1, lh, w0, w1, lw : ndarray, as in :func:`upsample_bilinear2d`
-    H, W : int
-
-    Returns
-    -------
-    out : ndarray, shape (N, C, H, W), the transpose of :func:`upsample_bilinear2d` applied to g
-    """
-    xp = xp_of(g)
-    N, C = g.shape[0], g.shape[1]
-    out = xp.zeros((N, C, H, W), dtype=g.dtype)
-    _launch(_upsample_bilinear2d_adjoint_thread, g.size, xp.ascontiguousarray(g),
-            h0, h1, lh, w0, w1, lw, out)
-    return out
-
-
-@cuda.jit
-def _upsample_bilinear2d_adjoint_thread(g, h0, h1, lh, w0, w1, lw, out):
-    N, C, OH, OW = g.shape
-    t = cuda.grid(1)
-    if t >= N * C * OH * OW:
-        return
-    n, c, oh, ow = _unravel(t, C, OH, OW)
-    top = (1 - lh[oh]) * g[n, c, oh, ow]
-    bottom = lh[oh] * g[n, c, oh, ow]
-    # Neighbouring outputs share source cells: the adds must not race.
-    cuda.atomic.add(out, (n, c, h0[oh], w0[ow]), (1 - lw[ow]) * top)
-    cuda.atomic.add(out, (n, c, h0[oh], w1[ow]), lw[ow] * top)
-    cuda.atomic.add(out, (n, c, h1[oh], w0[ow]), (1 - lw[ow]) * bottom)
-    cuda.atomic.add(out, (n, c, h1[oh], w1[ow]), lw[ow] * bottom)

@@ -9,6 +9,7 @@ import math
 from numba import cuda
 
 from ...backend import xp_of
+from .launch import launch
 
 
 @cuda.jit
@@ -23,7 +24,5 @@ def erf(x):
     xp = xp_of(x)
     flat = xp.ascontiguousarray(x).reshape(-1)
     out = xp.empty_like(flat)
-    threads = 256
-    if flat.size:
-        _erf_thread[(flat.size + threads - 1) // threads, threads](flat, out)
+    launch(_erf_thread, flat.size, flat, out)
     return out.reshape(x.shape)
