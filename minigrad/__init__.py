@@ -7,8 +7,9 @@
 import numpy as np
 
 from .tensor import Tensor
-from .autograd import (Function, no_grad, enable_grad, set_grad_enabled, is_grad_enabled,
-                       detect_anomaly, grad)
+from .autograd import Function
+from .grad_mode import no_grad, enable_grad, set_grad_enabled, is_grad_enabled, detect_anomaly
+from .graph import grad
 from .factories import (tensor, zeros, ones, empty, full, arange, eye, rand, randn, randint,
                         zeros_like, ones_like, full_like, rand_like, randn_like)
 from .gradcheck import gradcheck, gradgradcheck, GradcheckError

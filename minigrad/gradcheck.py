@@ -14,7 +14,7 @@ while costing one backward pass instead of one per output entry. An input with m
 """
 import numpy as np
 
-from .autograd import grad
+from .graph import grad
 from .tensor import Tensor
 
 

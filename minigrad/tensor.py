@@ -8,12 +8,13 @@ Notation
 data           the raw ``numpy.ndarray`` or ``cupy.ndarray``
 grad_fn        the node (a ``Function``) that produced this tensor; None for a leaf
 output_nr      which of that node's outputs this tensor is
-version        bumped by every in-place change, so a backward can tell if saved data moved
+version        bumped by every in-place change, so a backward can tell if saved data moved;
+               a tensor shares its counter with its ``detach()``es and views (same memory)
 """
 import numpy as np
 
 from . import backend
-from .autograd import run_backward, _root_grad, is_grad_enabled
+from .grad_mode import is_grad_enabled
 
 
 def _default_dtype(array):
@@ -21,6 +22,16 @@ def _default_dtype(array):
     if array.dtype == np.float64:
         return np.float32
     return array.dtype
+
+
+class VersionCounter:
+    """How many in-place changes a tensor's memory has seen. One mutable object shared by a
+    tensor, its ``detach()``es and its views, so a change through any of them is seen by a
+    backward that saved another (PyTorch's design)."""
+    __slots__ = ("value",)
+
+    def __init__(self):
+        self.value = 0
 
 
 class Tensor:
@@ -47,7 +58,7 @@ class Tensor:
     requires_grad = False
     _grad_fn = None
     _output_nr = 0
-    _version = 0
+    _version_counter = None   # created on the first in-place change, detach() or save
     _hooks = None
 
     def __init__(self, data, dtype=None, device=None, requires_grad=False):
@@ -74,7 +85,6 @@ class Tensor:
         self.requires_grad = bool(requires_grad)
         self._grad_fn = None
         self._output_nr = 0
-        self._version = 0
         self._hooks = None
 
     @classmethod
@@ -88,7 +98,6 @@ class Tensor:
             t.requires_grad = True
         return t
 
-    # Properties -------------------------------------------------------------------------------
     @property
     def shape(self):
         return self.data.shape
@@ -115,7 +124,22 @@ class Tensor:
 
     @property
     def T(self):
-        return S.transpose(self)
+        return shaping.transpose(self)
+
+    @property
+    def _version(self):
+        counter = self._version_counter
+        return 0 if counter is None else counter.value
+
+    @_version.setter
+    def _version(self, value):
+        # ``t._version += 1`` (an optimizer's in-place step) bumps the shared counter.
+        self._shared_version_counter().value = value
+
+    def _shared_version_counter(self):
+        if self._version_counter is None:
+            self._version_counter = VersionCounter()
+        return self._version_counter
 
     def size(self, axis=None):
         """The shape, or the length of one axis (PyTorch's ``size``); ``numel()`` counts."""
@@ -159,7 +183,6 @@ class Tensor:
     def __index__(self):
         return int(self.item())
 
-    # Conversion and graph control -------------------------------------------------------------
     def numpy(self):
         """A host NumPy array (a copy for GPU tensors, the array itself on the CPU)."""
         return backend.to_numpy(self.data)
@@ -177,9 +200,9 @@ class Tensor:
         """A copy on ``device`` and/or with ``dtype``, recorded in the graph (grads flow back)."""
         out = self
         if dtype is not None:
-            out = E.cast(out, np.dtype(dtype))
-        if device is not None and backend.parse_device(device) != self.device:
-            out = ToDevice.apply(out, backend.parse_device(device))
+            out = elementwise.cast(out, np.dtype(dtype))
+        if device is not None:
+            out = to_device(out, device)
         return out
 
     def cpu(self):
@@ -189,7 +212,7 @@ class Tensor:
         return self.to(f"cuda:{device}" if isinstance(device, int) else device)
 
     def astype(self, dtype):
-        return E.cast(self, np.dtype(dtype))
+        return elementwise.cast(self, np.dtype(dtype))
 
     def float(self):
         return self.astype(np.float32)
@@ -201,8 +224,11 @@ class Tensor:
         return self.astype(np.int64)
 
     def detach(self):
-        """The same data, cut off from the graph (shares memory, as in PyTorch)."""
-        return Tensor._wrap(self.data)
+        """The same data, cut off from the graph (shares memory and the version counter, as in
+        PyTorch: changing the result in place is seen by a backward that saved ``self``)."""
+        t = Tensor._wrap(self.data)
+        t._version_counter = self._shared_version_counter()
+        return t
 
     def requires_grad_(self, flag=True):
         if not self.is_leaf:
@@ -225,7 +251,7 @@ class Tensor:
         create_graph : bool
             Record the backward pass itself, for higher-order derivatives.
         """
-        root = _root_grad(self, grad, "backward")
+        root = root_grad(self, grad, "backward")
         run_backward([self], [root], retain_graph or create_graph, create_graph)
 
     def register_hook(self, fn):
@@ -253,7 +279,6 @@ class Tensor:
             self.grad = g if self.grad is None else self.grad + g
         self.register_hook(store)
 
-    # In-place updates (no graph) --------------------------------------------------------------
     def _inplace(self, op, other):
         if self.requires_grad and is_grad_enabled():
             kind = "a leaf tensor that requires grad" if self.is_leaf else \
@@ -305,56 +330,54 @@ class Tensor:
             raise RuntimeError(f"in-place assignment into a tensor that requires grad (shape "
                                f"{self.shape}); build a new tensor (e.g. mg.where) instead")
         value = value.data if isinstance(value, Tensor) else value
-        self.data[I._raw_key(key, backend.xp_of(self.data))] = value
+        self.data[indexing._raw_key(key, backend.xp_of(self.data))] = value
         self._version += 1
 
-    # Arithmetic: each a one-line delegation to a Function ------------------------------------
     def __add__(self, other):
-        return E.Add.apply(self, other)
+        return elementwise.Add.apply(self, other)
 
     def __radd__(self, other):
-        return E.Add.apply(other, self)
+        return elementwise.Add.apply(other, self)
 
     def __sub__(self, other):
-        return E.Sub.apply(self, other)
+        return elementwise.Sub.apply(self, other)
 
     def __rsub__(self, other):
-        return E.Sub.apply(other, self)
+        return elementwise.Sub.apply(other, self)
 
     def __mul__(self, other):
-        return E.Mul.apply(self, other)
+        return elementwise.Mul.apply(self, other)
 
     def __rmul__(self, other):
-        return E.Mul.apply(other, self)
+        return elementwise.Mul.apply(other, self)
 
     def __truediv__(self, other):
-        return E.Div.apply(self, other)
+        return elementwise.Div.apply(self, other)
 
     def __rtruediv__(self, other):
-        return E.Div.apply(other, self)
+        return elementwise.Div.apply(other, self)
 
     def __pow__(self, other):
-        return E.Pow.apply(self, other)
+        return elementwise.Pow.apply(self, other)
 
     def __rpow__(self, other):
-        return E.Pow.apply(other, self)
+        return elementwise.Pow.apply(other, self)
 
     def __matmul__(self, other):
-        return L.matmul(self, _as_tensor(other, self))
+        return linalg.matmul(self, _as_tensor(other, self))
 
     def __rmatmul__(self, other):
-        return L.matmul(_as_tensor(other, self), self)
+        return linalg.matmul(_as_tensor(other, self), self)
 
     def __neg__(self):
-        return E.Neg.apply(self)
+        return elementwise.Neg.apply(self)
 
     def __abs__(self):
-        return E.abs(self)
+        return elementwise.abs(self)
 
     def __getitem__(self, key):
-        return I.getitem(self, key)
+        return indexing.getitem(self, key)
 
-    # Comparisons: no gradient, a boolean tensor ------------------------------------------------
     def _compare(self, other, op):
         other = other.data if isinstance(other, Tensor) else other
         return Tensor._wrap(getattr(self.data, op)(other))
@@ -377,97 +400,96 @@ class Tensor:
     def __ne__(self, other):
         return self._compare(other, "__ne__")
 
-    # Methods --------------------------------------------------------------------------------
     def sum(self, axis=None, keepdims=False):
-        return R.sum(self, axis, keepdims)
+        return reduction.sum(self, axis, keepdims)
 
     def mean(self, axis=None, keepdims=False):
-        return R.mean(self, axis, keepdims)
+        return reduction.mean(self, axis, keepdims)
 
     def max(self, axis=None, keepdims=False):
-        return R.max(self, axis, keepdims)
+        return reduction.max(self, axis, keepdims)
 
     def min(self, axis=None, keepdims=False):
-        return R.min(self, axis, keepdims)
+        return reduction.min(self, axis, keepdims)
 
     def prod(self, axis=None, keepdims=False):
-        return R.prod(self, axis, keepdims)
+        return reduction.prod(self, axis, keepdims)
 
     def var(self, axis=None, keepdims=False, correction=1):
-        return R.var(self, axis, keepdims, correction)
+        return reduction.var(self, axis, keepdims, correction)
 
     def std(self, axis=None, keepdims=False, correction=1):
-        return R.std(self, axis, keepdims, correction)
+        return reduction.std(self, axis, keepdims, correction)
 
     def logsumexp(self, axis=None, keepdims=False):
-        return R.logsumexp(self, axis, keepdims)
+        return reduction.logsumexp(self, axis, keepdims)
 
     def argmax(self, axis=None, keepdims=False):
-        return R.argmax(self, axis, keepdims)
+        return reduction.argmax(self, axis, keepdims)
 
     def argmin(self, axis=None, keepdims=False):
-        return R.argmin(self, axis, keepdims)
+        return reduction.argmin(self, axis, keepdims)
 
     def exp(self):
-        return E.Exp.apply(self)
+        return elementwise.Exp.apply(self)
 
     def log(self):
-        return E.Log.apply(self)
+        return elementwise.Log.apply(self)
 
     def sqrt(self):
-        return E.Sqrt.apply(self)
+        return elementwise.Sqrt.apply(self)
 
     def sin(self):
-        return E.Sin.apply(self)
+        return elementwise.Sin.apply(self)
 
     def cos(self):
-        return E.Cos.apply(self)
+        return elementwise.Cos.apply(self)
 
     def tanh(self):
-        return E.Tanh.apply(self)
+        return elementwise.Tanh.apply(self)
 
     def sigmoid(self):
-        return E.Sigmoid.apply(self)
+        return elementwise.Sigmoid.apply(self)
 
     def relu(self):
-        return E.ReLU.apply(self)
+        return elementwise.ReLU.apply(self)
 
     def abs(self):
-        return E.abs(self)
+        return elementwise.abs(self)
 
     def clip(self, low=None, high=None):
-        return E.clip(self, low, high)
+        return elementwise.clip(self, low, high)
 
     clamp = clip
 
     def reshape(self, *shape):
-        return S.reshape(self, *shape)
+        return shaping.reshape(self, *shape)
 
     view = reshape
 
     def transpose(self, *axes):
-        return S.transpose(self, *axes)
+        return shaping.transpose(self, *axes)
 
     def permute(self, *axes):
-        return S.permute(self, *axes)
+        return shaping.permute(self, *axes)
 
     def flatten(self, start=0, end=-1):
-        return S.flatten(self, start, end)
+        return shaping.flatten(self, start, end)
 
     def squeeze(self, axis=None):
-        return S.squeeze(self, axis)
+        return shaping.squeeze(self, axis)
 
     def unsqueeze(self, axis):
-        return S.unsqueeze(self, axis)
+        return shaping.unsqueeze(self, axis)
 
     def expand(self, *sizes):
-        return S.expand(self, *sizes)
+        return shaping.expand(self, *sizes)
 
     def broadcast_to(self, shape):
-        return S.broadcast_to(self, shape)
+        return shaping.broadcast_to(self, shape)
 
     def repeat(self, *sizes):
-        return S.repeat(self, *sizes)
+        return shaping.repeat(self, *sizes)
 
 
 class _HookHandle:
@@ -488,27 +510,10 @@ def _as_tensor(x, like):
     return x if isinstance(x, Tensor) else Tensor(x, dtype=like.dtype, device=like.device)
 
 
-from . import autograd  # noqa: E402  (Tensor must exist before the ops import it)
-from .autograd import Function  # noqa: E402
-autograd.Tensor = Tensor
-
-
-class ToDevice(Function):
-    """out = x copied to ``device``;  dL/dx = g copied back to x's device."""
-
-    @staticmethod
-    def forward(ctx, x, device):
-        ctx.device = backend.device_of(x)
-        return backend.to_device(x, device)
-
-    @staticmethod
-    def backward(ctx, grad_output):
-        return (ToDevice.apply(grad_output, ctx.device), None)
-
-
-from .ops import elementwise as E  # noqa: E402
-from .ops import reduce as R  # noqa: E402
-from .ops import shape as S  # noqa: E402
-from .ops import index as I  # noqa: E402
-from .ops import linalg as L  # noqa: E402
-autograd.sum_to = S.sum_to
+# The one place the import cycle is broken. The engine (graph.py) and the ops build on Tensor,
+# and Tensor's methods call them back, so they are imported here, at the bottom, once Tensor
+# exists; every other module imports at its top. ``import minigrad`` imports this module first.
+from .graph import run_backward, root_grad  # noqa: E402
+from .ops import elementwise, linalg  # noqa: E402
+from .ops import reduce as reduction, shape as shaping, index as indexing  # noqa: E402
+from .ops.device import to_device  # noqa: E402
