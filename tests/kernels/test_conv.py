@@ -35,19 +35,7 @@ def reference_col2im(cols, N, C, H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW):
     return x
 
 
-@st.composite
-def kernel_cases(draw):
-    """A conv geometry, sometimes with more window positions than the image gives (the kernels
-    take OH, OW explicitly and must read zeros past the padded input), and a dtype."""
-    g = draw(S.conv_geometry())
-    g["OH"] += draw(st.integers(0, 2))
-    g["OW"] += draw(st.integers(0, 1))
-    dtype = draw(st.sampled_from([np.float32, np.float64]))
-    x = draw(S.values((g["N"], g["C"], g["H"], g["W"]))).astype(dtype)
-    return g, x
-
-
-@given(kernel_cases())
+@given(S.im2col_cases())
 def test_im2col_matches_reference(case):
     g, x = case
     args = [g[k] for k in ARGS]
@@ -56,7 +44,7 @@ def test_im2col_matches_reference(case):
     np.testing.assert_array_equal(cols, reference_im2col(x, *args))
 
 
-@given(kernel_cases(), st.integers(0, 2**32 - 1))
+@given(S.im2col_cases(), st.integers(0, 2**32 - 1))
 def test_col2im_matches_reference(case, seed):
     g, x = case
     args = [g[k] for k in ARGS]
@@ -70,7 +58,7 @@ def test_col2im_matches_reference(case, seed):
                                atol=tol)
 
 
-@given(kernel_cases(), st.integers(0, 2**32 - 1))
+@given(S.im2col_cases(), st.integers(0, 2**32 - 1))
 def test_col2im_is_the_adjoint_of_im2col(case, seed):
     g, x = case
     x = x.astype(np.float64)

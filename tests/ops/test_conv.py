@@ -9,83 +9,24 @@ from hypothesis import given, strategies as st
 import minigrad as mg
 import minigrad.kernels.cpu as cpu_kernels
 import minigrad.ops.conv as conv_ops
+import references as R
 import strategies as S
 from minigrad.ops.conv import conv2d, conv_transpose2d
 
 
-def reference_conv2d(x, w, b, g):
-    """The definition, one output pixel at a time."""
-    N, C, H, W = x.shape
-    K, Cg, KH, KW = w.shape
-    Kg = K // g["G"]
-    y = np.zeros((N, K, g["OH"], g["OW"]))
-    for n, k, oh, ow in itertools.product(range(N), range(K), range(g["OH"]), range(g["OW"])):
-        total = 0.0 if b is None else b[k]
-        for c, kh, kw in itertools.product(range(Cg), range(KH), range(KW)):
-            ih = oh * g["SH"] - g["PH"] + kh * g["DH"]
-            iw = ow * g["SW"] - g["PW"] + kw * g["DW"]
-            if 0 <= ih < H and 0 <= iw < W:
-                total += w[k, c, kh, kw] * x[n, (k // Kg) * Cg + c, ih, iw]
-        y[n, k, oh, ow] = total
-    return y
+def reference(transposed, x, w, b, g):
+    """The NumPy reference (tests/references.py) with the keywords of geometry ``g``."""
+    reference_op = R.conv_transpose2d if transposed else R.conv2d
+    return reference_op(x, w, b, **S.conv_keywords(g, transposed))
 
 
-def reference_conv_transpose2d(x, w, b, g):
-    """Each input pixel adds a weighted copy of the kernel onto the output."""
-    N, C, H, W = x.shape
-    _, Kg, KH, KW = w.shape
-    Cg = C // g["G"]
-    y = np.zeros((N, Kg * g["G"], g["OH"], g["OW"]))
-    for n, c, h, wi, k, kh, kw in itertools.product(range(N), range(C), range(H), range(W),
-                                                    range(Kg), range(KH), range(KW)):
-        oh = h * g["SH"] - g["PH"] + kh * g["DH"]
-        ow = wi * g["SW"] - g["PW"] + kw * g["DW"]
-        if 0 <= oh < g["OH"] and 0 <= ow < g["OW"]:
-            y[n, (c // Cg) * Kg + k, oh, ow] += x[n, c, h, wi] * w[c, k, kh, kw]
-    if b is not None:
-        y += b.reshape(1, -1, 1, 1)
-    return y
-
-
-def _keywords(g, transposed):
-    kw = dict(stride=(g["SH"], g["SW"]), padding=(g["PH"], g["PW"]),
-              dilation=(g["DH"], g["DW"]), groups=g["G"])
-    if transposed:
-        kw["output_padding"] = (g["OPH"], g["OPW"])
-    return kw
-
-
-@st.composite
-def problems(draw, transposed=False):
-    """(geometry, x, weight, bias or None) as float64 arrays."""
-    g = draw(S.conv_geometry(transposed=transposed))
-    if transposed:
-        w_shape = (g["C"], g["K"] // g["G"], g["KH"], g["KW"])
-    else:
-        w_shape = (g["K"], g["C"] // g["G"], g["KH"], g["KW"])
-    x = draw(S.values((g["N"], g["C"], g["H"], g["W"])))
-    w = draw(S.values(w_shape, salt=1))
-    b = draw(S.values((g["K"],), salt=2)) if draw(st.booleans()) else None
-    return g, x, w, b
-
-
-@given(S.conv_geometry(), S.conv_geometry(transposed=True))
-def test_conv_geometry_draws_legal_set_ups(plain, transposed):
-    for g in (plain, transposed):
-        assert g["OH"] >= 1 and g["OW"] >= 1 and g["C"] % g["G"] == 0 and g["K"] % g["G"] == 0
-    assert plain["OPH"] == plain["OPW"] == 0
-    assert plain["DH"] * (plain["KH"] - 1) + 1 <= plain["H"] + 2 * plain["PH"]
-    assert transposed["OPH"] < max(transposed["SH"], transposed["DH"])
-    assert transposed["OPW"] < max(transposed["SW"], transposed["DW"])
-
-
-OPS = {False: (conv2d, reference_conv2d), True: (conv_transpose2d, reference_conv_transpose2d)}
+OPS = {False: conv2d, True: conv_transpose2d}
 BOTH = pytest.mark.parametrize("transposed", [False, True], ids=["conv2d", "conv_transpose2d"])
 
 
 def _call(transposed, g):
-    op = OPS[transposed][0]
-    return lambda x, w, b=None: op(x, w, b, **_keywords(g, transposed))
+    op = OPS[transposed]
+    return lambda x, w, b=None: op(x, w, b, **S.conv_keywords(g, transposed))
 
 
 def _tensors(arrays, device):
@@ -96,9 +37,9 @@ def _tensors(arrays, device):
 @BOTH
 @given(data=st.data())
 def test_forward_matches_reference(transposed, device, data):
-    g, x, w, b = data.draw(problems(transposed))
+    g, x, w, b = data.draw(S.conv_problems(transposed))
     y = _call(transposed, g)(*_tensors((x, w, b), device))
-    expected = OPS[transposed][1](x, w, b, g)
+    expected = reference(transposed, x, w, b, g)
     assert y.shape == expected.shape == (g["N"], g["K"], g["OH"], g["OW"])
     np.testing.assert_allclose(y.numpy(), expected, rtol=1e-10, atol=1e-10)
 
@@ -106,14 +47,14 @@ def test_forward_matches_reference(transposed, device, data):
 @BOTH
 @given(data=st.data())
 def test_gradcheck(transposed, device, data):
-    g, x, w, b = data.draw(problems(transposed))
+    g, x, w, b = data.draw(S.conv_problems(transposed))
     assert mg.gradcheck(_call(transposed, g), _tensors((x, w, b), device))
 
 
 @BOTH
 @given(data=st.data())
 def test_gradgradcheck(transposed, device, data):
-    g, x, w, b = data.draw(problems(transposed))
+    g, x, w, b = data.draw(S.conv_problems(transposed))
     assert mg.gradgradcheck(_call(transposed, g), _tensors((x, w, b), device))
 
 
@@ -128,7 +69,7 @@ def test_float32_forward_and_backward_keep_the_dtype(transposed, device):
     tensors = [mg.tensor(a, dtype=np.float32, device=device, requires_grad=True) for a in (x, w, b)]
     y = _call(transposed, g)(*tensors)
     assert y.dtype == np.float32
-    np.testing.assert_allclose(y.numpy(), OPS[transposed][1](x, w, b, g), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(y.numpy(), reference(transposed, x, w, b, g), rtol=1e-4, atol=1e-4)
     y.sum().backward()
     for t in tensors:
         assert t.grad.dtype == np.float32 and t.grad.shape == t.shape
@@ -154,7 +95,7 @@ def test_a_batch_split_into_chunks_gives_the_same_values(transposed, chunk_bytes
         y = _call(transposed, g)(*tensors)
         y.backward(mg.tensor(np.cos(np.arange(y.numpy().size)).reshape(y.shape)))
         results.append([y.numpy()] + [t.grad.numpy() for t in tensors])
-    np.testing.assert_allclose(results[0][0], OPS[transposed][1](*arrays, g), rtol=1e-10)
+    np.testing.assert_allclose(results[0][0], reference(transposed, *arrays, g), rtol=1e-10)
     for unsplit, split in zip(*results):
         np.testing.assert_allclose(split, unsplit, rtol=1e-10, atol=1e-12)
 
@@ -208,20 +149,19 @@ def test_string_padding(padding, dilation, kernel):
                         (tops[1], tops[1] + extra[1])))
         OH, OW = 5, 6
     assert y.shape == (1, 3, OH, OW)
-    g = dict(G=1, OH=OH, OW=OW, SH=1, SW=1, PH=0, PW=0, DH=DH, DW=DW)
-    np.testing.assert_allclose(y.numpy(), reference_conv2d(xp, w, None, g), rtol=1e-10)
+    np.testing.assert_allclose(y.numpy(), R.conv2d(xp, w, dilation=(DH, DW)), rtol=1e-10)
 
 
 @BOTH
 @given(data=st.data())
 def test_matches_torch(transposed, data):
     torch = pytest.importorskip("torch")
-    g, x, w, b = data.draw(problems(transposed))
+    g, x, w, b = data.draw(S.conv_problems(transposed))
     ours = _tensors((x, w, b), "cpu")
     theirs = [torch.tensor(a, requires_grad=True) for a in (x, w, b) if a is not None]
     y = _call(transposed, g)(*ours)
     torch_op = torch.nn.functional.conv_transpose2d if transposed else torch.nn.functional.conv2d
-    y_torch = torch_op(*theirs, **_keywords(g, transposed))
+    y_torch = torch_op(*theirs, **S.conv_keywords(g, transposed))
     np.testing.assert_allclose(y.numpy(), y_torch.detach().numpy(), rtol=1e-10, atol=1e-10)
     v = np.random.default_rng(0).standard_normal(y.shape)
     (y * mg.tensor(v)).sum().backward()
