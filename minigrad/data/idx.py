@@ -39,24 +39,34 @@ _IDX_DTYPES = {0x08: np.dtype("u1"), 0x09: np.dtype("i1"), 0x0B: np.dtype(">i2")
 _IDX_CODES = {dtype.newbyteorder("="): code for code, dtype in _IDX_DTYPES.items()}
 _GZIP_MAGIC = b"\x1f\x8b"
 _PIXEL_MAX = 255
+_CHUNK = 1 << 20  # bytes read at a time, so memory follows the data, not the header's claim
 
 
-def _read_bytes(path):
-    """The decompressed content of ``path``, a clear error when it is missing or corrupt."""
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"IDX file {path!r} does not exist")
-    with open(path, "rb") as f:
-        raw = f.read()
-    if raw[:2] != _GZIP_MAGIC:
-        return raw
+def _read_up_to(f, count, path):
+    """At most ``count`` bytes of ``f``, fewer only at its end, in bounded chunks.
+
+    One ``f.read(count)`` would set aside ``count`` bytes at once, and ``count`` comes from a
+    header that may lie; chunks grow with the data actually there.
+    """
+    chunks, left = [], count
     try:
-        return gzip.decompress(raw)
+        while left > 0:
+            chunk = f.read(min(left, _CHUNK))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
     except (EOFError, OSError, zlib.error) as err:
         raise ValueError(f"IDX file {path!r} is a truncated or corrupt gzip file ({err})") from None
+    return b"".join(chunks)
 
 
 def read_idx(path):
     """Read an IDX file, plain or gzipped, into a NumPy array.
+
+    The header is read first, and then exactly the data it declares: a gzip that holds more
+    is refused as soon as one byte past the declared size comes out, without decompressing
+    the rest, so a small crafted file cannot expand into memory.
 
     Parameters
     ----------
@@ -76,27 +86,37 @@ def read_idx(path):
         A header that is not IDX, or a data part shorter or longer than the header says.
     """
     path = os.fspath(path)
-    content = _read_bytes(path)
-    if len(content) < 4 or content[0] != 0 or content[1] != 0:
-        raise ValueError(f"IDX file {path!r} does not start with the IDX magic number "
-                         f"0x0000: found {content[:4].hex() or 'an empty file'}")
-    code, D = content[2], content[3]
-    if code not in _IDX_DTYPES:
-        raise ValueError(f"IDX file {path!r} names the unknown element type 0x{code:02X}; "
-                         f"expected one of {', '.join(f'0x{c:02X}' for c in _IDX_DTYPES)}")
-    header_size = 4 + 4 * D
-    if len(content) < header_size:
-        raise ValueError(f"IDX file {path!r} is truncated inside its header: {D} dimensions "
-                         f"need {header_size} bytes, the file has {len(content)}")
-    sizes = tuple(int(s) for s in np.frombuffer(content, dtype=">u4", count=D, offset=4))
-    dtype = _IDX_DTYPES[code]
-    expected = math.prod(sizes) * dtype.itemsize
-    found = len(content) - header_size
-    if found != expected:
-        problem = "truncated" if found < expected else "longer than its header says"
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"IDX file {path!r} does not exist")
+    with open(path, "rb") as raw:
+        gzipped = raw.read(2) == _GZIP_MAGIC
+        raw.seek(0)
+        f = gzip.GzipFile(fileobj=raw, mode="rb") if gzipped else raw
+        start = _read_up_to(f, 4, path)
+        if len(start) < 4 or start[0] != 0 or start[1] != 0:
+            raise ValueError(f"IDX file {path!r} does not start with the IDX magic number "
+                             f"0x0000: found {start.hex() or 'an empty file'}")
+        code, D = start[2], start[3]
+        if code not in _IDX_DTYPES:
+            raise ValueError(f"IDX file {path!r} names the unknown element type 0x{code:02X}; "
+                             f"expected one of {', '.join(f'0x{c:02X}' for c in _IDX_DTYPES)}")
+        header_size = 4 + 4 * D
+        dims = _read_up_to(f, 4 * D, path)
+        if len(dims) < 4 * D:
+            raise ValueError(f"IDX file {path!r} is truncated inside its header: {D} "
+                             f"dimensions need {header_size} bytes, the file has "
+                             f"{4 + len(dims)}")
+        sizes = tuple(int(n) for n in np.frombuffer(dims, dtype=">u4"))
+        dtype = _IDX_DTYPES[code]
+        expected = math.prod(sizes) * dtype.itemsize
+        content = _read_up_to(f, expected, path)
+        extra = _read_up_to(f, 1, path)
+    if len(content) != expected or extra:
+        problem = "truncated" if len(content) < expected else "longer than its header says"
+        found = f"{len(content)}" if not extra else f"more than {expected}"
         raise ValueError(f"IDX file {path!r} is {problem}: shape {sizes} of {dtype.name} needs "
                          f"{expected} data bytes, found {found}")
-    array = np.frombuffer(content, dtype=dtype, offset=header_size).reshape(sizes)
+    array = np.frombuffer(content, dtype=dtype).reshape(sizes)
     # astype copies into native byte order, and the copy is writable unlike the bytes' view.
     return array.astype(dtype.newbyteorder("="))
 
