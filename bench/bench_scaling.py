@@ -1,0 +1,490 @@
+"""Scaling: how minigrad's cost grows with the size of the work, against PyTorch (issue 19).
+
+Four axes, each timed over a range of sizes n, float32 on the CPU:
+
+    length  a chain of n elementwise ops (mul, add, tanh, sub, repeated) on (4, 4) tensors,
+            forward and backward timed apart, in µs per op: with arrays this small, the cost
+            is the engine's own bookkeeping per graph node
+    batch   one LeNet training step on (n, 1, 28, 28): Conv2d(1, 16, 5, p2) ─ ReLU ─ MaxPool2d(2)
+            ─ Conv2d(16, 32, 5, p2) ─ ReLU ─ MaxPool2d(2) ─ Flatten ─ Linear(1568, 128) ─ ReLU
+            ─ Linear(128, 10), cross-entropy, backward, SGD step
+    image   one Conv2d(8, 8, 3, padding=1) on (4, 8, n, n), forward + backward
+    steps   an RNN looped in Python over n steps, h = tanh(x_t @ W + h @ U + b), batch 32, input
+            and hidden 64, loss h_n.sum(), forward + backward
+
+The slope k of an axis is the least-squares fit of log t on log n, so t grows like n^k (k = 1 on
+``length``: a constant cost per op). Peak memory, at the largest size of each axis: the rise of
+the peak RSS (getrusage, after resetting the kernel's high-water mark) over the RSS just before
+the step, and tracemalloc's peak, which sees NumPy's buffers and Python objects but not
+PyTorch's allocator. Every job runs in a fresh child process, one engine at a time, so peaks do
+not mix and PyTorch is never imported next to minigrad. The children get ``--threads`` (default
+1) through OMP_NUM_THREADS, OPENBLAS_NUM_THREADS, MKL_NUM_THREADS and NUMBA_NUM_THREADS, set
+before NumPy is imported, then through threadpoolctl (if installed), numba.set_num_threads and
+torch.set_num_threads. Without PyTorch, only minigrad is measured. Each timed run starts with
+one gc.collect(); ``--no-gc`` then disables the cyclic collector until the run ends, which shows
+how much of the cost is the collector's. The report is printed as Markdown; ``--out`` receives
+``scaling.png`` (one log-log panel per axis) and ``scaling.json`` (raw seconds and bytes), or
+``scaling_nogc.*`` under ``--no-gc``.
+
+    python -m bench.bench_scaling              # chains up to 1e5 ops, a few minutes
+    python -m bench.bench_scaling --full       # chains up to 1e6 ops
+    python -m bench.bench_scaling --quick      # tiny sizes, a smoke run of about a minute
+    python -m bench.bench_scaling --no-gc
+
+Notation
+--------
+n       size along an axis: ops, batch, pixels per side, or steps
+t       median seconds of one run at size n
+k       fitted slope, t ~ c n^k
+"""
+import argparse
+import contextlib
+import gc
+import importlib.util
+import json
+import math
+import os
+import statistics
+import subprocess
+import sys
+import time
+import tracemalloc
+
+ENGINES = {"minigrad": "minigrad", "torch": "PyTorch"}
+AXES = ("length", "batch", "image", "steps")
+UNITS = {"length": ("µs/op", 1e6), "batch": ("ms", 1e3), "image": ("ms", 1e3),
+         "steps": ("ms", 1e3)}
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                    "VECLIB_MAXIMUM_THREADS", "NUMBA_NUM_THREADS")
+FLAT_FORWARD = 1.2  # issue 19: forward µs/op at the longest chain / at the shortest
+OPS_VS_TORCH = 1.3  # forward + backward µs/op at 1e5 ops / PyTorch's
+SLOPE_GAP = 0.1     # |k minigrad - k PyTorch| on every axis
+RNN_MEMORY = 1.5    # peak RSS rise of the 1,000-step RNN / PyTorch's
+RNN_H, RNN_N = 64, 32
+
+
+def one_three(low, high):
+    """Sizes low, 3 low, 10 low, 30 low, ... up to ``high``, which always ends the list."""
+    sizes = [m * low * 10 ** d for d in range(20) for m in (1, 3) if m * low * 10 ** d < high]
+    return sizes + [high]
+
+
+def axis_sizes(max_ops=100_000, quick=False):
+    """{axis: increasing sizes}: chains of 1e3 to ``max_ops`` ops, or tiny ones with ``quick``."""
+    if quick:
+        return {"length": [100, 300, 1000], "batch": [4, 8], "image": [8, 16], "steps": [10, 30]}
+    return {"length": one_three(1000, max_ops), "batch": [8, 32, 128, 512],
+            "image": [16, 32, 64, 128, 256], "steps": one_three(10, 1000)}
+
+
+def fit_slope(sizes, seconds):
+    """Least-squares slope k of log(seconds) on log(sizes), so that seconds ~ c sizes^k.
+
+    Parameters
+    ----------
+    sizes, seconds : sequences of m >= 2 positive numbers, not all sizes equal
+
+    Returns
+    -------
+    float, k = cov(log n, log t) / var(log n)
+    """
+    if len(sizes) != len(seconds) or len(set(sizes)) < 2 or min(*sizes, *seconds) <= 0:
+        raise ValueError(f"fit_slope: expected equally long sequences of positive numbers with at "
+                         f"least 2 distinct sizes, got sizes={list(sizes)}, "
+                         f"seconds={list(seconds)}")
+    xs, ys = [math.log(n) for n in sizes], [math.log(t) for t in seconds]
+    x_mean, y_mean = statistics.fmean(xs), statistics.fmean(ys)
+    return (sum((x - x_mean) * (y - y_mean) for x, y in zip(xs, ys))
+            / sum((x - x_mean) ** 2 for x in xs))
+
+
+def markdown_table(header, rows):
+    """A Markdown table as one string: ``header`` and each row are lists of cells."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return "\n".join(lines + ["| " + " | ".join(str(c) for c in row) + " |" for row in rows])
+
+
+def _engine(name, threads):
+    """What the workloads need from ``name`` ('minigrad' or 'torch'), with its threads set."""
+    from types import SimpleNamespace
+    try:
+        from threadpoolctl import threadpool_limits
+        threadpool_limits(threads)
+    except ImportError:
+        pass  # the environment variables set by the parent already hold BLAS to ``threads``
+    if name == "torch":
+        import torch
+        torch.set_num_threads(threads)
+        return SimpleNamespace(tensor=lambda a, grad=False: torch.tensor(a, requires_grad=grad),
+                               nn=torch.nn, conv2d=torch.nn.functional.conv2d,
+                               cross_entropy=torch.nn.functional.cross_entropy,
+                               SGD=torch.optim.SGD)
+    import numba
+    import layers
+    import minigrad as mg
+    import minigrad.functional as F
+    from optim import SGD
+    numba.set_num_threads(threads)
+    return SimpleNamespace(tensor=lambda a, grad=False: mg.tensor(a, requires_grad=grad),
+                           nn=layers, conv2d=F.conv2d, cross_entropy=F.cross_entropy, SGD=SGD)
+
+
+def lenet(nn):
+    """The LeNet of the ``batch`` axis, built from ``nn`` (``layers`` or ``torch.nn``)."""
+    return nn.Sequential(nn.Conv2d(1, 16, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+                         nn.Conv2d(16, 32, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+                         nn.Flatten(), nn.Linear(32 * 7 * 7, 128), nn.ReLU(), nn.Linear(128, 10))
+
+
+def chain(x, w, n):
+    """n elementwise ops (n a multiple of 4) cycling through mul, add, tanh and sub, summed."""
+    y = x
+    for _ in range(n // 4):
+        y = y * w
+        y = y + x
+        y = y.tanh()
+        y = y - w
+    return y.sum()
+
+
+def rnn(xs, W, U, b, h):
+    """The last state of h_t = tanh(x_t @ W + h_{t-1} @ U + b) over the T steps of xs (T, N, H)."""
+    for t in range(xs.shape[0]):
+        h = (xs[t] @ W + h @ U + b).tanh()
+    return h
+
+
+def workload(eng, axis, n, seed=0):
+    """A closure that runs one step of ``axis`` at size ``n`` and returns {phase: seconds}.
+
+    Both engines draw their inputs from the same seed. The backward phase ends after the loss
+    is released, so it includes tearing the graph down.
+    """
+    import numpy as np
+    rng, clock = np.random.default_rng(seed), time.perf_counter
+    if axis == "length":
+        x, w = (eng.tensor(rng.uniform(-1, 1, (4, 4)).astype(np.float32), True) for _ in "xw")
+
+        def run():
+            start = clock()
+            loss = chain(x, w, n)
+            middle = clock()
+            loss.backward()
+            del loss
+            end = clock()
+            x.grad = w.grad = None
+            return {"forward": middle - start, "backward": end - middle}
+        return run
+    if axis == "batch":
+        images = eng.tensor(rng.random((n, 1, 28, 28), dtype=np.float32))
+        labels = eng.tensor(rng.integers(0, 10, n))
+        model = lenet(eng.nn)
+        optimizer = eng.SGD(model.parameters(), lr=0.01)
+
+        def step():
+            optimizer.zero_grad()
+            eng.cross_entropy(model(images), labels).backward()
+            optimizer.step()
+    elif axis == "image":
+        x = eng.tensor(rng.standard_normal((4, 8, n, n), dtype=np.float32), True)
+        weight = eng.tensor(rng.standard_normal((8, 8, 3, 3), dtype=np.float32) * 0.1, True)
+        bias = eng.tensor(rng.standard_normal(8, dtype=np.float32), True)
+
+        def step():
+            x.grad = weight.grad = bias.grad = None
+            eng.conv2d(x, weight, bias, padding=1).sum().backward()
+    else:
+        xs = eng.tensor(rng.standard_normal((n, RNN_N, RNN_H), dtype=np.float32))
+        W, U = (eng.tensor(rng.standard_normal((RNN_H, RNN_H), dtype=np.float32) / 8, True)
+                for _ in "WU")
+        b = eng.tensor(np.zeros(RNN_H, np.float32), True)
+        h0 = eng.tensor(np.zeros((RNN_N, RNN_H), np.float32))
+
+        def step():
+            W.grad = U.grad = b.grad = None
+            rnn(xs, W, U, b, h0).sum().backward()
+
+    def run():
+        start = clock()
+        step()
+        return {"step": clock() - start}
+    return run
+
+
+@contextlib.contextmanager
+def _collector(no_gc):
+    """Collect once, so that no earlier garbage is charged to the block; with ``no_gc``, keep
+    the cyclic collector off inside it."""
+    gc.collect()
+    if no_gc:
+        gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+def measure(run, repeats, budget, no_gc):
+    """{phase: median seconds} over ``repeats`` runs, fewer where one more would pass ``budget``
+    seconds in all (the long chains then run once)."""
+    samples = []
+    while len(samples) < repeats:
+        with _collector(no_gc):
+            samples.append(run())
+        spent = sum(sum(sample.values()) for sample in samples)
+        if spent * (len(samples) + 1) / len(samples) > budget:
+            break
+    return {phase: statistics.median(s[phase] for s in samples) for phase in samples[0]}
+
+
+def peak_memory(run, no_gc):
+    """Peak memory of one ``run()`` in bytes: {rss_rise, rss_peak, traced_peak, rss_reset}.
+
+    The RSS comes first, without tracemalloc, whose own records would inflate it. Writing 5 to
+    /proc/self/clear_refs (Linux) resets the high-water mark that getrusage reports to the RSS
+    now; where that fails (``rss_reset`` False), an earlier, higher peak can hide this one.
+    """
+    import resource
+    with _collector(no_gc):
+        with open("/proc/self/statm") as statm:
+            before = int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+        try:
+            with open("/proc/self/clear_refs", "w") as clear_refs:
+                clear_refs.write("5")
+            reset = True
+        except OSError:
+            reset = False
+        run()
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
+    tracemalloc.start()
+    with _collector(no_gc):
+        run()
+    traced = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return {"rss_rise": peak - before, "rss_peak": peak, "traced_peak": traced,
+            "rss_reset": reset}
+
+
+def child(job):
+    """Run one job in this fresh process, printing one JSON line per result."""
+    eng, axis, sizes = _engine(job["engine"], job["threads"]), job["axis"], job["sizes"]
+    workload(eng, axis, sizes[0], seed=1)()  # compiles kernels and warms caches, untimed
+    if job["kind"] == "memory":
+        print(json.dumps({"memory": peak_memory(workload(eng, axis, sizes[-1]), job["no_gc"])}))
+        return
+    for n in sizes:
+        seconds = measure(workload(eng, axis, n), job["repeats"], job["budget"], job["no_gc"])
+        print(json.dumps({"size": n, "seconds": seconds}), flush=True)
+
+
+def run_jobs(jobs, threads, progress):
+    """Run each job in a child process with ``threads`` set; return [(job, its JSON lines)]."""
+    env = dict(os.environ, **{name: str(threads) for name in THREAD_VARIABLES})
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
+    results = []
+    for job in jobs:
+        progress.set_description(f"{job['engine']} {job['axis']} {job['kind']}")
+        command = [sys.executable, "-m", "bench.bench_scaling", "--child", json.dumps(job)]
+        with subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env,
+                              cwd=root) as process:
+            lines = []
+            for line in process.stdout:
+                lines.append(json.loads(line))
+                progress.update(1)
+        if process.returncode:
+            raise RuntimeError(f"bench_scaling: the {job['kind']} job of {job['engine']} on "
+                               f"{job['axis']} failed with exit code {process.returncode}")
+        results.append((job, lines))
+    return results
+
+
+def collect(results, sizes):
+    """{"sizes", "seconds": {axis: {phase: {engine: [t per size]}}}, "memory": {axis: {engine:
+    bytes}}} from the children's lines."""
+    data = {"sizes": sizes, "seconds": {}, "memory": {}}
+    for job, lines in results:
+        axis, engine = job["axis"], job["engine"]
+        if job["kind"] == "memory":
+            data["memory"].setdefault(axis, {})[engine] = lines[0]["memory"]
+            continue
+        for phase in lines[0]["seconds"]:
+            column = [line["seconds"][phase] for line in lines]
+            data["seconds"].setdefault(axis, {}).setdefault(phase, {})[engine] = column
+    return data
+
+
+def slopes(data):
+    """{(axis, phase): {engine: k}} for every measured curve."""
+    return {(axis, phase): {engine: fit_slope(data["sizes"][axis], column)
+                            for engine, column in by_engine.items()}
+            for axis, phases in data["seconds"].items() for phase, by_engine in phases.items()}
+
+
+def _ratio(ours, theirs):
+    """ours / theirs, or None where either is missing or not positive."""
+    return ours / theirs if theirs and theirs > 0 and ours > 0 else None
+
+
+def _check(value, limit, form):
+    """The [measured, verdict] cells of the target ``value <= limit``."""
+    if value is None:
+        return ["n/a", "n/a (needs PyTorch)"]
+    return [form.format(value), "met" if value <= limit else "MISSED"]
+
+
+def targets(data):
+    """Issue 19's targets, as rows [target, measured, verdict], for what was measured."""
+    rows, length, ops = [], data["seconds"].get("length"), data["sizes"].get("length")
+    if length:
+        forward = length["forward"]["minigrad"]
+        growth = (forward[-1] / ops[-1]) / (forward[0] / ops[0])
+        rows.append([f"minigrad forward µs/op at {ops[-1]:,} ops <= {FLAT_FORWARD}x that at "
+                     f"{ops[0]:,}"] + _check(growth, FLAT_FORWARD, "{:.2f}x"))
+        i = min(range(len(ops)), key=lambda j: abs(math.log(ops[j] / 1e5)))  # nearest to 1e5
+        total = {e: length["forward"][e][i] + length["backward"][e][i] for e in length["forward"]}
+        rows.append([f"forward + backward µs/op at {ops[i]:,} ops <= {OPS_VS_TORCH}x PyTorch"]
+                    + _check(_ratio(total["minigrad"], total.get("torch")), OPS_VS_TORCH,
+                             "{:.2f}x"))
+    for (axis, phase), k in slopes(data).items():
+        gap = abs(k["minigrad"] - k["torch"]) if "torch" in k else None
+        rows.append([f"slope on {axis} ({phase}) within {SLOPE_GAP} of PyTorch's"]
+                    + _check(gap, SLOPE_GAP, "{:.2f} apart"))
+    memory = data["memory"].get("steps")
+    if memory:
+        rise = _ratio(memory["minigrad"]["rss_rise"], memory.get("torch", {}).get("rss_rise"))
+        rows.append([f"peak RSS rise, backward through the {data['sizes']['steps'][-1]:,}-step "
+                     f"RNN <= {RNN_MEMORY}x PyTorch"] + _check(rise, RNN_MEMORY, "{:.2f}x"))
+    return rows
+
+
+def _cells(values, form):
+    """``values`` (minigrad's, then PyTorch's if measured) formatted, then their ratio."""
+    ratio = _ratio(*values) if len(values) == 2 else None
+    return [form.format(v) for v in values] + [f"{ratio:.2f}x" if ratio else "n/a"]
+
+
+def summary(data, engines):
+    """The Markdown report: a table per curve, the slopes, peak memory and the targets."""
+    names, parts = [ENGINES[e] for e in engines], []
+    for axis, phases in data["seconds"].items():
+        unit, scale = UNITS[axis]
+        for phase, by_engine in phases.items():
+            rows = [[f"{n:,}"] + _cells([by_engine[e][i] * scale / (n if axis == "length" else 1)
+                                         for e in engines], "{:.3f}")
+                    for i, n in enumerate(data["sizes"][axis])]
+            parts.append(f"{axis} ({phase})\n" + markdown_table(
+                ["n"] + [f"{name} ({unit})" for name in names] + ["ratio"], rows))
+    rows = [[f"{axis} ({phase})"] + [f"{k[e]:.2f}" for e in engines]
+            + ([f"{k['minigrad'] - k['torch']:+.2f}"] if "torch" in k else [])
+            for (axis, phase), k in slopes(data).items()]
+    parts.append("slopes k of log t on log n\n" + markdown_table(
+        ["axis"] + [f"{name} k" for name in names] + ["difference"] * (len(engines) - 1), rows))
+    rows = [[f"{axis} at {data['sizes'][axis][-1]:,}"]
+            + _cells([m[e]["rss_rise"] / 2**20 for e in engines], "{:.1f}")
+            + [f"{m[e]['traced_peak'] / 2**20:.1f}" for e in engines]
+            for axis, m in data["memory"].items()]
+    if rows:
+        parts.append("peak memory of one step, MiB: rise of the peak RSS over the RSS before the "
+                     "step, and tracemalloc's peak (blind to PyTorch's allocator)\n"
+                     + markdown_table(["workload"] + [f"{name} RSS" for name in names]
+                                      + ["ratio"] + [f"{name} tracemalloc" for name in names],
+                                      rows))
+    parts.append("targets (issue 19)\n" + markdown_table(["target", "measured", "verdict"],
+                                                          targets(data)))
+    return "\n\n".join(parts)
+
+
+def plot(data, path, title):
+    """Save one log-log panel of t against n per axis, each curve's slope in the legend."""
+    import matplotlib
+    matplotlib.use("Agg")  # files only: the benchmark must run without a display
+    import matplotlib.pyplot as plt
+    measured, fits = list(data["seconds"]), slopes(data)
+    columns = min(len(measured), 2)
+    rows = -(-len(measured) // columns)
+    fig, panels = plt.subplots(rows, columns, figsize=(6 * columns, 4.5 * rows), squeeze=False)
+    for panel, axis in zip(panels.flat, measured):
+        sizes = data["sizes"][axis]
+        for phase, by_engine in data["seconds"][axis].items():
+            for engine, column in by_engine.items():
+                label = ENGINES[engine] + (f" {phase}" if axis == "length" else "")
+                panel.loglog(sizes, column, "o-" if engine == "minigrad" else "s--",
+                             label=f"{label}, k = {fits[axis, phase][engine]:.2f}")
+        panel.set_xticks(sizes, [f"{n:,}" for n in sizes])
+        panel.set_xticks([], minor=True)  # the sizes label the x axis; the y axis keeps its own
+        panel.set(title=axis, xlabel=f"n ({axis})", ylabel="seconds per run")
+        panel.legend(fontsize="small")
+        panel.grid(True, alpha=0.3)
+    for panel in panels.flat[len(measured):]:
+        panel.set_visible(False)
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def parse_args(argv=None):
+    intro, rest = __doc__.split("\n\n", 1)
+    parser = argparse.ArgumentParser(description=intro, epilog=rest.split("Notation")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--max-ops", type=int, default=100_000,
+                        help="the longest chain on the length axis (default 1e5)")
+    parser.add_argument("--full", action="store_true", help="chains up to 1e6 ops")
+    parser.add_argument("--quick", action="store_true", help="tiny sizes, for a smoke run")
+    parser.add_argument("--axes", nargs="+", choices=AXES, default=list(AXES),
+                        help="the axes to measure (default all)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="threads for NumPy/BLAS, Numba and PyTorch (default 1)")
+    parser.add_argument("--repeats", type=int, default=5,
+                        help="timed runs per size at most; the median is kept (default 5)")
+    parser.add_argument("--budget", type=float, default=5.0,
+                        help="seconds per size that no further run may pass (default 5)")
+    parser.add_argument("--no-gc", action="store_true",
+                        help="disable Python's cyclic GC during each measured run")
+    parser.add_argument("--no-torch", action="store_true", help="measure minigrad only")
+    parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory jobs")
+    parser.add_argument("--out", default="out/bench_scaling",
+                        help="folder for the PNG and JSON (default out/bench_scaling)")
+    parser.add_argument("--child", help=argparse.SUPPRESS)  # one job, run in a child process
+    args = parser.parse_args(argv)
+    if args.max_ops <= 1000 or args.max_ops % 4:
+        parser.error(f"--max-ops must be a multiple of 4 (the chain's cycle) above 1000, "
+                     f"got {args.max_ops}")
+    if min(args.threads, args.repeats) < 1 or args.budget <= 0:
+        parser.error(f"--threads and --repeats must be at least 1 and --budget positive, got "
+                     f"{args.threads}, {args.repeats} and {args.budget}")
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if args.child:
+        return child(json.loads(args.child))
+    from tqdm import tqdm
+    sizes = axis_sizes(1_000_000 if args.full else args.max_ops, args.quick)
+    sizes = {axis: sizes[axis] for axis in args.axes}
+    engines = ["minigrad"] + ["torch"] * (not args.no_torch
+                                          and importlib.util.find_spec("torch") is not None)
+    common = dict(threads=args.threads, no_gc=args.no_gc, repeats=args.repeats,
+                  budget=args.budget)
+    jobs = [dict(common, engine=e, axis=a, sizes=sizes[a], kind=kind)
+            for kind in ["time"] + ["memory"] * (not args.no_memory) for a in sizes
+            for e in engines]
+    total = sum(len(job["sizes"]) if job["kind"] == "time" else 1 for job in jobs)
+    with tqdm(total=total, unit="result", file=sys.stderr) as progress:
+        data = collect(run_jobs(jobs, args.threads, progress), sizes)
+    title = (f"scaling, {args.threads} thread(s), cyclic GC "
+             + ("disabled" if args.no_gc else "on"))
+    print(f"\n{title}\n\n{summary(data, engines)}")
+    os.makedirs(args.out, exist_ok=True)
+    stem = os.path.join(args.out, "scaling_nogc" if args.no_gc else "scaling")
+    plot(data, stem + ".png", title)
+    with open(stem + ".json", "w") as file:
+        json.dump(dict(data, settings=vars(args), date=time.strftime("%Y-%m-%d"),
+                       targets=targets(data)), file, indent=1)
+    print(f"\nsaved {stem}.png and {stem}.json")
+
+
+if __name__ == "__main__":
+    main()
