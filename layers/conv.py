@@ -1,7 +1,7 @@
 """2-D convolution layers: Conv2d and ConvTranspose2d, with PyTorch's layouts and defaults.
 
-The arithmetic lives in ``F.conv2d`` and ``F.conv_transpose2d``; a layer owns the weight and
-bias, checks its input and remembers its geometry. Both accept an unbatched (C, H, W) image as
+The arithmetic and the checks of the geometry live in ``F.conv2d`` and ``F.conv_transpose2d``;
+a layer owns the weight and bias, checks what sizes them and remembers its geometry. Both accept an unbatched (C, H, W) image as
 PyTorch does, treating it as a batch of one.
 
 Notation
@@ -49,23 +49,17 @@ class _ConvBase(Module):
             raise ValueError(f"{layer}: in_channels ({self.in_channels}) and out_channels "
                              f"({self.out_channels}) must both be divisible by groups "
                              f"({self.groups})")
+        # The kernel size shapes the weight, so it is checked here; the stride, padding and
+        # dilation are checked by F.conv2d / F.conv_transpose2d on every call. 'same' with a
+        # stride is refused now rather than at the first forward, as PyTorch does.
         self.kernel_size = pair(layer, "kernel_size", kernel_size)
+        if min(self.kernel_size) < 1:
+            raise ValueError(f"{layer}: kernel_size must be >= 1, got {self.kernel_size}")
         self.stride = pair(layer, "stride", stride)
         self.dilation = pair(layer, "dilation", dilation)
-        if min(self.kernel_size + self.stride + self.dilation) < 1:
-            raise ValueError(f"{layer}: kernel_size {self.kernel_size}, stride {self.stride} and "
-                             f"dilation {self.dilation} must be >= 1")
-        if isinstance(padding, str):
-            if padding not in ("same", "valid"):
-                raise ValueError(f"{layer}: padding must be an int, a pair, 'same' or 'valid', "
-                                 f"got {padding!r}")
-            if padding == "same" and self.stride != (1, 1):
-                raise ValueError(f"{layer}: padding='same' needs stride 1, got {self.stride}")
-            self.padding = padding
-        else:
-            self.padding = pair(layer, "padding", padding)
-            if min(self.padding) < 0:
-                raise ValueError(f"{layer}: padding must be >= 0, got {self.padding}")
+        self.padding = padding if isinstance(padding, str) else pair(layer, "padding", padding)
+        if padding == "same" and self.stride != (1, 1):
+            raise ValueError(f"{layer}: padding='same' needs stride 1, got {self.stride}")
         if padding_mode != "zeros":
             raise ValueError(f"{layer}: only padding_mode='zeros' is supported, got "
                              f"{padding_mode!r}")
@@ -198,11 +192,6 @@ class ConvTranspose2d(_ConvBase):
         self.output_padding = pair(layer, "output_padding", output_padding)
         self._setup(layer, in_channels, out_channels, kernel_size, stride, padding, dilation,
                     groups, bias, padding_mode, True, device, dtype)
-        for OP, S, D in zip(self.output_padding, self.stride, self.dilation):
-            if OP < 0 or (OP >= S and OP >= D):
-                raise ValueError(f"{layer}: output_padding {self.output_padding} must be >= 0 "
-                                 f"and smaller than the stride {self.stride} or the dilation "
-                                 f"{self.dilation}")
 
     def _output_padding_for(self, x, output_size):
         """The output padding that makes the output plane ``output_size``."""

@@ -1,7 +1,8 @@
 """Pooling and resizing layers: MaxPool2d, MaxUnpool2d, AvgPool2d, AdaptiveAvgPool2d, Upsample.
 
-These hold no parameters: each stores its geometry and calls the matching function of ``F``.
-All accept an unbatched (C, H, W) image as PyTorch does.
+These hold no parameters: each stores its geometry and calls the matching function of ``F``,
+which checks it on every call (so a bad kernel size is reported at the first forward, naming the
+function). All accept an unbatched (C, H, W) image as PyTorch does.
 
 Notation
 --------
@@ -10,7 +11,7 @@ H, W          input height and width;  OH, OW  output height and width
 KH, KW        window size;  SH, SW  stride (default: the window size);  PH, PW  padding
 """
 import minigrad.functional as F
-from .conv import as_image_batch, pair
+from .conv import as_image_batch
 from .module import Module
 
 
@@ -52,7 +53,6 @@ class MaxPool2d(Module):
         self.dilation = dilation
         self.return_indices = bool(return_indices)
         self.ceil_mode = bool(ceil_mode)
-        pair("MaxPool2d", "kernel_size", kernel_size)
 
     def forward(self, x):
         x, unbatched = as_image_batch("MaxPool2d", x)
@@ -92,7 +92,6 @@ class MaxUnpool2d(Module):
         self.kernel_size = kernel_size
         self.stride = kernel_size if stride is None else stride
         self.padding = padding
-        pair("MaxUnpool2d", "kernel_size", kernel_size)
 
     def forward(self, x, indices, output_size=None):
         x, unbatched = as_image_batch("MaxUnpool2d", x)
@@ -132,7 +131,6 @@ class AvgPool2d(Module):
         self.padding = padding
         self.ceil_mode = bool(ceil_mode)
         self.count_include_pad = bool(count_include_pad)
-        pair("AvgPool2d", "kernel_size", kernel_size)
 
     def forward(self, x):
         x, unbatched = as_image_batch("AvgPool2d", x)
@@ -198,8 +196,6 @@ class Upsample(Module):
         if (size is None) == (scale_factor is None):
             raise ValueError(f"Upsample: give exactly one of size and scale_factor, got "
                              f"size={size!r} and scale_factor={scale_factor!r}")
-        if mode not in ("nearest", "bilinear"):
-            raise ValueError(f"Upsample: mode must be 'nearest' or 'bilinear', got {mode!r}")
         self.size = size
         if isinstance(scale_factor, (tuple, list)):
             self.scale_factor = tuple(float(s) for s in scale_factor)
