@@ -14,6 +14,7 @@ while costing one backward pass instead of one per output entry. An input with m
 """
 import numpy as np
 
+from . import backend
 from .graph import grad
 from .tensor import Tensor
 
@@ -33,6 +34,13 @@ def _float_outputs(outputs):
 
 def _projection(outputs, rng):
     return [rng.standard_normal(y.shape) for y in outputs]
+
+
+def _on_device_of(array, like, requires_grad=False):
+    """A float64 host ``array`` as a Tensor on ``like``'s device. Random values are drawn on
+    the host, so one seed gives the same check on every device."""
+    device_array = backend.to_device(np.asarray(array, dtype=np.float64), like.device)
+    return Tensor._wrap(device_array, requires_grad)
 
 
 def _projected(fn, inputs, vs):
@@ -80,7 +88,7 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, max_entries=1000, seed
     loss = None
     for y, v in zip(outputs, vs):
         if y.requires_grad:
-            term = (y * Tensor(v, dtype=y.dtype, device=y.device)).sum()
+            term = (y * _on_device_of(v, y)).sum()
             loss = term if loss is None else loss + term
     if loss is None:
         analytic = [None] * len(checked)
@@ -133,8 +141,8 @@ def gradgradcheck(fn, inputs, grad_outputs=None, eps=1e-6, atol=1e-5, rtol=1e-3,
     outputs = _float_outputs(fn(*inputs))
     if grad_outputs is None:
         rng = np.random.default_rng(seed + 1)
-        grad_outputs = [Tensor(rng.standard_normal(y.shape), dtype=np.float64,
-                               requires_grad=True) for y in outputs]
+        grad_outputs = [_on_device_of(rng.standard_normal(y.shape), y, requires_grad=True)
+                        for y in outputs]
     grad_outputs = list(_as_tuple(grad_outputs))
     n = len(inputs)
 
@@ -143,11 +151,11 @@ def gradgradcheck(fn, inputs, grad_outputs=None, eps=1e-6, atol=1e-5, rtol=1e-3,
         ys = [y for y in _float_outputs(fn(*xs))]
         pairs = [(y, v) for y, v in zip(ys, vs) if y.requires_grad]
         targets = [xs[i] for i in checked]
-        if not pairs:
-            return tuple(Tensor(np.zeros(t.shape)) for t in targets)
-        grads = grad([y for y, _ in pairs], targets, grad_outputs=[v for _, v in pairs],
-                     create_graph=True, allow_unused=True)
-        return tuple(g if g is not None else Tensor(np.zeros(t.shape))
+        grads = [None] * len(targets)
+        if pairs:
+            grads = grad([y for y, _ in pairs], targets, grad_outputs=[v for _, v in pairs],
+                         create_graph=True, allow_unused=True)
+        return tuple(g if g is not None else _on_device_of(np.zeros(t.shape), t)
                      for g, t in zip(grads, targets))
 
     return gradcheck(first_derivative, tuple(inputs) + tuple(grad_outputs), eps=eps,
