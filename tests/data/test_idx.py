@@ -190,3 +190,41 @@ def test_gzip_stream_written_is_standard(tmp_path):
     path = tmp_path / "x.gz"
     write_idx(path, np.arange(4, dtype=np.uint8))
     assert gzip.decompress(path.read_bytes()) == bytes([0, 0, 8, 1, 0, 0, 0, 4, 0, 1, 2, 3])
+
+
+def test_gzip_longer_than_its_header_stops_at_the_declared_size(tmp_path, monkeypatch):
+    """A 1-byte header with 64 MiB of zeros behind it: refused after one byte past the header's
+    size, so only about a chunk of the stream is ever decompressed."""
+    path = tmp_path / "bomb-idx1-ubyte.gz"
+    header = bytes([0, 0, 0x08, 1]) + np.asarray([1], dtype=">u4").tobytes()
+    with gzip.open(path, "wb") as f:
+        f.write(header + b"\x07")
+        for _ in range(64):
+            f.write(bytes(1 << 20))
+    decompressed = []
+    real_read = gzip.GzipFile.read
+
+    def counting_read(self, size=-1):
+        chunk = real_read(self, size)
+        decompressed.append(len(chunk))
+        return chunk
+
+    monkeypatch.setattr(gzip.GzipFile, "read", counting_read)
+    with pytest.raises(ValueError, match=r"longer than its header says: shape \(1,\) of uint8 "
+                                         r"needs 1 data bytes, found more than 1") as info:
+        read_idx(path)
+    assert str(path) in str(info.value)
+    assert sum(decompressed) <= 16
+
+
+@given(sizes=st.lists(st.integers(1, 2 ** 31), min_size=1, max_size=3), held=st.integers(0, 40))
+def test_a_header_claiming_more_than_the_file_holds_is_truncated(tmp_path_factory, sizes, held):
+    path = tmp_path_factory.mktemp("idx") / "x-idx-ubyte"
+    declared = int(np.prod(sizes))
+    if declared == held:
+        held += 1
+    header = bytes([0, 0, 0x08, len(sizes)]) + np.asarray(sizes, dtype=">u4").tobytes()
+    path.write_bytes(header + bytes(held))
+    problem = "truncated" if held < declared else "longer than its header says"
+    with pytest.raises(ValueError, match=problem):
+        read_idx(path)

@@ -110,3 +110,45 @@ def test_value_clipping_clamps_each_entry(device):
     assert a.grad is grad_of_a  # in place, as PyTorch's clip_grad_value_
     np.testing.assert_array_equal(a.grad.numpy(), [-1.0, 0.5, 1.0])
     np.testing.assert_array_equal(b.grad.numpy(), [[0.9, -1.0]])
+
+
+def stable_norm(arrays, q):
+    """The q-norm of all entries through logs: exp(logsumexp(q log|g|) / q), in float64."""
+    logs = np.concatenate([np.log(np.abs(a.ravel())) for a in arrays]) * q
+    top = logs.max()
+    return float(np.exp((top + np.log(np.sum(np.exp(logs - top)))) / q))
+
+
+@given(st.lists(st.floats(0.5, 2.0), min_size=1, max_size=6),
+       st.lists(st.floats(0.5, 2.0), min_size=1, max_size=6),
+       st.sampled_from([2.0, 31.0, 1000.0, 1e4]), st.sampled_from([1e10, 1e150, 1e-150]))
+def test_large_norm_types_and_extreme_gradients_stay_finite(first, second, q, scale):
+    # |g|^q alone overflows (1e10^1000) or underflows (1e-150^31): the scaled form must not.
+    grads = [np.array(first) * scale, -np.array(second) * scale]
+    params = [mg.tensor(np.zeros(len(g)), requires_grad=True) for g in grads]
+    for p, g in zip(params, grads):
+        p.grad = mg.tensor(g.copy())
+    total = clip_grad_norm_(params, max_norm=1.0, norm_type=q).item()
+    expected = stable_norm(grads, q)
+    assert np.isfinite(total)
+    np.testing.assert_allclose(total, expected, rtol=1e-9)
+    coefficient = min(1.0, 1.0 / (expected + 1e-6))
+    for p, g in zip(params, grads):
+        np.testing.assert_allclose(p.grad.numpy(), g * coefficient, rtol=1e-9)
+
+
+def test_norm_type_1000_on_1e10_gradients_is_close_to_the_largest_entry():
+    w = mg.tensor(np.zeros(3), requires_grad=True)
+    w.grad = mg.tensor(np.array([1e10, -3e10, 2e10]))
+    # (1 + 3^1000 + 2^1000)^(1/1000) * 1e10 = 3e10 * (1 + (2/3)^1000 + ...)^(1/1000)
+    assert clip_grad_norm_([w], max_norm=1e12, norm_type=1000).item() == pytest.approx(
+        3e10, rel=1e-12)
+
+
+def test_a_nan_in_any_gradient_gives_a_nan_norm():
+    a, b = (mg.tensor(np.zeros(2), requires_grad=True) for _ in range(2))
+    a.grad = mg.tensor(np.array([1.0, 2.0]))
+    b.grad = mg.tensor(np.array([np.nan, 1.0]))
+    assert np.isnan(clip_grad_norm_([a, b], 1.0, norm_type=np.inf).item())
+    a.grad = mg.tensor(np.array([np.inf, 2.0]))
+    assert np.isnan(clip_grad_norm_([a, b], 1.0, norm_type=2.0).item())
