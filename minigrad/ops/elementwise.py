@@ -56,20 +56,24 @@ class Mul(Function):
 
 
 class Div(Function):
-    """out = x / y;  dL/dx = g / y, dL/dy = -g * x / y²."""
+    """out = x / y;  dL/dx = g / y, dL/dy = -(g / y) * out.
+
+    Written with out rather than as -g·x/y²: y² underflows to 0 (or overflows) long before
+    x/y does, e.g. for y = 1e-30 in float32.
+    """
 
     @staticmethod
     def forward(ctx, x, y):
-        ctx.save_for_backward(x, y)
-        return x / y
+        out = x / y
+        ctx.save_for_backward(y, out)
+        return out
 
     @staticmethod
     def backward(ctx, grad_output):
-        x, y = ctx.saved_tensors
+        y, out = ctx.saved_tensors
         need_x, need_y = ctx.needs_input_grad
-        grad_x = grad_output / y if need_x else None
-        grad_y = -grad_output * x / (y * y) if need_y else None
-        return (grad_x, grad_y)
+        grad_x = grad_output / y
+        return (grad_x if need_x else None, -grad_x * out if need_y else None)
 
 
 class Neg(Function):
