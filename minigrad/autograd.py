@@ -8,10 +8,11 @@ re-exported here, where they used to live.
 
 Notation
 --------
+out_meta (shape, dtype string) of each output of a node
 node     a Function instance: the ``ctx`` of forward/backward and the graph node at once
 edge     an :class:`Edge` per positional input: where that input's gradient goes
-saved    what ``save_for_backward`` kept: a :class:`SavedInput`, :class:`SavedOutput` or
-         :class:`SavedConstant` per value
+saved    what ``save_for_backward`` kept: a :class:`SavedInput` or :class:`SavedOutput` per
+         Tensor, a constant Tensor per other array, Python values as they are
 version  a Tensor's count of in-place changes; a saved Tensor must still be at the version it
          had when it was saved, or its gradient would be computed from the wrong values
 """
@@ -81,7 +82,8 @@ class Function:
         the output Tensor, anything else as a constant Tensor (a Python value as itself)."""
         if self._saved is None:
             raise freed_graph_error(self)
-        return tuple([entry.unpack(self) for entry in self._saved])
+        return tuple([entry.unpack(self) if isinstance(entry, Saved) else entry
+                      for entry in self._saved])
 
     @staticmethod
     def forward(ctx, *args, **params):
@@ -127,24 +129,27 @@ class Function:
         return outputs if several else outputs[0]
 
     def _record(self, inputs, outputs, raw):
-        """Attach this node to its outputs and remember the edges to its inputs."""
+        """Attach this node to its outputs and remember the edges to its inputs.
+
+        What the node keeps is tuples, not lists: a tuple of plain values (``needs_input_grad``,
+        ``_out_meta``) is untracked by Python's cyclic garbage collector after its first pass,
+        and every tracked object of a live graph is scanned again by each full collection.
+        """
         edges = []
-        needs = []
         for a in inputs:
             if isinstance(a, Tensor) and a.requires_grad:
                 fn = a._grad_fn
                 edges.append(Edge(fn, a._output_nr, a if fn is None else None, a.data.shape,
                                   a.data.dtype))
-                needs.append(True)
             else:
                 edges.append(None)
-                needs.append(False)
-        self._edges = edges
-        self.needs_input_grad = needs
+        self._edges = tuple(edges)
+        self.needs_input_grad = tuple([edge is not None for edge in edges])
         for i, t in enumerate(outputs):
             t._grad_fn = self
             t._output_nr = i
-        self._out_meta = [(t.data.shape, t.data.dtype) for t in outputs]
+        # dtype.str, not the dtype: dtype objects are tracked, and would keep the tuple tracked
+        self._out_meta = tuple([(t.data.shape, t.data.dtype.str) for t in outputs])
         if self._to_save:
             self._saved = tuple([_saved_entry(x, inputs, outputs, raw) for x in self._to_save])
             del self._to_save
@@ -156,7 +161,14 @@ class Function:
         self._saved = None
 
 
-class SavedInput:
+class Saved:
+    """A saved Tensor that is checked and rebuilt by ``unpack(node)`` when backward asks for it.
+    Other saved values are kept as they are: an array as a constant Tensor, a Python value as
+    itself (no wrapper object, one fewer for the garbage collector to scan)."""
+    __slots__ = ()
+
+
+class SavedInput(Saved):
     """A Tensor kept for backward (input ``input_nr``, or None when it was not an input), with
     its version when it was saved."""
     __slots__ = ("tensor", "input_nr", "version")
@@ -170,7 +182,7 @@ class SavedInput:
         return self.tensor
 
 
-class SavedOutput:
+class SavedOutput(Saved):
     """One of the node's own outputs, kept as its array and version counter and rebuilt as a
     Tensor attached to the node on demand: keeping the output Tensor itself would make the
     reference cycle output -> node -> output."""
@@ -189,18 +201,6 @@ class SavedOutput:
         return tensor
 
 
-class SavedConstant:
-    """Anything else saved: an array comes back as a constant Tensor, a Python value as is."""
-    __slots__ = ("value",)
-
-    def __init__(self, value):
-        is_array = hasattr(value, "shape") and hasattr(value, "dtype")
-        self.value = Tensor._wrap(value) if is_array else value
-
-    def unpack(self, node):
-        return self.value
-
-
 def _saved_entry(x, inputs, outputs, raw):
     """How ``save_for_backward`` keeps ``x``: found by identity among the inputs' arrays, then
     among forward's own results, else as a constant."""
@@ -212,7 +212,9 @@ def _saved_entry(x, inputs, outputs, raw):
             return SavedOutput(t, nr)
     if isinstance(x, Tensor):
         return SavedInput(x, None)
-    return SavedConstant(x)
+    if hasattr(x, "shape") and hasattr(x, "dtype"):
+        return Tensor._wrap(x)
+    return x
 
 
 def _check_version(node, tensor, role, expected):

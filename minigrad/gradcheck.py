@@ -121,9 +121,9 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, max_entries=1000, seed
                 worst = (excess, e, analytic_e, numeric)
         if worst is not None:
             _, e, analytic_e, numeric = worst
-            index = np.unravel_index(e, x.shape) if x.shape else ()
+            index = tuple(map(int, np.unravel_index(e, x.shape))) if x.shape else ()
             raise GradcheckError(
-                f"gradcheck failed for input {i} (shape {x.shape}) at index {tuple(map(int, index))}: "
+                f"gradcheck failed for input {i} (shape {x.shape}) at index {index}: "
                 f"analytic {analytic_e!r} vs numeric {numeric!r} "
                 f"(atol={atol}, rtol={rtol}, eps={eps})")
     return True

@@ -10,6 +10,8 @@ edge       an ``autograd.Edge``: where one input's gradient goes, and its shape 
 g          a gradient Tensor; ``grad_output`` inside a backward
 pending    node -> list of its outputs' gradients, filled in as consumers run
 """
+import numpy as np
+
 from . import backend
 from .grad_mode import state
 from .autograd import freed_graph_error
@@ -178,7 +180,7 @@ def _fill_unused_outputs(node, output_grads):
     for nr, g in enumerate(output_grads):
         if g is None:
             shape, dtype = node._out_meta[nr]
-            output_grads[nr] = Tensor._wrap(backend.xp_of(like.data).zeros(shape, dtype))
+            output_grads[nr] = Tensor._wrap(backend.xp_of(like.data).zeros(shape, np.dtype(dtype)))
 
 
 def run_backward(roots, root_grads, retain_graph=False, create_graph=False, targets=None):
