@@ -12,19 +12,20 @@ Four axes, each timed over a range of sizes n, float32 on the CPU:
     steps   an RNN looped in Python over n steps, h = tanh(x_t @ W + h @ U + b), batch 32, input
             and hidden 64, loss h_n.sum(), forward + backward
 
-The slope k of an axis is the least-squares fit of log t on log n, so t grows like n^k (k = 1 on
-``length``: a constant cost per op). Peak memory, at the largest size of each axis: the rise of
-the peak RSS (getrusage, after resetting the kernel's high-water mark) over the RSS just before
-the step, and tracemalloc's peak, which sees NumPy's buffers and Python objects but not
-PyTorch's allocator. Every job runs in a fresh child process, one engine at a time, so peaks do
-not mix and PyTorch is never imported next to minigrad. The children get ``--threads`` (default
-1) through OMP_NUM_THREADS, OPENBLAS_NUM_THREADS, MKL_NUM_THREADS and NUMBA_NUM_THREADS, set
-before NumPy is imported, then through threadpoolctl (if installed), numba.set_num_threads and
-torch.set_num_threads. Without PyTorch, only minigrad is measured. Each timed run starts with
-one gc.collect(); ``--no-gc`` then disables the cyclic collector until the run ends, which shows
-how much of the cost is the collector's. The report is printed as Markdown; ``--out`` receives
-``scaling.png`` (one log-log panel per axis) and ``scaling.json`` (raw seconds and bytes), or
-``scaling_nogc.*`` under ``--no-gc``.
+The slope k of an axis is the least-squares fit of log t on log n: t grows like n^k (k = 1 on
+``length`` is a constant cost per op). Peak memory, at each axis's largest size: the rise of the
+peak RSS (getrusage, the kernel's high-water mark reset first) over the RSS before the step, and
+tracemalloc's peak (NumPy's buffers and Python objects; blind to PyTorch's allocator).
+
+Each job runs in a fresh child process with one engine, so peaks do not mix. ``--threads``
+(default 1) reaches the children through OMP/OPENBLAS/MKL/VECLIB/NUMBA thread variables, set
+before NumPy is imported, then threadpoolctl (if installed), numba and torch.set_num_threads.
+Without PyTorch, only minigrad runs. Each timed run starts with gc.collect(); ``--no-gc`` then
+keeps the cyclic collector off until the run ends, to show how much of the cost it is.
+``--clock cpu`` reads the process's CPU time instead of the wall clock: steadier on a shared
+machine, as the time other processes hold the cores is left out, but summed over threads. The
+report is printed as Markdown; ``--out`` gets ``scaling.png`` (a log-log panel per axis) and
+``scaling.json`` (raw seconds and bytes), or ``scaling_nogc.*`` under ``--no-gc``.
 
     python -m bench.bench_scaling              # chains up to 1e5 ops, a few minutes
     python -m bench.bench_scaling --full       # chains up to 1e6 ops
@@ -154,14 +155,14 @@ def rnn(xs, W, U, b, h):
     return h
 
 
-def workload(eng, axis, n, seed=0):
+def workload(eng, axis, n, seed=0, clock=time.perf_counter):
     """A closure that runs one step of ``axis`` at size ``n`` and returns {phase: seconds}.
 
     Both engines draw their inputs from the same seed. The backward phase ends after the loss
-    is released, so it includes tearing the graph down.
+    is released, so it includes tearing the graph down. ``clock`` reads the seconds.
     """
     import numpy as np
-    rng, clock = np.random.default_rng(seed), time.perf_counter
+    rng = np.random.default_rng(seed)
     if axis == "length":
         x, w = (eng.tensor(rng.uniform(-1, 1, (4, 4)).astype(np.float32), True) for _ in "xw")
 
@@ -242,20 +243,21 @@ def peak_memory(run, no_gc):
 
     The RSS comes first, without tracemalloc, whose own records would inflate it. Writing 5 to
     /proc/self/clear_refs (Linux) resets the high-water mark that getrusage reports to the RSS
-    now; where that fails (``rss_reset`` False), an earlier, higher peak can hide this one.
+    now. Where that fails (``rss_reset`` False), the rise is the whole process's peak.
     """
     import resource
     with _collector(no_gc):
-        with open("/proc/self/statm") as statm:
-            before = int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
         try:
+            with open("/proc/self/statm") as statm:
+                before = int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
             with open("/proc/self/clear_refs", "w") as clear_refs:
                 clear_refs.write("5")
             reset = True
         except OSError:
-            reset = False
+            before, reset = 0, False
         run()
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        peak *= 1 if sys.platform == "darwin" else 1024  # bytes on macOS, KiB elsewhere
     tracemalloc.start()
     with _collector(no_gc):
         run()
@@ -272,8 +274,10 @@ def child(job):
     if job["kind"] == "memory":
         print(json.dumps({"memory": peak_memory(workload(eng, axis, sizes[-1]), job["no_gc"])}))
         return
+    clock = time.process_time if job["clock"] == "cpu" else time.perf_counter
     for n in sizes:
-        seconds = measure(workload(eng, axis, n), job["repeats"], job["budget"], job["no_gc"])
+        seconds = measure(workload(eng, axis, n, clock=clock), job["repeats"], job["budget"],
+                          job["no_gc"])
         print(json.dumps({"size": n, "seconds": seconds}), flush=True)
 
 
@@ -440,6 +444,10 @@ def parse_args(argv=None):
                         help="timed runs per size at most; the median is kept (default 5)")
     parser.add_argument("--budget", type=float, default=5.0,
                         help="seconds per size that no further run may pass (default 5)")
+    parser.add_argument("--clock", choices=["wall", "cpu"], default="wall",
+                        help="wall: time.perf_counter; cpu: the process's CPU time, which leaves "
+                             "out the time other processes hold the cores (on a shared machine) "
+                             "but sums over threads (default wall)")
     parser.add_argument("--no-gc", action="store_true",
                         help="disable Python's cyclic GC during each measured run")
     parser.add_argument("--no-torch", action="store_true", help="measure minigrad only")
@@ -467,14 +475,14 @@ def main(argv=None):
     engines = ["minigrad"] + ["torch"] * (not args.no_torch
                                           and importlib.util.find_spec("torch") is not None)
     common = dict(threads=args.threads, no_gc=args.no_gc, repeats=args.repeats,
-                  budget=args.budget)
+                  budget=args.budget, clock=args.clock)
     jobs = [dict(common, engine=e, axis=a, sizes=sizes[a], kind=kind)
             for kind in ["time"] + ["memory"] * (not args.no_memory) for a in sizes
             for e in engines]
     total = sum(len(job["sizes"]) if job["kind"] == "time" else 1 for job in jobs)
     with tqdm(total=total, unit="result", file=sys.stderr) as progress:
         data = collect(run_jobs(jobs, args.threads, progress), sizes)
-    title = (f"scaling, {args.threads} thread(s), cyclic GC "
+    title = (f"scaling, {args.threads} thread(s), {args.clock} clock, cyclic GC "
              + ("disabled" if args.no_gc else "on"))
     print(f"\n{title}\n\n{summary(data, engines)}")
     os.makedirs(args.out, exist_ok=True)

@@ -158,7 +158,7 @@ def test_workloads_compute_the_same_math_in_both_engines():
 
 
 def test_a_tiny_run_writes_the_plot_and_the_numbers(tmp_path, capsys):
-    bs.main(["--quick", "--axes", "length", "--no-torch", "--repeats", "1",
+    bs.main(["--quick", "--axes", "length", "--no-torch", "--repeats", "1", "--clock", "cpu",
              "--out", str(tmp_path)])
     with open(tmp_path / "scaling.png", "rb") as png:
         assert png.read(8) == b"\x89PNG\r\n\x1a\n"
@@ -168,4 +168,5 @@ def test_a_tiny_run_writes_the_plot_and_the_numbers(tmp_path, capsys):
     assert len(forward) == 3 and min(forward) > 0
     assert data["memory"]["length"]["minigrad"]["traced_peak"] > 0
     printed = capsys.readouterr().out
+    assert "scaling, 1 thread(s), cpu clock, cyclic GC on" in printed
     assert "| length (forward) |" in printed and "targets (issue 19)" in printed
