@@ -307,14 +307,14 @@ class Clip(Function):
         return grad_output * ctx.inside
 
 
-def _tie_weight(picks_x, x, y, dtype):
-    """The share of the gradient that goes to x: 1 where x is picked, 1/2 on a tie, else 0.
+def _split_ties(ctx, out, picks_x, x, y):
+    """Keep x's share of the gradient, w = 1 where x is picked, 1/2 on a tie, else 0; return out.
 
-    Splitting ties evenly keeps the gradient symmetric in x and y and a valid subgradient.
-    Raw array: a locally constant weight, its derivative is zero. In out's dtype, so grads
-    keep theirs.
+    Splitting ties evenly keeps the gradient symmetric in x and y and a valid subgradient. The
+    weight is raw (locally constant, derivative zero) and in out's dtype, so grads keep theirs.
     """
-    return (picks_x + 0.5 * (x == y)).astype(dtype)
+    ctx.weight_x = (picks_x + 0.5 * (x == y)).astype(out.dtype)
+    return out
 
 
 class Maximum(Function):
@@ -322,9 +322,7 @@ class Maximum(Function):
 
     @staticmethod
     def forward(ctx, x, y):
-        out = xp_of(x, y).maximum(x, y)
-        ctx.weight_x = _tie_weight(x > y, x, y, out.dtype)
-        return out
+        return _split_ties(ctx, xp_of(x, y).maximum(x, y), x > y, x, y)
 
     @staticmethod
     def backward(ctx, grad_output):
@@ -336,9 +334,7 @@ class Minimum(Function):
 
     @staticmethod
     def forward(ctx, x, y):
-        out = xp_of(x, y).minimum(x, y)
-        ctx.weight_x = _tie_weight(x < y, x, y, out.dtype)
-        return out
+        return _split_ties(ctx, xp_of(x, y).minimum(x, y), x < y, x, y)
 
     @staticmethod
     def backward(ctx, grad_output):
@@ -395,24 +391,14 @@ relu = ReLU.apply
 abs = Abs.apply
 
 
-def pow(x, p):
-    """x ** p for a Tensor x and a number or Tensor p."""
-    return Pow.apply(x, p)
+pow = Pow.apply          # x ** p, p a number or a Tensor
+maximum = Maximum.apply  # ties share the gradient evenly
+minimum = Minimum.apply
 
 
 def clip(x, low=None, high=None):
     """Limit x to [low, high] (either bound may be None)."""
     return Clip.apply(x, low=low, high=high)
-
-
-def maximum(x, y):
-    """Elementwise maximum of x and y (broadcast); ties share the gradient evenly."""
-    return Maximum.apply(x, y)
-
-
-def minimum(x, y):
-    """Elementwise minimum of x and y (broadcast); ties share the gradient evenly."""
-    return Minimum.apply(x, y)
 
 
 def where(cond, x, y):
