@@ -112,9 +112,7 @@ class BackwardPass:
                 if id(leaf) in target_positions:
                     self.captured[target_positions[id(leaf)]] = g
                 continue
-            g = _run_hooks(leaf._hooks or (), g)
-            if not self.create_graph:
-                g = self.private(g)
+            g = self.private(_run_hooks(leaf._hooks or (), g))
             leaf.grad = g if leaf.grad is None else leaf.grad + g
 
     def call_backward(self, node, output_grads):
@@ -165,12 +163,15 @@ class BackwardPass:
         place, so it must be writable and shared with nothing. A fresh array that an op made is
         kept as it is; a view (of a broadcast or reshape), an array already given to another
         leaf (Add hands one gradient to both inputs) or one the caller or a hook holds is
-        copied."""
+        copied. With create_graph the copy stays attached to g's node, so it can still be
+        differentiated."""
         array = g.data
         if array.base is not None or id(array) in self.handed_out or not array.flags.writeable:
-            array = array.copy()
-        self.handed_out.add(id(array))
-        return Tensor._wrap(array)
+            copy = Tensor._wrap(array.copy(), g.requires_grad)
+            copy._grad_fn, copy._output_nr = g._grad_fn, g._output_nr
+            g = copy
+        self.handed_out.add(id(g.data))
+        return g
 
 
 def _fill_unused_outputs(node, output_grads):
@@ -320,6 +321,9 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         grad_outputs = [grad_outputs]
     if retain_graph is None:
         retain_graph = create_graph
+    if len(grad_outputs) != len(outputs):
+        raise RuntimeError(f"grad: got {len(grad_outputs)} grad_outputs for {len(outputs)} "
+                           "outputs; expected one per output (None for a one-element output)")
     for i, t in enumerate(inputs):
         if not t.requires_grad:
             raise RuntimeError(f"grad: input {i} (shape {t.shape}) does not require grad")

@@ -60,6 +60,7 @@ class Tensor:
     _output_nr = 0
     _version_counter = None   # created on the first in-place change, detach() or save
     _hooks = None
+    _retains_grad = False
 
     def __init__(self, data, dtype=None, device=None, requires_grad=False):
         if isinstance(data, Tensor):
@@ -272,9 +273,11 @@ class Tensor:
         return _HookHandle(hooks, fn)
 
     def retain_grad(self):
-        """Keep the gradient of a non-leaf tensor in ``.grad`` after backward."""
-        if self._grad_fn is None:
+        """Keep the gradient of a non-leaf tensor in ``.grad`` after backward (once, however
+        often it is called, as in PyTorch)."""
+        if self._grad_fn is None or self._retains_grad:
             return
+        self._retains_grad = True
         def store(g):
             self.grad = g if self.grad is None else self.grad + g
         self.register_hook(store)
