@@ -37,6 +37,7 @@ Notation
 n       size along an axis: ops, batch, pixels per side, or steps
 t       median seconds of one run at size n
 k       fitted slope, t ~ c n^k
+T, N, H the RNN's steps (n), batch (32) and input and hidden width (64)
 """
 import argparse
 import contextlib
@@ -131,14 +132,20 @@ def _engine(name, threads):
 
 
 def lenet(nn):
-    """The LeNet of the ``batch`` axis, built from ``nn`` (``layers`` or ``torch.nn``)."""
+    """The LeNet of the ``batch`` axis, built from ``nn`` (``layers`` or ``torch.nn``).
+
+    Not ``models.LeNet``, whose head always has three Linear layers: issue 19's has two.
+    """
     return nn.Sequential(nn.Conv2d(1, 16, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
                          nn.Conv2d(16, 32, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
                          nn.Flatten(), nn.Linear(32 * 7 * 7, 128), nn.ReLU(), nn.Linear(128, 10))
 
 
 def chain(x, w, n):
-    """n elementwise ops (n a multiple of 4) cycling through mul, add, tanh and sub, summed."""
+    """n elementwise ops (n a multiple of 4) cycling through mul, add, tanh and sub, summed.
+
+    x, w are Tensors of shape (4, 4), of either engine; the result has shape ().
+    """
     y = x
     for _ in range(n // 4):
         y = y * w
@@ -149,7 +156,10 @@ def chain(x, w, n):
 
 
 def rnn(xs, W, U, b, h):
-    """The last state of h_t = tanh(x_t @ W + h_{t-1} @ U + b) over the T steps of xs (T, N, H)."""
+    """The last state of h_t = tanh(x_t @ W + h_{t-1} @ U + b), starting from h.
+
+    xs is (T, N, H), W and U are (H, H), b is (H,), h and the result are (N, H).
+    """
     for t in range(xs.shape[0]):
         h = (xs[t] @ W + h @ U + b).tanh()
     return h
