@@ -7,6 +7,7 @@ in and on the way out.
 
 Loading trusts nothing in the file: every size a header or the zip directory declares is
 checked against the others and against the file's length before any array is allocated.
+Those checks live in ``serialization_read``; ``load`` here runs them in order.
 
 Saving is atomic. The archive is written to a temporary file in the target's folder, flushed
 and fsync'ed, then renamed over the target with ``os.replace``; the rename is atomic on POSIX
@@ -17,29 +18,17 @@ Notation
 state   a mapping from str keys to arrays (a ``Module.state_dict()``, say)
 key     an entry's name; nested mappings become dotted keys, ``{'a': {'b': x}}`` -> ``'a.b'``
 """
-import ast
 import json
-import math
 import os
 import secrets
 import stat
-import struct
 import zipfile
 
 import numpy as np
 
 from minigrad import backend
-
-_NPY_SUFFIX = ".npy"
-_TREE_KEY = "__tree__"      # the JSON layout of a checkpoint holding more than arrays
-_ARRAY_PREFIX = "__array_"  # its arrays, numbered in the order they appear
-_NPY_MAGIC = b"\x93NUMPY"
-_MAX_HEADER = 65536         # a .npy header is a short dict literal; numpy's own cap is 10000
-_MAX_DEPTH = 100            # nesting of a layout; real checkpoints use a handful of levels
-# deflate expands at most 1032:1, so a member declaring more than that per compressed byte lies
-# about its size (a "zip bomb"); stored members must declare exactly what they hold.
-_DEFLATE_RATIO = 1032
-_METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
+from minigrad.serialization_read import (ARRAY_PREFIX, NPY_SUFFIX, TREE_KEY, check_sizes,
+                                         decode_layout, read_member)
 
 
 def _to_host_array(key, value):
@@ -96,7 +85,7 @@ def _write_archive(f, arrays):
     with zipfile.ZipFile(f, mode="w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
         for key, array in arrays.items():
             # force_zip64: the member's size is unknown until written and may exceed 4 GiB.
-            with zf.open(key + _NPY_SUFFIX, mode="w", force_zip64=True) as member:
+            with zf.open(key + NPY_SUFFIX, mode="w", force_zip64=True) as member:
                 np.lib.format.write_array(member, array, allow_pickle=False)
 
 
@@ -146,7 +135,8 @@ def _is_plain_state(obj):
 
 def _encode_tree(value, arrays, where="obj"):
     """A JSON-able description of ``value``; arrays are moved to ``arrays`` and referenced by
-    their position. Containers and plain values are described, never pickled."""
+    their position. Containers and plain values are described, never pickled; the reader's
+    ``_decode_tree`` is the inverse."""
     from minigrad.tensor import Tensor
     if isinstance(value, (Tensor, np.ndarray)) or backend.is_cuda_array(value):
         arrays.append(_to_host_array(where, value))
@@ -168,18 +158,6 @@ def _encode_tree(value, arrays, where="obj"):
         return {"value": value}
     raise TypeError(f"save: {where} is a {type(value).__name__}; a checkpoint holds arrays, "
                     "numbers, strings, None and dicts, lists and tuples of those")
-
-
-def _decode_tree(node, arrays):
-    if "array" in node:
-        return arrays[node["array"]]
-    if "dict" in node:
-        return {k: _decode_tree(v, arrays) for k, v in node["dict"]}
-    if "list" in node:
-        return [_decode_tree(v, arrays) for v in node["list"]]
-    if "tuple" in node:
-        return tuple(_decode_tree(v, arrays) for v in node["tuple"])
-    return node["value"]
 
 
 def save(obj, path):
@@ -233,13 +211,13 @@ def save(obj, path):
         raise ValueError(f"save: the path is {path!r}; expected the name of a file to write")
     # Every value is checked and brought to the host before the disk is touched. A key named
     # like the layout member would be read back as a layout, so such a dict is stored as one.
-    if _is_plain_state(obj) and _TREE_KEY not in obj:
+    if _is_plain_state(obj) and TREE_KEY not in obj:
         arrays = _flatten(obj, "", {})
     else:
         found = []
         tree = json.dumps(_encode_tree(obj, found))
-        arrays = {_TREE_KEY: np.frombuffer(tree.encode("utf-8"), dtype=np.uint8)}
-        arrays.update((f"{_ARRAY_PREFIX}{i}", a) for i, a in enumerate(found))
+        arrays = {TREE_KEY: np.frombuffer(tree.encode("utf-8"), dtype=np.uint8)}
+        arrays.update((f"{ARRAY_PREFIX}{i}", a) for i, a in enumerate(found))
     if os.path.isdir(path) or path.endswith((os.sep, "/")):
         raise IsADirectoryError(f"save: {path!r} is a directory; expected a file path")
     # Through a symlink to its target, so that the link stays a link to the new checkpoint.
@@ -267,151 +245,6 @@ def save(obj, path):
             os.unlink(temporary)
         raise
     _fsync_folder(folder)
-
-
-def _check_sizes(info, path, archive_size):
-    """Refuse a member whose declared sizes cannot be true, before reading any of it."""
-    key = info.filename[:-len(_NPY_SUFFIX)]
-    if info.compress_type not in _METHODS:
-        raise ValueError(f"load: {path!r}: entry {key!r} uses zip compression method "
-                         f"{info.compress_type}; checkpoints are stored or deflated")
-    if info.compress_size > archive_size:
-        raise ValueError(f"load: {path!r} is truncated or corrupt at entry {key!r}: it claims "
-                         f"{info.compress_size} bytes in a file of {archive_size}")
-    largest = info.compress_size * (_DEFLATE_RATIO if info.compress_type else 1)
-    if info.file_size > largest:
-        raise ValueError(f"load: {path!r}: entry {key!r} declares {info.file_size} bytes from "
-                         f"{info.compress_size} compressed ones, more than its compression can "
-                         "give; the file is corrupt or crafted")
-
-
-def _read_exactly(member, count, key, path):
-    """``count`` bytes from ``member`` into a fresh bytearray, or the truncation error."""
-    data = bytearray(count)
-    view, done = memoryview(data), 0
-    while done < count:
-        got = member.readinto(view[done:])
-        if not got:
-            raise ValueError(f"load: {path!r} is truncated or corrupt at entry {key!r}: it "
-                             f"holds {done} of the {count} data bytes its header declares")
-        done += got
-    return data
-
-
-def _read_header(member, key, path):
-    """The (shape, fortran_order, dtype) of a .npy header, parsed without trusting it."""
-    def bad(why):
-        return ValueError(f"load: {path!r}: entry {key!r} is not a .npy array that can be read "
-                          f"without pickle ({why})")
-
-    magic = member.read(len(_NPY_MAGIC) + 2)
-    if len(magic) != len(_NPY_MAGIC) + 2 or not magic.startswith(_NPY_MAGIC):
-        raise bad("it does not start with the .npy magic string")
-    version = (magic[-2], magic[-1])
-    if version not in ((1, 0), (2, 0), (3, 0)):
-        raise bad(f"unknown .npy format version {version}")
-    size_format = "<H" if version == (1, 0) else "<I"
-    raw_size = member.read(struct.calcsize(size_format))
-    if len(raw_size) != struct.calcsize(size_format):
-        raise bad("the header is cut short")
-    (header_size,) = struct.unpack(size_format, raw_size)
-    if header_size > _MAX_HEADER:
-        raise bad(f"a header of {header_size} bytes; a .npy header holds a few dozen")
-    raw = member.read(header_size)
-    try:
-        header = ast.literal_eval(raw.decode("utf-8" if version == (3, 0) else "latin1"))
-        shape, fortran_order = header["shape"], header["fortran_order"]
-        dtype = np.lib.format.descr_to_dtype(header["descr"])
-    except (ValueError, SyntaxError, TypeError, KeyError, MemoryError, RecursionError) as err:
-        raise bad(f"a malformed header: {err}") from None
-    if not isinstance(shape, tuple) or not all(isinstance(n, int) and not isinstance(n, bool)
-                                               and n >= 0 for n in shape):
-        raise bad(f"the shape {shape!r:.80} is not a tuple of sizes")
-    if not isinstance(fortran_order, bool):
-        raise bad(f"fortran_order is {fortran_order!r:.80}")
-    if dtype.hasobject:
-        raise bad(f"dtype {dtype} needs pickle")
-    return (shape, fortran_order, dtype, len(magic) + len(raw_size) + header_size)
-
-
-def _read_member(zf, info, path):
-    """The array of one member; its header is checked against the member's declared size
-    before any memory is set aside for the data."""
-    key = info.filename[:-len(_NPY_SUFFIX)]
-    try:
-        with zf.open(info) as member:
-            shape, fortran_order, dtype, header_bytes = _read_header(member, key, path)
-            count = math.prod(shape) * dtype.itemsize
-            if header_bytes + count != info.file_size:
-                raise ValueError(f"load: {path!r}: entry {key!r} declares shape {shape} of "
-                                 f"{dtype} ({count} bytes), but the member holds "
-                                 f"{info.file_size - header_bytes} data bytes")
-            data = _read_exactly(member, count, key, path)
-            trailing = member.read(1)
-    except (zipfile.BadZipFile, EOFError, OSError) as err:
-        raise ValueError(f"load: {path!r} is truncated or corrupt at entry {key!r} "
-                         f"({err})") from None
-    except (RuntimeError, NotImplementedError) as err:
-        # zipfile's answer to encrypted members and unknown compression methods.
-        raise ValueError(f"load: {path!r}: entry {key!r} uses a zip feature that checkpoints "
-                         f"never use ({err})") from None
-    if trailing:
-        raise ValueError(f"load: {path!r}: entry {key!r} has bytes past the array it holds")
-    array = np.frombuffer(data, dtype=dtype, count=math.prod(shape))
-    return (key, array.reshape(shape, order="F" if fortran_order else "C"))
-
-
-def _check_node(node, count, depth, where):
-    """Raise ValueError unless ``node`` is a layout node whose array references lie in
-    ``range(count)``; walks at most ``_MAX_DEPTH`` levels, never recursing deeper."""
-    stack = [(node, depth, where)]
-    while stack:
-        node, depth, where = stack.pop()
-        if depth > _MAX_DEPTH:
-            raise ValueError(f"the layout nests deeper than {_MAX_DEPTH} levels at {where}")
-        if not isinstance(node, dict) or len(node) != 1:
-            raise ValueError(f"{where} is {node!r:.80}, expected a node "
-                             "{'array'|'dict'|'list'|'tuple'|'value': ...}")
-        ((kind, body),) = node.items()
-        if kind == "array":
-            if isinstance(body, bool) or not isinstance(body, int) or not 0 <= body < count:
-                raise ValueError(f"{where} refers to array {body!r:.80}, but the file holds "
-                                 f"arrays 0 to {count - 1}")
-        elif kind == "dict":
-            if not isinstance(body, list) or not all(
-                    isinstance(item, list) and len(item) == 2 and not isinstance(item[0], bool)
-                    and isinstance(item[0], (str, int)) for item in body):
-                raise ValueError(f"{where} is a dict node whose items are not [key, node] "
-                                 "pairs with str or int keys")
-            stack.extend((v, depth + 1, f"{where}[{k!r}]") for k, v in body)
-        elif kind in ("list", "tuple"):
-            if not isinstance(body, list):
-                raise ValueError(f"{where} is a {kind} node without a list of nodes")
-            stack.extend((v, depth + 1, f"{where}[{i}]") for i, v in enumerate(body))
-        elif kind == "value":
-            if body is not None and not isinstance(body, (bool, int, float, str)):
-                raise ValueError(f"{where} holds the value {body!r:.80}")
-        else:
-            raise ValueError(f"{where} is a node of the unknown type {kind!r}")
-
-
-def _decode_layout(state, path):
-    """The nested object that the ``__tree__`` member of ``state`` describes."""
-    raw = state.pop(_TREE_KEY)
-    names = {f"{_ARRAY_PREFIX}{i}" for i in range(len(state))}
-    try:
-        if raw.dtype != np.uint8 or raw.ndim != 1:
-            raise ValueError(f"the layout is {raw.dtype} of shape {raw.shape}, expected the "
-                             "bytes of a JSON text (uint8, 1-D)")
-        if set(state) != names:
-            strays = sorted(set(state) - names)[:5]
-            raise ValueError(f"besides the layout it holds {strays}, expected only "
-                             f"{_ARRAY_PREFIX}0 to {_ARRAY_PREFIX}{len(state) - 1}")
-        tree = json.loads(raw.tobytes().decode("utf-8"))
-        _check_node(tree, len(state), 0, "obj")
-        return _decode_tree(tree, [state[f"{_ARRAY_PREFIX}{i}"] for i in range(len(state))])
-    except (ValueError, RecursionError) as err:  # json's and UTF-8's errors are ValueErrors
-        raise ValueError(f"load: {path!r} has a malformed checkpoint layout ({err})") from None
 
 
 def load(path):
@@ -454,18 +287,18 @@ def load(path):
     with zf:
         infos = zf.infolist()
         for info in infos:
-            if not info.filename.endswith(_NPY_SUFFIX):
+            if not info.filename.endswith(NPY_SUFFIX):
                 raise ValueError(f"load: {path!r} is not an .npz checkpoint: it holds "
                                  f"{info.filename!r}, expected only .npy members")
-            _check_sizes(info, path, archive_size)
+            check_sizes(info, path, archive_size)
         if sum(info.compress_size for info in infos) > archive_size:
             raise ValueError(f"load: {path!r} is corrupt: its members claim more bytes than "
                              f"the file's {archive_size}")
         for info in infos:
-            key, array = _read_member(zf, info, path)
+            key, array = read_member(zf, info, path)
             if key in state:
                 raise ValueError(f"load: {path!r} holds the entry {key!r} twice")
             state[key] = array
-    if _TREE_KEY in state:
-        return _decode_layout(state, path)
+    if TREE_KEY in state:
+        return decode_layout(state, path)
     return state
