@@ -4,7 +4,9 @@ A Module holds three kinds of named state, each registered by plain attribute as
 Parameters (learnable, returned by ``parameters()``), buffers (Tensors that are state but not
 learned, such as BatchNorm's running mean) and sub-Modules. The names nest with dots, so the
 state of a whole model is one flat, ordered dict whose keys are PyTorch's (``features.0.weight``,
-``bn.running_var``); a PyTorch state dict converted to NumPy therefore loads as is.
+``bn.running_var``); a PyTorch state dict converted to NumPy therefore loads as is. Forward
+hooks, and the handles that remove them, are in ``layers.hooks``; the state dict's gathering,
+loading and moving between devices are in ``layers.module_state``.
 
 Notation
 --------
@@ -12,40 +14,15 @@ name      an attribute name inside one module (no dots)
 prefix    the dotted path of a module inside the model, ``''`` for the model itself
 state     a state dict: ordered ``dotted name -> Tensor`` for parameters and persistent buffers
 """
-import itertools
-
 import numpy as np
 
 from minigrad import Tensor
+from .hooks import RemovableHandle, add_hook, call_with_hooks
 from .parameter import Parameter
 from .module_state import (IncompatibleKeys, gather_state, load_state_dict, move_state,
                            summarize)
 
 __all__ = ["Module", "RemovableHandle", "IncompatibleKeys"]
-
-
-class RemovableHandle:
-    """What ``register_forward_hook`` and ``register_forward_pre_hook`` return.
-
-    ``handle.remove()`` unregisters the hook; removing twice is harmless. It also works as a
-    context manager, removing the hook when the block ends.
-    """
-
-    _ids = itertools.count()
-
-    def __init__(self, hooks):
-        self._hooks = hooks
-        self.id = next(RemovableHandle._ids)
-
-    def remove(self):
-        self._hooks.pop(self.id, None)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc_info):
-        self.remove()
-        return False
 
 
 class Module:
@@ -93,33 +70,20 @@ class Module:
                                   "Module must define forward(self, *inputs)")
 
     def __call__(self, *args, **kwargs):
+        # Most modules have no hooks: they pay for one test, not for the hook loop.
         if not (self._forward_pre_hooks or self._forward_hooks):
             return self.forward(*args, **kwargs)
-        # tuple(...) so that a hook may remove itself (or another) while running
-        for hook in tuple(self._forward_pre_hooks.values()):
-            result = hook(self, args)
-            if result is not None:
-                args = result if isinstance(result, tuple) else (result,)
-        output = self.forward(*args, **kwargs)
-        for hook in tuple(self._forward_hooks.values()):
-            result = hook(self, args, output)
-            if result is not None:
-                output = result
-        return output
+        return call_with_hooks(self, args, kwargs)
 
     def register_forward_pre_hook(self, hook):
         """Call ``hook(module, inputs)`` before each forward; a non-None return value (a tuple,
         or a single value) replaces the positional inputs. Returns a :class:`RemovableHandle`."""
-        handle = RemovableHandle(self._forward_pre_hooks)
-        self._forward_pre_hooks[handle.id] = hook
-        return handle
+        return add_hook(self._forward_pre_hooks, hook)
 
     def register_forward_hook(self, hook):
         """Call ``hook(module, inputs, output)`` after each forward; a non-None return value
         replaces the output. Returns a :class:`RemovableHandle`."""
-        handle = RemovableHandle(self._forward_hooks)
-        self._forward_hooks[handle.id] = hook
-        return handle
+        return add_hook(self._forward_hooks, hook)
 
     def _check_new_name(self, kind, name, registry):
         if "_parameters" not in self.__dict__:
