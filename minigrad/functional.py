@@ -1,10 +1,10 @@
 """``minigrad.functional`` (imported as ``F``): activations, normalisation, attention, losses.
 
 Everything here is a short composite of the primitives in ``minigrad.ops`` (STYLE C9), so its
-gradient, and its gradient's gradient, come from theirs. The losses live in
-``minigrad.losses`` and are re-exported here (``F.cross_entropy``). Images are NCHW;
-sequences are (T, N, E) unless ``batch_first``. Where PyTorch names an axis ``dim``, ``axis``
-is accepted as an alias.
+gradient, and its gradient's gradient, come from theirs. The norms live in ``minigrad.norms`` and
+the losses in ``minigrad.losses``; both are re-exported here (``F.batch_norm``,
+``F.cross_entropy``). Images are NCHW; sequences are (T, N, E) unless ``batch_first``. Where
+PyTorch names an axis ``dim``, ``axis`` is accepted as an alias.
 
 Notation
 --------
@@ -17,17 +17,19 @@ import numpy as np
 
 from .backend import xp_of
 from .tensor import Tensor, raw
-from .ops.elementwise import clip, erf, exp, relu, sigmoid, softplus, sqrt, tanh, where
+from .ops.elementwise import clip, erf, exp, relu, sigmoid, softplus, tanh, where
 from .ops.index import getitem, gather, scatter_add, scatter_mean, scatter_max  # noqa: F401
 from .ops.linalg import matmul
 from .ops.reduce import dim_or_axis, logsumexp
-from .ops.shape import reshape, transpose
+from .ops.shape import transpose
 from .ops.conv import conv2d, conv_transpose2d  # noqa: F401  (re-exported as F.conv2d, ...)
 from .ops.pool import max_pool2d, max_unpool2d, avg_pool2d, adaptive_avg_pool2d  # noqa: F401
 from .ops.resample import interpolate  # noqa: F401
+from .norms import batch_norm, layer_norm, group_norm, instance_norm  # noqa: F401
 from .losses import (nll_loss, cross_entropy, mse_loss, l1_loss, binary_cross_entropy,  # noqa: F401
                      binary_cross_entropy_with_logits, kl_div, multi_margin_loss,
                      cosine_similarity, pairwise_distance, contrastive_loss, triplet_margin_loss)
+
 
 def leaky_relu(x, negative_slope=0.01):
     """x for x > 0, ``negative_slope * x`` otherwise (the gradient at 0 is ``negative_slope``).
@@ -181,143 +183,6 @@ def dropout(x, p=0.5, training=True):
     xp = xp_of(x.data)
     keep = (xp.random.random_sample(x.shape) >= p).astype(x.dtype) / (1 - p)
     return x * keep
-
-
-def _normalize(x, axes, eps):
-    mean = x.mean(axes, keepdims=True)
-    centred = x - mean
-    var = (centred * centred).mean(axes, keepdims=True)
-    return centred / sqrt(var + eps)
-
-
-def _channel_view(t, ndim):
-    """A per-channel (C,) tensor shaped (1, C, 1, ...) to broadcast over (N, C, ...)."""
-    return reshape(t, (1, -1) + (1,) * (ndim - 2))
-
-
-def _affine(out, weight, bias):
-    if weight is not None:
-        out = out * _channel_view(weight, out.ndim)
-    if bias is not None:
-        out = out + _channel_view(bias, out.ndim)
-    return out
-
-
-def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=False,
-               momentum=0.1, eps=1e-5):
-    """Normalise each channel over the batch (and spatial axes), then scale and shift.
-
-    Parameters
-    ----------
-    x : Tensor, shape (N, C) or (N, C, ...)
-    running_mean, running_var : Tensor, shape (C,), or None
-        Updated in place in training mode (with the unbiased variance, as PyTorch does); used
-        instead of the batch statistics in eval mode.
-    weight, bias : Tensor, shape (C,), optional
-
-    Examples
-    --------
-    >>> import minigrad as mg, minigrad.functional as F
-    >>> F.batch_norm(mg.tensor([[1.0], [3.0]]), None, None, eps=0.0).tolist()
-    [[-1.0], [1.0]]
-    """
-    axes = (0,) + tuple(range(2, x.ndim))
-    if training or running_mean is None:
-        count = x.data.size // x.shape[1]
-        if training and count <= 1:
-            raise ValueError(f"batch_norm: expected more than 1 value per channel in training, "
-                             f"got input of shape {x.shape}")
-        mean = x.mean(axes, keepdims=True)
-        centred = x - mean
-        var = (centred * centred).mean(axes, keepdims=True)
-        if training and running_mean is not None:
-            batch_mean = mean.data.reshape(-1)
-            batch_var = var.data.reshape(-1) * (count / max(count - 1, 1))
-            running_mean.data *= 1 - momentum
-            running_mean.data += momentum * batch_mean
-            running_var.data *= 1 - momentum
-            running_var.data += momentum * batch_var
-        out = centred / sqrt(var + eps)
-    else:
-        mean = _channel_view(running_mean, x.ndim).detach()
-        std = (running_var.data + eps) ** 0.5
-        out = (x - mean) / _channel_view(Tensor._wrap(std), x.ndim)
-    return _affine(out, weight, bias)
-
-
-def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
-    """Normalise over the last ``len(normalized_shape)`` axes, then scale and shift elementwise.
-
-    Parameters
-    ----------
-    x : Tensor, shape (..., *normalized_shape)
-    normalized_shape : int or tuple of ints
-    weight, bias : Tensor, shape normalized_shape, optional
-
-    Examples
-    --------
-    >>> import minigrad as mg, minigrad.functional as F
-    >>> F.layer_norm(mg.tensor([[1.0, 3.0]]), 2, eps=0.0).tolist()
-    [[-1.0, 1.0]]
-    """
-    normalized_shape = (normalized_shape,) if isinstance(normalized_shape, int) \
-        else tuple(normalized_shape)
-    k = len(normalized_shape)
-    if x.shape[x.ndim - k:] != normalized_shape:
-        raise ValueError(f"layer_norm: input of shape {x.shape} does not end with "
-                         f"normalized_shape {normalized_shape}")
-    out = _normalize(x, tuple(range(x.ndim - k, x.ndim)), eps)
-    if weight is not None:
-        out = out * weight
-    if bias is not None:
-        out = out + bias
-    return out
-
-
-def group_norm(x, num_groups, weight=None, bias=None, eps=1e-5):
-    """Normalise each group of C/num_groups channels over its channels and spatial axes.
-
-    Parameters
-    ----------
-    x : Tensor, shape (N, C, ...), C divisible by ``num_groups``
-    weight, bias : Tensor, shape (C,), optional
-
-    Examples
-    --------
-    >>> import minigrad as mg, minigrad.functional as F
-    >>> F.group_norm(mg.tensor([[1.0, 3.0, 5.0, 9.0]]), 2, eps=0.0).tolist()
-    [[-1.0, 1.0, -1.0, 1.0]]
-    """
-    N, C = x.shape[:2]
-    if C % num_groups:
-        raise ValueError(f"group_norm: {C} channels (input shape {x.shape}) cannot be split "
-                         f"into {num_groups} groups")
-    grouped = reshape(x, (N, num_groups, -1))
-    out = reshape(_normalize(grouped, (2,), eps), x.shape)
-    return _affine(out, weight, bias)
-
-
-def instance_norm(x, running_mean=None, running_var=None, weight=None, bias=None,
-                  use_input_stats=True, momentum=0.1, eps=1e-5):
-    """Normalise each (sample, channel) plane over its spatial axes; with
-    ``use_input_stats=False`` and running statistics, use those instead (as batch_norm in eval).
-
-    Parameters
-    ----------
-    x : Tensor, shape (N, C, ...)
-    running_mean, running_var : Tensor, shape (C,), optional
-    weight, bias : Tensor, shape (C,), optional
-
-    Examples
-    --------
-    >>> import minigrad as mg, minigrad.functional as F
-    >>> F.instance_norm(mg.tensor([[[1.0, 3.0]]]), eps=0.0).tolist()
-    [[[-1.0, 1.0]]]
-    """
-    if not use_input_stats and running_mean is not None:
-        return batch_norm(x, running_mean, running_var, weight, bias, False, momentum, eps)
-    out = _normalize(x, tuple(range(2, x.ndim)), eps)
-    return _affine(out, weight, bias)
 
 
 def embedding(indices, weight, padding_idx=None):

@@ -1,0 +1,159 @@
+"""Normalisation layers' functional forms: batch, layer, group and instance norm.
+
+Each subtracts a mean and divides by a standard deviation taken over some axes, then applies an
+optional per-channel (or per-element) scale and shift; they differ only in the axes. All are
+composites of the primitives in ``minigrad.ops`` (STYLE C9), re-exported by
+``minigrad.functional`` (``F.batch_norm``).
+
+Notation
+--------
+N batch, C channels, ... spatial axes (H, W for images), G groups (``num_groups``), each of
+C / G channels; statistics are taken over
+
+    batch_norm      N and ...        one mean per channel
+    layer_norm      the last axes    one mean per sample (``normalized_shape``)
+    group_norm      C / G and ...    one mean per sample and group
+    instance_norm   ...              one mean per sample and channel
+"""
+from .ops.elementwise import sqrt
+from .ops.shape import reshape
+from .tensor import Tensor
+
+
+def _normalize(x, axes, eps):
+    """(x − mean) / √(var + eps), the statistics taken over ``axes`` (the biased variance)."""
+    mean = x.mean(axes, keepdims=True)
+    centred = x - mean
+    var = (centred * centred).mean(axes, keepdims=True)
+    return centred / sqrt(var + eps)
+
+
+def _channel_view(t, ndim):
+    """A per-channel (C,) tensor shaped (1, C, 1, ...) to broadcast over (N, C, ...)."""
+    return reshape(t, (1, -1) + (1,) * (ndim - 2))
+
+
+def _affine(out, weight, bias):
+    """``out * weight + bias`` per channel, either part skipped when None."""
+    if weight is not None:
+        out = out * _channel_view(weight, out.ndim)
+    if bias is not None:
+        out = out + _channel_view(bias, out.ndim)
+    return out
+
+
+def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=False,
+               momentum=0.1, eps=1e-5):
+    """Normalise each channel over the batch (and spatial axes), then scale and shift.
+
+    Parameters
+    ----------
+    x : Tensor, shape (N, C) or (N, C, ...)
+    running_mean, running_var : Tensor, shape (C,), or None
+        Updated in place in training mode (with the unbiased variance, as PyTorch does); used
+        instead of the batch statistics in eval mode.
+    weight, bias : Tensor, shape (C,), optional
+
+    Examples
+    --------
+    >>> import minigrad as mg, minigrad.functional as F
+    >>> F.batch_norm(mg.tensor([[1.0], [3.0]]), None, None, eps=0.0).tolist()
+    [[-1.0], [1.0]]
+    """
+    axes = (0,) + tuple(range(2, x.ndim))
+    if training or running_mean is None:
+        count = x.data.size // x.shape[1]
+        if training and count <= 1:
+            raise ValueError(f"batch_norm: expected more than 1 value per channel in training, "
+                             f"got input of shape {x.shape}")
+        mean = x.mean(axes, keepdims=True)
+        centred = x - mean
+        var = (centred * centred).mean(axes, keepdims=True)
+        if training and running_mean is not None:
+            batch_mean = mean.data.reshape(-1)
+            batch_var = var.data.reshape(-1) * (count / max(count - 1, 1))
+            running_mean.data *= 1 - momentum
+            running_mean.data += momentum * batch_mean
+            running_var.data *= 1 - momentum
+            running_var.data += momentum * batch_var
+        out = centred / sqrt(var + eps)
+    else:
+        mean = _channel_view(running_mean, x.ndim).detach()
+        std = (running_var.data + eps) ** 0.5
+        out = (x - mean) / _channel_view(Tensor._wrap(std), x.ndim)
+    return _affine(out, weight, bias)
+
+
+def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
+    """Normalise over the last ``len(normalized_shape)`` axes, then scale and shift elementwise.
+
+    Parameters
+    ----------
+    x : Tensor, shape (..., *normalized_shape)
+    normalized_shape : int or tuple of ints
+    weight, bias : Tensor, shape normalized_shape, optional
+
+    Examples
+    --------
+    >>> import minigrad as mg, minigrad.functional as F
+    >>> F.layer_norm(mg.tensor([[1.0, 3.0]]), 2, eps=0.0).tolist()
+    [[-1.0, 1.0]]
+    """
+    normalized_shape = (normalized_shape,) if isinstance(normalized_shape, int) \
+        else tuple(normalized_shape)
+    k = len(normalized_shape)
+    if x.shape[x.ndim - k:] != normalized_shape:
+        raise ValueError(f"layer_norm: input of shape {x.shape} does not end with "
+                         f"normalized_shape {normalized_shape}")
+    out = _normalize(x, tuple(range(x.ndim - k, x.ndim)), eps)
+    if weight is not None:
+        out = out * weight
+    if bias is not None:
+        out = out + bias
+    return out
+
+
+def group_norm(x, num_groups, weight=None, bias=None, eps=1e-5):
+    """Normalise each group of C/num_groups channels over its channels and spatial axes.
+
+    Parameters
+    ----------
+    x : Tensor, shape (N, C, ...), C divisible by ``num_groups``
+    weight, bias : Tensor, shape (C,), optional
+
+    Examples
+    --------
+    >>> import minigrad as mg, minigrad.functional as F
+    >>> F.group_norm(mg.tensor([[1.0, 3.0, 5.0, 9.0]]), 2, eps=0.0).tolist()
+    [[-1.0, 1.0, -1.0, 1.0]]
+    """
+    N, C = x.shape[:2]
+    if C % num_groups:
+        raise ValueError(f"group_norm: {C} channels (input shape {x.shape}) cannot be split "
+                         f"into {num_groups} groups")
+    grouped = reshape(x, (N, num_groups, -1))
+    out = reshape(_normalize(grouped, (2,), eps), x.shape)
+    return _affine(out, weight, bias)
+
+
+def instance_norm(x, running_mean=None, running_var=None, weight=None, bias=None,
+                  use_input_stats=True, momentum=0.1, eps=1e-5):
+    """Normalise each (sample, channel) plane over its spatial axes; with
+    ``use_input_stats=False`` and running statistics, use those instead (as batch_norm in eval).
+
+    Parameters
+    ----------
+    x : Tensor, shape (N, C, ...)
+    running_mean, running_var : Tensor, shape (C,), optional
+    weight, bias : Tensor, shape (C,), optional
+
+    Examples
+    --------
+    >>> import minigrad as mg, minigrad.functional as F
+    >>> F.instance_norm(mg.tensor([[[1.0, 3.0]]]), eps=0.0).tolist()
+    [[[-1.0, 1.0]]]
+    """
+    if not use_input_stats and running_mean is not None:
+        return batch_norm(x, running_mean, running_var, weight, bias, False, momentum, eps)
+    out = _normalize(x, tuple(range(2, x.ndim)), eps)
+    return _affine(out, weight, bias)
