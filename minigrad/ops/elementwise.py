@@ -1,7 +1,11 @@
-"""Elementwise primitives: arithmetic, exp/log, activations with a local derivative, selection.
+"""Elementwise arithmetic (+ - * / ** and negation), selection (maximum, minimum, where) and the
+dtype cast: the primitives behind the Tensor's operators.
 
 Each Function's docstring gives the forward formula and its vector-Jacobian product. Inputs
-broadcast as in NumPy; the engine sums each gradient back to its input's shape.
+broadcast as in NumPy; the engine sums each gradient back to its input's shape. The functions of
+one input with a local derivative (exp, log, the activations, clip) are in ``ops/unary.py`` and
+re-exported here, so ``elementwise.Exp`` and ``from minigrad.ops.elementwise import relu`` work
+as they did before the family was split.
 
 Notation
 --------
@@ -9,11 +13,12 @@ x, y     inputs (arrays in forward, Tensors in backward)
 out      the forward result
 g        ``grad_output``, dL/d(out)
 """
-import math
-
 from ..autograd import Function
-from ..backend import xp_of, kernels_for
+from ..backend import xp_of
 from ..tensor import Tensor, raw
+from .unary import (Abs, Clip, Cos, Erf, Exp, Log, ReLU, Sigmoid, Sin, Softplus,  # noqa: F401
+                    Sqrt, Tanh, abs, clip, cos, erf, exp, log, relu, sigmoid, sin, softplus,
+                    sqrt, tanh)
 
 
 class Add(Function):
@@ -123,190 +128,6 @@ def _exponent_minus_one(p):
     return p - 1 if p != 0 else 0
 
 
-class Exp(Function):
-    """out = exp(x);  dL/dx = g * out."""
-
-    @staticmethod
-    def forward(ctx, x):
-        out = xp_of(x).exp(x)
-        ctx.save_for_backward(out)
-        return out
-
-    @staticmethod
-    def backward(ctx, grad_output):
-        (out,) = ctx.saved_tensors
-        return grad_output * out
-
-
-class Log(Function):
-    """out = log(x);  dL/dx = g / x."""
-
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return xp_of(x).log(x)
-
-    @staticmethod
-    def backward(ctx, grad_output):
-        (x,) = ctx.saved_tensors
-        return grad_output / x
-
-
-class Sqrt(Function):
-    """out = √x;  dL/dx = g / (2 out)."""
-
-    @staticmethod
-    def forward(ctx, x):
-        out = xp_of(x).sqrt(x)
-        ctx.save_for_backward(out)
-        return out
-
-    @staticmethod
-    def backward(ctx, grad_output):
-        (out,) = ctx.saved_tensors
-        return grad_output / (out * 2)
-
-
-class Sin(Function):
-    """out = sin(x);  dL/dx = g * cos(x)."""
-
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return xp_of(x).sin(x)
-
-    @staticmethod
-    def backward(ctx, grad_output):
-        (x,) = ctx.saved_tensors
-        return grad_output * cos(x)
-
-
-class Cos(Function):
-    """out = cos(x);  dL/dx = -g * sin(x)."""
-
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return xp_of(x).cos(x)
-
-    @staticmethod
-    def backward(ctx, grad_output):
-        (x,) = ctx.saved_tensors
-        return -grad_output * sin(x)
-
-
-class Tanh(Function):
-    """out = tanh(x);  dL/dx = g * (1 - out²)."""
-
-    @staticmethod
-    def forward(ctx, x):
-        out = xp_of(x).tanh(x)
-        ctx.save_for_backward(out)
-        return out
-
-    @staticmethod
-    def backward(ctx, grad_output):
-        (out,) = ctx.saved_tensors
-        return grad_output * (1 - out * out)
-
-
-class Sigmoid(Function):
-    """out = 1 / (1 + exp(-x));  dL/dx = g * out * (1 - out)."""
-
-    @staticmethod
-    def forward(ctx, x):
-        xp = xp_of(x)
-        # exp(-|x|) never overflows: for x >= 0 it is 1/(1+e), for x < 0 it is e/(1+e).
-        e = xp.exp(-xp.abs(x))
-        out = xp.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
-        ctx.save_for_backward(out)
-        return out
-
-    @staticmethod
-    def backward(ctx, grad_output):
-        (out,) = ctx.saved_tensors
-        return grad_output * out * (1 - out)
-
-
-class Softplus(Function):
-    """out = log(1 + exp(x));  dL/dx = g * sigmoid(x).
-
-    Computed as max(x, 0) + log1p(exp(-|x|)), finite for any x, and promoted to a primitive for
-    that reason: a composite of relu and abs would put a wrong derivative at exactly x = 0.
-    """
-
-    @staticmethod
-    def forward(ctx, x):
-        xp = xp_of(x)
-        ctx.save_for_backward(x)
-        return xp.maximum(x, 0) + xp.log1p(xp.exp(-xp.abs(x)))
-
-    @staticmethod
-    def backward(ctx, grad_output):
-        (x,) = ctx.saved_tensors
-        return grad_output * sigmoid(x)
-
-
-class Erf(Function):
-    """out = erf(x);  dL/dx = g * 2/√π * exp(-x²)."""
-
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return kernels_for(x).erf(x)
-
-    @staticmethod
-    def backward(ctx, grad_output):
-        (x,) = ctx.saved_tensors
-        return grad_output * (2 / math.sqrt(math.pi)) * exp(-(x * x))
-
-
-class ReLU(Function):
-    """out = max(x, 0);  dL/dx = g * [x > 0]. At the kink x = 0 the gradient is 0 (PyTorch's)."""
-
-    @staticmethod
-    def forward(ctx, x):
-        ctx.mask = x > 0  # kept raw: only multiplied as a constant, its derivative is zero
-        return xp_of(x).maximum(x, 0)
-
-    @staticmethod
-    def backward(ctx, grad_output):
-        return grad_output * ctx.mask
-
-
-class Abs(Function):
-    """out = |x|;  dL/dx = g * sign(x), with sign(0) = 0."""
-
-    @staticmethod
-    def forward(ctx, x):
-        xp = xp_of(x)
-        ctx.sign = xp.sign(x)
-        return xp.abs(x)
-
-    @staticmethod
-    def backward(ctx, grad_output):
-        return grad_output * ctx.sign
-
-
-class Clip(Function):
-    """out = min(max(x, low), high);  dL/dx = g where low <= x <= high, else 0."""
-
-    @staticmethod
-    def forward(ctx, x, low=None, high=None):
-        xp = xp_of(x)
-        inside = xp.ones(x.shape, dtype=bool)
-        if low is not None:
-            inside &= x >= low
-        if high is not None:
-            inside &= x <= high
-        ctx.inside = inside
-        return xp.clip(x, low, high)
-
-    @staticmethod
-    def backward(ctx, grad_output):
-        return grad_output * ctx.inside
-
-
 def _split_ties(ctx, out, picks_x, x, y):
     """Keep x's share of the gradient, w = 1 where x is picked, 1/2 on a tie, else 0; return out.
 
@@ -378,27 +199,9 @@ sub = Sub.apply
 mul = Mul.apply
 div = Div.apply
 neg = Neg.apply
-exp = Exp.apply
-log = Log.apply
-sqrt = Sqrt.apply
-sin = Sin.apply
-cos = Cos.apply
-tanh = Tanh.apply
-sigmoid = Sigmoid.apply
-softplus = Softplus.apply
-erf = Erf.apply
-relu = ReLU.apply
-abs = Abs.apply
-
-
 pow = Pow.apply          # x ** p, p a number or a Tensor
 maximum = Maximum.apply  # ties share the gradient evenly
 minimum = Minimum.apply
-
-
-def clip(x, low=None, high=None):
-    """Limit x to [low, high] (either bound may be None)."""
-    return Clip.apply(x, low=low, high=high)
 
 
 def where(cond, x, y):

@@ -1,0 +1,221 @@
+"""Elementwise functions of one input with a local derivative: exp, log, sqrt, sin, cos, tanh,
+sigmoid, softplus, erf, relu, abs and clip.
+
+Each Function's docstring gives the forward formula and its vector-Jacobian product, which is
+the incoming gradient times the derivative at the same point, so each backward is one product.
+Where a formula has a kink (relu, abs, clip) the convention at the kink is PyTorch's, and the
+mask that carries it is kept as a raw array: it is only multiplied by, never differentiated.
+They are re-exported by ``minigrad.ops.elementwise``, where the arithmetic and selection live.
+
+Notation
+--------
+x        the input (an array in forward, a Tensor in backward)
+out      the forward result
+g        ``grad_output``, dL/d(out)
+"""
+import math
+
+from ..autograd import Function
+from ..backend import xp_of, kernels_for
+
+
+class Exp(Function):
+    """out = exp(x);  dL/dx = g * out."""
+
+    @staticmethod
+    def forward(ctx, x):
+        out = xp_of(x).exp(x)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (out,) = ctx.saved_tensors
+        return grad_output * out
+
+
+class Log(Function):
+    """out = log(x);  dL/dx = g / x."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return xp_of(x).log(x)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (x,) = ctx.saved_tensors
+        return grad_output / x
+
+
+class Sqrt(Function):
+    """out = √x;  dL/dx = g / (2 out)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        out = xp_of(x).sqrt(x)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (out,) = ctx.saved_tensors
+        return grad_output / (out * 2)
+
+
+class Sin(Function):
+    """out = sin(x);  dL/dx = g * cos(x)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return xp_of(x).sin(x)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (x,) = ctx.saved_tensors
+        return grad_output * cos(x)
+
+
+class Cos(Function):
+    """out = cos(x);  dL/dx = -g * sin(x)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return xp_of(x).cos(x)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (x,) = ctx.saved_tensors
+        return -grad_output * sin(x)
+
+
+class Tanh(Function):
+    """out = tanh(x);  dL/dx = g * (1 - out²)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        out = xp_of(x).tanh(x)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (out,) = ctx.saved_tensors
+        return grad_output * (1 - out * out)
+
+
+class Sigmoid(Function):
+    """out = 1 / (1 + exp(-x));  dL/dx = g * out * (1 - out)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        xp = xp_of(x)
+        # exp(-|x|) never overflows: for x >= 0 it is 1/(1+e), for x < 0 it is e/(1+e).
+        e = xp.exp(-xp.abs(x))
+        out = xp.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (out,) = ctx.saved_tensors
+        return grad_output * out * (1 - out)
+
+
+class Softplus(Function):
+    """out = log(1 + exp(x));  dL/dx = g * sigmoid(x).
+
+    Computed as max(x, 0) + log1p(exp(-|x|)), finite for any x, and promoted to a primitive for
+    that reason: a composite of relu and abs would put a wrong derivative at exactly x = 0.
+    """
+
+    @staticmethod
+    def forward(ctx, x):
+        xp = xp_of(x)
+        ctx.save_for_backward(x)
+        return xp.maximum(x, 0) + xp.log1p(xp.exp(-xp.abs(x)))
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (x,) = ctx.saved_tensors
+        return grad_output * sigmoid(x)
+
+
+class Erf(Function):
+    """out = erf(x);  dL/dx = g * 2/√π * exp(-x²)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return kernels_for(x).erf(x)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (x,) = ctx.saved_tensors
+        return grad_output * (2 / math.sqrt(math.pi)) * exp(-(x * x))
+
+
+class ReLU(Function):
+    """out = max(x, 0);  dL/dx = g * [x > 0]. At the kink x = 0 the gradient is 0 (PyTorch's)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.mask = x > 0  # kept raw: only multiplied as a constant, its derivative is zero
+        return xp_of(x).maximum(x, 0)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        return grad_output * ctx.mask
+
+
+class Abs(Function):
+    """out = |x|;  dL/dx = g * sign(x), with sign(0) = 0."""
+
+    @staticmethod
+    def forward(ctx, x):
+        xp = xp_of(x)
+        ctx.sign = xp.sign(x)
+        return xp.abs(x)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        return grad_output * ctx.sign
+
+
+class Clip(Function):
+    """out = min(max(x, low), high);  dL/dx = g where low <= x <= high, else 0."""
+
+    @staticmethod
+    def forward(ctx, x, low=None, high=None):
+        xp = xp_of(x)
+        inside = xp.ones(x.shape, dtype=bool)
+        if low is not None:
+            inside &= x >= low
+        if high is not None:
+            inside &= x <= high
+        ctx.inside = inside
+        return xp.clip(x, low, high)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        return grad_output * ctx.inside
+
+
+exp = Exp.apply
+log = Log.apply
+sqrt = Sqrt.apply
+sin = Sin.apply
+cos = Cos.apply
+tanh = Tanh.apply
+sigmoid = Sigmoid.apply
+softplus = Softplus.apply
+erf = Erf.apply
+relu = ReLU.apply
+abs = Abs.apply
+
+
+def clip(x, low=None, high=None):
+    """Limit x to [low, high] (either bound may be None)."""
+    return Clip.apply(x, low=low, high=high)
