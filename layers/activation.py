@@ -256,8 +256,8 @@ class Softmax(Module):
     Parameters
     ----------
     dim : int
-        The axis that sums to 1 (PyTorch's name; passed to ``F.softmax`` as ``axis``). Defaults
-        to the last axis; PyTorch's implicit choice for ``dim=None`` is deprecated there.
+        The axis that sums to 1. Defaults to the last axis; PyTorch's implicit choice for
+        ``dim=None`` is deprecated there.
 
     Shape
     -----
@@ -271,7 +271,7 @@ class Softmax(Module):
 
     def forward(self, x):
         _check_tensor("Softmax", x)
-        return F.softmax(x, axis=self.dim)
+        return F.softmax(x, dim=self.dim)
 
     def extra_repr(self):
         return f"dim={self.dim}"
@@ -297,7 +297,7 @@ class LogSoftmax(Module):
 
     def forward(self, x):
         _check_tensor("LogSoftmax", x)
-        return F.log_softmax(x, axis=self.dim)
+        return F.log_softmax(x, dim=self.dim)
 
     def extra_repr(self):
         return f"dim={self.dim}"

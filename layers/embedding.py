@@ -14,8 +14,6 @@ import numpy as np
 
 import minigrad as mg
 import minigrad.functional as F
-from minigrad.backend import xp_of
-from minigrad.tensor import raw
 from . import init
 from .linear import new_parameter
 from minigrad.checks import check_int
@@ -102,13 +100,8 @@ class Embedding(Module):
         return layer
 
     def forward(self, indices):
-        out = F.embedding(indices, self.weight)
-        if self.padding_idx is None:
-            return out
-        idx = raw(indices)
-        is_padding = xp_of(self.weight.data).asarray(idx) == self.padding_idx
         # The padding rows of the output take the table's value but pass no gradient back.
-        return mg.where(is_padding[..., None], out.detach(), out)
+        return F.embedding(indices, self.weight, padding_idx=self.padding_idx)
 
     def extra_repr(self):
         text = f"{self.num_embeddings}, {self.embedding_dim}"
