@@ -253,7 +253,9 @@ def peak_memory(run, no_gc):
 
     The RSS comes first, without tracemalloc, whose own records would inflate it. Writing 5 to
     /proc/self/clear_refs (Linux) resets the high-water mark that getrusage reports to the RSS
-    now. Where that fails (``rss_reset`` False), the rise is the whole process's peak.
+    now. Where that fails (``rss_reset`` False), the rise is the whole process's peak. Memory
+    that the allocator reuses from earlier frees does not raise the RSS: measure in a fresh
+    process.
     """
     import resource
     with _collector(no_gc):
