@@ -8,30 +8,24 @@ re-exported here, where they used to live.
 
 Notation
 --------
-out_meta (shape, dtype string) of each output of a node
+out_meta (shape, dtype) of each output of a node
 node     a Function instance: the ``ctx`` of forward/backward and the graph node at once
-edge     an :class:`Edge` per positional input: where that input's gradient goes
+edge     per positional input, where its gradient goes: None when it needs none, else the
+         plain tuple ``(node, output_nr, leaf, shape, dtype)``, with ``node`` the Function that
+         made the input (None for a leaf), ``output_nr`` which of its outputs the input is,
+         ``leaf`` the input itself when it is a leaf (else None), and the shape and dtype the
+         gradient must arrive in
 saved    what ``save_for_backward`` kept: a :class:`SavedInput` or :class:`SavedOutput` per
          Tensor, a constant Tensor per other array, Python values as they are
 version  a Tensor's count of in-place changes; a saved Tensor must still be at the version it
          had when it was saved, or its gradient would be computed from the wrong values
 """
-from typing import NamedTuple
-
 import numpy as np
 
 from .grad_mode import (state, is_grad_enabled, is_anomaly_enabled, no_grad,  # noqa: F401
                         enable_grad, set_grad_enabled, detect_anomaly, user_frame)
+from . import gc_policy
 from .tensor import Tensor
-
-
-class Edge(NamedTuple):
-    """Where the gradient of one input goes, and the shape and dtype it must arrive in."""
-    node: object        # the Function that made the input; None for a leaf
-    output_nr: int      # which output of ``node`` the input is
-    leaf: object        # the input itself when it is a leaf (``node`` is None), else None
-    shape: tuple
-    dtype: np.dtype
 
 
 class Function:
@@ -95,7 +89,11 @@ class Function:
 
     @classmethod
     def apply(cls, *inputs, **params):
-        """Run forward on the raw arrays, wrap the result, and record the node when needed."""
+        """Run forward on the raw arrays, wrap the result, and record the node when needed.
+
+        This runs once per op, forward and backward alike, so it is written for speed where
+        that costs little to read: plain loops, no helper calls on the common path.
+        """
         ctx = cls.__new__(cls)
         arrays = []
         requires_grad = False
@@ -118,38 +116,55 @@ class Function:
             raise type(error)(f"{cls.__name__}: {error} (input shapes "
                               f"{_shapes(inputs)})") from error
         record = requires_grad and state.grad_enabled
-        several = type(out) is tuple
-        raw = out if several else (out,)
-        outputs = tuple([Tensor._wrap(o, record) for o in raw])
+        if type(out) is not tuple:
+            # One output, by far the most common case: no tuple of results to build and unpack.
+            result = Tensor._wrap(out, record)
+            if result.data.base is not None:
+                _share_version_with_viewed_input(result, inputs)
+            if record:
+                ctx._record(inputs, (result,), (out,))
+            return result
+        outputs = tuple([Tensor._wrap(o, record) for o in out])
         for t in outputs:
-            if t.data.base is not None:  # a view (reshape, slice): shares an input's memory
+            # A view (reshape, slice) shares an input's memory. Checked on every result rather
+            # than declared per op, because a user's Function may return a view too; the check
+            # is one attribute read (about 40 ns).
+            if t.data.base is not None:
                 _share_version_with_viewed_input(t, inputs)
         if record:
-            ctx._record(inputs, outputs, raw)
-        return outputs if several else outputs[0]
+            ctx._record(inputs, outputs, out)
+        return outputs
 
     def _record(self, inputs, outputs, raw):
         """Attach this node to its outputs and remember the edges to its inputs.
 
-        What the node keeps is tuples, not lists: a tuple of plain values (``needs_input_grad``,
-        ``_out_meta``) is untracked by Python's cyclic garbage collector after its first pass,
-        and every tracked object of a live graph is scanned again by each full collection.
+        Each edge is a plain tuple, unpacked into names where it is read: a NamedTuple's
+        constructor is a Python-level ``__new__``, which cost about a tenth of an op's
+        bookkeeping. What the node keeps is tuples, not lists: a tuple of plain values
+        (``needs_input_grad``, ``_out_meta``) is untracked by Python's cyclic garbage collector
+        after its first pass, and every tracked object of a live graph is scanned again by each
+        full collection (see ``gc_policy.py``, which also explains ``_census``).
         """
         edges = []
+        needs = []
         for a in inputs:
             if isinstance(a, Tensor) and a.requires_grad:
                 fn = a._grad_fn
-                edges.append(Edge(fn, a._output_nr, a if fn is None else None, a.data.shape,
-                                  a.data.dtype))
+                data = a.data
+                edges.append((fn, a._output_nr, a if fn is None else None, data.shape,
+                              data.dtype))
+                needs.append(True)
             else:
                 edges.append(None)
+                needs.append(False)
         self._edges = tuple(edges)
-        self.needs_input_grad = tuple([edge is not None for edge in edges])
+        self.needs_input_grad = tuple(needs)
         for i, t in enumerate(outputs):
             t._grad_fn = self
             t._output_nr = i
-        # dtype.str, not the dtype: dtype objects are tracked, and would keep the tuple tracked
-        self._out_meta = tuple([(t.data.shape, t.data.dtype.str) for t in outputs])
+        # Built-in dtypes are not tracked by the collector, so this tuple gets untracked too.
+        self._out_meta = tuple([(t.data.shape, t.data.dtype) for t in outputs])
+        self._census = gc_policy.census
         if self._to_save:
             self._saved = tuple([_saved_entry(x, inputs, outputs, raw) for x in self._to_save])
             del self._to_save
@@ -157,47 +172,49 @@ class Function:
             self._trace = user_frame()
 
     def _release(self):
-        """Drop what backward needed; a second backward through this node then raises."""
+        """Drop what backward needed, once it has run without retain_graph: the saved arrays
+        (a second backward through this node then raises) and the edges, so the spent part of
+        the graph is freed as soon as nothing else holds it, even while its root is kept."""
         self._saved = None
+        self._edges = ()
+        self._census = None
 
 
 class Saved:
     """A saved Tensor that is checked and rebuilt by ``unpack(node)`` when backward asks for it.
     Other saved values are kept as they are: an array as a constant Tensor, a Python value as
-    itself (no wrapper object, one fewer for the garbage collector to scan)."""
+    itself (no wrapper object, one fewer for the garbage collector to scan).
+
+    The subclasses are tuples, built as ``SavedInput((tensor, input_nr, version))``: a tuple's
+    constructor runs in C, where a class with ``__init__`` costs a Python call per saved value.
+    """
     __slots__ = ()
 
 
-class SavedInput(Saved):
-    """A Tensor kept for backward (input ``input_nr``, or None when it was not an input), with
-    its version when it was saved."""
-    __slots__ = ("tensor", "input_nr", "version")
-
-    def __init__(self, tensor, input_nr):
-        self.tensor, self.input_nr, self.version = tensor, input_nr, tensor._version
+class SavedInput(Saved, tuple):
+    """``(tensor, input_nr, version)``: a Tensor kept for backward (input ``input_nr``, or None
+    when it was not an input), with its version when it was saved."""
+    __slots__ = ()
 
     def unpack(self, node):
-        role = "a tensor saved" if self.input_nr is None else f"input {self.input_nr}"
-        _check_version(node, self.tensor, role, self.version)
-        return self.tensor
+        tensor, input_nr, version = self
+        role = "a tensor saved" if input_nr is None else f"input {input_nr}"
+        _check_version(node, tensor, role, version)
+        return tensor
 
 
-class SavedOutput(Saved):
-    """One of the node's own outputs, kept as its array and version counter and rebuilt as a
-    Tensor attached to the node on demand: keeping the output Tensor itself would make the
-    reference cycle output -> node -> output."""
-    __slots__ = ("array", "output_nr", "counter", "version")
-
-    def __init__(self, tensor, output_nr):
-        self.array, self.output_nr = tensor.data, output_nr
-        self.counter = tensor._shared_version_counter()
-        self.version = self.counter.value
+class SavedOutput(Saved, tuple):
+    """``(array, output_nr, counter, version)``: one of the node's own outputs, kept as its
+    array and version counter and rebuilt as a Tensor attached to the node on demand. Keeping
+    the output Tensor itself would make the reference cycle output -> node -> output."""
+    __slots__ = ()
 
     def unpack(self, node):
-        tensor = Tensor._wrap(self.array, True)
-        tensor._grad_fn, tensor._output_nr = node, self.output_nr
-        tensor._version_counter = self.counter
-        _check_version(node, tensor, f"output {self.output_nr}", self.version)
+        array, output_nr, counter, version = self
+        tensor = Tensor._wrap(array, True)
+        tensor._grad_fn, tensor._output_nr = node, output_nr
+        tensor._version_counter = counter
+        _check_version(node, tensor, f"output {output_nr}", version)
         return tensor
 
 
@@ -206,12 +223,13 @@ def _saved_entry(x, inputs, outputs, raw):
     among forward's own results, else as a constant."""
     for i, a in enumerate(inputs):
         if isinstance(a, Tensor) and (a.data is x or a is x):
-            return SavedInput(a, i)
+            return SavedInput((a, i, a._version))
     for nr, (t, r) in enumerate(zip(outputs, raw)):
         if r is x:  # forward's own result (a NumPy scalar was turned into a 0-d array by _wrap)
-            return SavedOutput(t, nr)
+            counter = t._shared_version_counter()
+            return SavedOutput((t.data, nr, counter, counter.value))
     if isinstance(x, Tensor):
-        return SavedInput(x, None)
+        return SavedInput((x, None, x._version))
     if hasattr(x, "shape") and hasattr(x, "dtype"):
         return Tensor._wrap(x)
     return x

@@ -6,12 +6,11 @@ steps in order; each is a method short enough to read at once.
 Notation
 --------
 node       a Function: the graph node (see ``autograd.py``)
-edge       an ``autograd.Edge``: where one input's gradient goes, and its shape and dtype
+edge       ``(node, output_nr, leaf, shape, dtype)``: where one input's gradient goes, and the
+           shape and dtype it must arrive in (see ``autograd.py``)
 g          a gradient Tensor; ``grad_output`` inside a backward
 pending    node -> list of its outputs' gradients, filled in as consumers run
 """
-import numpy as np
-
 from . import backend
 from .grad_mode import state
 from .autograd import freed_graph_error
@@ -87,21 +86,27 @@ class BackwardPass:
         ready = [n for n in root_nodes if dependencies.get(n, 0) == 0]
         while ready:
             node = ready.pop()
+            edges = node._edges  # read first: a node without retain_graph drops them as it runs
             input_grads = self.call_backward(node, self.pending.pop(node, None))
-            for i, edge in enumerate(node._edges):
+            for i, edge in enumerate(edges):
                 if edge is None:
                     continue
+                child, output_nr, leaf, shape, dtype = edge
                 g = None if input_grads is None else input_grads[i]
                 if g is not None:
-                    g = _fit_to_input(node, i, g, edge)
-                    if edge.node is None:
-                        self.add_to_leaf(edge.leaf, g)
+                    # Most gradients already have their input's shape and dtype; only the others
+                    # go through the checks and conversions of _fit_to_input. A dtype that is
+                    # equal but not the same object takes the slow path, which is still right.
+                    if type(g) is not Tensor or g.data.shape != shape or g.data.dtype is not dtype:
+                        g = _fit_to_input(node, i, g, shape, dtype)
+                    if child is None:
+                        self.add_to_leaf(leaf, g)
                     else:
-                        self.add_to_node(edge.node, edge.output_nr, g)
-                if edge.node is not None:
-                    dependencies[edge.node] -= 1
-                    if dependencies[edge.node] == 0:
-                        ready.append(edge.node)
+                        self.add_to_node(child, output_nr, g)
+                if child is not None:
+                    dependencies[child] -= 1
+                    if dependencies[child] == 0:
+                        ready.append(child)
 
     def deliver(self):
         """Hand each leaf its summed gradient: to ``mg.grad``'s result, or through the leaf's
@@ -181,7 +186,7 @@ def _fill_unused_outputs(node, output_grads):
     for nr, g in enumerate(output_grads):
         if g is None:
             shape, dtype = node._out_meta[nr]
-            output_grads[nr] = Tensor._wrap(backend.xp_of(like.data).zeros(shape, np.dtype(dtype)))
+            output_grads[nr] = Tensor._wrap(backend.xp_of(like.data).zeros(shape, dtype))
 
 
 def run_backward(roots, root_grads, retain_graph=False, create_graph=False, targets=None):
@@ -203,11 +208,10 @@ def _count_dependencies(roots):
     seen = set(roots)
     stack = list(roots)
     while stack:
-        node = stack.pop()
-        for edge in node._edges:
-            if edge is None or edge.node is None:
+        for edge in stack.pop()._edges:
+            if edge is None or edge[0] is None:  # no gradient wanted, or a leaf
                 continue
-            child = edge.node
+            child = edge[0]
             dependencies[child] = dependencies.get(child, 0) + 1
             if child not in seen:
                 seen.add(child)
@@ -215,7 +219,7 @@ def _count_dependencies(roots):
     return dependencies
 
 
-def _fit_to_input(node, i, g, edge):
+def _fit_to_input(node, i, g, shape, dtype):
     """The gradient ``g`` that ``node``'s backward returned for input ``i``, checked against
     that input and brought to its shape and dtype.
 
@@ -226,20 +230,20 @@ def _fit_to_input(node, i, g, edge):
     """
     if not isinstance(g, Tensor):
         raise TypeError(f"{type(node).__name__}.backward returned a {type(g).__name__} as the "
-                        f"gradient of input {i} (shape {edge.shape}); expected a Tensor or None")
-    if g.data.shape != edge.shape:
-        if not _broadcasts_to(edge.shape, g.data.shape):
+                        f"gradient of input {i} (shape {shape}); expected a Tensor or None")
+    if g.data.shape != shape:
+        if not _broadcasts_to(shape, g.data.shape):
             raise RuntimeError(
                 f"{type(node).__name__}.backward returned a gradient of shape {g.shape} for "
-                f"input {i} of shape {edge.shape}; expected that shape, or one it broadcasts to")
-        g = sum_to(g, edge.shape)
-    if g.data.dtype != edge.dtype:
-        if g.data.dtype.kind != edge.dtype.kind:
+                f"input {i} of shape {shape}; expected that shape, or one it broadcasts to")
+        g = sum_to(g, shape)
+    if g.data.dtype != dtype:
+        if g.data.dtype.kind != dtype.kind:
             raise TypeError(
                 f"{type(node).__name__}.backward returned a {g.dtype} gradient for input {i} "
-                f"(shape {edge.shape}) of dtype {edge.dtype}; expected a gradient of the same "
+                f"(shape {shape}) of dtype {dtype}; expected a gradient of the same "
                 "kind (floating for floating, complex for complex)")
-        g = g.astype(edge.dtype)
+        g = g.astype(dtype)
     return g
 
 
