@@ -1,0 +1,26 @@
+"""Every hypothesis strategy the tests use, in one place (tested in test_strategies.py).
+
+``import strategies as S`` gives them all; the modules read best in this order:
+
+    values     arrays, shapes, broadcasting, axes, index keys, kinks and ties
+    geometry   convolution and pooling set-ups over NCHW images, and their images
+    ops        the ``*_inputs`` strategies the op registry (op_specs.py) draws from
+    losses     the same for the losses and distances
+
+Notation
+--------
+S                  this package, as the tests import it
+(arrays, params)   what an ``*_inputs`` strategy gives: the differentiated arrays, the keywords
+"""
+from .values import (axes_for, broadcastable_pair, index_keys, matmul_shapes, positive,
+                     probabilities, shapes, split, tied_values, values)
+from .geometry import (conv_geometry, conv_keywords, conv_problems, im2col_cases, pool_geometry,
+                       pool_images, pool_keywords)
+from .ops import (adaptive_pool_inputs, arrays_inputs, attention_inputs, avg_pool_inputs,
+                  axis_inputs, binary_inputs, broadcast_inputs, cat_inputs, conv_inputs,
+                  embedding_inputs, gather_inputs, getitem_inputs, interpolate_inputs,
+                  linear_inputs, matmul_inputs, max_pool_inputs, norm_inputs, one_axis_inputs,
+                  pad_inputs, permute_inputs, repeat_inputs, reshape_inputs, scatter_inputs,
+                  unary_inputs, unpool_inputs, with_options)
+from .losses import (bce_inputs, class_target_inputs, kl_div_inputs, logits_target_inputs,
+                     margin_inputs, REDUCTIONS, soft_target_inputs, target_inputs, vectors_inputs)

@@ -1,0 +1,258 @@
+"""The inputs of each op in the registry (op_specs.py), one ``*_inputs`` strategy per kind.
+
+Each gives ``(arrays, params)``: the arrays are differentiated, the params passed by keyword.
+Options (modes, sizes, flags) are drawn rather than fixed, so one spec covers them all, and
+each strategy states how it keeps clear of the op's kinks and ties. The losses' inputs are in
+``losses.py``.
+
+Notation
+--------
+arrays   a tuple of float64 arrays, the op's differentiable inputs, in order
+params   a dict of the op's keyword arguments: indices, sizes, axes, options
+N, C     batch and channels;  D feature size;  V, E table rows and width
+"""
+import numpy as np
+from hypothesis import assume, strategies as st
+from hypothesis.extra import numpy as hnp
+
+import references as R
+from .geometry import conv_keywords, conv_problems, pool_geometry, pool_images, pool_keywords
+from .values import (axes_for, broadcastable_pair, index_keys, matmul_shapes, shapes, split,
+                     tied_values, values)
+
+
+def with_options(inputs, **choices):
+    """``inputs`` with keyword options drawn too, e.g. ``with_options(s, reduction=REDUCTIONS)``."""
+    return st.tuples(inputs, st.fixed_dictionaries(choices)).map(
+        lambda d: (d[0][0], {**d[0][1], **d[1]}))
+
+
+@st.composite
+def unary_inputs(draw, shape=None, **value_kw):
+    shape = draw(shapes() if shape is None else shape)
+    return (draw(values(shape, **value_kw)),), {}
+
+
+@st.composite
+def binary_inputs(draw, distinct=False, tied=False, second=None, **value_kw):
+    """Two arrays of broadcastable shapes; ``distinct`` or ``tied`` across both of them."""
+    sa, sb = draw(broadcastable_pair(max_dims=3, max_side=3) if distinct or tied
+                  else broadcastable_pair())
+    size = int(np.prod(sa, dtype=np.int64) + np.prod(sb, dtype=np.int64))
+    if tied:
+        return split(draw(tied_values((size,))), sa, sb), {}
+    if distinct:
+        return split(draw(values((size,), distinct=True, margin=0.01, **value_kw)), sa, sb), {}
+    b = draw(second(sb, salt=1) if second else values(sb, salt=1, **value_kw))
+    return (draw(values(sa, **value_kw)), b), {}
+
+
+def _reduced_count(shape, axis):
+    axes = range(len(shape)) if axis is None else np.atleast_1d(axis)
+    return int(np.prod([shape[a] for a in axes], dtype=np.int64))
+
+
+@st.composite
+def axis_inputs(draw, distinct=False, tied=False, min_dims=0, min_count=1, **value_kw):
+    """One array and a drawn ``axis`` (None, one, or several) and ``keepdims``; at least
+    ``min_count`` entries are reduced into each output."""
+    shape = draw(shapes(min_dims=min_dims, max_dims=3, max_side=4) if distinct or tied
+                 else shapes(min_dims=min_dims))
+    axis = draw(axes_for(len(shape)))
+    assume(_reduced_count(shape, axis) >= min_count)
+    x = draw(tied_values(shape) if tied else values(shape, distinct=distinct, margin=0.01,
+                                                    **value_kw))
+    return (x,), {"axis": axis, "keepdims": draw(st.booleans())}
+
+
+@st.composite
+def one_axis_inputs(draw):
+    shape = draw(shapes(min_dims=1))
+    return (draw(values(shape)),), {"axis": draw(st.integers(-len(shape), len(shape) - 1))}
+
+
+@st.composite
+def arrays_inputs(draw, *shape_strategies, **value_kw):
+    """Arrays of shapes drawn jointly, e.g. ``st.integers(1, 3).map(lambda n: ((n, 2), (2,)))``."""
+    shapes_ = draw(st.tuples(*shape_strategies))[0] if shape_strategies else ()
+    return tuple(draw(values(s, salt=i, **value_kw)) for i, s in enumerate(shapes_)), {}
+
+
+@st.composite
+def reshape_inputs(draw):
+    shape = draw(shapes())
+    return (draw(values(shape)),), {"shape": tuple(draw(st.permutations(list(shape))))}
+
+
+@st.composite
+def permute_inputs(draw):
+    shape = draw(shapes(min_dims=1))
+    return (draw(values(shape)),), {"axes": tuple(draw(st.permutations(range(len(shape)))))}
+
+
+@st.composite
+def broadcast_inputs(draw):
+    shape = draw(shapes(max_dims=3, max_side=3))
+    target = tuple(draw(st.lists(st.integers(1, 3), max_size=2))) + tuple(
+        draw(st.integers(1, 3)) if n == 1 else n for n in shape)
+    return (draw(values(shape)),), {"shape": target}
+
+
+@st.composite
+def cat_inputs(draw, same_shape=False):
+    shape = list(draw(shapes(min_dims=1, max_dims=3)))
+    axis = draw(st.integers(-len(shape), len(shape) - 1))
+    arrays = []
+    for _ in range(draw(st.integers(1, 3))):
+        shape[axis] = shape[axis] if same_shape else draw(st.integers(1, 3))
+        arrays.append(draw(values(tuple(shape), salt=len(arrays))))
+    return tuple(arrays), {"axis": axis}
+
+
+@st.composite
+def getitem_inputs(draw):
+    shape = draw(shapes(min_dims=1, max_dims=3))
+    return (draw(values(shape)),), {"key": draw(index_keys(shape))}
+
+
+@st.composite
+def matmul_inputs(draw):
+    sa, sb = draw(matmul_shapes())
+    return (draw(values(sa)), draw(values(sb, salt=1))), {}
+
+
+@st.composite
+def pad_inputs(draw):
+    shape = draw(shapes(min_dims=1, max_dims=3))
+    width = tuple((draw(st.integers(0, 2)), draw(st.integers(0, 2))) for _ in shape)
+    return (draw(values(shape)),), {"pad_width": width}
+
+
+@st.composite
+def repeat_inputs(draw):
+    shape = draw(shapes(min_dims=1, max_dims=3, max_side=3))
+    sizes = tuple(draw(st.integers(1, 3)) for _ in range(len(shape) + draw(st.integers(0, 1))))
+    return (draw(values(shape)),), {"sizes": sizes}
+
+
+@st.composite
+def norm_inputs(draw, min_dims=2, channel_axis=1, groups=False):
+    """x and, when drawn, an affine weight and bias over ``channel_axis`` (and num_groups)."""
+    shape = draw(shapes(min_dims=min_dims, max_dims=4, min_side=2, max_side=4))
+    params = {}
+    if groups:
+        G = draw(st.integers(1, 3))
+        shape = shape[:1] + (G * draw(st.integers(1, 2)),) + shape[2:]
+        params["num_groups"] = G
+    arrays = (draw(values(shape)),)
+    if draw(st.booleans()):
+        C = shape[channel_axis]
+        arrays += (draw(values((C,), low=0.5, high=2.0, salt=1)), draw(values((C,), salt=2)))
+    return arrays, params
+
+
+@st.composite
+def scatter_inputs(draw, distinct=False, tied=False):
+    """Rows (M, D), an index of M output rows in [0, size), and ``dim_size``."""
+    M, D, size = draw(st.integers(1, 6)), draw(st.integers(1, 3)), draw(st.integers(1, 4))
+    index = np.array(draw(st.lists(st.integers(0, size - 1), min_size=M, max_size=M)))
+    src = draw(tied_values((M, D)) if tied else values((M, D), distinct=distinct))
+    return (src,), {"index": index, "dim_size": size}
+
+
+@st.composite
+def conv_inputs(draw, transposed=False):
+    """(x, weight[, bias]) and the conv keywords (stride, padding, dilation, groups and, for the
+    transposed convolution, output_padding) of a small drawn geometry."""
+    g, x, w, b = draw(conv_problems(transposed, max_size=3))
+    return (x, w) if b is None else (x, w, b), conv_keywords(g, transposed)
+
+
+@st.composite
+def max_pool_inputs(draw, tied=False):
+    """A distinct (or ``tied``) image and max_pool2d's keywords, dilation, ceil_mode and
+    return_indices drawn."""
+    g = draw(pool_geometry(dilation=True, ceil_mode=True, max_size=4))
+    shape = (g["N"], g["C"], g["H"], g["W"])
+    x = draw(tied_values(shape) if tied else pool_images(g, distinct=True))
+    return (x,), {**pool_keywords(g), "dilation": (g["DH"], g["DW"]),
+                  "ceil_mode": g["ceil_mode"], "return_indices": draw(st.booleans())}
+
+
+@st.composite
+def avg_pool_inputs(draw):
+    g = draw(pool_geometry(ceil_mode=True, max_size=4))
+    return (draw(pool_images(g)),), {**pool_keywords(g), "ceil_mode": g["ceil_mode"],
+                                     "count_include_pad": draw(st.booleans())}
+
+
+@st.composite
+def adaptive_pool_inputs(draw):
+    """An image and output_size: an int, a pair, or a pair with None (keep that side)."""
+    H, W = draw(st.integers(1, 6)), draw(st.integers(1, 6))
+    side = st.integers(1, 4)
+    size = draw(st.one_of(side, st.tuples(side, side), st.tuples(st.none(), side)))
+    return (draw(values((draw(st.integers(1, 2)), 2, H, W))),), {"output_size": size}
+
+
+@st.composite
+def unpool_inputs(draw):
+    """Pooled values, flat indices into the unpooled (H, W) plane (random, so that collisions,
+    which add, are common), the window keywords, and output_size (H, W) or None."""
+    g = draw(pool_geometry(max_size=4))
+    h = R.pooled_length(g["H"], g["KH"], g["SH"], g["PH"], 1, False)
+    w = R.pooled_length(g["W"], g["KW"], g["SW"], g["PW"], 1, False)
+    shape = (g["N"], g["C"], h, w)
+    indices = draw(hnp.arrays(np.int64, shape, elements=st.integers(0, g["H"] * g["W"] - 1)))
+    return (draw(values(shape)),), {"indices": indices, **pool_keywords(g),
+                                    "output_size": (g["H"], g["W"])}
+
+
+@st.composite
+def interpolate_inputs(draw):
+    """A small image, a ``size`` or a ``scale_factor`` (one float or a pair, down or up), and
+    mode 'nearest' or 'bilinear' with align_corners None, False or True."""
+    H, W = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    factor = st.floats(0.5, 3.0).map(lambda f: round(f, 2))
+    if draw(st.booleans()):
+        resize = {"size": draw(st.tuples(st.integers(1, 7), st.integers(1, 7)))}
+    else:
+        scale = draw(st.one_of(factor, st.tuples(factor, factor)))
+        sh, sw = scale if isinstance(scale, tuple) else (scale, scale)
+        assume(int(H * sh) >= 1 and int(W * sw) >= 1)
+        resize = {"scale_factor": scale}
+    mode = draw(st.sampled_from(["nearest", "bilinear"]))
+    corners = draw(st.sampled_from([None, False, True])) if mode == "bilinear" else None
+    return (draw(values((1, 2, H, W))),), {**resize, "mode": mode, "align_corners": corners}
+
+
+@st.composite
+def linear_inputs(draw):
+    """x (..., N, I), weight (O, I) and, when drawn, bias (O,)."""
+    N, I, O = draw(st.integers(1, 4)), draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    lead = tuple(draw(st.lists(st.integers(1, 3), max_size=1)))
+    arrays = (draw(values(lead + (N, I))), draw(values((O, I), salt=1)))
+    return arrays + ((draw(values((O,), salt=2)),) if draw(st.booleans()) else ()), {}
+
+
+@st.composite
+def embedding_inputs(draw):
+    V, E = draw(st.integers(1, 5)), draw(st.integers(1, 3))
+    idx = np.array(draw(st.lists(st.integers(0, V - 1), min_size=1, max_size=6)))
+    return (draw(values((V, E))),), {"indices": idx}
+
+
+@st.composite
+def attention_inputs(draw):
+    """q (B, L, D), k and v (B, S, D), and ``is_causal`` (drawn where L == S)."""
+    B, L, Sq, D = (draw(st.integers(1, 2)), draw(st.integers(1, 4)), draw(st.integers(1, 4)),
+                   draw(st.integers(1, 4)))
+    return (draw(values((B, L, D))), draw(values((B, Sq, D), salt=1)),
+            draw(values((B, Sq, D), salt=2))), {"is_causal": draw(st.booleans()) and L == Sq}
+
+
+@st.composite
+def gather_inputs(draw):
+    N, D = draw(st.integers(1, 5)), draw(st.integers(1, 3))
+    index = np.array(draw(st.lists(st.integers(0, N - 1), min_size=1, max_size=7)))
+    return (draw(values((N, D))),), {"index": index}
