@@ -306,8 +306,9 @@ def run_jobs(jobs, threads, progress):
                               cwd=root) as process:
             lines = []
             for line in process.stdout:
-                lines.append(json.loads(line))
-                progress.update(1)
+                if line.startswith("{"):  # a library's stray print is not a result
+                    lines.append(json.loads(line))
+                    progress.update(1)
         if process.returncode:
             raise RuntimeError(f"bench_scaling: the {job['kind']} job of {job['engine']} on "
                                f"{job['axis']} failed with exit code {process.returncode}")
