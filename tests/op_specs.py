@@ -1,6 +1,6 @@
 """The registry of differentiable ops: each op declared once, tested by test_op_specs.py.
 
-An ``OpSpec`` says how to draw inputs (a strategy from strategies.py giving ``(arrays,
+An ``OpSpec`` says how to draw inputs (a strategy from the strategies package giving ``(arrays,
 params)``), how to call the op on Tensors, and a NumPy reference for the forward value. The
 arrays become float64 Tensors that require grad; the params pass by keyword to both the op and
 the reference, so options (reductions, weights, modes, strides) are drawn like the values. The

@@ -2,7 +2,7 @@
 
 Each reference is the definition written as loops over output cells, with PyTorch's argument
 names and defaults, so that a spec can call it with the same keyword arguments as the op. No
-hypothesis here: strategies.py and the tests import these, never the other way round.
+hypothesis here: the strategies package and the tests import these, never the other way round.
 
 Notation
 --------

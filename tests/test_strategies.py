@@ -1,4 +1,4 @@
-"""The strategies of strategies.py keep their promises: bounds, margins, ties, legal geometry."""
+"""The strategies of the strategies package keep their promises: bounds, margins, ties, legal geometry."""
 import numpy as np
 import pytest
 from hypothesis import given, strategies as st
