@@ -49,15 +49,14 @@ class Tensor:
         Whether ``backward`` should compute a gradient for this tensor.
     """
 
-    __slots__ = ("data", "__dict__", "__weakref__")
+    # What every Tensor has is a slot, set by each constructor: an op's result then needs no
+    # attribute dict, which would be one more object for the cyclic garbage collector to scan
+    # for each node of a live graph (see gc_policy.py). The rest lives in the dict, with
+    # class-level defaults, and is set on the few tensors that differ (leaves, hooked tensors).
+    __slots__ = ("data", "requires_grad", "_grad_fn", "_output_nr", "__dict__", "__weakref__")
     __array_priority__ = 1000  # ndarray <op> Tensor defers to Tensor's reflected operator
 
-    # Class-level defaults: a new Tensor sets only what differs, which keeps the ops' hot path
-    # (Tensor._wrap, called for every result) to two attribute writes.
     grad = None
-    requires_grad = False
-    _grad_fn = None
-    _output_nr = 0
     _version_counter = None   # created on the first in-place change, detach() or save
     _hooks = None
     _retains_grad = False
@@ -82,11 +81,9 @@ class Tensor:
         if requires_grad and array.dtype.kind not in "fc":
             raise TypeError(f"only floating point tensors can require grad, got {array.dtype}")
         self.data = array
-        self.grad = None
         self.requires_grad = bool(requires_grad)
         self._grad_fn = None
         self._output_nr = 0
-        self._hooks = None
 
     @classmethod
     def _wrap(cls, array, requires_grad=False):
@@ -95,8 +92,9 @@ class Tensor:
             array = np.asarray(array)
         t = object.__new__(Tensor)
         t.data = array
-        if requires_grad:
-            t.requires_grad = True
+        t.requires_grad = requires_grad
+        t._grad_fn = None
+        t._output_nr = 0
         return t
 
     @property
