@@ -89,11 +89,20 @@ def pool_shape(op, shape, KH, KW, SH, SW, PH, PW, DH, DW, ceil_mode):
     return (N, C, sizes[0], sizes[1])
 
 
+# The longest output side accepted: the index tables of a longer one would not fit in memory
+# anyway, and saying so beats a MemoryError from NumPy.
+MAX_SIDE = 2**31 - 1
+
+
 def check_output_plane(op, OH, OW, shape):
-    """A ValueError unless the output plane OH x OW of an input of ``shape`` is at least 1x1."""
+    """A ValueError unless the output plane OH x OW of an input of ``shape`` is at least 1x1
+    (and each side at most MAX_SIDE)."""
     if OH < 1 or OW < 1:
         raise ValueError(f"{op}: the output plane {(OH, OW)} of an input of shape "
                          f"{tuple(shape)} must be at least 1x1")
+    if max(OH, OW) > MAX_SIDE:
+        raise ValueError(f"{op}: the output plane {(OH, OW)} of an input of shape "
+                         f"{tuple(shape)} is too large (at most {MAX_SIDE} per side)")
 
 
 def check_scatter(op, g_shape, indices_shape, indices_dtype, H, W):

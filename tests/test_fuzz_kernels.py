@@ -1,0 +1,488 @@
+"""Fuzzing the kernel-backed ops: any input gives a correct result or a clear error, never a crash.
+
+Hypothesis draws cases that mix valid and invalid input on purpose: sizes of 0 and 1, odd
+strides, paddings and dilations, windows that cover only padding, non-contiguous and
+negative-stride views, float16/int/bool inputs and mixed dtypes, wild indices and scale factors.
+Each case runs in a worker process (this file run as a script), so that a kernel that corrupts
+memory or dies on a signal fails the one test and names the case, instead of killing pytest.
+The worker runs the op and its backward and reports one of
+
+- ``ok``: the result matches the slow NumPy reference of ``tests/references.py`` (or PyTorch,
+  in the torch tests), and the gradients pass the adjoint test below;
+- ``rejected``: a ValueError, TypeError or IndexError that names the op, raised before any
+  kernel function was called (the worker counts the calls into ``minigrad.kernels.cpu``);
+
+and anything else fails the test. Inputs of an unsupported dtype must be rejected.
+
+The adjoint test: each op is linear in each tensor input once its argmax is fixed, so the
+gradient ``gx`` for an output gradient ``g`` must satisfy ``<gx, v> = <g, f(v)>`` for a random
+``v``, with ``f`` the reference. This checks the whole backward against the reference forward.
+
+Notation
+--------
+case      a JSON-ready dict: op, seed, oracle ('numpy' or 'torch'), inputs (name -> shape,
+          dtype, layout) and kwargs
+layout    how the op sees a leaf: 'contiguous', 'transposed' (H and W swapped in memory),
+          'flipped' (a negative stride along H) or 'strided' (every other row of a taller leaf)
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+import pytest
+from hypothesis import example, given, settings, strategies as st
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+FLOATS = ["float32", "float64"]
+DTYPES = st.sampled_from(FLOATS * 4 + ["float16", "int64", "bool"])
+LAYOUTS = st.sampled_from(["contiguous", "transposed", "flipped", "strided"])
+SIDES = st.integers(0, 6)  # 0 is an empty plane, which every op must refuse
+
+
+def tensor_spec(shape, dtype=DTYPES):
+    return st.fixed_dictionaries({"shape": st.just(list(shape)), "dtype": dtype,
+                                  "layout": LAYOUTS})
+
+
+def pairs(values):
+    return st.one_of(values, st.tuples(values, values).map(list))
+
+
+@st.composite
+def image(draw, N=st.integers(0, 2), C=st.integers(0, 3)):
+    return [draw(N), draw(C), draw(SIDES), draw(SIDES)]
+
+
+@st.composite
+def cases(draw, op, oracle="numpy"):
+    """One case for ``op``: its tensor inputs and keyword arguments, valid or not."""
+    draw_kwargs = {"conv2d": _conv_kwargs, "conv_transpose2d": _conv_kwargs,
+                   "max_pool2d": _pool_kwargs, "avg_pool2d": _pool_kwargs,
+                   "adaptive_avg_pool2d": _adaptive_kwargs, "max_unpool2d": _unpool_kwargs,
+                   "interpolate": _interpolate_kwargs}[op]
+    inputs, kwargs = draw(draw_kwargs(op))
+    return {"op": op, "oracle": oracle, "seed": draw(st.integers(0, 2**16)), "inputs": inputs,
+            "kwargs": kwargs}
+
+
+@st.composite
+def _conv_kwargs(draw, op):
+    groups = draw(st.integers(1, 2))
+    N, Cg, Kg = draw(st.integers(0, 2)), draw(st.integers(0, 2)), draw(st.integers(0, 2))
+    KH, KW = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    x = [N, Cg * groups, draw(SIDES), draw(SIDES)]
+    dtype = draw(DTYPES)
+    # mostly the dtype of x; sometimes another, which must be refused
+    other = st.one_of(st.just(dtype), st.just(dtype), DTYPES)
+    if op == "conv2d":
+        weight = [Kg * groups, Cg, KH, KW]
+    else:
+        weight = [Cg * groups, Kg, KH, KW]
+    inputs = {"x": draw(tensor_spec(x, st.just(dtype))),
+              "weight": draw(tensor_spec(weight, other))}
+    if draw(st.booleans()):
+        inputs["bias"] = draw(tensor_spec([Kg * groups], other))
+    kwargs = {"stride": draw(pairs(st.integers(0, 3))), "padding": draw(pairs(st.integers(0, 2))),
+              "dilation": draw(pairs(st.integers(1, 2))), "groups": groups}
+    if op == "conv_transpose2d":
+        kwargs["output_padding"] = draw(pairs(st.integers(0, 2)))
+    return (inputs, kwargs)
+
+
+@st.composite
+def _pool_kwargs(draw, op):
+    inputs = {"x": draw(tensor_spec(draw(image())))}
+    kwargs = {"kernel_size": draw(pairs(st.integers(1, 4))),
+              "stride": draw(st.one_of(st.none(), pairs(st.integers(1, 3)))),
+              "padding": draw(pairs(st.integers(0, 2))), "ceil_mode": draw(st.booleans())}
+    if op == "max_pool2d":
+        kwargs["dilation"] = draw(pairs(st.integers(1, 3)))
+        kwargs["return_indices"] = draw(st.booleans())
+    else:
+        kwargs["count_include_pad"] = draw(st.booleans())
+    return (inputs, kwargs)
+
+
+@st.composite
+def _adaptive_kwargs(draw, op):
+    side = st.one_of(st.integers(0, 5), st.none())
+    return ({"x": draw(tensor_spec(draw(image())))},
+            {"output_size": draw(st.one_of(st.integers(0, 5), st.tuples(side, side).map(list)))})
+
+
+@st.composite
+def _unpool_kwargs(draw, op):
+    x = draw(image(C=st.integers(0, 2)))
+    kernel = draw(st.integers(1, 3))
+    kwargs = {"kernel_size": kernel, "stride": draw(st.one_of(st.none(), st.integers(1, 3))),
+              "padding": draw(st.integers(0, 1))}
+    if draw(st.booleans()):
+        kwargs["output_size"] = [draw(SIDES), draw(SIDES)]
+    indices = {"shape": x, "dtype": draw(st.sampled_from(["int64"] * 4 + ["int32", "float64"])),
+               "range": draw(st.sampled_from(["inside"] * 3 + ["wild"])), "layout": "contiguous"}
+    return ({"x": draw(tensor_spec(x)), "indices": indices}, kwargs)
+
+
+@st.composite
+def _interpolate_kwargs(draw, op):
+    mode, align_corners = draw(st.sampled_from([("nearest", None), ("bilinear", None),
+                                                ("bilinear", False), ("bilinear", True),
+                                                ("bicubic", None)]))
+    scale = st.one_of(st.floats(0.2, 3.0), st.sampled_from([0.0, -1.0, 1e300]),
+                      st.sampled_from(["inf", "nan"]))
+    resize = draw(st.one_of(
+        st.fixed_dictionaries({"size": pairs(st.integers(0, 7))}),
+        st.fixed_dictionaries({"scale_factor": pairs(scale)})))
+    return ({"x": draw(tensor_spec(draw(image())))},
+            dict(resize, mode=mode, align_corners=align_corners))
+
+
+class Worker:
+    """One long-lived worker process; restarted after it dies, which fails the current case."""
+
+    def __init__(self):
+        self.process = None
+        self.log = tempfile.TemporaryFile(mode="w+")
+
+    def check(self, case):
+        if self.process is None:
+            # stderr goes to a file: a pipe nobody reads could fill up and block the worker
+            self.process = subprocess.Popen(
+                [sys.executable, os.path.abspath(__file__), "--worker"], stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE, stderr=self.log, text=True, cwd=os.path.dirname(HERE))
+        self.process.stdin.write(json.dumps(case) + "\n")
+        self.process.stdin.flush()
+        line = self.process.stdout.readline()
+        if not line:
+            code = self.process.wait()
+            self.process = None
+            self.log.seek(0)
+            tail = self.log.read()[-3000:]
+            pytest.fail(f"the worker died with exit code {code} (negative: a signal) on case "
+                        f"{json.dumps(case)}\n{tail}")
+        result = json.loads(line)
+        assert result["status"] in ("ok", "rejected"), f"{json.dumps(case)}\n{result['error']}"
+        return result
+
+    def close(self):
+        if self.process is not None:
+            self.process.stdin.close()
+            self.process.wait(timeout=60)
+        self.log.close()
+
+
+@pytest.fixture(scope="module")
+def worker():
+    w = Worker()
+    yield w
+    w.close()
+
+
+OPS = ["conv2d", "conv_transpose2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d",
+       "max_unpool2d", "interpolate"]
+
+
+def _case(op, shape, **kwargs):
+    """A hand-written case: float32, contiguous, seed 0 (for the reported crashes)."""
+    return {"op": op, "oracle": "numpy", "seed": 0, "kwargs": kwargs,
+            "inputs": {"x": {"shape": shape, "dtype": "float32", "layout": "contiguous"}}}
+
+
+# Cheap cases (a few ms each in the worker), so more of them than the profile's default.
+fuzz = settings(max_examples=max(60, settings.default.max_examples))
+
+
+HALF_CONV = {"op": "conv2d", "oracle": "numpy", "seed": 0, "kwargs": {},
+             "inputs": {name: {"shape": shape, "dtype": "float16", "layout": "contiguous"}
+                        for name, shape in (("x", [1, 1, 3, 3]), ("weight", [1, 1, 1, 1]))}}
+
+
+@fuzz
+@given(case=cases("conv2d"))
+@example(case=HALF_CONV)  # failed inside Numba
+def test_fuzz_conv2d(worker, case):
+    worker.check(case)
+
+
+@fuzz
+@given(case=cases("conv_transpose2d"))
+def test_fuzz_conv_transpose2d(worker, case):
+    worker.check(case)
+
+
+@fuzz
+@given(case=cases("max_pool2d"))
+@example(case=_case("max_pool2d", [8, 8, 0, 4], kernel_size=2, padding=1))  # "corrupted size"
+@example(case=_case("max_pool2d", [2, 3, 4, 4], kernel_size=3, padding=1, dilation=3))
+def test_fuzz_max_pool2d(worker, case):
+    worker.check(case)
+
+
+@fuzz
+@given(case=cases("avg_pool2d"))
+def test_fuzz_avg_pool2d(worker, case):
+    worker.check(case)
+
+
+@fuzz
+@given(case=cases("adaptive_avg_pool2d"))
+@example(case=_case("adaptive_avg_pool2d", [1, 1, 0, 4], output_size=2))  # was NaN
+def test_fuzz_adaptive_avg_pool2d(worker, case):
+    worker.check(case)
+
+
+@fuzz
+@given(case=cases("max_unpool2d"))
+def test_fuzz_max_unpool2d(worker, case):
+    worker.check(case)
+
+
+@fuzz
+@given(case=cases("interpolate"))
+@example(case=_case("interpolate", [1, 1, 0, 4], size=3, mode="nearest"))  # read garbage
+@example(case=_case("interpolate", [1, 2, 3, 0], size=[3, 3], mode="bilinear"))
+@example(case=_case("interpolate", [1, 1, 3, 3], scale_factor=float("inf")))  # OverflowError
+def test_fuzz_interpolate(worker, case):
+    worker.check(case)
+
+
+@pytest.mark.parametrize("op", OPS)
+@given(data=st.data())
+def test_fuzz_against_torch(worker, op, data):
+    """The same cases with PyTorch as the oracle: values, gradients, and which inputs it refuses."""
+    pytest.importorskip("torch")
+    worker.check(data.draw(cases(op, oracle="torch")))
+
+
+def test_the_worker_reports_a_crash_as_a_failure(worker):
+    """A case that kills the worker with a signal fails the test that sent it, naming the case;
+    the next case gets a fresh worker."""
+    with pytest.raises(pytest.fail.Exception, match=r"exit code -6 .*\"op\": \"abort\""):
+        worker.check({"op": "abort"})
+    assert worker.check({"op": "ping"})["status"] == "ok"
+
+
+def _layout(spec):
+    return spec["layout"] if len(spec["shape"]) == 4 else "contiguous"  # a bias stays as it is
+
+
+def _leaf(mg, spec, rng):
+    """A leaf Tensor and the view of it that the op sees, laid out as ``spec`` says."""
+    shape, layout = list(spec["shape"]), _layout(spec)
+    if layout == "transposed":
+        shape[2], shape[3] = shape[3], shape[2]
+    if layout == "strided":
+        shape[2] *= 2
+    data = rng.standard_normal(shape)
+    data = data > 0 if spec["dtype"] == "bool" else data.astype(spec["dtype"])
+    leaf = mg.tensor(data, requires_grad=spec["dtype"] in FLOATS)
+    return (leaf, _view(leaf, layout))
+
+
+def _view(a, layout):
+    """The same layout on a Tensor (differentiable) or a NumPy array."""
+    if layout == "transposed":
+        return a.transpose(0, 1, 3, 2) if isinstance(a, np.ndarray) else a.permute(0, 1, 3, 2)
+    if layout == "flipped":
+        return a[:, :, ::-1]
+    return a[:, :, ::2] if layout == "strided" else a
+
+
+def _unpool_size(x_shape, kwargs):
+    K, S, P = kwargs["kernel_size"], kwargs["stride"] or kwargs["kernel_size"], kwargs["padding"]
+    size = kwargs.get("output_size") or [(L - 1) * S - 2 * P + K for L in x_shape[2:]]
+    return (max(size[0], 1), max(size[1], 1))
+
+
+def _inputs(mg, case, rng):
+    """(leaves, views): the Tensors with gradients, and every argument the op takes."""
+    leaves, views = {}, {}
+    for name, spec in case["inputs"].items():
+        if name == "indices":
+            H, W = _unpool_size(spec["shape"], case["kwargs"])
+            low, high = (0, H * W) if spec["range"] == "inside" else (-3, H * W + 3)
+            views[name] = mg.tensor(rng.integers(low, high, spec["shape"]).astype(spec["dtype"]))
+            continue
+        leaves[name], views[name] = _leaf(mg, spec, rng)
+    return (leaves, views)
+
+
+def _reference(R, op, views, kwargs, absolute=False):
+    """The NumPy reference on the views' values (on their absolute values, for a bound)."""
+    arrays = {k: np.ascontiguousarray(v.numpy()).astype(np.float64) for k, v in views.items()}
+    if absolute:
+        arrays = {k: np.abs(v) if k != "indices" else v for k, v in arrays.items()}
+    x = arrays["x"]
+    if op in ("conv2d", "conv_transpose2d"):
+        return getattr(R, op)(x, arrays["weight"], arrays.get("bias"), **kwargs)
+    if op == "max_pool2d":
+        return R.max_pool2d(x, **dict(kwargs, return_indices=True))
+    if op == "adaptive_avg_pool2d":
+        size = kwargs["output_size"]
+        size = size if isinstance(size, list) else [size, size]
+        return R.adaptive_avg_pool2d(x, [x.shape[2 + i] if s is None else s
+                                         for i, s in enumerate(size)])
+    if op == "max_unpool2d":
+        return R.max_unpool2d(x, arrays["indices"].astype(np.int64),
+                              _unpool_size(x.shape, kwargs))
+    if op == "interpolate":
+        kwargs = {k: v for k, v in kwargs.items() if v is not None}
+    return getattr(R, op)(x, **kwargs)
+
+
+def run_case(case, mg, F, R, calls):
+    """The worker's verdict on one case: a dict with 'status' and, unless ok, 'error'."""
+    op, kwargs = case["op"], dict(case.get("kwargs", {}))
+    if op == "abort":
+        os.abort()
+    if op == "ping":
+        return {"status": "ok"}
+    if "scale_factor" in kwargs:
+        scales = kwargs["scale_factor"]
+        kwargs["scale_factor"] = ([float(s) for s in scales] if isinstance(scales, list)
+                                  else float(scales))
+    rng = np.random.default_rng(case["seed"])
+    leaves, views = _inputs(mg, case, rng)
+    calls.clear()
+    try:
+        out = getattr(F, op)(**views, **kwargs)
+    except (ValueError, TypeError, IndexError) as error:
+        if calls:
+            return {"status": "fail", "error": f"{error!r} raised after kernels {calls} ran"}
+        if op not in str(error):
+            return {"status": "fail", "error": f"{error!r} does not name {op}"}
+        # Differences we choose: PyTorch skips its size checks on an empty input, and has
+        # more dtypes and modes.
+        if case["oracle"] == "torch" and _torch_run(case, leaves, kwargs) is not None:
+            empty = 0 in case["inputs"]["x"]["shape"][:2]
+            no_output = op == "adaptive_avg_pool2d" and 0 in np.ravel(kwargs["output_size"])
+            if not (empty or no_output or isinstance(error, TypeError)
+                    or kwargs.get("mode") == "bicubic"):
+                return {"status": "fail", "error": f"PyTorch accepts what {error!r} refused"}
+        return {"status": "rejected", "error": repr(error)}
+    if case["oracle"] == "torch":
+        return _compare_with_torch(case, leaves, kwargs, out)
+    dtypes = {spec["dtype"] for spec in case["inputs"].values() if "range" not in spec}
+    if len(dtypes) > 1 or not dtypes <= set(FLOATS):
+        return {"status": "fail", "error": f"{op} accepted dtypes {sorted(dtypes)}"}
+    y = out[0] if isinstance(out, tuple) else out
+    ref = _reference(R, op, views, kwargs)
+    if op == "max_pool2d":
+        ref, ref_indices = ref
+        if kwargs.get("return_indices"):
+            np.testing.assert_array_equal(out[1].numpy(), ref_indices)
+    tol = 1e-4 if dtypes == {"float32"} else 1e-9
+    bound = _reference(R, op, views, kwargs, absolute=True)
+    bound = bound[0] if op == "max_pool2d" else bound
+    np.testing.assert_allclose(y.numpy(), ref, rtol=tol, atol=tol * (1 + bound.max(initial=0)))
+    g = rng.standard_normal(y.shape)
+    grads = mg.grad([y], list(leaves.values()), grad_outputs=[mg.tensor(g.astype(y.dtype))],
+                    allow_unused=True)
+    for (name, leaf), grad in zip(leaves.items(), grads):
+        assert grad is None or grad.shape == leaf.shape, (name, grad.shape, leaf.shape)
+        v = rng.standard_normal(leaf.shape)
+        # the op is linear in each input without the bias, which only shifts it
+        probe = {k: a for k, a in views.items() if k != "bias"}
+        probe[name] = mg.tensor(_view(v, _layout(case["inputs"][name])))
+        if name == "bias":
+            forward = g.sum((0, 2, 3))
+            expected, bound = np.vdot(forward, v), np.vdot(np.abs(forward), np.abs(v))
+        elif op == "max_pool2d":  # linear at the reference's argmax
+            N, C, H, W = probe["x"].shape
+            flat = np.ascontiguousarray(probe["x"].numpy()).reshape(N, C, H * W)
+            picked = np.take_along_axis(flat, ref_indices.reshape(N, C, y.shape[2] * y.shape[3]),
+                                        2).reshape(y.shape)
+            expected, bound = np.vdot(g, picked), np.vdot(np.abs(g), np.abs(picked))
+        else:
+            expected = np.vdot(g, _reference(R, op, probe, kwargs))
+            bound = np.vdot(np.abs(g), _reference(R, op, probe, kwargs, absolute=True))
+        got = 0.0 if grad is None else np.vdot(grad.numpy().astype(np.float64), v)
+        assert abs(got - expected) <= 10 * tol * (1 + bound), (name, got, expected)
+    return {"status": "ok"}
+
+
+def _torch_run(case, leaves, kwargs):
+    """(torch leaves, output) of PyTorch on the same values, or None where it refuses them."""
+    import torch
+    tensors, views = {}, {}
+    for name, spec in case["inputs"].items():
+        if name == "indices":
+            continue
+        tensors[name] = torch.tensor(leaves[name].numpy(), requires_grad=spec["dtype"] in FLOATS)
+        layout, t = _layout(spec), tensors[name]
+        views[name] = (t.flip(2) if layout == "flipped" else t.permute(0, 1, 3, 2)
+                       if layout == "transposed" else t[:, :, ::2] if layout == "strided" else t)
+    if "indices" in case["inputs"]:
+        rng = np.random.default_rng(case["seed"])
+        _, ours = _inputs(__import__("minigrad"), case, rng)
+        views["indices"] = torch.tensor(ours["indices"].numpy())
+        kwargs = dict(kwargs, output_size=_unpool_size(case["inputs"]["x"]["shape"], kwargs))
+    try:
+        return (tensors, getattr(torch.nn.functional, case["op"])(**{
+            ("input" if k == "x" else k): v for k, v in views.items()}, **kwargs))
+    except (RuntimeError, ValueError, TypeError, IndexError, OverflowError):
+        return None
+
+
+def _compare_with_torch(case, leaves, kwargs, out):
+    """Our values and gradients against PyTorch's. We accept two inputs it refuses: 0 channels
+    anywhere (an empty result), and int32 indices for max_unpool2d."""
+    theirs = _torch_run(case, leaves, kwargs)
+    if theirs is None:
+        channels = case["inputs"]["x"]["shape"][1:2] + case["inputs"].get(
+            "weight", {"shape": [1, 1]})["shape"][:2]
+        if 0 in channels or case["inputs"].get("indices", {}).get("dtype") == "int32":
+            return {"status": "ok"}
+        return {"status": "fail", "error": f"{case['op']} accepted what PyTorch refuses"}
+    tensors, out_torch = theirs
+    ours = out if isinstance(out, tuple) else (out,)
+    outs_torch = out_torch if isinstance(out_torch, tuple) else (out_torch,)
+    tol = 1e-4 if ours[0].dtype == np.float32 else 1e-9
+    for a, b in zip(ours, outs_torch):
+        if a.numpy().size or b.numel():  # PyTorch's conv2d of (0, 0, H, W) has 0 channels
+            np.testing.assert_allclose(a.numpy(), b.detach().numpy(), rtol=tol, atol=tol)
+    if ours[0].numpy().size == 0:  # and PyTorch's empty conv output can have the wrong shape
+        return {"status": "ok"}
+    import torch
+    g = np.random.default_rng(case["seed"] + 1).standard_normal(ours[0].shape)
+    names = [n for n in tensors if tensors[n].requires_grad]
+    grads = __import__("minigrad").grad([ours[0]], [leaves[n] for n in names],
+                                        grad_outputs=[ours[0].__class__(g.astype(ours[0].dtype))],
+                                        allow_unused=True)
+    grads_torch = torch.autograd.grad([outs_torch[0]], [tensors[n] for n in names],
+                                      [torch.tensor(g.astype(ours[0].dtype))], allow_unused=True)
+    for name, a, b in zip(names, grads, grads_torch):
+        a = np.zeros(leaves[name].shape) if a is None else a.numpy()
+        b = np.zeros(leaves[name].shape) if b is None else b.numpy()
+        np.testing.assert_allclose(a, b, rtol=tol, atol=tol * 10, err_msg=name)
+    return {"status": "ok"}
+
+
+def serve():
+    """The worker: one JSON case per stdin line in, one JSON verdict per stdout line out."""
+    import traceback
+    sys.path.insert(0, HERE)
+    import minigrad as mg
+    import minigrad.functional as F
+    import minigrad.kernels.cpu as kernels
+    import references as R
+    calls = []
+    for name in [n for n in dir(kernels) if callable(getattr(kernels, n)) and n[0] != "_"]:
+        def counted(*args, _kernel=getattr(kernels, name), _name=name, **kwargs):
+            calls.append(_name)
+            return _kernel(*args, **kwargs)
+        setattr(kernels, name, counted)
+    for line in sys.stdin:
+        case = json.loads(line)
+        try:
+            verdict = run_case(case, mg, F, R, calls)
+        except Exception:
+            verdict = {"status": "fail", "error": traceback.format_exc()}
+        print(json.dumps(verdict), flush=True)
+
+
+if __name__ == "__main__" and sys.argv[1:] == ["--worker"]:
+    serve()
