@@ -344,7 +344,8 @@ def _ratio(ours, theirs):
 
 
 def _check(value, limit, form):
-    """The [measured, verdict] cells of the target ``value <= limit``."""
+    """The [measured, verdict] cells of the target ``value <= limit`` (three decimals, so that a
+    value just over the limit does not print as the limit)."""
     if value is None:
         return ["n/a", "n/a (needs PyTorch)"]
     return [form.format(value), "met" if value <= limit else "MISSED"]
@@ -357,21 +358,21 @@ def targets(data):
         forward = length["forward"]["minigrad"]
         growth = (forward[-1] / ops[-1]) / (forward[0] / ops[0])
         rows.append([f"minigrad forward µs/op at {ops[-1]:,} ops <= {FLAT_FORWARD}x that at "
-                     f"{ops[0]:,}"] + _check(growth, FLAT_FORWARD, "{:.2f}x"))
+                     f"{ops[0]:,}"] + _check(growth, FLAT_FORWARD, "{:.3f}x"))
         i = min(range(len(ops)), key=lambda j: abs(math.log(ops[j] / 1e5)))  # nearest to 1e5
         total = {e: length["forward"][e][i] + length["backward"][e][i] for e in length["forward"]}
         rows.append([f"forward + backward µs/op at {ops[i]:,} ops <= {OPS_VS_TORCH}x PyTorch"]
                     + _check(_ratio(total["minigrad"], total.get("torch")), OPS_VS_TORCH,
-                             "{:.2f}x"))
+                             "{:.3f}x"))
     for (axis, phase), k in slopes(data).items():
         gap = abs(k["minigrad"] - k["torch"]) if "torch" in k else None
         rows.append([f"slope on {axis} ({phase}) within {SLOPE_GAP} of PyTorch's"]
-                    + _check(gap, SLOPE_GAP, "{:.2f} apart"))
+                    + _check(gap, SLOPE_GAP, "{:.3f} apart"))
     memory = data["memory"].get("steps")
     if memory:
         rise = _ratio(memory["minigrad"]["rss_rise"], memory.get("torch", {}).get("rss_rise"))
         rows.append([f"peak RSS rise, backward through the {data['sizes']['steps'][-1]:,}-step "
-                     f"RNN <= {RNN_MEMORY}x PyTorch"] + _check(rise, RNN_MEMORY, "{:.2f}x"))
+                     f"RNN <= {RNN_MEMORY}x PyTorch"] + _check(rise, RNN_MEMORY, "{:.3f}x"))
     return rows
 
 

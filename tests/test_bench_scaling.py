@@ -83,20 +83,25 @@ def synthetic(torch=True, k_ours=1.0, rnn_rise=(150e6, 100e6)):
 
 def test_targets_met_and_missed():
     rows = {row[0]: row[1:] for row in bs.targets(synthetic())}
-    assert rows["minigrad forward µs/op at 100,000 ops <= 1.2x that at 1,000"] == ["1.00x", "met"]
-    assert rows["forward + backward µs/op at 100,000 ops <= 1.3x PyTorch"] == ["1.25x", "met"]
-    assert rows["slope on length (forward) within 0.1 of PyTorch's"] == ["0.00 apart", "met"]
+    assert rows["minigrad forward µs/op at 100,000 ops <= 1.2x that at 1,000"] == ["1.000x", "met"]
+    assert rows["forward + backward µs/op at 100,000 ops <= 1.3x PyTorch"] == ["1.250x", "met"]
+    assert rows["slope on length (forward) within 0.1 of PyTorch's"] == ["0.000 apart", "met"]
     assert rows["peak RSS rise, backward through the 1,000-step RNN <= 1.5x PyTorch"] == [
-        "1.50x", "met"]
+        "1.500x", "met"]
     rows = {row[0]: row[1:] for row in bs.targets(synthetic(k_ours=1.2, rnn_rise=(2, 1)))}
     growth = 100 ** 0.2  # per-op cost grows as n^0.2 over two decades
     assert rows["minigrad forward µs/op at 100,000 ops <= 1.2x that at 1,000"] == [
-        f"{growth:.2f}x", "MISSED"]
+        f"{growth:.3f}x", "MISSED"]
     assert rows["forward + backward µs/op at 100,000 ops <= 1.3x PyTorch"] == [
-        f"{1.25 * growth:.2f}x", "MISSED"]
-    assert rows["slope on length (backward) within 0.1 of PyTorch's"] == ["0.20 apart", "MISSED"]
+        f"{1.25 * growth:.3f}x", "MISSED"]
+    assert rows["slope on length (backward) within 0.1 of PyTorch's"] == ["0.200 apart", "MISSED"]
     assert rows["peak RSS rise, backward through the 1,000-step RNN <= 1.5x PyTorch"] == [
-        "2.00x", "MISSED"]
+        "2.000x", "MISSED"]
+
+
+def test_a_target_just_missed_does_not_print_as_its_limit():
+    assert bs._check(1.2034, 1.2, "{:.3f}x") == ["1.203x", "MISSED"]
+    assert bs._check(1.2, 1.2, "{:.3f}x") == ["1.200x", "met"]
 
 
 def test_targets_without_torch_are_not_applicable():
@@ -110,7 +115,7 @@ def test_summary_tables():
     assert "| 1,000 | 5.000 | 4.000 | 1.25x |" in text
     assert "| length (forward) | 1.20 | 1.00 | +0.20 |" in text
     assert f"| steps at 1,000 | {150e6 / 2**20:.1f} | {100e6 / 2**20:.1f} | 1.50x |" in text
-    assert "| slope on length (forward) within 0.1 of PyTorch's | 0.20 apart | MISSED |" in text
+    assert "| slope on length (forward) within 0.1 of PyTorch's | 0.200 apart | MISSED |" in text
     text = bs.summary(synthetic(torch=False), ["minigrad"])
     assert "| 1,000 | 5.000 | n/a |" in text and "PyTorch (" not in text
 
