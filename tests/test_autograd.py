@@ -6,6 +6,7 @@ import weakref
 
 import numpy as np
 import pytest
+from hypothesis import given, strategies as st
 
 import minigrad as mg
 import minigrad.functional as F
@@ -420,3 +421,30 @@ def test_cast_is_differentiable_and_grads_keep_the_input_dtype():
     (g,) = mg.grad((x.astype(np.float32) ** 2).sum(), x, create_graph=True)
     (gg,) = mg.grad(g.sum(), x)
     np.testing.assert_allclose(gg.numpy(), [2.0, 2.0])
+
+
+class _ScaledGrad(mg.autograd.Function):
+    """out = 2 x; its backward returns the gradient in a chosen shape and dtype, to exercise
+    both of the walk's paths: kept as is, or summed and cast by _fit_to_input."""
+
+    @staticmethod
+    def forward(ctx, x, *, grad_shape, grad_dtype):
+        ctx.grad_shape, ctx.grad_dtype = grad_shape, grad_dtype
+        return 2 * x
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        return (grad_output * 2).broadcast_to(ctx.grad_shape).astype(ctx.grad_dtype)
+
+
+@given(shape=st.lists(st.integers(1, 3), min_size=0, max_size=3).map(tuple),
+       lead=st.lists(st.integers(1, 3), min_size=0, max_size=2).map(tuple),
+       dtype=st.sampled_from(["float32", "float64"]), grad_dtype=st.sampled_from(["float32",
+                                                                                    "float64"]))
+def test_a_gradient_is_brought_to_its_input_shape_and_dtype(shape, lead, dtype, grad_dtype):
+    x = mg.tensor(np.arange(1.0, 1.0 + np.prod(shape)).reshape(shape), dtype=dtype,
+                  requires_grad=True)
+    grad_shape = lead + shape
+    _ScaledGrad.apply(x, grad_shape=grad_shape, grad_dtype=grad_dtype).sum().backward()
+    assert x.grad.shape == shape and x.grad.dtype == np.dtype(dtype)
+    np.testing.assert_allclose(x.grad.numpy(), np.full(shape, 2.0 * max(1, np.prod(lead))))

@@ -73,3 +73,18 @@ def test_retain_graph_keeps_saved_arrays_until_the_graph_is_dropped():
     assert saved() is not None
     del loss
     assert saved() is None         # freed by reference counting, without a gc pass
+
+
+def test_a_spent_graph_lets_go_of_its_inputs_while_its_root_is_kept():
+    x = mg.tensor(np.linspace(0.1, 1.0, 5), requires_grad=True)
+    w = mg.tensor(np.ones(5), requires_grad=True)
+    loss = (x * w).exp().sum()
+    held = weakref.ref(w)
+    loss.backward()
+    grad_w = w.grad
+    del w
+    assert held() is None            # the spent nodes dropped their edges
+    assert loss.grad_fn is not None
+    np.testing.assert_allclose(grad_w.numpy(), np.exp(x.numpy()) * x.numpy())
+    with pytest.raises(RuntimeError, match="backward through the graph a second time"):
+        loss.backward()
