@@ -1,4 +1,4 @@
-"""Pooling, unpooling and upsampling ops (``minigrad/ops/pool.py``): gradients, semantics, errors.
+"""Pooling and unpooling ops (``minigrad/ops/pool.py``): gradients, semantics, errors.
 
 Every op is checked by ``gradcheck`` and ``gradgradcheck`` in float64 over hypothesis-drawn
 geometries (odd sizes, overlapping windows, padding, dilation, ceil mode). Max pooling draws
@@ -15,8 +15,8 @@ import pytest
 from hypothesis import given, strategies as st
 
 import minigrad as mg
-from minigrad.ops.pool import (adaptive_avg_pool2d, avg_pool2d, interpolate, max_pool2d,
-                               max_unpool2d)
+from minigrad.ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d, max_unpool2d
+from minigrad.ops.resample import interpolate
 from strategies import pool_geometry
 
 
@@ -73,22 +73,6 @@ def test_adaptive_avg_pool2d_gradients(device, H, W, OH, OW, seed):
     x = mg.tensor(np.random.default_rng(seed).standard_normal((2, 2, H, W)), device=device,
                   requires_grad=True)
     check_gradients(lambda x: adaptive_avg_pool2d(x, (OH, OW)), x)
-
-
-resize = st.one_of(
-    st.fixed_dictionaries({"size": st.tuples(st.integers(1, 8), st.integers(1, 8))}),
-    st.fixed_dictionaries({"scale_factor": st.one_of(
-        st.sampled_from([0.5, 1.5, 2.0, 2.5, 3.0]),
-        st.tuples(st.floats(0.6, 3.0), st.floats(0.6, 3.0)))}))
-
-
-@given(H=st.integers(2, 5), W=st.integers(2, 5), resize=resize,
-       mode=st.sampled_from([("nearest", None), ("bilinear", False), ("bilinear", True)]),
-       seed=st.integers(0, 2**16))
-def test_interpolate_gradients(device, H, W, resize, mode, seed):
-    x = mg.tensor(np.random.default_rng(seed).standard_normal((1, 2, H, W)), device=device,
-                  requires_grad=True)
-    check_gradients(lambda x: interpolate(x, **resize, mode=mode[0], align_corners=mode[1]), x)
 
 
 def test_max_pool2d_values_indices_and_gradient_by_hand():
@@ -165,43 +149,6 @@ def test_adaptive_avg_pool2d_windows_by_hand():
     assert adaptive_avg_pool2d(x, (1, 3)).tolist() == [[[[0.5, 2.0, 3.5]]]]
     assert adaptive_avg_pool2d(x, (None, 1)).tolist() == [[[[2.0]]]]
     assert adaptive_avg_pool2d(x, 1).shape == (1, 1, 1, 1)
-
-
-def test_interpolate_nearest_index_rule():
-    x = mg.tensor(np.arange(5.0).reshape(1, 1, 1, 5))
-    # Source column min(floor(o * 5/3), 4) for o = 0, 1, 2.
-    assert interpolate(x, size=(1, 3)).tolist() == [[[[0.0, 1.0, 3.0]]]]
-    assert interpolate(x, size=(2, 8)).numpy()[0, 0, 1].tolist() == [0, 0, 1, 1, 2, 3, 3, 4]
-
-
-def test_interpolate_bilinear_by_hand():
-    x = mg.tensor(np.array([[[[1.0, 2.0]]]]))
-    # Pixel centres aligned: source (o + 0.5)/2 - 0.5, clamped at 0 -> 0, 0.25, 0.75, 1.
-    assert interpolate(x, size=(1, 4), mode="bilinear").tolist() == [[[[1.0, 1.25, 1.75, 2.0]]]]
-    # Corners aligned: source o * 1/3.
-    y = interpolate(x, size=(1, 4), mode="bilinear", align_corners=True)
-    np.testing.assert_allclose(y.numpy(), [[[[1.0, 4 / 3, 5 / 3, 2.0]]]])
-
-
-def test_interpolate_scale_factor_sets_the_source_positions():
-    x = mg.tensor(np.array([[[[0.0, 10.0, 20.0]]]]))
-    # scale_factor 1.7 gives floor(3 * 1.7) = 5 columns, but the step is 1/1.7, not 3/5.
-    y = interpolate(x, scale_factor=(1, 1.7), mode="bilinear").numpy()[0, 0, 0]
-    src = np.maximum((np.arange(5) + 0.5) / 1.7 - 0.5, 0)
-    np.testing.assert_allclose(y, np.interp(src, [0, 1, 2], [0, 10, 20]))
-    resized = interpolate(x, size=(1, 5), mode="bilinear").numpy()[0, 0, 0]
-    assert not np.allclose(y, resized)
-    recomputed = interpolate(x, scale_factor=(1, 1.7), mode="bilinear", recompute_scale_factor=True)
-    np.testing.assert_allclose(recomputed.numpy()[0, 0, 0], resized)
-
-
-def test_interpolate_keeps_float32_and_reaches_the_gradient():
-    x = mg.tensor(np.ones((1, 1, 2, 2), dtype=np.float32), requires_grad=True)
-    y = interpolate(x, scale_factor=2, mode="bilinear")
-    assert y.dtype == np.float32 and y.shape == (1, 1, 4, 4)
-    y.sum().backward()
-    # Each input cell receives a quarter of the 16 outputs' weight.
-    assert x.grad.dtype == np.float32 and x.grad.tolist() == [[[[4.0, 4.0], [4.0, 4.0]]]]
 
 
 @pytest.mark.parametrize("call, error, words", [
