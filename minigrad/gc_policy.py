@@ -1,4 +1,4 @@
-"""Full garbage collections sized to the live graph, so an op costs the same in any graph (issue 19).
+"""Full garbage collections sized to the live graph, so an op costs the same in any graph.
 
 Why. Every Tensor and Function of a live graph is an object that Python's cyclic garbage
 collector tracks, and a full collection scans every tracked object. CPython starts one after
