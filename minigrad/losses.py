@@ -13,7 +13,7 @@ import numpy as np
 
 from .backend import xp_of
 from .tensor import Tensor, raw
-from .ops.elementwise import abs, exp, log, relu, softplus, sqrt, where
+from .ops.elementwise import abs, exp, log, minimum, relu, softplus, sqrt, where
 from .ops.index import getitem
 from .ops.loss import binary_cross_entropy as _bce
 from .ops.reduce import dim_or_axis, logsumexp
@@ -377,13 +377,16 @@ def contrastive_loss(a, b, same, margin=1.0, reduction="mean"):
     return _reduce(same * d * d + (1 - same) * apart * apart, reduction, "contrastive_loss")
 
 
-def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2.0, eps=1e-6,
+def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2.0, eps=1e-6, swap=False,
                         reduction="mean"):
     """max(0, d(a, p) − d(a, n) + margin), the distances as in :func:`pairwise_distance`.
 
     Parameters
     ----------
     anchor, positive, negative : Tensor, shape (N, D)
+    swap : bool
+        Use min(d(a, n), d(p, n)) as the negative distance (Balntas et al., 2016): the harder
+        of the two negatives.
 
     Examples
     --------
@@ -394,4 +397,162 @@ def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2.0, eps=1e-6,
     """
     d_pos = pairwise_distance(anchor, positive, p, eps)
     d_neg = pairwise_distance(anchor, negative, p, eps)
+    if swap:
+        d_neg = minimum(d_neg, pairwise_distance(positive, negative, p, eps))
     return _reduce(relu(d_pos - d_neg + margin), reduction, "triplet_margin_loss")
+
+
+def smooth_l1_loss(input, target, reduction="mean", beta=1.0):
+    """0.5·z²/beta where z = |input − target| < beta, z − 0.5·beta elsewhere (Girshick, 2015).
+
+    The two pieces meet with equal value and slope at z = beta; ``beta=0`` is the L1 loss.
+
+    >>> import minigrad as mg
+    >>> from minigrad.losses import smooth_l1_loss
+    >>> smooth_l1_loss(mg.tensor([0.5, 3.0]), mg.tensor([0.0, 0.0]), reduction='none').tolist()
+    [0.125, 2.5]
+    """
+    if beta < 0:
+        raise ValueError(f"smooth_l1_loss: beta must be >= 0, got {beta}")
+    target = _as_target(target, input)
+    _check_same_shape(input, target, "smooth_l1_loss")
+    diff = input - target
+    if beta == 0:
+        return _reduce(abs(diff), reduction, "smooth_l1_loss")
+    # d·d rather than |d|², so the quadratic piece is smooth through d = 0 at every order
+    loss = where(xp_of(diff.data).abs(diff.data) < beta, diff * diff * (0.5 / beta),
+                 abs(diff) - 0.5 * beta)
+    return _reduce(loss, reduction, "smooth_l1_loss")
+
+
+def huber_loss(input, target, reduction="mean", delta=1.0):
+    """0.5·z² where z = |input − target| < delta, delta·(z − 0.5·delta) elsewhere (Huber, 1964).
+
+    Equal to ``delta * smooth_l1_loss(..., beta=delta)``: quadratic near 0, then linear with
+    slope ``delta``, so an outlier pulls with a bounded force.
+
+    >>> import minigrad as mg
+    >>> from minigrad.losses import huber_loss
+    >>> huber_loss(mg.tensor([0.5, 3.0]), mg.tensor([0.0, 0.0]), reduction='none').tolist()
+    [0.125, 2.5]
+    """
+    if delta <= 0:
+        raise ValueError(f"huber_loss: delta must be > 0, got {delta}")
+    return smooth_l1_loss(input, target, reduction, beta=delta) * delta
+
+
+def margin_ranking_loss(input1, input2, target, margin=0.0, reduction="mean"):
+    """max(0, −y·(x1 − x2) + margin): x1 should rank above x2 by ``margin`` where y = 1, below
+    where y = −1.
+
+    Parameters
+    ----------
+    input1, input2 : Tensor, shape (N,) or ()
+    target : Tensor, the same shape, values 1 or −1
+
+    >>> import minigrad as mg
+    >>> from minigrad.losses import margin_ranking_loss
+    >>> x1, x2 = mg.tensor([2.0, 2.0]), mg.tensor([1.0, 1.0])
+    >>> margin_ranking_loss(x1, x2, mg.tensor([1.0, -1.0]), reduction='none').tolist()
+    [0.0, 1.0]
+    """
+    target = _as_target(target, input1)
+    _check_same_shape(input1, input2, "margin_ranking_loss")
+    _check_same_shape(input1, target, "margin_ranking_loss")
+    return _reduce(relu(-target * (input1 - input2) + margin), reduction, "margin_ranking_loss")
+
+
+def hinge_embedding_loss(input, target, margin=1.0, reduction="mean"):
+    """x where y = 1, max(0, margin − x) where y = −1; ``input`` is usually a distance.
+
+    As in PyTorch, a target that is neither 1 nor −1 gets both terms.
+
+    Parameters
+    ----------
+    input : Tensor, any shape
+    target : Tensor, the same shape, values 1 or −1
+
+    >>> import minigrad as mg
+    >>> from minigrad.losses import hinge_embedding_loss
+    >>> hinge_embedding_loss(mg.tensor([0.25, 0.25]), mg.tensor([1.0, -1.0]),
+    ...                        reduction='none').tolist()
+    [0.25, 0.75]
+    """
+    target = _as_target(target, input)
+    _check_same_shape(input, target, "hinge_embedding_loss")
+    y = target.data
+    loss = where(y != -1, input, 0.0) + where(y != 1, relu(margin - input), 0.0)
+    return _reduce(loss, reduction, "hinge_embedding_loss")
+
+
+def cosine_embedding_loss(input1, input2, target, margin=0.0, reduction="mean"):
+    """1 − cos(x1, x2) where y = 1, max(0, cos(x1, x2) − margin) where y = −1.
+
+    The cosine is Σ x1·x2 / sqrt((‖x1‖² + ε)(‖x2‖² + ε)) with ε = 1e-12 (PyTorch's), which keeps
+    it, and its gradient, finite for a zero vector.
+
+    Parameters
+    ----------
+    input1, input2 : Tensor, shape (N, D) or (D,)
+    target : Tensor, shape (N,) or (), values 1 or −1
+
+    >>> import minigrad as mg
+    >>> from minigrad.losses import cosine_embedding_loss
+    >>> a = mg.tensor([[1.0, 0.0], [1.0, 0.0]])
+    >>> cosine_embedding_loss(a, a, mg.tensor([1.0, -1.0]), reduction='none').tolist()
+    [0.0, 1.0]
+    """
+    _check_same_shape(input1, input2, "cosine_embedding_loss")
+    if input1.ndim not in (1, 2):
+        raise ValueError(f"cosine_embedding_loss: inputs must be (N, D) or (D,), got "
+                         f"{input1.shape}")
+    target = _as_target(target, input1)
+    if target.shape != input1.shape[:-1]:
+        raise ValueError(f"cosine_embedding_loss: inputs of shape {input1.shape} need a target "
+                         f"of shape {input1.shape[:-1]}, got {target.shape}")
+    dim = input1.ndim - 1
+    dot = (input1 * input2).sum(dim)
+    cos = dot / sqrt(((input1 * input1).sum(dim) + 1e-12) * ((input2 * input2).sum(dim) + 1e-12))
+    y = target.data
+    loss = where(y == 1, 1 - cos, 0.0) + where(y == -1, relu(cos - margin), 0.0)
+    return _reduce(loss, reduction, "cosine_embedding_loss")
+
+
+def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"):
+    """0.5·(log max(var, eps) + (input − target)² / max(var, eps)), + 0.5·log 2π if ``full``:
+    the negative log-likelihood of ``target`` under N(input, var).
+
+    As in PyTorch, the clamp at ``eps`` changes the variance's value but not its gradient.
+
+    Parameters
+    ----------
+    input : Tensor, shape (N, *), the predicted means
+    target : Tensor, the same shape
+    var : Tensor, positive, shaped like input, or like input without its last axis, or with
+        a last axis of 1 (one variance shared by the last axis)
+
+    >>> import minigrad as mg
+    >>> from minigrad.losses import gaussian_nll_loss
+    >>> # 0.5 * (log 4 + (1 - 3)**2 / 4)
+    >>> round(gaussian_nll_loss(mg.tensor([1.0]), mg.tensor([3.0]), mg.tensor([4.0])).item(), 4)
+    1.1931
+    """
+    target = _as_target(target, input)
+    var = _as_target(var, input)
+    _check_same_shape(input, target, "gaussian_nll_loss")
+    if var.shape != input.shape:
+        if var.shape == input.shape[:-1]:
+            var = unsqueeze(var, -1)
+        elif not (var.shape[:-1] == input.shape[:-1] and var.shape[-1:] == (1,)):
+            raise ValueError(f"gaussian_nll_loss: var of shape {var.shape} does not fit input "
+                             f"of shape {input.shape}; expected {input.shape}, "
+                             f"{input.shape[:-1]} or {input.shape[:-1] + (1,)}")
+    if bool((var.data < 0).any()):
+        raise ValueError("gaussian_nll_loss: var has negative entries; variances must be >= 0")
+    # the clamp as a constant offset: the value of max(var, eps), the gradient of var
+    var = var + (xp_of(var.data).maximum(var.data, eps) - var.data)
+    diff = input - target
+    loss = (log(var) + diff * diff / var) * 0.5
+    if full:
+        loss = loss + 0.5 * np.log(2 * np.pi)
+    return _reduce(loss, reduction, "gaussian_nll_loss")
