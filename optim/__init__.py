@@ -21,10 +21,12 @@ p, g     a parameter's raw array and its gradient's raw array
 lr       the learning rate of the parameter's group
 """
 from . import lr_scheduler
+from .adadelta import Adadelta
+from .adam_variants import Adamax, NAdam, RAdam
 from .adaptive import Adagrad, Adam, AdamW, RMSprop
 from .clip import clip_grad_norm_, clip_grad_value_
 from .optimizer import Optimizer
 from .sgd import SGD
 
-__all__ = ["Optimizer", "SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "clip_grad_norm_",
-           "clip_grad_value_", "lr_scheduler"]
+__all__ = ["Optimizer", "SGD", "Adagrad", "Adadelta", "RMSprop", "Adam", "AdamW", "Adamax",
+           "NAdam", "RAdam", "clip_grad_norm_", "clip_grad_value_", "lr_scheduler"]

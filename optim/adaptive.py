@@ -38,6 +38,15 @@ def _check_common(owner, group):
     check_number(owner, "weight_decay", group["weight_decay"], low=0.0)
 
 
+def _check_betas(owner, group):
+    """``group["betas"]`` must be a pair of decay rates, each in [0, 1)."""
+    betas = group["betas"]
+    if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+        raise TypeError(f"{owner}: betas must be a pair (beta1, beta2), got {betas!r}")
+    check_number(owner, "betas[0]", betas[0], low=0.0, high=1.0, high_open=True)
+    check_number(owner, "betas[1]", betas[1], low=0.0, high=1.0, high_open=True)
+
+
 class Adagrad(Optimizer):
     """Adagrad: steps scaled by the root of the sum of all past squared gradients.
 
@@ -230,11 +239,7 @@ class Adam(Optimizer):
     def check_group(self, group):
         owner = type(self).__name__
         _check_common(owner, group)
-        betas = group["betas"]
-        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
-            raise TypeError(f"{owner}: betas must be a pair (beta1, beta2), got {betas!r}")
-        check_number(owner, "betas[0]", betas[0], low=0.0, high=1.0, high_open=True)
-        check_number(owner, "betas[1]", betas[1], low=0.0, high=1.0, high_open=True)
+        _check_betas(owner, group)
 
     def init_state(self, state, param, group):
         xp = xp_of(param)

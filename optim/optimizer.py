@@ -49,11 +49,18 @@ class Optimizer:
     fixed_options : dict
         Class attribute: hyper-parameters that this kind fixes (AdamW's
         ``decoupled_weight_decay``), so that a saved group setting them otherwise is refused.
+    state_layout : dict
+        Class attribute: how ``load_state_dict`` checks each buffer that is not an array of
+        its parameter's shape (``"param"``, the default): ``"count"`` an int >= 0 (``step``
+        always is one), ``"number"`` a real number, ``"flat"`` a 1-D array as long as all the
+        optimizer's parameters together, and ``"flat_list"`` or ``"number_list"`` a list of
+        those (LBFGS's history).
     """
 
     required_state = None
     optional_state = ()
     fixed_options = {}
+    state_layout = {}
 
     def __init__(self, params, defaults):
         name = type(self).__name__
@@ -88,6 +95,13 @@ class Optimizer:
         """Raise ValueError or TypeError when a hyper-parameter of ``group`` is invalid.
 
         Called for every group added, so per-group overrides are checked as well as defaults.
+        """
+
+    def check_state(self, where, state):
+        """Raise ValueError when the loaded buffers of one parameter do not fit together.
+
+        Called by ``load_state_dict`` after each buffer was checked alone, before anything is
+        set; ``where`` starts the message. Most rules have nothing to add.
         """
 
     def init_state(self, state, param, group):

@@ -238,29 +238,65 @@ def _restore_param_state(optimizer, position, saved, param):
             raise ValueError(f"{where} holds {sorted(saved)}, but {name} keeps {expected} "
                              f"(missing {missing}, unknown {unknown}): the state belongs to "
                              "another kind of optimizer")
-    return {key: _restore_value(where, key, value, param) for key, value in saved.items()}
+    flat_size = sum(p.data.size for group in optimizer.param_groups for p in group["params"])
+    restored = {key: _restore_entry(where, key, optimizer.state_layout.get(key, "param"), value,
+                                    param, flat_size)
+                for key, value in saved.items()}
+    optimizer.check_state(where, restored)
+    return restored
 
 
-def _restore_value(where, key, value, param):
-    """A saved entry made ready for ``param``: arrays copied to its device and dtype.
+def _restore_entry(where, key, layout, value, param, flat_size):
+    """A saved entry of the given layout (see ``Optimizer.state_layout``), checked and made
+    ready for ``param``; the ``*_list`` layouts are lists of the layout before the suffix."""
+    if key == "step" or layout == "count":
+        return _restore_count(where, key, value)
+    if layout == "number":
+        return _restore_number(where, key, value)
+    if layout == "param":
+        return _restore_value(where, key, value, param, param.shape,
+                              f"its parameter has shape {param.shape}")
+    if layout == "flat":
+        return _restore_value(where, key, value, param, (flat_size,),
+                              f"the optimizer's parameters hold {flat_size} entries in all")
+    if layout.endswith("_list"):
+        if not isinstance(value, (list, tuple)):
+            raise TypeError(f"{where}: {key!r} is a {type(value).__name__}; expected a list")
+        return [_restore_entry(where, f"{key}[{i}]", layout[:-len("_list")], item, param,
+                               flat_size)
+                for i, item in enumerate(value)]
+    raise ValueError(f"{where}: {key!r} has the unknown layout {layout!r}")
 
-    The step count stays a Python int whatever form a file gave it (e.g. a 0-d array, or
-    PyTorch's float tensor), since the bias corrections raise betas to its power. Every buffer
-    of the optimizers here has the parameter's shape, so a different shape means the state
-    belongs to another model.
-    """
-    if key == "step":
-        step = value.item() if getattr(value, "shape", None) == () else value
-        if isinstance(step, bool) or not isinstance(step, numbers.Real) or step < 0 \
-                or step != int(step):
-            raise ValueError(f"{where}: 'step' is {value!r:.80}; expected a count >= 0")
-        return int(step)
+
+def _restore_count(where, key, value):
+    """A count (the step, LBFGS's evaluations) as a Python int, whatever form a file gave it
+    (e.g. a 0-d array, or PyTorch's float tensor), since bias corrections raise betas to the
+    step's power."""
+    count = value.item() if getattr(value, "shape", None) == () else value
+    if isinstance(count, bool) or not isinstance(count, numbers.Real) or count < 0 \
+            or count != int(count):
+        raise ValueError(f"{where}: {key!r} is {value!r:.80}; expected a count >= 0")
+    return int(count)
+
+
+def _restore_number(where, key, value):
+    """A scalar of the rule (NAdam's momentum product, LBFGS's step length) as a Python float;
+    a 0-d array, as PyTorch keeps such scalars, is accepted."""
+    number = value.item() if getattr(value, "shape", None) == () else value
+    if isinstance(number, bool) or not isinstance(number, numbers.Real):
+        raise TypeError(f"{where}: {key!r} is {value!r:.80}; expected a real number")
+    return float(number)
+
+
+def _restore_value(where, key, value, param, shape, expected):
+    """A saved array made ready for ``param``: checked to have ``shape`` (``expected`` says
+    why, for the message), copied to the parameter's device and dtype. A buffer of another
+    shape belongs to another model."""
     if not (hasattr(value, "shape") and hasattr(value, "dtype")):
         raise TypeError(f"{where}: {key!r} is a {type(value).__name__}; expected an array of "
-                        f"shape {param.shape}")
-    if tuple(value.shape) != tuple(param.shape):
-        raise ValueError(f"{where}: {key!r} has shape {tuple(value.shape)} but its parameter "
-                         f"has shape {param.shape}")
+                        f"shape {shape}")
+    if tuple(value.shape) != tuple(shape):
+        raise ValueError(f"{where}: {key!r} has shape {tuple(value.shape)} but {expected}")
     if np.dtype(value.dtype).kind not in "fiu":
         raise ValueError(f"{where}: {key!r} has dtype {value.dtype}; expected a real array")
     moved = backend.to_device(value, backend.device_of(param))
