@@ -21,10 +21,18 @@ from .dropout import Dropout
 from .activation import (ReLU, LeakyReLU, ELU, SELU, GELU, Sigmoid, Tanh, SiLU, Softplus,
                          Softmax, LogSoftmax)
 from .embedding import Embedding
+from .loss import (CrossEntropyLoss, NLLLoss, MSELoss, L1Loss, SmoothL1Loss, HuberLoss, BCELoss,
+                   BCEWithLogitsLoss, KLDivLoss, MarginRankingLoss, HingeEmbeddingLoss,
+                   MultiMarginLoss, CosineEmbeddingLoss, TripletMarginLoss, GaussianNLLLoss,
+                   CosineSimilarity, PairwiseDistance)
 
 __all__ = ["init", "Parameter", "Module", "RemovableHandle", "IncompatibleKeys", "Sequential",
            "ModuleList", "ModuleDict", "Identity", "Flatten", "Unflatten", "Linear", "Bilinear",
            "Conv2d", "ConvTranspose2d", "MaxPool2d", "MaxUnpool2d", "AvgPool2d",
            "AdaptiveAvgPool2d", "Upsample", "BatchNorm1d", "BatchNorm2d", "InstanceNorm2d",
            "LayerNorm", "GroupNorm", "Dropout", "ReLU", "LeakyReLU", "ELU", "SELU", "GELU",
-           "Sigmoid", "Tanh", "SiLU", "Softplus", "Softmax", "LogSoftmax", "Embedding"]
+           "Sigmoid", "Tanh", "SiLU", "Softplus", "Softmax", "LogSoftmax", "Embedding",
+           "CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss",
+           "BCELoss", "BCEWithLogitsLoss", "KLDivLoss", "MarginRankingLoss", "HingeEmbeddingLoss",
+           "MultiMarginLoss", "CosineEmbeddingLoss", "TripletMarginLoss", "GaussianNLLLoss",
+           "CosineSimilarity", "PairwiseDistance"]
