@@ -16,7 +16,9 @@ from .gradcheck import gradcheck, gradgradcheck, GradcheckError
 from .backend import manual_seed
 from .ops.elementwise import (exp, log, sqrt, sin, cos, tanh, sigmoid, relu, abs, clip,
                               maximum, minimum, where)
-from .ops.reduce import sum, mean, max, min, prod, var, std, logsumexp, argmax, argmin
+from .ops.reduce import (sum, mean, max, min, amax, amin, prod, var, std, logsumexp, argmax,
+                         argmin, all, any)
+from .ops.cumulative import cumsum, cumprod
 from .ops.shape import (reshape, permute, transpose, broadcast_to, squeeze, unsqueeze, flatten,
                         cat, stack, pad)
 from .ops.linalg import matmul, einsum

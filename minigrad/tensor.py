@@ -401,35 +401,55 @@ class Tensor:
     def __ne__(self, other):
         return self._compare(other, "__ne__")
 
-    def sum(self, axis=None, keepdims=False):
-        return reduction.sum(self, axis, keepdims)
+    def sum(self, dim=None, keepdim=None, **aliases):
+        return reduction.sum(self, dim, keepdim, **aliases)
 
-    def mean(self, axis=None, keepdims=False):
-        return reduction.mean(self, axis, keepdims)
+    def mean(self, dim=None, keepdim=None, **aliases):
+        return reduction.mean(self, dim, keepdim, **aliases)
 
-    def max(self, axis=None, keepdims=False):
-        return reduction.max(self, axis, keepdims)
+    def max(self, dim=None, keepdim=None, **aliases):
+        """The max; with an int ``dim``, the named tuple ``(values, indices)`` (see mg.max)."""
+        return reduction.max(self, dim, keepdim, **aliases)
 
-    def min(self, axis=None, keepdims=False):
-        return reduction.min(self, axis, keepdims)
+    def min(self, dim=None, keepdim=None, **aliases):
+        """The min; with an int ``dim``, the named tuple ``(values, indices)`` (see mg.min)."""
+        return reduction.min(self, dim, keepdim, **aliases)
 
-    def prod(self, axis=None, keepdims=False):
-        return reduction.prod(self, axis, keepdims)
+    def amax(self, dim=None, keepdim=None, **aliases):
+        return reduction.amax(self, dim, keepdim, **aliases)
 
-    def var(self, axis=None, keepdims=False, correction=1):
-        return reduction.var(self, axis, keepdims, correction)
+    def amin(self, dim=None, keepdim=None, **aliases):
+        return reduction.amin(self, dim, keepdim, **aliases)
 
-    def std(self, axis=None, keepdims=False, correction=1):
-        return reduction.std(self, axis, keepdims, correction)
+    def prod(self, dim=None, keepdim=None, **aliases):
+        return reduction.prod(self, dim, keepdim, **aliases)
 
-    def logsumexp(self, axis=None, keepdims=False):
-        return reduction.logsumexp(self, axis, keepdims)
+    def var(self, dim=None, unbiased=None, keepdim=None, **options):
+        return reduction.var(self, dim, unbiased, keepdim, **options)
 
-    def argmax(self, axis=None, keepdims=False):
-        return reduction.argmax(self, axis, keepdims)
+    def std(self, dim=None, unbiased=None, keepdim=None, **options):
+        return reduction.std(self, dim, unbiased, keepdim, **options)
 
-    def argmin(self, axis=None, keepdims=False):
-        return reduction.argmin(self, axis, keepdims)
+    def logsumexp(self, dim=None, keepdim=None, **aliases):
+        return reduction.logsumexp(self, dim, keepdim, **aliases)
+
+    def argmax(self, dim=None, keepdim=None, **aliases):
+        return reduction.argmax(self, dim, keepdim, **aliases)
+
+    def argmin(self, dim=None, keepdim=None, **aliases):
+        return reduction.argmin(self, dim, keepdim, **aliases)
+
+    def all(self, dim=None, keepdim=None, **aliases):
+        return reduction.all(self, dim, keepdim, **aliases)
+
+    def any(self, dim=None, keepdim=None, **aliases):
+        return reduction.any(self, dim, keepdim, **aliases)
+
+    def cumsum(self, dim=None, **aliases):
+        return cumulative.cumsum(self, dim, **aliases)
+
+    def cumprod(self, dim=None, **aliases):
+        return cumulative.cumprod(self, dim, **aliases)
 
     def exp(self):
         return elementwise.Exp.apply(self)
@@ -474,14 +494,14 @@ class Tensor:
     def permute(self, *axes):
         return shaping.permute(self, *axes)
 
-    def flatten(self, start=0, end=-1):
-        return shaping.flatten(self, start, end)
+    def flatten(self, start_dim=0, end_dim=-1):
+        return shaping.flatten(self, start_dim, end_dim)
 
-    def squeeze(self, axis=None):
-        return shaping.squeeze(self, axis)
+    def squeeze(self, dim=None, **aliases):
+        return shaping.squeeze(self, dim, **aliases)
 
-    def unsqueeze(self, axis):
-        return shaping.unsqueeze(self, axis)
+    def unsqueeze(self, dim=None, **aliases):
+        return shaping.unsqueeze(self, dim, **aliases)
 
     def expand(self, *sizes):
         return shaping.expand(self, *sizes)
@@ -517,4 +537,5 @@ def _as_tensor(x, like):
 from .graph import run_backward, root_grad  # noqa: E402
 from .ops import elementwise, linalg  # noqa: E402
 from .ops import reduce as reduction, shape as shaping, index as indexing  # noqa: E402
+from .ops import cumulative  # noqa: E402
 from .ops.device import to_device  # noqa: E402

@@ -110,23 +110,36 @@ spec("silu", F.silu, S.unary_inputs(), lambda x: x * _sigmoid(x))
 spec("sum", lambda x, axis, keepdims: x.sum(axis, keepdims), S.axis_inputs(), _reduction(np.sum))
 spec("mean", lambda x, axis, keepdims: x.mean(axis, keepdims), S.axis_inputs(),
      _reduction(np.mean))
-spec("max", lambda x, axis, keepdims: x.max(axis, keepdims), S.axis_inputs(distinct=True),
+spec("amax", lambda x, axis, keepdims: x.amax(axis, keepdims), S.axis_inputs(distinct=True),
      _reduction(np.max), note="distinct values: no ties (test_ties.py checks the tie rule)")
-spec("min", lambda x, axis, keepdims: x.min(axis, keepdims), S.axis_inputs(distinct=True),
+spec("amin", lambda x, axis, keepdims: x.amin(axis, keepdims), S.axis_inputs(distinct=True),
      _reduction(np.min))
+spec("max_dim", lambda x, dim, keepdim: x.max(dim, keepdim), S.dim_inputs(distinct=True),
+     lambda x, dim, keepdim: (np.max(x, dim, keepdims=keepdim),
+                              np.argmax(x, dim, keepdims=keepdim)))
+spec("min_dim", lambda x, dim, keepdim: x.min(dim=dim, keepdim=keepdim),
+     S.dim_inputs(distinct=True),
+     lambda x, dim, keepdim: (np.min(x, dim, keepdims=keepdim),
+                              np.argmin(x, dim, keepdims=keepdim)))
 spec("prod", lambda x, axis, keepdims: x.prod(axis, keepdims),
      S.axis_inputs(low=-1.5, high=1.5), _reduction(np.prod))
-spec("var", lambda x, axis, keepdims, correction: x.var(axis, keepdims, correction=correction),
+spec("var", lambda x, axis, keepdims, correction: x.var(axis, keepdim=keepdims,
+                                                        correction=correction),
      S.with_options(S.axis_inputs(min_count=2), correction=st.sampled_from([0, 1])),
      lambda x, axis, keepdims, correction: np.var(x, _axis(axis), keepdims=keepdims,
                                                   ddof=correction))
-spec("std", lambda x, axis, keepdims, correction: x.std(axis, keepdims, correction=correction),
+spec("std", lambda x, axis, keepdims, correction: x.std(axis, keepdim=keepdims,
+                                                        correction=correction),
      S.with_options(S.axis_inputs(min_count=2, distinct=True), correction=st.sampled_from([0, 1])),
      lambda x, axis, keepdims, correction: np.std(x, _axis(axis), keepdims=keepdims,
                                                   ddof=correction),
      note="distinct values, so the spread is never 0, where sqrt has no derivative")
 spec("logsumexp", lambda x, axis, keepdims: x.logsumexp(axis, keepdims), S.axis_inputs(),
      lambda x, axis, keepdims: np.log(np.sum(np.exp(x), _axis(axis), keepdims=keepdims)))
+spec("cumsum", lambda x, dim: x.cumsum(dim), S.dim_inputs(keepdim=False),
+     lambda x, dim: np.cumsum(x, dim))
+spec("cumprod", lambda x, dim: x.cumprod(dim), S.dim_inputs(keepdim=False, low=-1.5, high=1.5),
+     lambda x, dim: np.cumprod(x, dim))
 
 spec("reshape", lambda x, shape: x.reshape(shape), S.reshape_inputs(),
      lambda x, shape: x.reshape(shape))

@@ -1,7 +1,13 @@
 """Reductions: sum, max/min, prod, and what is composed from them (mean, var, std, logsumexp).
 
-Every reduction takes ``axis=None`` (all axes), an int or a tuple, and ``keepdims``. Backward
-first puts the reduced axes back as size 1 (``keepdims`` shape), then broadcasts.
+Every reduction takes PyTorch's ``dim=None`` (all axes), an int or a tuple, and ``keepdim``, in
+PyTorch's positional order; NumPy's ``axis=``/``keepdims=`` are accepted as aliases (see
+``ops/dims.py``). Backward first puts the reduced axes back as size 1 (``keepdim`` shape), then
+broadcasts.
+
+``max``/``min`` follow PyTorch: with no ``dim`` they return the extreme value; with an int ``dim``
+a named tuple ``(values, indices)``; with a Tensor as second argument, the elementwise
+``maximum``/``minimum``. ``amax``/``amin`` reduce over one or several axes and return values only.
 
 Notation
 --------
@@ -9,11 +15,14 @@ axes          the reduced axes, normalised to a sorted tuple of non-negative int
 kept_shape    the result's shape with ``keepdims=True``
 """
 import builtins
+from collections import namedtuple
 
 from ..autograd import Function
 from ..backend import xp_of
+from ..tensor import Tensor
+from .dims import dim_or_axis, dim_args  # noqa: F401  (dim_or_axis is imported from here)
 from .shape import broadcast_to, reshape, normalize_axis, permute
-from .elementwise import where, sqrt, exp, log
+from .elementwise import where, sqrt, exp, log, maximum, minimum
 
 
 def normalize_axes(axis, ndim, op):
@@ -25,15 +34,6 @@ def normalize_axes(axis, ndim, op):
     else:
         axes = (normalize_axis(axis, ndim, op),)
     return axes
-
-
-def dim_or_axis(op, dim, axis, default):
-    """PyTorch's ``dim``, or NumPy's ``axis`` given instead (not both); ``default`` if neither."""
-    if axis is None:
-        return default if dim is None else dim
-    if dim is not None:
-        raise TypeError(f"{op}: got both dim={dim} and axis={axis}; give one of them")
-    return axis
 
 
 def kept_shape(shape, axes):
@@ -134,58 +134,143 @@ class Prod(Function):
         return _expand_grad(grad_output, shape, axes) * exclusive
 
 
-def sum(x, axis=None, keepdims=False):
-    """Sum over ``axis`` (all axes when None)."""
-    axes = normalize_axes(axis, x.ndim, "sum")
-    return Sum.apply(x, axes=axes, keepdims=keepdims)
+
+ValuesIndices = namedtuple("ValuesIndices", ["values", "indices"])
+ValuesIndices.__doc__ = """What ``max``/``min`` along a dim, ``sort`` and ``topk`` return, as PyTorch's
+``torch.return_types``: ``values`` (differentiable) and ``indices`` (int64, no grad); it
+unpacks as a pair: ``values, indices = x.max(dim=1)``."""
 
 
-def mean(x, axis=None, keepdims=False):
-    """Arithmetic mean over ``axis``."""
-    axes = normalize_axes(axis, x.ndim, "mean")
+def _count(shape, axes):
     count = 1
     for a in axes:
-        count *= x.shape[a]
-    return Sum.apply(x, axes=axes, keepdims=keepdims) / builtins.max(count, 1)
+        count *= shape[a]
+    return count
 
 
-def _extreme(op, x, axis, keepdims):
-    axes = normalize_axes(axis, x.ndim, op.__name__.lower())
-    if any(x.shape[a] == 0 for a in axes):
-        raise ValueError(f"{op.__name__.lower()}: cannot reduce an empty axis (shape {x.shape}, "
-                         f"axis {axis})")
-    return op.apply(x, axes=axes, keepdims=keepdims)
+def sum(x, dim=None, keepdim=None, *, axis=None, keepdims=None):
+    """Sum over ``dim`` (all axes when None).
+
+    >>> import minigrad as mg
+    >>> mg.sum(mg.tensor([[1.0, 2.0], [3.0, 4.0]]), dim=1, keepdim=True).tolist()
+    [[3.0], [7.0]]
+    """
+    dim, keepdim = dim_args("sum", dim, keepdim, axis, keepdims)
+    axes = normalize_axes(dim, x.ndim, "sum")
+    return Sum.apply(x, axes=axes, keepdims=keepdim)
 
 
-def max(x, axis=None, keepdims=False):
-    """Maximum over ``axis``; the gradient is shared evenly among ties."""
-    return _extreme(Max, x, axis, keepdims)
+def mean(x, dim=None, keepdim=None, *, axis=None, keepdims=None):
+    """Arithmetic mean over ``dim``."""
+    dim, keepdim = dim_args("mean", dim, keepdim, axis, keepdims)
+    axes = normalize_axes(dim, x.ndim, "mean")
+    return Sum.apply(x, axes=axes, keepdims=keepdim) / builtins.max(_count(x.shape, axes), 1)
 
 
-def min(x, axis=None, keepdims=False):
-    """Minimum over ``axis``; the gradient is shared evenly among ties."""
-    return _extreme(Min, x, axis, keepdims)
+def _extreme(op, x, dim, keepdim):
+    name = op.__name__.lower()
+    axes = normalize_axes(dim, x.ndim, name)
+    if builtins.any(x.shape[a] == 0 for a in axes):
+        raise ValueError(f"{name}: cannot reduce an empty axis (shape {x.shape}, dim {dim})")
+    return op.apply(x, axes=axes, keepdims=keepdim)
 
 
-def prod(x, axis=None, keepdims=False):
-    """Product over ``axis``; exact gradients also where entries are zero."""
-    axes = normalize_axes(axis, x.ndim, "prod")
-    return Prod.apply(x, axes=axes, keepdims=keepdims)
+def _extreme_along(op, arg, x, dim, keepdim, axis, keepdims):
+    """PyTorch's three forms of ``max``/``min``: all axes, one ``dim`` (values and indices),
+    or elementwise against a second tensor given in the place of ``dim``."""
+    name = op.__name__.lower()
+    if isinstance(dim, Tensor):
+        return (maximum if op is Max else minimum)(x, dim)
+    dim, keepdim = dim_args(name, dim, keepdim, axis, keepdims)
+    if dim is None:
+        return _extreme(op, x, None, keepdim)
+    if isinstance(dim, (tuple, list)):
+        raise TypeError(f"{name}: dim must be one int to get (values, indices), got {dim}; "
+                        f"use a{name}(x, dim={tuple(dim)}) to reduce several axes")
+    values = _extreme(op, x, dim, keepdim)
+    return ValuesIndices(values, arg(x, dim, keepdim))
 
 
-def var(x, axis=None, keepdims=False, correction=1):
-    """Variance, dividing by ``n - correction`` (1: PyTorch's unbiased default; 0: by n)."""
-    axes = normalize_axes(axis, x.ndim, "var")
-    count = 1
-    for a in axes:
-        count *= x.shape[a]
-    centred = x - mean(x, axes, keepdims=True)
-    return sum(centred * centred, axes, keepdims) / _positive(count - correction)
+def max(x, dim=None, keepdim=None, *, axis=None, keepdims=None):
+    """The maximum: of all entries (no ``dim``), along one ``dim``, or elementwise.
+
+    ``max(x)`` is a 0-d tensor; ``max(x, dim)`` is the named tuple ``(values, indices)``, as in
+    PyTorch; ``max(x, other)`` with a Tensor ``other`` is ``maximum(x, other)``. The gradient of
+    the values is shared evenly among tied maxima (PyTorch's ``amax`` rule; PyTorch's
+    ``max(dim)`` sends it all to the returned index instead).
+
+    >>> import minigrad as mg
+    >>> values, indices = mg.tensor([[1.0, 5.0], [4.0, 2.0]]).max(dim=1)
+    >>> values.tolist(), indices.tolist()
+    ([5.0, 4.0], [1, 0])
+    """
+    return _extreme_along(Max, argmax, x, dim, keepdim, axis, keepdims)
 
 
-def std(x, axis=None, keepdims=False, correction=1):
-    """Standard deviation, the square root of :func:`var`."""
-    return sqrt(var(x, axis, keepdims, correction))
+def min(x, dim=None, keepdim=None, *, axis=None, keepdims=None):
+    """The minimum: of all entries, along one ``dim`` (``(values, indices)``), or elementwise;
+    see :func:`max`."""
+    return _extreme_along(Min, argmin, x, dim, keepdim, axis, keepdims)
+
+
+def amax(x, dim=None, keepdim=None, *, axis=None, keepdims=None):
+    """Maximum over ``dim`` (all axes when None, or a tuple); values only, ties share the
+    gradient evenly."""
+    dim, keepdim = dim_args("amax", dim, keepdim, axis, keepdims)
+    return _extreme(Max, x, dim, keepdim)
+
+
+def amin(x, dim=None, keepdim=None, *, axis=None, keepdims=None):
+    """Minimum over ``dim`` (all axes when None, or a tuple); values only, ties share the
+    gradient evenly."""
+    dim, keepdim = dim_args("amin", dim, keepdim, axis, keepdims)
+    return _extreme(Min, x, dim, keepdim)
+
+
+def prod(x, dim=None, keepdim=None, *, axis=None, keepdims=None):
+    """Product over ``dim``; exact gradients also where entries are zero."""
+    dim, keepdim = dim_args("prod", dim, keepdim, axis, keepdims)
+    axes = normalize_axes(dim, x.ndim, "prod")
+    return Prod.apply(x, axes=axes, keepdims=keepdim)
+
+
+def _correction(op, dim, unbiased, correction):
+    """PyTorch's two spellings of the divisor: ``unbiased`` (True: n - 1) or ``correction``.
+    A bool in the place of ``dim`` is ``unbiased`` (``torch.var(x, False)``)."""
+    if isinstance(dim, bool):
+        dim, unbiased = None, dim if unbiased is None else unbiased
+    if unbiased is not None and correction is not None:
+        raise TypeError(f"{op}: got both unbiased={unbiased} and correction={correction}; "
+                        f"give one of them")
+    if correction is None:
+        correction = 1 if unbiased is None or unbiased else 0
+    return dim, correction
+
+
+def var(x, dim=None, unbiased=None, keepdim=None, *, correction=None, axis=None, keepdims=None):
+    """Variance over ``dim``, dividing by ``n - correction``.
+
+    ``correction=1`` (the default, as ``unbiased=True``) is PyTorch's unbiased estimate;
+    ``correction=0`` (``unbiased=False``) divides by n. The positional order is PyTorch's
+    ``(dim, unbiased, keepdim)``.
+
+    >>> import minigrad as mg
+    >>> mg.var(mg.tensor([1.0, 3.0]), unbiased=False).item()
+    1.0
+    """
+    dim, correction = _correction("var", dim, unbiased, correction)
+    dim, keepdim = dim_args("var", dim, keepdim, axis, keepdims)
+    axes = normalize_axes(dim, x.ndim, "var")
+    centred = x - mean(x, axes, keepdim=True)
+    return (sum(centred * centred, axes, keepdim)
+            / _positive(_count(x.shape, axes) - correction))
+
+
+def std(x, dim=None, unbiased=None, keepdim=None, *, correction=None, axis=None, keepdims=None):
+    """Standard deviation, the square root of :func:`var` (same arguments)."""
+    dim, correction = _correction("std", dim, unbiased, correction)
+    dim, keepdim = dim_args("std", dim, keepdim, axis, keepdims)
+    return sqrt(var(x, dim, keepdim=keepdim, correction=correction))
 
 
 def _positive(n):
@@ -193,25 +278,43 @@ def _positive(n):
     return n if n > 0 else float("nan")
 
 
-def logsumexp(x, axis=None, keepdims=False):
+def logsumexp(x, dim=None, keepdim=None, *, axis=None, keepdims=None):
     """log Σ exp(x), computed as m + log Σ exp(x - m) with m the (constant) max, so that it
     neither overflows for large x nor underflows to log(0) for very negative x."""
+    dim, keepdim = dim_args("logsumexp", dim, keepdim, axis, keepdims)
     xp = xp_of(x.data)
-    axes = normalize_axes(axis, x.ndim, "logsumexp")
+    axes = normalize_axes(dim, x.ndim, "logsumexp")
     m = xp.max(x.data, axis=axes, keepdims=True)
     m = xp.where(xp.isfinite(m), m, 0)  # all -inf rows: keep -inf, do not make nan
-    out = log(sum(exp(x - m), axes, keepdims=True)) + m
-    return out if keepdims else reshape(out, tuple(n for i, n in enumerate(out.shape)
-                                                   if i not in axes))
+    out = log(sum(exp(x - m), axes, keepdim=True)) + m
+    return out if keepdim else reshape(out, tuple(n for i, n in enumerate(out.shape)
+                                                  if i not in axes))
 
 
-def argmax(x, axis=None, keepdims=False):
-    """Index of the maximum (flat index when ``axis`` is None); an integer tensor, no grad."""
-    from ..tensor import Tensor
-    return Tensor._wrap(xp_of(x.data).argmax(x.data, axis=axis, keepdims=keepdims))
+def _no_grad_reduction(name, fn, x, dim, keepdim, axis, keepdims):
+    """A reduction whose result is an index or a truth value: an array op, no gradient."""
+    dim, keepdim = dim_args(name, dim, keepdim, axis, keepdims)
+    if dim is not None:
+        dim = (normalize_axis(dim, x.ndim, name) if not isinstance(dim, (tuple, list))
+               else normalize_axes(dim, x.ndim, name))
+    return Tensor._wrap(fn(x.data, axis=dim, keepdims=keepdim))
 
 
-def argmin(x, axis=None, keepdims=False):
-    """Index of the minimum (flat index when ``axis`` is None); an integer tensor, no grad."""
-    from ..tensor import Tensor
-    return Tensor._wrap(xp_of(x.data).argmin(x.data, axis=axis, keepdims=keepdims))
+def argmax(x, dim=None, keepdim=None, *, axis=None, keepdims=None):
+    """Index of the maximum along ``dim`` (flat index when None); int64, no grad."""
+    return _no_grad_reduction("argmax", xp_of(x.data).argmax, x, dim, keepdim, axis, keepdims)
+
+
+def argmin(x, dim=None, keepdim=None, *, axis=None, keepdims=None):
+    """Index of the minimum along ``dim`` (flat index when None); int64, no grad."""
+    return _no_grad_reduction("argmin", xp_of(x.data).argmin, x, dim, keepdim, axis, keepdims)
+
+
+def all(x, dim=None, keepdim=None, *, axis=None, keepdims=None):
+    """Whether every entry (along ``dim``) is nonzero; a bool tensor, no grad."""
+    return _no_grad_reduction("all", xp_of(x.data).all, x, dim, keepdim, axis, keepdims)
+
+
+def any(x, dim=None, keepdim=None, *, axis=None, keepdims=None):
+    """Whether some entry (along ``dim``) is nonzero; a bool tensor, no grad."""
+    return _no_grad_reduction("any", xp_of(x.data).any, x, dim, keepdim, axis, keepdims)

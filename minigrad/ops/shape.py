@@ -11,6 +11,7 @@ axes         a permutation of ``range(ndim)``
 """
 from ..autograd import Function
 from ..backend import xp_of
+from .dims import dim_or_axis
 
 
 def normalize_axis(axis, ndim, op):
@@ -195,29 +196,33 @@ def sum_to(x, shape):
     return SumTo.apply(x, shape=shape)
 
 
-def squeeze(x, axis=None):
-    """x without its size-1 axes (or only ``axis``, if that has size 1)."""
-    if axis is None:
+def squeeze(x, dim=None, *, axis=None):
+    """x without its size-1 axes (or only those of ``dim``, an int or a tuple, that have size 1)."""
+    dim = dim_or_axis("squeeze", dim, axis)
+    if dim is None:
         shape = tuple(n for n in x.shape if n != 1)
     else:
-        axes = axis if isinstance(axis, (tuple, list)) else (axis,)
+        axes = dim if isinstance(dim, (tuple, list)) else (dim,)
         axes = {normalize_axis(a, x.ndim, "squeeze") for a in axes}
         shape = tuple(n for i, n in enumerate(x.shape) if not (i in axes and n == 1))
     return reshape(x, shape)
 
 
-def unsqueeze(x, axis):
-    """x with a new axis of size 1 at ``axis`` (counted in the result, as in PyTorch)."""
-    axis = normalize_axis(axis, x.ndim + 1, "unsqueeze")
+def unsqueeze(x, dim=None, *, axis=None):
+    """x with a new axis of size 1 at ``dim`` (counted in the result, as in PyTorch)."""
+    dim = dim_or_axis("unsqueeze", dim, axis)
+    if dim is None:
+        raise TypeError("unsqueeze: missing the dim at which to insert the new axis")
+    axis = normalize_axis(dim, x.ndim + 1, "unsqueeze")
     return reshape(x, x.shape[:axis] + (1,) + x.shape[axis:])
 
 
-def flatten(x, start=0, end=-1):
-    """x with axes ``start`` through ``end`` merged into one."""
+def flatten(x, start_dim=0, end_dim=-1):
+    """x with axes ``start_dim`` through ``end_dim`` merged into one."""
     if x.ndim == 0:
         return reshape(x, (1,))
-    start = normalize_axis(start, x.ndim, "flatten")
-    end = normalize_axis(end, x.ndim, "flatten")
+    start = normalize_axis(start_dim, x.ndim, "flatten")
+    end = normalize_axis(end_dim, x.ndim, "flatten")
     merged = 1
     for n in x.shape[start:end + 1]:
         merged *= n
@@ -240,8 +245,9 @@ def repeat(x, *sizes):
     return reshape(x, tuple(r * n for r, n in zip(sizes, shape)))
 
 
-def cat(tensors, axis=0):
-    """Join tensors along an existing axis; all other axes must agree."""
+def cat(tensors, dim=None, *, axis=None):
+    """Join tensors along an existing axis ``dim`` (default 0); all other axes must agree."""
+    axis = dim_or_axis("cat", dim, axis, default=0)
     tensors = list(tensors)
     if not tensors:
         raise ValueError("cat: expected a non-empty sequence of tensors")
@@ -254,8 +260,9 @@ def cat(tensors, axis=0):
     return Cat.apply(*tensors, axis=axis)
 
 
-def stack(tensors, axis=0):
-    """Join tensors of one shape along a new axis."""
+def stack(tensors, dim=None, *, axis=None):
+    """Join tensors of one shape along a new axis ``dim`` (default 0)."""
+    axis = dim_or_axis("stack", dim, axis, default=0)
     tensors = list(tensors)
     if not tensors:
         raise ValueError("stack: expected a non-empty sequence of tensors")
@@ -264,7 +271,7 @@ def stack(tensors, axis=0):
             raise ValueError(f"stack: all tensors must have one shape, got {tensors[0].shape} "
                              f"and {t.shape}")
     axis = normalize_axis(axis, tensors[0].ndim + 1, "stack")
-    return cat([unsqueeze(t, axis) for t in tensors], axis=axis)
+    return cat([unsqueeze(t, axis) for t in tensors], axis)
 
 
 def pad(x, pad_width, value=0.0):

@@ -72,6 +72,18 @@ def one_axis_inputs(draw):
 
 
 @st.composite
+def dim_inputs(draw, distinct=False, keepdim=True, **value_kw):
+    """One array of at least one axis, a drawn int ``dim`` (negative too) and, when
+    ``keepdim``, a drawn ``keepdim`` flag: the PyTorch-style single-axis reductions and scans."""
+    shape = draw(shapes(min_dims=1, max_dims=3, max_side=4))
+    x = draw(values(shape, distinct=distinct, margin=0.01 if distinct else 0.1, **value_kw))
+    params = {"dim": draw(st.integers(-len(shape), len(shape) - 1))}
+    if keepdim:
+        params["keepdim"] = draw(st.booleans())
+    return (x,), params
+
+
+@st.composite
 def arrays_inputs(draw, *shape_strategies, **value_kw):
     """Arrays of shapes drawn jointly, e.g. ``st.integers(1, 3).map(lambda n: ((n, 2), (2,)))``."""
     shapes_ = draw(st.tuples(*shape_strategies))[0] if shape_strategies else ()
