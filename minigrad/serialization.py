@@ -1,23 +1,32 @@
-"""Checkpoints: ``save`` a state dict of arrays to an ``.npz`` file and ``load`` it back.
+"""Checkpoints: ``save`` an object of arrays, Tensors and containers to an ``.npz`` file and
+``load`` it back exactly as it was.
 
 The file is the archive ``numpy.savez`` writes, so ``numpy.load`` reads it too: a zip with one
-member ``<key>.npy`` per entry, in the dict's order, each a ``.npy`` array stored bit for bit.
-Nothing is pickled, so loading a file never runs code: object arrays are refused on the way
-in and on the way out.
+member ``<key>.npy`` per array, each stored bit for bit. A dict of NumPy arrays under plain
+string keys is stored just so, one member per key. Anything else (Tensors, numbers, strings,
+None, nested dicts, lists, tuples) is stored as its arrays, numbered in the order they appear,
+plus a JSON description of everything around them (the member ``__tree__``), which ``load``
+follows to rebuild the object: a Tensor comes back as a Tensor, a tuple as a tuple, an int key as
+an int key. Nothing is pickled, so loading a file never runs code: object arrays and objects of
+other types (a whole ``Module``, say) are refused on the way in, and on the way out.
 
 Loading trusts nothing in the file: every size a header or the zip directory declares is
 checked against the others and against the file's length before any array is allocated.
 Those checks live in ``serialization_read``; ``load`` here runs them in order.
 
-Saving is atomic. The archive is written to a temporary file in the target's folder, flushed
-and fsync'ed, then renamed over the target with ``os.replace``; the rename is atomic on POSIX
-and Windows, so a crash leaves either the old checkpoint or the new one, never half of one.
+Saving to a path is atomic. The archive is written to a temporary file in the target's folder,
+flushed and fsync'ed, then renamed over the target with ``os.replace``; the rename is atomic on
+POSIX and Windows, so a crash leaves either the old checkpoint or the new one, never half of one.
+A file object the caller opened is the caller's: the archive is written at its position, and
+the object is flushed but neither synced nor closed.
 
 Notation
 --------
-state   a mapping from str keys to arrays (a ``Module.state_dict()``, say)
-key     an entry's name; nested mappings become dotted keys, ``{'a': {'b': x}}`` -> ``'a.b'``
+obj     what is saved: a state dict, a training checkpoint, any nesting of supported values
+f       where it goes: a path, or a binary file object (``open(path, 'wb')``, ``io.BytesIO``)
+where   the place of a value inside ``obj``, as error messages name it: ``obj['model'][0]``
 """
+import io
 import json
 import os
 import secrets
@@ -27,30 +36,26 @@ import zipfile
 import numpy as np
 
 from minigrad import backend
-from minigrad.serialization_read import (ARRAY_PREFIX, NPY_SUFFIX, TREE_KEY, check_sizes,
-                                         decode_layout, read_member)
+from minigrad.serialization_read import (ARRAY_PREFIX, MAX_DEPTH, NPY_SUFFIX, TREE_KEY,
+                                         check_sizes, decode_layout, read_member)
 
 
-def _to_host_array(key, value):
-    """``value`` as a host NumPy array, or a TypeError naming ``key`` and what is accepted."""
+def _to_host_array(where, value):
+    """``value`` as a host NumPy array, or a TypeError naming ``where`` if it needs pickle."""
     from minigrad.tensor import Tensor
 
-    if isinstance(value, Tensor):
-        array = backend.to_numpy(value.data)
-    elif isinstance(value, np.ndarray) or backend.is_cuda_array(value):
-        array = backend.to_numpy(value)
-    elif isinstance(value, (np.generic, bool, int, float, complex)):
-        array = np.asarray(value)
-    else:
-        raise TypeError(f"save: the value of {key!r} is a {type(value).__name__}; expected a "
-                        "Tensor, a NumPy or CuPy array, a number, or a dict of those")
+    array = backend.to_numpy(value.data if isinstance(value, Tensor) else value)
     if array.dtype.hasobject:
-        raise TypeError(f"save: the value of {key!r} has dtype {array.dtype}, which needs "
-                        "pickle; checkpoints hold numeric, bool and string arrays only")
+        raise TypeError(f"save: {where} has dtype {array.dtype}, which needs pickle; "
+                        "checkpoints hold numeric, bool and string arrays only")
     return array
 
 
-def _encodable(key):
+def _member_name(key):
+    """Whether ``key`` can name a zip member and come back unchanged: a member's name ends at
+    a NUL byte, must be UTF-8, and must not be mistaken for the layout."""
+    if not isinstance(key, str) or not key or "\x00" in key or key == TREE_KEY:
+        return False
     try:
         key.encode("utf-8")
     except UnicodeEncodeError:
@@ -58,26 +63,70 @@ def _encodable(key):
     return True
 
 
-def _flatten(state, prefix, out):
-    """Fill ``out`` with ``(dotted key, host array)`` pairs from the nested mapping ``state``."""
-    for key, value in state.items():
-        where = f" inside {prefix[:-1]!r}" if prefix else ""
-        if not isinstance(key, str) or not key:
-            raise TypeError(f"save: keys must be non-empty strings, got {key!r}{where}")
-        # A zip member's name ends at a NUL byte and must be UTF-8, so such keys would not
-        # come back as they went in.
-        if "\x00" in key or not _encodable(key):
-            raise ValueError(f"save: the key {key!r}{where} holds a NUL or a character that "
-                             "UTF-8 cannot encode")
-        name = prefix + key
-        if isinstance(value, dict):
-            _flatten(value, name + ".", out)
-            continue
-        if name in out:
-            raise ValueError(f"save: the key {name!r} occurs twice once nested dicts are "
-                             "flattened to dotted keys")
-        out[name] = _to_host_array(name, value)
-    return out
+def _is_array_dict(obj):
+    """A dict that ``numpy.savez`` could write itself: member-name keys, host NumPy arrays."""
+    return type(obj) is dict and all(
+        _member_name(key) and type(value) is np.ndarray for key, value in obj.items())
+
+
+def _unsupported(where, value):
+    """The TypeError for a value that only pickle could store."""
+    kind = type(value).__name__
+    if callable(getattr(value, "state_dict", None)):
+        return TypeError(f"save: {where} is a {kind}, an object that cannot be saved without "
+                         "pickle (which would run code on load); save its state_dict() "
+                         "instead and rebuild the object before load_state_dict()")
+    return TypeError(f"save: {where} is a {kind}; a checkpoint holds Tensors, arrays, numbers, "
+                     "strings, None and dicts, lists and tuples of those (for a model or an "
+                     "optimizer, save its state_dict() instead)")
+
+
+def _encode_tree(value, arrays, where="obj", depth=0):
+    """A JSON-able description of ``value``; arrays are moved to ``arrays`` and referenced by
+    their position. Containers and plain values are described, never pickled; the reader's
+    ``decode_layout`` is the inverse."""
+    from minigrad.tensor import Tensor
+    # The reader refuses deeper layouts, so a file that would not load is never written; this
+    # also stops a list that contains itself.
+    if depth > MAX_DEPTH:
+        raise ValueError(f"save: {where} nests deeper than {MAX_DEPTH} levels; checkpoints "
+                         "are limited to that depth")
+    if isinstance(value, Tensor):
+        arrays.append(_to_host_array(where, value))
+        return {"tensor": [len(arrays) - 1, bool(value.requires_grad)]}
+    if isinstance(value, np.ndarray) or backend.is_cuda_array(value):
+        arrays.append(_to_host_array(where, value))
+        return {"array": len(arrays) - 1}
+    if isinstance(value, np.generic):
+        # A 0-d array keeps the scalar's dtype (float16, uint8, ...), which JSON would lose.
+        arrays.append(_to_host_array(where, np.asarray(value)))
+        return {"scalar": len(arrays) - 1}
+    if isinstance(value, dict):
+        items = []
+        for k, v in value.items():
+            if isinstance(k, bool) or not isinstance(k, (str, int)):
+                raise TypeError(f"save: a key inside {where} is the {type(k).__name__} {k!r:.40}; "
+                                "checkpoint keys are str or int")
+            items.append([k, _encode_tree(v, arrays, f"{where}[{k!r}]", depth + 1)])
+        return {"dict": items}
+    if isinstance(value, (list, tuple)):
+        kind = "list" if isinstance(value, list) else "tuple"
+        return {kind: [_encode_tree(v, arrays, f"{where}[{i}]", depth + 1)
+                       for i, v in enumerate(value)]}
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return {"value": value}
+    raise _unsupported(where, value)
+
+
+def _members(obj):
+    """The archive's members, ``name -> host array``, for ``obj``; raises before any write."""
+    if _is_array_dict(obj):
+        return {key: _to_host_array(f"obj[{key!r}]", value) for key, value in obj.items()}
+    found = []
+    tree = json.dumps(_encode_tree(obj, found))
+    members = {TREE_KEY: np.frombuffer(tree.encode("utf-8"), dtype=np.uint8)}
+    members.update((f"{ARRAY_PREFIX}{i}", a) for i, a in enumerate(found))
+    return members
 
 
 def _write_archive(f, arrays):
@@ -118,106 +167,11 @@ def _fsync_folder(folder):
         os.close(fd)
 
 
-def _is_plain_state(obj):
-    """A state dict proper: str keys, values arrays, numbers or (recursively) such dicts."""
-    from minigrad.tensor import Tensor
-    for key, value in obj.items():
-        if not isinstance(key, str):
-            return False
-        if isinstance(value, dict):
-            if not _is_plain_state(value):
-                return False
-        elif not isinstance(value, (Tensor, np.ndarray, np.generic, bool, int, float)) \
-                and not backend.is_cuda_array(value):
-            return False
-    return True
 
-
-def _encode_tree(value, arrays, where="obj"):
-    """A JSON-able description of ``value``; arrays are moved to ``arrays`` and referenced by
-    their position. Containers and plain values are described, never pickled; the reader's
-    ``_decode_tree`` is the inverse."""
-    from minigrad.tensor import Tensor
-    if isinstance(value, (Tensor, np.ndarray)) or backend.is_cuda_array(value):
-        arrays.append(_to_host_array(where, value))
-        return {"array": len(arrays) - 1}
-    if isinstance(value, dict):
-        items = []
-        for k, v in value.items():
-            if isinstance(k, bool) or not isinstance(k, (str, int)):
-                raise TypeError(f"save: a key inside {where} is a {type(k).__name__}; "
-                                "checkpoint keys are str or int")
-            items.append([k, _encode_tree(v, arrays, f"{where}[{k!r}]")])
-        return {"dict": items}
-    if isinstance(value, (list, tuple)):
-        kind = "list" if isinstance(value, list) else "tuple"
-        return {kind: [_encode_tree(v, arrays, f"{where}[{i}]") for i, v in enumerate(value)]}
-    if isinstance(value, np.generic):
-        value = value.item()
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return {"value": value}
-    raise TypeError(f"save: {where} is a {type(value).__name__}; a checkpoint holds arrays, "
-                    "numbers, strings, None and dicts, lists and tuples of those")
-
-
-def save(obj, path):
-    """Save a state dict of arrays to ``path`` as an ``.npz`` archive, atomically.
-
-    Parameters
-    ----------
-    obj : dict of str -> Tensor, ndarray or number
-        Tensors and CuPy arrays are copied to the host; Python and NumPy numbers are stored as
-        0-d arrays. A value that is itself a dict is flattened into dotted keys
-        (``{'model': {'w': x}}`` is stored as ``'model.w'``) and ``load`` returns it flat.
-        Order is kept.
-
-        A whole training checkpoint may hold more: ``{'model': model.state_dict(), 'optim':
-        optimizer.state_dict(), 'epoch': 3}``, where an optimizer's state has int keys, lists,
-        tuples, strings and None. Such a dict is stored as its arrays plus a JSON description
-        of the containers (the member ``__tree__``), still without pickle, and ``load`` gives
-        it back nested, exactly as it was (tuples as tuples, arrays as NumPy arrays).
-    path : str or os.PathLike
-        The file to write, used exactly as given (no ``.npz`` is appended). Its folder must
-        exist. An existing file is replaced only once the new one is complete on disk, and
-        keeps its permission bits; a symlink is followed and stays a symlink.
-
-    Raises
-    ------
-    TypeError
-        ``obj`` is not a dict, a key is not a non-empty str, or a value is of another type
-        (lists, strings, None, object arrays) that would need pickle.
-    ValueError
-        Two entries flatten to the same dotted key, a key holds a NUL character (a zip
-        member's name ends there) or one that UTF-8 cannot encode, or ``path`` is empty.
-    FileNotFoundError
-        The folder of ``path`` does not exist.
-    IsADirectoryError
-        ``path`` is (or ends like) a directory.
-
-    Examples
-    --------
-    >>> import tempfile, os.path
-    >>> path = os.path.join(tempfile.mkdtemp(), 'model.npz')
-    >>> save({'weight': np.eye(2, dtype=np.float32), 'step': 3}, path)
-    >>> state = load(path)
-    >>> list(state), state['weight'].dtype, int(state['step'])
-    (['weight', 'step'], dtype('float32'), 3)
-    """
-    if not isinstance(obj, dict):
-        raise TypeError(f"save: expected a dict of str -> array (a state dict), got a "
-                        f"{type(obj).__name__}")
-    path = os.fspath(path)
+def _save_to_path(members, path):
+    """Write ``members`` to ``path`` atomically (see the module docstring)."""
     if not isinstance(path, str) or not path:
         raise ValueError(f"save: the path is {path!r}; expected the name of a file to write")
-    # Every value is checked and brought to the host before the disk is touched. A key named
-    # like the layout member would be read back as a layout, so such a dict is stored as one.
-    if _is_plain_state(obj) and TREE_KEY not in obj:
-        arrays = _flatten(obj, "", {})
-    else:
-        found = []
-        tree = json.dumps(_encode_tree(obj, found))
-        arrays = {TREE_KEY: np.frombuffer(tree.encode("utf-8"), dtype=np.uint8)}
-        arrays.update((f"{ARRAY_PREFIX}{i}", a) for i, a in enumerate(found))
     if os.path.isdir(path) or path.endswith((os.sep, "/")):
         raise IsADirectoryError(f"save: {path!r} is a directory; expected a file path")
     # Through a symlink to its target, so that the link stays a link to the new checkpoint.
@@ -235,7 +189,7 @@ def save(obj, path):
             if mode is not None:
                 # The replaced file keeps its permission bits, as a file written in place would.
                 os.chmod(temporary, mode)
-            _write_archive(f, arrays)
+            _write_archive(f, members)
             f.flush()
             os.fsync(f.fileno())
         os.replace(temporary, target)
@@ -247,58 +201,162 @@ def save(obj, path):
     _fsync_folder(folder)
 
 
-def load(path):
-    """Load a checkpoint written by :func:`save` (or by ``numpy.savez``).
+def _check_file_object(f, op, method, mode):
+    """Raise TypeError unless ``f`` is a binary file object with ``method`` (read or write)."""
+    if not callable(getattr(f, method, None)):
+        raise TypeError(f"{op}: got a {type(f).__name__}; expected a path (str or os.PathLike) "
+                        f"or a binary file object opened with {mode!r}")
+    if isinstance(f, io.TextIOBase):
+        raise TypeError(f"{op}: the file object {getattr(f, 'name', f)!r} is open in text mode; "
+                        f"a checkpoint is binary, open it with {mode!r}")
+
+
+def save(obj, f):
+    """Save ``obj`` to ``f`` as an ``.npz`` archive, without pickle (``torch.save``'s place).
 
     Parameters
     ----------
-    path : str or os.PathLike
-        The ``.npz`` file.
+    obj : dict, list, tuple, Tensor, ndarray, number, str or None, nested in any way
+        Typically ``model.state_dict()``, or a training checkpoint such as
+        ``{'model': model.state_dict(), 'optim': optimizer.state_dict(), 'epoch': 3}``. Dict
+        keys are str or int. Tensors are copied to the host and come back as CPU Tensors with
+        their dtype and ``requires_grad`` (as leaves); NumPy and CuPy arrays come back as
+        NumPy arrays, NumPy scalars as NumPy scalars of their dtype, containers as the same
+        containers (a tuple subclass as a plain tuple). Order is kept. At most 100 levels deep.
+    f : str, os.PathLike or binary file object
+        A path is used exactly as given (no ``.npz`` is appended); its folder must exist. An
+        existing file is replaced only once the new one is complete on disk, and keeps its
+        permission bits; a symlink is followed and stays a symlink. A file object (opened
+        with ``'wb'``, or an ``io.BytesIO``) is the caller's: the archive is written from its
+        current position, then it is flushed and left open, with no atomic replacement.
+
+    Raises
+    ------
+    TypeError
+        A value of another type (a whole ``Module`` or optimizer, a set, an object array,
+        bytes), which only pickle could store; the message names where it sits in ``obj``
+        and its type. Or ``f`` is neither a path nor a binary file object.
+    ValueError
+        ``obj`` nests deeper than 100 levels (or contains itself), or the path is empty.
+    FileNotFoundError
+        The folder of the path does not exist.
+    IsADirectoryError
+        The path is (or ends like) a directory.
+
+    Examples
+    --------
+    >>> import io
+    >>> import minigrad as mg
+    >>> buffer = io.BytesIO()
+    >>> save({'weight': mg.tensor(np.eye(2, dtype=np.float32)), 'step': 3}, buffer)
+    >>> _ = buffer.seek(0)
+    >>> state = load(buffer)
+    >>> type(state['weight']).__name__, state['weight'].dtype, state['step']
+    ('Tensor', dtype('float32'), 3)
+    """
+    # Every value is checked and brought to the host before the file is touched.
+    members = _members(obj)
+    if isinstance(f, (str, bytes, os.PathLike)):
+        _save_to_path(members, os.fspath(f))
+        return
+    _check_file_object(f, "save", "write", "wb")
+    _write_archive(f, members)
+    if callable(getattr(f, "flush", None)):
+        f.flush()
+
+
+def _open_archive(f):
+    """``(zipfile, name for messages, archive size in bytes)`` for a path or a file object."""
+    if isinstance(f, (str, bytes, os.PathLike)):
+        path = os.fspath(f)
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"load: no checkpoint file at {path!r}")
+        (source, name, size) = (path, path, os.path.getsize(path))
+    else:
+        _check_file_object(f, "load", "read", "rb")
+        name = f"<{type(f).__name__}>"
+        if isinstance(getattr(f, "name", None), str):
+            name = f.name
+        if not (callable(getattr(f, "seekable", None)) and f.seekable()):
+            # zipfile reads the directory at the end first, so a stream is read whole.
+            f = io.BytesIO(f.read())
+        start = f.tell()
+        size = f.seek(0, io.SEEK_END) - start
+        f.seek(start)
+        source = f
+    try:
+        return (zipfile.ZipFile(source, mode="r"), name, size)
+    except (zipfile.BadZipFile, EOFError, ValueError) as err:
+        raise ValueError(f"load: {name!r} is not an .npz checkpoint: it is not a complete zip "
+                         f"archive, so it is truncated or of another format ({err})") from None
+
+
+def load(f, map_location=None, weights_only=None):
+    """Load what :func:`save` wrote (or a ``numpy.savez`` file), as it was saved.
+
+    Parameters
+    ----------
+    f : str, os.PathLike or binary file object
+        The ``.npz`` file, or a file object opened with ``'rb'`` (or an ``io.BytesIO``) from
+        whose current position the archive runs to its end; the caller keeps it open.
+    map_location : None or str, optional
+        The device for the Tensors in the checkpoint: ``'cpu'`` (the default, as saved),
+        ``'cuda'`` or ``'cuda:N'``. NumPy arrays stay NumPy arrays, as PyTorch leaves them.
+    weights_only : bool or None, optional
+        Accepted for PyTorch's signature and ignored: loading never executes code, so every
+        load is as safe as PyTorch's ``weights_only=True``.
 
     Returns
     -------
-    dict of str -> ndarray
-        Host NumPy arrays, in the order they were saved, bit-identical to what was saved;
-        keys of nested dicts come back dotted. ``Module.load_state_dict`` accepts this dict
-        directly; wrap a value with ``mg.tensor`` to get a Tensor.
+    object
+        The saved object, nested as it was: Tensors as CPU Tensors (or on ``map_location``)
+        with their dtype and ``requires_grad``, arrays as host NumPy arrays, bit-identical to
+        what was saved. A plain ``.npz`` of arrays (one that ``numpy.savez`` wrote) gives a
+        dict of NumPy arrays in file order. ``Module.load_state_dict`` accepts a loaded state
+        dict directly.
 
     Raises
     ------
     FileNotFoundError
         No such file.
+    TypeError
+        ``f`` is neither a path nor a binary file object, or ``map_location`` is not a str.
     ValueError
-        Naming ``path``: a file that is not an npz archive (a text file, a pickle), is
-        truncated or corrupt, holds an entry that is not a ``.npy`` array or that needs pickle
-        (object arrays), declares sizes it cannot hold (a header claiming a huge shape, a
-        member claiming more than its compression can give), or has a malformed layout (too
-        deep, unknown node types, references to arrays it lacks). Sizes are checked before
-        any memory is set aside for the data, so a crafted file cannot exhaust memory.
+        Naming the file: one that is not an npz archive (a text file, a pickle), is truncated
+        or corrupt, holds an entry that is not a ``.npy`` array or that needs pickle (object
+        arrays), declares sizes it cannot hold (a header claiming a huge shape, a member
+        claiming more than its compression can give), or has a malformed layout (too deep,
+        unknown node types, references to arrays it lacks). Sizes are checked before any
+        memory is set aside for the data, so a crafted file cannot exhaust memory. Or an
+        unknown device in ``map_location``.
     """
-    path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"load: no checkpoint file at {path!r}")
-    try:
-        zf = zipfile.ZipFile(path, mode="r")
-    except (zipfile.BadZipFile, EOFError, ValueError) as err:
-        raise ValueError(f"load: {path!r} is not an .npz checkpoint: it is not a complete zip "
-                         f"archive, so it is truncated or of another format ({err})") from None
-    archive_size = os.path.getsize(path)
+    del weights_only  # see the docstring: there is no unsafe mode to opt out of
+    if map_location is not None:
+        if not isinstance(map_location, str):
+            raise TypeError(f"load: map_location is a {type(map_location).__name__}; expected "
+                            "None or a device string ('cpu', 'cuda', 'cuda:N')")
+        try:
+            map_location = backend.parse_device(map_location)
+            backend.module_for(map_location)  # no CUDA: say so before reading the file
+        except (ValueError, RuntimeError) as err:
+            raise type(err)(f"load: map_location: {err}") from None
+    zf, name, archive_size = _open_archive(f)
     state = {}
     with zf:
         infos = zf.infolist()
         for info in infos:
             if not info.filename.endswith(NPY_SUFFIX):
-                raise ValueError(f"load: {path!r} is not an .npz checkpoint: it holds "
+                raise ValueError(f"load: {name!r} is not an .npz checkpoint: it holds "
                                  f"{info.filename!r}, expected only .npy members")
-            check_sizes(info, path, archive_size)
+            check_sizes(info, name, archive_size)
         if sum(info.compress_size for info in infos) > archive_size:
-            raise ValueError(f"load: {path!r} is corrupt: its members claim more bytes than "
+            raise ValueError(f"load: {name!r} is corrupt: its members claim more bytes than "
                              f"the file's {archive_size}")
         for info in infos:
-            key, array = read_member(zf, info, path)
+            key, array = read_member(zf, info, name)
             if key in state:
-                raise ValueError(f"load: {path!r} holds the entry {key!r} twice")
+                raise ValueError(f"load: {name!r} holds the entry {key!r} twice")
             state[key] = array
     if TREE_KEY in state:
-        return decode_layout(state, path)
+        return decode_layout(state, name, map_location)
     return state

@@ -13,8 +13,10 @@ Notation
 --------
 member  one ``<key>.npy`` entry of the zip archive: a .npy header, then the raw array bytes
 info    the zip directory's record of a member (``zipfile.ZipInfo``): name, method, sizes
-layout  the JSON text in the member ``__tree__``, a tree of nodes
-        ``{'array'|'dict'|'list'|'tuple'|'value': ...}``
+layout  the JSON text in the member ``__tree__``, a tree of nodes ``{kind: body}``:
+        ``{'array': i}``, ``{'tensor': [i, requires_grad]}``, ``{'scalar': i}`` (a NumPy
+        scalar, stored as a 0-d array), ``{'dict': [[key, node], ...]}``,
+        ``{'list': [node, ...]}``, ``{'tuple': [node, ...]}``, ``{'value': json value}``
 """
 import ast
 import json
@@ -29,11 +31,12 @@ TREE_KEY = "__tree__"      # the JSON layout of a checkpoint holding more than a
 ARRAY_PREFIX = "__array_"  # its arrays, numbered in the order they appear
 _NPY_MAGIC = b"\x93NUMPY"
 _MAX_HEADER = 65536         # a .npy header is a short dict literal; numpy's own cap is 10000
-_MAX_DEPTH = 100            # nesting of a layout; real checkpoints use a handful of levels
+MAX_DEPTH = 100            # nesting of a layout; real checkpoints use a handful of levels
 # deflate expands at most 1032:1, so a member declaring more than that per compressed byte lies
 # about its size (a "zip bomb"); stored members must declare exactly what they hold.
 _DEFLATE_RATIO = 1032
 _METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
+_KINDS = ("array", "tensor", "scalar", "dict", "list", "tuple", "value")
 
 
 def check_sizes(info, path, archive_size):
@@ -128,22 +131,32 @@ def read_member(zf, info, path):
     return (key, array.reshape(shape, order="F" if fortran_order else "C"))
 
 
+def _check_reference(body, count, where):
+    """Raise ValueError unless ``body`` is the number of one of the file's ``count`` arrays."""
+    if isinstance(body, bool) or not isinstance(body, int) or not 0 <= body < count:
+        raise ValueError(f"{where} refers to array {body!r:.80}, but the file holds "
+                         f"arrays 0 to {count - 1}")
+
+
 def _check_node(node, count, depth, where):
     """Raise ValueError unless ``node`` is a layout node whose array references lie in
-    ``range(count)``; walks at most ``_MAX_DEPTH`` levels, never recursing deeper."""
+    ``range(count)``; walks at most ``MAX_DEPTH`` levels, never recursing deeper."""
     stack = [(node, depth, where)]
     while stack:
         node, depth, where = stack.pop()
-        if depth > _MAX_DEPTH:
-            raise ValueError(f"the layout nests deeper than {_MAX_DEPTH} levels at {where}")
+        if depth > MAX_DEPTH:
+            raise ValueError(f"the layout nests deeper than {MAX_DEPTH} levels at {where}")
         if not isinstance(node, dict) or len(node) != 1:
-            raise ValueError(f"{where} is {node!r:.80}, expected a node "
-                             "{'array'|'dict'|'list'|'tuple'|'value': ...}")
+            raise ValueError(f"{where} is {node!r:.80}, expected a node {{kind: body}} "
+                             f"of a kind in {_KINDS}")
         ((kind, body),) = node.items()
-        if kind == "array":
-            if isinstance(body, bool) or not isinstance(body, int) or not 0 <= body < count:
-                raise ValueError(f"{where} refers to array {body!r:.80}, but the file holds "
-                                 f"arrays 0 to {count - 1}")
+        if kind == "tensor":
+            if not isinstance(body, list) or len(body) != 2 or not isinstance(body[1], bool):
+                raise ValueError(f"{where} is a tensor node whose body {body!r:.80} is not "
+                                 "[array number, requires_grad]")
+            _check_reference(body[0], count, where)
+        elif kind in ("array", "scalar"):
+            _check_reference(body, count, where)
         elif kind == "dict":
             if not isinstance(body, list) or not all(
                     isinstance(item, list) and len(item) == 2 and not isinstance(item[0], bool)
@@ -162,22 +175,36 @@ def _check_node(node, count, depth, where):
             raise ValueError(f"{where} is a node of the unknown type {kind!r}")
 
 
-def _decode_tree(node, arrays):
+def _decode_tree(node, arrays, where, map_location):
     """The object a checked layout ``node`` describes (the inverse of ``_encode_tree`` in
-    ``serialization``); ``arrays`` holds the arrays its ``{'array': i}`` nodes refer to."""
-    if "array" in node:
-        return arrays[node["array"]]
-    if "dict" in node:
-        return {k: _decode_tree(v, arrays) for k, v in node["dict"]}
-    if "list" in node:
-        return [_decode_tree(v, arrays) for v in node["list"]]
-    if "tuple" in node:
-        return tuple(_decode_tree(v, arrays) for v in node["tuple"])
-    return node["value"]
+    ``serialization``); ``arrays`` holds the arrays its nodes refer to by number."""
+    from minigrad.tensor import Tensor
+    ((kind, body),) = node.items()
+    if kind == "array":
+        return arrays[body]
+    if kind == "tensor":
+        (index, requires_grad) = body
+        array = arrays[index]
+        if requires_grad and array.dtype.kind not in "fc":
+            raise ValueError(f"{where} is a {array.dtype} tensor that requires grad; only "
+                             "floating point tensors can")
+        return Tensor(array, device=map_location, requires_grad=requires_grad)
+    if kind == "scalar":
+        if arrays[body].ndim:
+            raise ValueError(f"{where} is a scalar whose array has shape {arrays[body].shape}")
+        return arrays[body][()]
+    if kind == "dict":
+        return {k: _decode_tree(v, arrays, f"{where}[{k!r}]", map_location) for k, v in body}
+    if kind in ("list", "tuple"):
+        items = [_decode_tree(v, arrays, f"{where}[{i}]", map_location)
+                 for i, v in enumerate(body)]
+        return items if kind == "list" else tuple(items)
+    return body
 
 
-def decode_layout(state, path):
-    """The nested object that the ``__tree__`` member of ``state`` describes."""
+def decode_layout(state, path, map_location=None):
+    """The nested object that the ``__tree__`` member of ``state`` describes, its Tensors
+    on ``map_location`` (a parsed device string; None keeps them on the host)."""
     raw = state.pop(TREE_KEY)
     names = {f"{ARRAY_PREFIX}{i}" for i in range(len(state))}
     try:
@@ -190,6 +217,7 @@ def decode_layout(state, path):
                              f"{ARRAY_PREFIX}0 to {ARRAY_PREFIX}{len(state) - 1}")
         tree = json.loads(raw.tobytes().decode("utf-8"))
         _check_node(tree, len(state), 0, "obj")
-        return _decode_tree(tree, [state[f"{ARRAY_PREFIX}{i}"] for i in range(len(state))])
+        arrays = [state[f"{ARRAY_PREFIX}{i}"] for i in range(len(state))]
+        return _decode_tree(tree, arrays, "obj", map_location)
     except (ValueError, RecursionError) as err:  # json's and UTF-8's errors are ValueErrors
         raise ValueError(f"load: {path!r} has a malformed checkpoint layout ({err})") from None

@@ -131,6 +131,12 @@ def nested(depth):
     ({"value": {"a": 1}}, (), "holds the value"),
     ({"value": 1, "list": []}, (), "expected a node"),
     ([1, 2], (), "expected a node"),
+    ({"tensor": 0}, (np.zeros(2),), r"body 0 is not \[array number, requires_grad\]"),
+    ({"tensor": [0, 1]}, (np.zeros(2),), "is not \\[array number, requires_grad\\]"),
+    ({"tensor": [3, False]}, (np.zeros(2),), "refers to array 3"),
+    ({"tensor": [0, True]}, (np.arange(2),), "int64 tensor that requires grad"),
+    ({"scalar": 0}, (np.zeros(2),), r"obj is a scalar whose array has shape \(2,\)"),
+    ({"scalar": -1}, (np.zeros(()),), "refers to array -1"),
 ])
 def test_malformed_layouts_are_refused(tmp_path, tree, arrays, fragment):
     refused(layout_file(tmp_path / "x.npz", tree, arrays), fragment)
