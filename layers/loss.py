@@ -35,13 +35,18 @@ def _check_reduction(name, reduction, allowed=("mean", "sum", "none")):
 
 
 def _as_buffer(name, arg, value):
-    if value is None or isinstance(value, Tensor):
-        return value
+    """``value`` as a Tensor of numbers (None stays None), for a weight buffer."""
+    if value is None:
+        return None
+    message = (f"{name}: {arg} must be a Tensor, an array of numbers or None, got "
+               f"{type(value).__name__}")
     try:
-        return Tensor(value)
+        tensor = value if isinstance(value, Tensor) else Tensor(value)
     except (TypeError, ValueError) as err:
-        raise TypeError(f"{name}: {arg} must be a Tensor, an array or None, got "
-                        f"{type(value).__name__}") from err
+        raise TypeError(message) from err
+    if tensor.dtype.kind not in "fiu":
+        raise TypeError(f"{message} of dtype {tensor.dtype}")
+    return tensor
 
 
 class _Loss(Module):
