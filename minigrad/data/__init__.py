@@ -1,7 +1,11 @@
 """Data for minigrad: datasets, the batching ``DataLoader``, and datasets that work offline.
 
-- ``Dataset``, ``TensorDataset``, ``Subset``: map-style datasets, as in PyTorch.
-- ``DataLoader``: batches of Tensors, seeded shuffling, optional device.
+- ``Dataset``, ``TensorDataset``, ``Subset``, ``ConcatDataset``, ``random_split``: map-style
+  datasets, as in PyTorch.
+- ``SequentialSampler``, ``RandomSampler``, ``SubsetRandomSampler``, ``WeightedRandomSampler``,
+  ``BatchSampler``: the order of the samples and their grouping into batches.
+- ``DataLoader``: batches of Tensors, seeded shuffling, worker processes (``num_workers``,
+  ``get_worker_info``), optional device; ``default_collate`` builds a batch from samples.
 - ``load_digits``: the 8x8 handwritten digits shipped with minigrad (1,797 images, CC BY 4.0);
   ``train_test_split`` splits any dataset's positions reproducibly.
 - ``load_mnist``, ``load_fashion_mnist``: the 28x28 datasets from their IDX files;
@@ -16,14 +20,20 @@ Notation
 N       number of samples
 B       batch size
 """
-from minigrad.data.dataset import Dataset, Subset, TensorDataset
+from minigrad.data.collate import default_collate
+from minigrad.data.dataset import ConcatDataset, Dataset, Subset, TensorDataset, random_split
 from minigrad.data.digits import load_digits, train_test_split
 from minigrad.data.idx import (FASHION_MNIST_CLASSES, FASHION_MNIST_DIR, load_fashion_mnist,
                                load_mnist, read_idx, write_idx)
-from minigrad.data.loader import DataLoader, default_collate
+from minigrad.data.loader import DataLoader
+from minigrad.data.sampler import (BatchSampler, RandomSampler, Sampler, SequentialSampler,
+                                   SubsetRandomSampler, WeightedRandomSampler)
 from minigrad.data.synthetic import make_moons, make_spirals
+from minigrad.data.worker import WorkerInfo, get_worker_info
 
-__all__ = ["Dataset", "TensorDataset", "Subset", "DataLoader", "default_collate",
+__all__ = ["Dataset", "TensorDataset", "Subset", "ConcatDataset", "random_split", "Sampler",
+           "SequentialSampler", "RandomSampler", "SubsetRandomSampler", "WeightedRandomSampler",
+           "BatchSampler", "DataLoader", "default_collate", "get_worker_info", "WorkerInfo",
            "load_digits", "train_test_split", "load_mnist", "load_fashion_mnist", "read_idx",
            "write_idx", "FASHION_MNIST_DIR", "FASHION_MNIST_CLASSES", "make_spirals",
            "make_moons"]

@@ -4,6 +4,7 @@ A dataset is anything with ``len(ds)`` and ``ds[i]`` for ``0 <= i < len(ds)``. T
 ``DataLoader`` turns one into batches. ``TensorDataset`` is the common case: a few tensors
 that share their first dimension, such as images and labels; the loader recognises it and
 slices all of its rows for a batch with one fancy index instead of stacking samples one by one.
+``Subset``, ``ConcatDataset`` and ``random_split`` build datasets out of datasets.
 
 Notation
 --------
@@ -11,9 +12,15 @@ N       number of samples, the shared first dimension
 sample  what ``ds[i]`` returns; for ``TensorDataset`` a tuple with one row of each tensor
 """
 import abc
+import bisect
+import itertools
+import math
+import numbers
 import operator
 
 import numpy as np
+
+from minigrad.data.sampler import as_index_array, epoch_generator, make_generator
 
 
 class Dataset(abc.ABC):
@@ -113,7 +120,7 @@ class Subset(Dataset):
     """
 
     def __init__(self, dataset, indices):
-        indices = np.asarray(indices)
+        indices = as_index_array(indices)
         if indices.ndim != 1 or not (indices.size == 0 or np.issubdtype(indices.dtype, np.integer)):
             raise TypeError(f"Subset: indices must be a 1-d sequence of integers, got "
                             f"dtype {indices.dtype} and shape {indices.shape}")
@@ -129,3 +136,109 @@ class Subset(Dataset):
 
     def __len__(self):
         return len(self.indices)
+
+
+class ConcatDataset(Dataset):
+    """Several datasets one after the other: sample ``i`` of the first, then of the second, ...
+
+    Parameters
+    ----------
+    datasets : iterable of Dataset, at least one
+        Each with ``len()``; their lengths are read once, here.
+
+    Attributes
+    ----------
+    cumulative_sizes : list of int
+        ``cumulative_sizes[k]`` is the number of samples in datasets 0..k, so sample ``i``
+        lies in the first dataset k with ``i < cumulative_sizes[k]``.
+
+    Examples
+    --------
+    >>> ds = ConcatDataset([TensorDataset(np.arange(3)), TensorDataset(np.arange(10, 12))])
+    >>> len(ds), ds[3][0].item(), ds[-1][0].item()
+    (5, 10, 11)
+    """
+
+    def __init__(self, datasets):
+        self.datasets = list(datasets)
+        if not self.datasets:
+            raise ValueError("ConcatDataset: needs at least one dataset")
+        for k, ds in enumerate(self.datasets):
+            if not hasattr(ds, "__len__"):
+                raise TypeError(f"ConcatDataset: dataset {k} of type {type(ds).__name__} has "
+                                "no __len__")
+        self.cumulative_sizes = list(itertools.accumulate(len(ds) for ds in self.datasets))
+
+    def __len__(self):
+        return self.cumulative_sizes[-1]
+
+    def __getitem__(self, index):
+        index = operator.index(index)
+        N = len(self)
+        if not -N <= index < N:
+            raise IndexError(f"ConcatDataset: index {index} is out of range for {N} samples")
+        if index < 0:
+            index += N
+        k = bisect.bisect_right(self.cumulative_sizes, index)
+        start = self.cumulative_sizes[k - 1] if k else 0
+        return self.datasets[k][index - start]
+
+
+def _split_lengths(N, lengths):
+    """Integer lengths summing to N; fractions summing to 1 are turned into counts first."""
+    lengths = list(lengths)
+    if not lengths or not all(isinstance(n, numbers.Real) and not isinstance(n, bool)
+                              for n in lengths):
+        raise TypeError(f"random_split: lengths must be a non-empty list of ints or of "
+                        f"fractions, got {lengths!r}")
+    if math.isclose(sum(lengths), 1) and sum(lengths) <= 1:
+        # PyTorch's rule: floor(N * f) each, then the remainder one by one from the first part.
+        if any(not 0 <= f <= 1 for f in lengths):
+            raise ValueError(f"random_split: fractions must lie in [0, 1], got {lengths}")
+        counts = [int(math.floor(N * f)) for f in lengths]
+        for k in range(N - sum(counts)):
+            counts[k % len(counts)] += 1
+        return counts
+    if any(not float(n).is_integer() or n < 0 for n in lengths):
+        raise ValueError(f"random_split: lengths must be non-negative ints, or fractions that "
+                         f"sum to 1, got {lengths}")
+    counts = [int(n) for n in lengths]
+    if sum(counts) != N:
+        raise ValueError(f"random_split: lengths {counts} sum to {sum(counts)}, but the dataset "
+                         f"has {N} samples")
+    return counts
+
+
+def random_split(dataset, lengths, generator=None, *, seed=None):
+    """Split ``dataset`` into disjoint random ``Subset`` parts of the given lengths.
+
+    Parameters
+    ----------
+    dataset : Dataset, N samples
+    lengths : sequence of int, or of float
+        Either the sizes of the parts (summing to N) or fractions (summing to 1): each part
+        then gets ``floor(N * f)`` samples and the ``N - sum`` left over go one each to the
+        parts in order, as in PyTorch.
+    generator : numpy.random.Generator, optional
+    seed : int, optional
+        The permutation's randomness: the same seed gives the same split. Without either, one
+        draw from NumPy's global generator (``mg.manual_seed``) seeds it.
+
+    Returns
+    -------
+    list of Subset
+        Part k holds positions ``perm[sum(lengths[:k]) : sum(lengths[:k+1])]`` of one random
+        permutation ``perm`` of 0..N-1.
+
+    Examples
+    --------
+    >>> train, test = random_split(TensorDataset(np.arange(10)), [0.7, 0.3], seed=0)
+    >>> len(train), len(test), sorted(train.indices.tolist() + test.indices.tolist())[:3]
+    (7, 3, [0, 1, 2])
+    """
+    N = len(dataset)
+    counts = _split_lengths(N, lengths)
+    rng = epoch_generator(make_generator(generator, seed, "random_split"))
+    perm = rng.permutation(N)
+    stops = list(itertools.accumulate(counts))
+    return [Subset(dataset, perm[stop - n:stop]) for stop, n in zip(stops, counts)]

@@ -1,165 +1,106 @@
-"""Batching: ``DataLoader`` walks a dataset in (optionally shuffled) batches of Tensors.
+"""Batching: ``DataLoader`` walks a dataset in batches of Tensors, PyTorch's ``DataLoader``.
 
-Each epoch visits every sample once, in index order or in a seeded random order, and groups
-the visits into batches of ``B`` samples. A batch is built in one of two ways:
+An epoch is three steps, each replaceable as in PyTorch:
 
-- the fast path, for a plain ``TensorDataset``: the batch's indices form one integer array,
-  and each column is sliced with it at once (``x[idx]``), a single copy per column;
-- the general path, for any other dataset: ``dataset[i]`` for each index, then
-  :func:`default_collate` stacks the samples field by field.
+1. the batch sampler (by default ``BatchSampler(sampler, batch_size, drop_last)`` over a
+   ``SequentialSampler`` or, with ``shuffle=True``, a ``RandomSampler``) gives lists of indices;
+2. each list is fetched into a batch by ``dataset[i]`` and ``collate_fn`` (collate.py), in the
+   main process or, with ``num_workers=K``, in K worker processes (worker.py);
+3. the batch is moved to ``device`` in the main process.
 
-Both give the same batches. A batch is a fresh Tensor (or a tuple / dict of them) that does not
-require grad; integer fields stay integers (int64 labels stay int64).
+A batch is a fresh Tensor (or a tuple / list / dict of them) that does not require grad;
+integer fields stay integers (int64 labels stay int64). The batches come in the sampler's
+order whatever K is, and a dataset without randomness of its own gives the same batches for
+every K.
 
 Notation
 --------
 N   number of samples, ``len(dataset)``
 B   batch size; the last batch has ``N % B`` samples unless ``drop_last`` drops it
+K   number of worker processes, ``num_workers``
 """
-import math
+import multiprocessing
 import numbers
+import pickle
 
 import numpy as np
 
 from minigrad import backend
+from minigrad.data.collate import Fetcher, to_device
 from minigrad.data.dataset import TensorDataset
+from minigrad.data.sampler import BatchSampler, RandomSampler, SequentialSampler, make_generator
+from minigrad.data.worker import WorkerPool
+
+_END = object()
 
 
-def _wrap(array, device):
-    """A Tensor that owns ``array`` (dtype kept), moved to ``device`` when one is given."""
-    from minigrad.tensor import Tensor
-
-    if device is not None:
-        array = backend.to_device(array, device)
-    return Tensor(array, dtype=array.dtype)
-
-
-def _is_array(value):
-    from minigrad.tensor import Tensor
-
-    return isinstance(value, (Tensor, np.ndarray)) or backend.is_cuda_array(value)
-
-
-def _stack_arrays(samples, device):
-    """Stack Tensors or arrays of one shape S into a Tensor of shape (B, *S)."""
-    from minigrad.tensor import Tensor
-
-    for s in samples:
-        if not _is_array(s):
-            raise TypeError(f"default_collate: a field is a {type(samples[0]).__name__} in one "
-                            f"sample and a {type(s).__name__} in another")
-    arrays = [s.data if isinstance(s, Tensor) else s for s in samples]
-    shapes = {tuple(a.shape) for a in arrays}
-    if len(shapes) > 1:
-        raise ValueError(f"default_collate: cannot stack fields of different shapes "
-                         f"{sorted(shapes)}; every sample must have the same shape")
-    xp = backend.xp_of(*arrays)
-    return _wrap(xp.stack(arrays), device)
-
-
-_NUMPY_NUMBERS = (np.number, np.bool_)
-
-
-def _stack_numbers(samples):
-    """A 1-d array of numbers: NumPy's dtype for NumPy scalars, else bool, int64 or float32."""
-    if not all(isinstance(s, (numbers.Real, *_NUMPY_NUMBERS)) for s in samples):
-        kinds = sorted({type(s).__name__ for s in samples})
-        raise TypeError(f"default_collate: a field mixes numbers with other types {kinds}")
-    if all(isinstance(s, _NUMPY_NUMBERS) for s in samples):
-        return np.array(samples, dtype=np.result_type(*samples))
-    if all(isinstance(s, (bool, np.bool_)) for s in samples):
-        return np.array(samples, dtype=np.bool_)
-    if all(isinstance(s, numbers.Integral) for s in samples):
-        return np.array(samples, dtype=np.int64)
-    return np.array(samples, dtype=np.float32)
-
-
-def default_collate(samples, device=None):
-    """Stack a list of samples into one batch, field by field.
-
-    Parameters
-    ----------
-    samples : list of sample, length B >= 1
-        All of the same structure. A field is a Tensor or array of shape S (the same S in
-        every sample), a Python or NumPy number, or a tuple, list or dict of fields.
-    device : str, optional
-        ``'cpu'``, ``'cuda'`` or ``'cuda:N'``; the batch's Tensors are moved there.
-
-    Returns
-    -------
-    batch
-        The same structure with every leaf field replaced by a Tensor of shape (B, *S):
-        Tensors, arrays and NumPy numbers keep their dtype; Python ``bool`` gives bool,
-        ``int`` gives int64 and ``float`` gives float32 (minigrad's default float). Tuples
-        and lists give tuples.
-
-    Raises
-    ------
-    TypeError
-        A field of another type, or samples whose structures differ.
-    ValueError
-        No samples, or fields whose shapes differ between samples.
-
-    Examples
-    --------
-    >>> b = default_collate([(np.zeros(3), 1), (np.ones(3), 0)])
-    >>> b[0].shape, b[1].tolist()
-    ((2, 3), [1, 0])
-    """
-    if not samples:
-        raise ValueError("default_collate: needs at least one sample")
-    first = samples[0]
-    if _is_array(first):
-        return _stack_arrays(samples, device)
-    if isinstance(first, (numbers.Real, *_NUMPY_NUMBERS)):
-        return _wrap(_stack_numbers(samples), device)
-    if isinstance(first, dict):
-        for s in samples:
-            if not isinstance(s, dict) or s.keys() != first.keys():
-                raise TypeError("default_collate: dict samples must all have the keys "
-                                f"{list(first.keys())}")
-        return {k: default_collate([s[k] for s in samples], device) for k in first}
-    if isinstance(first, (tuple, list)):
-        for s in samples:
-            if not isinstance(s, (tuple, list)) or len(s) != len(first):
-                raise TypeError(f"default_collate: sequence samples must all have "
-                                f"{len(first)} fields")
-        return tuple(default_collate(list(fields), device) for fields in zip(*samples))
-    raise TypeError(f"default_collate: cannot batch a field of type {type(first).__name__}; "
-                    "expected a Tensor, an array, a number, or a tuple, list or dict of them")
+def _is_count(value, low):
+    return not isinstance(value, bool) and isinstance(value, numbers.Integral) and value >= low
 
 
 class DataLoader:
-    """Iterate over a dataset in batches, PyTorch's ``DataLoader`` without worker processes.
+    """Iterate over a dataset in batches, optionally loaded by worker processes.
 
     Parameters
     ----------
     dataset : Dataset
-        Any object with ``__len__`` and ``__getitem__``. A ``TensorDataset`` takes the fast
-        path: one fancy index per column per batch.
+        Any object with ``__len__`` and ``__getitem__``. A plain ``TensorDataset`` with the
+        default ``collate_fn`` takes the fast path: one fancy index per column per batch.
     batch_size : int, default 1
         Samples per batch, ``B >= 1``.
     shuffle : bool, default False
-        Visit the samples in a new random order every epoch.
+        Visit the samples in a new random order every epoch (a ``RandomSampler``).
+    sampler : Sampler or iterable of int, optional
+        The order of the indices; excludes ``shuffle``.
+    batch_sampler : BatchSampler or iterable of lists of int, optional
+        The indices of each batch; excludes ``batch_size``, ``shuffle``, ``sampler`` and
+        ``drop_last``.
+    num_workers : int, default 0
+        K: 0 loads in the main process; K >= 1 starts K worker processes at ``iter()`` (see
+        worker.py for why processes). Worker k seeds Python's ``random`` and NumPy's global
+        generator with ``base_seed + k``, where ``base_seed`` is drawn once per epoch from
+        ``generator`` (or NumPy's global generator), as PyTorch does.
+    collate_fn : callable, optional
+        Turns a list of B samples into a batch; :func:`default_collate` by default.
+    pin_memory : bool, default False
+        Accepted for PyTorch code and ignored: batches stay ordinary NumPy arrays until
+        ``device=`` moves them; page-locked host memory is not used.
     drop_last : bool, default False
         Drop the last batch when it has fewer than ``B`` samples.
+    timeout : float, default 0
+        With workers, seconds to wait for a batch before raising; 0 waits for ever.
+    worker_init_fn : callable, optional
+        Called as ``worker_init_fn(worker_id)`` in each worker after seeding.
+    multiprocessing_context : str, optional
+        'fork', 'spawn' or 'forkserver'; by default 'fork' where available, else 'spawn'.
+    generator : numpy.random.Generator, optional
+        The randomness of the shuffle and of the workers' base seed (``torch.Generator``'s role).
+    prefetch_factor : int, optional
+        With workers, batches asked for in advance per worker; 2 by default.
+    persistent_workers : bool, default False
+        With workers, keep them between epochs instead of starting new ones each ``iter()``;
+        they keep the seeds and dataset state of the first epoch.
     seed : int, optional
-        Seed of the loader's own generator, created once here, so a loader built with the
-        same seed gives the same sequence of epochs. Without it, each epoch's order is drawn
-        from NumPy's global generator, which ``mg.manual_seed`` seeds.
+        A minigrad extra: ``generator=numpy.random.default_rng(seed)``, created once here, so
+        a loader built with the same seed gives the same sequence of epochs. Without a seed
+        or a generator, each epoch draws from NumPy's global generator (``mg.manual_seed``).
     device : str, optional
-        ``'cpu'``, ``'cuda'`` or ``'cuda:N'``: every batch is moved there.
+        A minigrad extra: ``'cpu'``, ``'cuda'`` or ``'cuda:N'``; every batch is moved there.
 
     Yields
     ------
     batch
         For a ``TensorDataset`` of k tensors, a tuple of k Tensors of shapes (B, ...);
-        otherwise ``default_collate`` of the samples.
+        otherwise ``collate_fn`` of the samples.
 
     Raises
     ------
     TypeError, ValueError
-        A dataset without ``__len__``/``__getitem__``, or a bad batch size, seed or device.
+        Bad arguments, or options that exclude each other, named in the message.
+    Exception
+        An error in a worker is raised again in the main process, with the same type where
+        possible and a message naming the worker, the batch, the sample index and the
+        worker's traceback.
 
     Examples
     --------
@@ -169,63 +110,137 @@ class DataLoader:
     (3, [[0, 1], [2, 3], [4]])
     """
 
-    def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, seed=None,
-                 device=None):
+    def __init__(self, dataset, batch_size=1, shuffle=False, sampler=None, batch_sampler=None,
+                 num_workers=0, collate_fn=None, pin_memory=False, drop_last=False, timeout=0,
+                 worker_init_fn=None, multiprocessing_context=None, generator=None, *,
+                 prefetch_factor=None, persistent_workers=False, seed=None, device=None):
         if not (hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__")):
             raise TypeError(f"DataLoader: dataset of type {type(dataset).__name__} needs "
                             "__len__ and __getitem__")
-        if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) \
-                or batch_size < 1:
+        if not _is_count(batch_size, 1):
             raise ValueError(f"DataLoader: batch_size must be a positive int, got {batch_size!r}")
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)
-                                 or seed < 0):
-            raise ValueError(f"DataLoader: seed must be a non-negative int or None, got {seed!r}")
+        shuffle = bool(shuffle)
+        if batch_sampler is not None and (batch_size != 1 or shuffle or sampler is not None
+                                          or drop_last):
+            raise ValueError("DataLoader: batch_sampler excludes batch_size, shuffle, sampler "
+                             "and drop_last; give those to the batch sampler instead")
+        if sampler is not None and shuffle:
+            raise ValueError("DataLoader: sampler excludes shuffle=True; a sampler fixes the "
+                             "order itself (use RandomSampler to shuffle)")
+        self._check_workers(num_workers, timeout, prefetch_factor, persistent_workers,
+                            multiprocessing_context)
+        for name, fn in (("collate_fn", collate_fn), ("worker_init_fn", worker_init_fn)):
+            if fn is not None and not callable(fn):
+                raise TypeError(f"DataLoader: {name} must be callable, got a "
+                                f"{type(fn).__name__}")
+        if num_workers and isinstance(dataset, TensorDataset) \
+                and any(backend.is_cuda_array(t.data) for t in dataset.tensors):
+            raise ValueError("DataLoader: num_workers > 0 needs a dataset in host memory (worker "
+                             "processes cannot share CUDA arrays); keep the tensors on the CPU "
+                             "and pass device='cuda'")
         if device is not None:
             device = backend.parse_device(device)
             backend.module_for(device)  # fail now, not at the first batch, when CUDA is missing
         self.dataset = dataset
-        self.batch_size = int(batch_size)
-        self.shuffle = bool(shuffle)
+        self.generator = make_generator(generator, seed, "DataLoader")
+        if sampler is None:
+            sampler = (RandomSampler(dataset, generator=self.generator) if shuffle
+                       else SequentialSampler(dataset))
+        self.sampler = sampler
+        self.batch_sampler = batch_sampler or BatchSampler(sampler, int(batch_size),
+                                                           bool(drop_last))
+        self.batch_size = None if batch_sampler is not None else int(batch_size)
+        self.shuffle = shuffle
         self.drop_last = bool(drop_last)
+        self.num_workers = int(num_workers)
+        self.collate_fn = collate_fn
+        self.pin_memory = bool(pin_memory)
+        self.timeout = float(timeout)
+        self.worker_init_fn = worker_init_fn
+        self.multiprocessing_context = multiprocessing_context
+        self.prefetch_factor = (prefetch_factor or 2) if num_workers else None
+        self.persistent_workers = bool(persistent_workers)
         self.seed = seed
         self.device = device
-        self._rng = np.random.default_rng(seed) if seed is not None else None
+        self._pool = None
+
+    @staticmethod
+    def _check_workers(num_workers, timeout, prefetch_factor, persistent_workers, context):
+        if not _is_count(num_workers, 0):
+            raise ValueError(f"DataLoader: num_workers must be a non-negative int, "
+                             f"got {num_workers!r}")
+        if isinstance(timeout, bool) or not isinstance(timeout, numbers.Real) or timeout < 0:
+            raise ValueError(f"DataLoader: timeout must be a non-negative number, got {timeout!r}")
+        if prefetch_factor is not None and (num_workers == 0 or not _is_count(prefetch_factor, 1)):
+            raise ValueError(f"DataLoader: prefetch_factor must be None without workers and a "
+                             f"positive int with them, got {prefetch_factor!r} with "
+                             f"num_workers={num_workers}")
+        if persistent_workers and num_workers == 0:
+            raise ValueError("DataLoader: persistent_workers=True needs num_workers > 0")
+        methods = multiprocessing.get_all_start_methods()
+        if context is not None and context not in methods:
+            raise ValueError(f"DataLoader: multiprocessing_context must be one of {methods}, "
+                             f"got {context!r}")
 
     def __len__(self):
-        N, B = len(self.dataset), self.batch_size
-        return N // B if self.drop_last else math.ceil(N / B)
-
-    def _epoch_order(self):
-        N = len(self.dataset)
-        if not self.shuffle:
-            return np.arange(N, dtype=np.int64)
-        rng = self._rng
-        if rng is None:
-            # One draw from the global generator seeds this epoch, so mg.manual_seed fixes it.
-            rng = np.random.default_rng(np.random.randint(0, 2**63 - 1, dtype=np.int64))
-        return rng.permutation(N).astype(np.int64)
-
-    def _fast_path(self):
-        # A subclass that overrides __getitem__ (a transform, say) must see every sample.
-        return isinstance(self.dataset, TensorDataset) \
-            and type(self.dataset).__getitem__ is TensorDataset.__getitem__
+        return len(self.batch_sampler)
 
     def __iter__(self):
-        # The order is drawn here, not at the first next(), so that iter() alone fixes the epoch.
-        order = self._epoch_order()
-        return self._batches(order)
+        # The order and the workers' base seed are drawn here, not at the first next(), so
+        # that iter() alone fixes the epoch; both are drawn whatever K is, so K does not
+        # change the sequence of epochs.
+        batches = iter(self.batch_sampler)
+        if self.generator is not None:
+            base_seed = int(self.generator.integers(0, 2**32))
+        else:
+            base_seed = int(np.random.randint(0, 2**32, dtype=np.int64))
+        if self.num_workers == 0:
+            return self._single_process(batches)
+        return self._multi_process(batches, base_seed)
 
-    def _batches(self, order):
-        B = self.batch_size
-        stop = len(self) * B if self.drop_last else len(order)
-        fast = self._fast_path()
-        for start in range(0, stop, B):
-            idx = order[start:start + B]
-            if fast:
-                columns = []
-                for t in self.dataset.tensors:
-                    xp = backend.xp_of(t.data)
-                    columns.append(_wrap(t.data[xp.asarray(idx)], self.device))
-                yield tuple(columns)
-            else:
-                yield default_collate([self.dataset[int(i)] for i in idx], self.device)
+    def _single_process(self, batches):
+        fetch = Fetcher(self.dataset, self.collate_fn)
+        for indices in batches:
+            yield to_device(fetch(indices), self.device)
+
+    def _worker_pool(self, base_seed):
+        """A new pool, or the persistent one (replaced if one of its workers died)."""
+        pool = self._pool
+        if pool is not None and all(w.is_alive() for w in pool.workers):
+            pool.epoch += 1
+            return pool
+        if pool is not None:
+            pool.shutdown()
+        pool = WorkerPool(self.dataset, self.collate_fn, self.worker_init_fn, self.num_workers,
+                          base_seed, self.multiprocessing_context)
+        self._pool = pool if self.persistent_workers else None
+        return pool
+
+    def _multi_process(self, batches, base_seed):
+        pool = self._worker_pool(base_seed)
+        try:
+            sent = 0
+            for indices in batches:
+                pool.send(sent, indices)
+                sent += 1
+                if sent == self.prefetch_factor * self.num_workers:
+                    break
+            early = {}  # results that came before their turn, by batch number
+            n = 0
+            while n < sent:
+                while n not in early:
+                    m, ok, payload = pool.receive(n, self.timeout)
+                    early[m] = (ok, payload)
+                ok, payload = early.pop(n)
+                # Refill before yielding, so the workers work while the caller trains.
+                indices = next(batches, _END)
+                if indices is not _END:
+                    pool.send(sent, indices)
+                    sent += 1
+                if not ok:
+                    pickle.loads(payload).reraise(n)
+                yield to_device(pickle.loads(payload), self.device)
+                n += 1
+        finally:
+            if not self.persistent_workers:
+                pool.shutdown()
