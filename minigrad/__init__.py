@@ -13,7 +13,7 @@ from .graph import grad
 from .factories import (tensor, zeros, ones, empty, full, arange, eye, rand, randn, randint,
                         zeros_like, ones_like, full_like, rand_like, randn_like)
 from .gradcheck import gradcheck, gradgradcheck, GradcheckError
-from .backend import manual_seed
+from .backend import manual_seed, device
 from .ops.elementwise import (exp, log, sqrt, sin, cos, tanh, sigmoid, relu, abs, clip,
                               maximum, minimum, where)
 from .ops.reduce import (sum, mean, max, min, amax, amin, prod, var, std, logsumexp, argmax,
@@ -23,10 +23,15 @@ from .ops.shape import (reshape, permute, transpose, broadcast_to, squeeze, unsq
                         cat, stack, pad)
 from .ops.linalg import matmul, einsum
 from . import cuda, functional
+from . import cuda as accelerator  # noqa: F401  (PyTorch's device-generic name; see cuda.py)
 
+# dtypes are NumPy's; PyTorch's names for them are aliases. The names float, int, bool shadow
+# the builtins only as attributes of this package (mg.float), never inside the engine.
 float16, float32, float64 = np.float16, np.float32, np.float64
 int8, int16, int32, int64, uint8 = np.int8, np.int16, np.int32, np.int64, np.uint8
-bool_ = np.bool_
+bool_ = bool = np.bool_
+half, float, double = np.float16, np.float32, np.float64
+short, int, long = np.int16, np.int32, np.int64
 
 
 def save(obj, path):

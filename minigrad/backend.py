@@ -8,7 +8,8 @@ Where NumPy and CuPy differ (a scatter-add, a kernel module), the single branch 
 Notation
 --------
 xp      the array module, ``numpy`` or ``cupy``
-device  ``'cpu'``, ``'cuda'`` or ``'cuda:N'``
+device  a :class:`device`, ``'cpu'`` or ``'cuda:N'``; ``'cuda'``, ``('cuda', N)`` and an int N
+        are accepted and normalised
 """
 import numpy as np
 
@@ -45,29 +46,97 @@ def is_cuda_array(a):
     return type(a) is not np.ndarray and hasattr(a, "__cuda_array_interface__")
 
 
-def parse_device(device):
-    """Normalise a device spec to ``'cpu'`` or ``'cuda:N'``.
+class device(str):
+    """Where a tensor lives, as an object: PyTorch's ``torch.device``.
 
-    >>> parse_device('cuda'), parse_device('cpu')
+    ``device('cpu')``, ``device('cuda')``, ``device('cuda', 1)``, ``device('cuda:1')`` and
+    ``device(1)`` (a CUDA ordinal) are accepted wherever a device string is. It *is* the
+    normalised string (``'cpu'`` or ``'cuda:N'``), so comparing with strings, formatting and
+    hashing behave as the string does; ``type`` and ``index`` give the parts. Unlike PyTorch,
+    ``device('cuda')`` resolves its index to 0 at once.
+
+    >>> d = device('cuda', 0)
+    >>> d == 'cuda:0', d.type, d.index, device('cpu').index
+    (True, 'cuda', 0, None)
+    """
+    __slots__ = ()
+
+    def __new__(cls, type, index=None):
+        if isinstance(type, device) and index is None:
+            return type
+        if isinstance(type, int) and not isinstance(type, bool):
+            type, index = "cuda", type
+        spec = str(type)
+        if index is not None:
+            if ":" in spec or spec == "cpu" and index != 0:
+                raise ValueError(f"device: cannot give index {index} with {spec!r}; expected "
+                                 f"device('cuda', N) or device('cuda:N')")
+            spec = "cpu" if spec == "cpu" else f"{spec}:{int(index)}"
+        if spec == "cuda":
+            spec = "cuda:0"
+        if spec != "cpu" and not (spec.startswith("cuda:") and spec[5:].isdigit()):
+            raise ValueError(f"unknown device {spec!r}: expected 'cpu', 'cuda' or 'cuda:N'")
+        return str.__new__(cls, spec)
+
+    @property
+    def type(self):
+        return self.partition(":")[0]
+
+    @property
+    def index(self):
+        return None if self == "cpu" else int(self[5:])
+
+    def __repr__(self):
+        if self.index is None:
+            return f"device(type='{self.type}')"
+        return f"device(type='{self.type}', index={self.index})"
+
+    def __reduce__(self):
+        return (device, (str(self),))
+
+
+CPU = device("cpu")
+
+
+def parse_device(spec):
+    """Normalise a device spec (string, :class:`device` or CUDA ordinal) to a :class:`device`.
+
+    >>> str(parse_device('cuda')), str(parse_device(None))
     ('cuda:0', 'cpu')
     """
-    if device is None:
-        return "cpu"
-    device = str(device)
-    if device == "cpu":
-        return "cpu"
-    if device == "cuda":
-        return "cuda:0"
-    if device.startswith("cuda:") and device[5:].isdigit():
-        return device
-    raise ValueError(f"unknown device {device!r}: expected 'cpu', 'cuda' or 'cuda:N'")
+    if spec is None:
+        return CPU
+    return device(spec)
 
 
 def device_of(array):
-    """The device string of a raw array."""
+    """The :class:`device` of a raw array."""
     if type(array) is np.ndarray or not is_cuda_array(array):
-        return "cpu"
-    return f"cuda:{array.device.id}"
+        return CPU
+    return device("cuda", array.device.id)
+
+
+# PyTorch's legacy type names (``x.type()``), by dtype
+_TYPE_NAMES = {np.dtype(k): v for k, v in (
+    (np.float32, "FloatTensor"), (np.float64, "DoubleTensor"), (np.float16, "HalfTensor"),
+    (np.int64, "LongTensor"), (np.int32, "IntTensor"), (np.int16, "ShortTensor"),
+    (np.int8, "CharTensor"), (np.uint8, "ByteTensor"), (np.bool_, "BoolTensor"))}
+
+
+def type_name(dtype, is_cuda):
+    """PyTorch's type name of a tensor, e.g. ``'minigrad.cuda.FloatTensor'``."""
+    name = _TYPE_NAMES.get(np.dtype(dtype), f"{np.dtype(dtype).name}Tensor")
+    return f"minigrad.{'cuda.' if is_cuda else ''}{name}"
+
+
+def dtype_of_name(name):
+    """The dtype of a type name such as ``'torch.LongTensor'`` or ``'minigrad.FloatTensor'``."""
+    short = name.rsplit(".", 1)[-1]
+    for dtype, known in _TYPE_NAMES.items():
+        if known == short:
+            return dtype
+    raise ValueError(f"type: unknown tensor type {name!r}; expected one of "
+                     f"{sorted(_TYPE_NAMES.values())} or a dtype")
 
 
 def module_for(device):
@@ -77,7 +146,7 @@ def module_for(device):
         return np
     cp = cupy()
     if cp is None:
-        raise RuntimeError(f"device {device!r} requested but CUDA is not available "
+        raise RuntimeError(f"device '{device}' requested but CUDA is not available "
                            "(CuPy is not installed or no GPU was found)")
     return cp
 

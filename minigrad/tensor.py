@@ -195,20 +195,38 @@ class Tensor:
     def tolist(self):
         return self.numpy().tolist()
 
-    def to(self, device=None, dtype=None):
-        """A copy on ``device`` and/or with ``dtype``, recorded in the graph (grads flow back)."""
+    def to(self, *args, device=None, dtype=None, non_blocking=False):
+        """A copy on another device and/or with another dtype, recorded in the graph (grads
+        flow back); ``self`` when nothing changes.
+
+        Takes PyTorch's forms: ``to('cuda')``, ``to(mg.device('cuda', 0))``, ``to(mg.float64)``,
+        ``to('cuda', mg.float16)``, ``to(other)`` (other's device and dtype), and keywords.
+        ``non_blocking`` is accepted and ignored: copies are synchronous.
+        """
+        device, dtype = to_args(Tensor, args, device, dtype)
         out = self
         if dtype is not None:
-            out = elementwise.cast(out, np.dtype(dtype))
+            out = elementwise.cast(out, dtype)
         if device is not None:
             out = to_device(out, device)
         return out
 
+    @property
+    def is_cuda(self):
+        return backend.is_cuda_array(self.data)
+
     def cpu(self):
         return self.to("cpu")
 
-    def cuda(self, device=0):
-        return self.to(f"cuda:{device}" if isinstance(device, int) else device)
+    def cuda(self, device=None):
+        return self.to("cuda" if device is None else device)
+
+    def type(self, dtype=None):
+        """With no argument, the type name (``'minigrad.FloatTensor'``, ``'minigrad.cuda.
+        LongTensor'``); with a dtype (or such a name), the tensor cast to it, as ``to(dtype)``."""
+        if dtype is None:
+            return backend.type_name(self.dtype, self.is_cuda)
+        return self.to(dtype=backend.dtype_of_name(dtype) if isinstance(dtype, str) else dtype)
 
     def astype(self, dtype):
         return elementwise.cast(self, np.dtype(dtype))
@@ -219,8 +237,20 @@ class Tensor:
     def double(self):
         return self.astype(np.float64)
 
+    def half(self):
+        return self.astype(np.float16)
+
     def long(self):
         return self.astype(np.int64)
+
+    def int(self):
+        return self.astype(np.int32)
+
+    def bool(self):
+        return self.astype(np.bool_)
+
+    def is_floating_point(self):
+        return self.data.dtype.kind == "f"
 
     def detach(self):
         """The same data, cut off from the graph (shares memory and the version counter, as in
@@ -538,4 +568,4 @@ from .graph import run_backward, root_grad  # noqa: E402
 from .ops import elementwise, linalg  # noqa: E402
 from .ops import reduce as reduction, shape as shaping, index as indexing  # noqa: E402
 from .ops import cumulative  # noqa: E402
-from .ops.device import to_device  # noqa: E402
+from .ops.device import to_device, to_args  # noqa: E402

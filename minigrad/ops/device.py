@@ -1,9 +1,14 @@
-"""Moving a tensor between devices, recorded in the graph so gradients flow back.
+"""Moving a tensor between devices, recorded in the graph so gradients flow back; and the
+reading of PyTorch's ``Tensor.to(...)`` forms.
 
 Notation
 --------
-device   ``'cpu'`` or ``'cuda:N'``: where an array lives
+device   a ``backend.device``, ``'cpu'`` or ``'cuda:N'``: where an array lives
+dtype    a NumPy dtype; ``mg.float32`` and PyTorch's aliases ``mg.float``, ``mg.long``, ... are
+         the NumPy scalar types, which ``numpy.dtype`` reads
 """
+import numpy as np
+
 from .. import backend
 from ..autograd import Function
 
@@ -35,3 +40,23 @@ def to_device(x, device):
     """
     device = backend.parse_device(device)
     return x if x.device == device else ToDevice.apply(x, device=device)
+
+
+def to_args(tensor_type, args, device, dtype):
+    """``(device, dtype)`` from PyTorch's forms of ``x.to(...)``: ``to(device)``, ``to(dtype)``,
+    ``to(device, dtype)``, ``to(other_tensor)`` (its device and dtype), or keywords. A device is
+    a string, a ``device`` or a CUDA ordinal; anything else positional must be a dtype."""
+    for arg in args:
+        if isinstance(arg, tensor_type):
+            device = arg.device if device is None else device
+            dtype = arg.dtype if dtype is None else dtype
+        elif isinstance(arg, (str, int)) and not isinstance(arg, bool):
+            device = arg
+        else:
+            try:
+                dtype = np.dtype(arg)
+            except TypeError:
+                raise TypeError(f"to: expected a device, a dtype or a Tensor, got "
+                                f"{arg!r}") from None
+    return (None if device is None else backend.parse_device(device),
+            None if dtype is None else np.dtype(dtype))
