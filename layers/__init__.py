@@ -17,7 +17,10 @@ from .linear import Linear, Bilinear
 from .conv import Conv2d, ConvTranspose2d
 from .pooling import MaxPool2d, MaxUnpool2d, AvgPool2d, AdaptiveAvgPool2d, Upsample
 from .normalization import BatchNorm1d, BatchNorm2d, InstanceNorm2d, LayerNorm, GroupNorm
-from .dropout import Dropout
+from .dropout import Dropout, Dropout2d
+from .padding import ZeroPad2d, ConstantPad2d, ReflectionPad2d, ReplicationPad2d
+from .pixelshuffle import PixelShuffle, PixelUnshuffle
+from .parameter_containers import ParameterList, ParameterDict
 from .activation import (ReLU, LeakyReLU, ELU, SELU, GELU, Sigmoid, Tanh, SiLU, Softplus,
                          Softmax, LogSoftmax)
 from .embedding import Embedding
@@ -30,7 +33,9 @@ __all__ = ["init", "Parameter", "Module", "RemovableHandle", "IncompatibleKeys",
            "ModuleList", "ModuleDict", "Identity", "Flatten", "Unflatten", "Linear", "Bilinear",
            "Conv2d", "ConvTranspose2d", "MaxPool2d", "MaxUnpool2d", "AvgPool2d",
            "AdaptiveAvgPool2d", "Upsample", "BatchNorm1d", "BatchNorm2d", "InstanceNorm2d",
-           "LayerNorm", "GroupNorm", "Dropout", "ReLU", "LeakyReLU", "ELU", "SELU", "GELU",
+           "LayerNorm", "GroupNorm", "Dropout", "Dropout2d", "ZeroPad2d", "ConstantPad2d",
+           "ReflectionPad2d", "ReplicationPad2d", "PixelShuffle", "PixelUnshuffle",
+           "ParameterList", "ParameterDict", "ReLU", "LeakyReLU", "ELU", "SELU", "GELU",
            "Sigmoid", "Tanh", "SiLU", "Softplus", "Softmax", "LogSoftmax", "Embedding",
            "CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss",
            "BCELoss", "BCEWithLogitsLoss", "KLDivLoss", "MarginRankingLoss", "HingeEmbeddingLoss",
