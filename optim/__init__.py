@@ -24,9 +24,10 @@ from . import lr_scheduler
 from .adadelta import Adadelta
 from .adam_variants import Adamax, NAdam, RAdam
 from .adaptive import Adagrad, Adam, AdamW, RMSprop
+from .lbfgs import LBFGS
 from .clip import clip_grad_norm_, clip_grad_value_
 from .optimizer import Optimizer
 from .sgd import SGD
 
 __all__ = ["Optimizer", "SGD", "Adagrad", "Adadelta", "RMSprop", "Adam", "AdamW", "Adamax",
-           "NAdam", "RAdam", "clip_grad_norm_", "clip_grad_value_", "lr_scheduler"]
+           "NAdam", "RAdam", "LBFGS", "clip_grad_norm_", "clip_grad_value_", "lr_scheduler"]
