@@ -248,8 +248,10 @@ class WeightedRandomSampler(Sampler):
         if self.replacement:
             order = rng.choice(len(w), size=M, p=w / w.sum())
         else:
+            # log E_i - log w_i orders the same as E_i / w_i but cannot overflow for a tiny
+            # positive weight; a zero weight gives +inf and so is never among the first M.
             with np.errstate(divide="ignore"):
-                ring = rng.standard_exponential(len(w)) / w
+                ring = np.log(rng.standard_exponential(len(w))) - np.log(w)
             order = np.argsort(ring, kind="stable")[:M]
         return iter(order.astype(np.int64).tolist())
 
