@@ -141,7 +141,7 @@ class NAdam(Optimizer):
         Ascend the objective instead of descending it.
     """
 
-    required_state = ("step", "mu_product", "exp_avg", "exp_avg_sq")
+    required_state = ("step", "exp_avg", "exp_avg_sq", "mu_product")
     optional_state = ()
     state_layout = {"mu_product": "number"}
 
@@ -160,9 +160,9 @@ class NAdam(Optimizer):
     def init_state(self, state, param, group):
         xp = xp_of(param)
         state["step"] = 0
-        state["mu_product"] = 1.0
         state["exp_avg"] = xp.zeros_like(param)
         state["exp_avg_sq"] = xp.zeros_like(param)
+        state["mu_product"] = 1.0
 
     def update(self, param, grad, state, group):
         xp = xp_of(param)

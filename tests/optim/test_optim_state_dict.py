@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 import minigrad as mg
-from optim import SGD, Adagrad, Adam, AdamW, RMSprop
+from optim import SGD, Adadelta, Adagrad, Adam, Adamax, AdamW, NAdam, RAdam, RMSprop
 from optim.lr_scheduler import (ChainedScheduler, CosineAnnealingLR, ExponentialLR, LambdaLR,
                                 LinearLR, LRScheduler, MultiStepLR, ReduceLROnPlateau,
                                 SequentialLR, StepLR)
@@ -20,6 +20,12 @@ OPTIMIZERS = {
     "rmsprop": lambda ps: RMSprop(ps, lr=0.01, momentum=0.5, centered=True, weight_decay=1e-3),
     "adam": lambda ps: Adam(ps, lr=0.05, amsgrad=True, weight_decay=1e-2),
     "adamw": lambda ps: AdamW(ps, lr=0.05, amsgrad=True),
+    "adadelta": lambda ps: Adadelta(ps, lr=0.5, rho=0.8, weight_decay=1e-2),
+    "adamax": lambda ps: Adamax(ps, lr=0.05, betas=(0.8, 0.99), weight_decay=1e-2),
+    "nadam": lambda ps: NAdam(ps, lr=0.05, weight_decay=1e-2, momentum_decay=0.01),
+    "nadam_decoupled": lambda ps: NAdam(ps, lr=0.05, weight_decay=0.1,
+                                        decoupled_weight_decay=True),
+    "radam": lambda ps: RAdam(ps, lr=0.05, weight_decay=1e-2, decoupled_weight_decay=True),
 }
 
 SCHEDULERS = {
@@ -127,14 +133,19 @@ def test_a_refused_optimizer_load_changes_nothing(name):
 
 KIND_PAIRS = [("sgd", "adam"), ("adam", "sgd"), ("adam", "adamw"), ("adamw", "adam"),
               ("adagrad", "rmsprop"), ("rmsprop", "adagrad"), ("sgd", "rmsprop"),
-              ("adagrad", "adam")]
-
+              ("adagrad", "adam"), ("adadelta", "rmsprop"), ("rmsprop", "adadelta"),
+              ("adamax", "adam"), ("adam", "adamax"), ("nadam", "adam"), ("adam", "nadam"),
+              ("radam", "adam"), ("adam", "radam"), ("radam", "nadam"), ("sgd", "adadelta")]
 
 # Without a recorded kind, AdamW's state is that of an Adam with decoupled_weight_decay=True,
-# which Adam accepts (see the test after this one); every other pair is told apart.
+# which Adam accepts (see the test after this one), and RAdam keeps the very buffers of Adam
+# (step, exp_avg, exp_avg_sq); every other pair is told apart.
+SAME_BUFFERS = [("adamw", "adam"), ("radam", "adam")]
+
+
 @pytest.mark.parametrize("source, target, with_kind",
                          [pair + (True,) for pair in KIND_PAIRS]
-                         + [pair + (False,) for pair in KIND_PAIRS if pair != ("adamw", "adam")])
+                         + [pair + (False,) for pair in KIND_PAIRS if pair not in SAME_BUFFERS])
 def test_another_kind_of_optimizer_is_refused_at_load_time(source, target, with_kind):
     w, b = params()
     first = OPTIMIZERS[source](groups(w, b))
@@ -324,3 +335,20 @@ def test_scheduler_base_class_lives_in_lr_scheduler_base():
     from optim.lr_scheduler_base import LRScheduler as Base
     assert LRScheduler is Base
     assert issubclass(StepLR, Base)
+
+
+def test_nadam_momentum_product_is_checked_and_a_torch_style_0d_one_loads_as_a_float():
+    w, b = params()
+    first = OPTIMIZERS["nadam"](groups(w, b))
+    train(first, None, w, b, 0, 3)
+    saved = first.state_dict()
+    saved["state"][0]["mu_product"] = np.array(saved["state"][0]["mu_product"])
+    second = OPTIMIZERS["nadam"](groups(*params()))
+    second.load_state_dict(saved)
+    assert type(second.state[second.param_groups[0]["params"][0]]["mu_product"]) is float
+    assert snapshot(second) == snapshot(first)
+    saved["state"][0]["mu_product"] = "0.5"
+    third = OPTIMIZERS["nadam"](groups(*params()))
+    with pytest.raises(TypeError, match="'mu_product' is '0.5'; expected a real number"):
+        third.load_state_dict(saved)
+    assert len(third.state) == 0
