@@ -11,7 +11,8 @@ from .autograd import Function
 from .grad_mode import no_grad, enable_grad, set_grad_enabled, is_grad_enabled, detect_anomaly
 from .graph import grad
 from .factories import (tensor, zeros, ones, empty, full, arange, eye, rand, randn, randint,
-                        zeros_like, ones_like, full_like, rand_like, randn_like)
+                        zeros_like, ones_like, full_like, rand_like, randn_like, from_numpy,
+                        randperm, linspace)
 from .gradcheck import gradcheck, gradgradcheck, GradcheckError
 from .backend import manual_seed, device
 from .ops.elementwise import (exp, log, sqrt, sin, cos, tanh, sigmoid, relu, abs, clip,
@@ -21,7 +22,14 @@ from .ops.reduce import (sum, mean, max, min, amax, amin, prod, var, std, logsum
 from .ops.cumulative import cumsum, cumprod
 from .ops.shape import (reshape, permute, transpose, broadcast_to, squeeze, unsqueeze, flatten,
                         cat, stack, pad)
-from .ops.linalg import matmul, einsum
+from .ops.linalg import matmul, einsum, mm, bmm, outer, diag, tril, triu, norm
+from .ops.compare import eq, ne, lt, le, gt, ge, allclose, sign, floor, ceil, round, nonzero
+from .ops.along import gather, scatter, scatter_add, index_select
+from .ops.sort import sort, argsort, topk
+from .ops.split import split, chunk, unbind, narrow
+from .ops.shape import clone
+from .ops.fills import masked_fill
+from .ops.elementwise import pow
 from . import cuda, functional
 from . import cuda as accelerator  # noqa: F401  (PyTorch's device-generic name; see cuda.py)
 

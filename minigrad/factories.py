@@ -115,3 +115,23 @@ def rand_like(t, dtype=None, device=None, requires_grad=False):
 def randn_like(t, dtype=None, device=None, requires_grad=False):
     dtype, device = _like(t, dtype, device)
     return randn(t.shape, dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+def from_numpy(array):
+    """A tensor that shares memory with the NumPy ``array`` (changes show on both sides), with
+    its dtype kept, as PyTorch's ``from_numpy``."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"from_numpy: expected a numpy.ndarray, got {type(array).__name__}")
+    return Tensor._wrap(array)
+
+
+def randperm(n, dtype=np.int64, device=None):
+    """A random permutation of 0, ..., n - 1."""
+    xp = backend.module_for(device)
+    return _finish(xp.random.permutation(n).astype(dtype), False)
+
+
+def linspace(start, end, steps, dtype=np.float32, device=None, requires_grad=False):
+    """``steps`` evenly spaced values from ``start`` to ``end``, both included."""
+    xp = backend.module_for(device)
+    return _finish(xp.linspace(start, end, steps, dtype=dtype), requires_grad)

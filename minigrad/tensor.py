@@ -542,6 +542,145 @@ class Tensor:
     def repeat(self, *sizes):
         return shaping.repeat(self, *sizes)
 
+    def view_as(self, other):
+        return shaping.reshape(self, other.shape)
+
+    reshape_as = view_as
+
+    def expand_as(self, other):
+        return shaping.broadcast_to(self, other.shape)
+
+    def type_as(self, other):
+        return self.to(dtype=other.dtype)
+
+    def clone(self):
+        return shaping.clone(self)
+
+    def contiguous(self):
+        """``self``: arrays here have no strides to make contiguous."""
+        return self
+
+    def t(self):
+        if self.ndim > 2:
+            raise ValueError(f"t: expects at most 2 dims, got shape {self.shape}; use mT")
+        return shaping.transpose(self)
+
+    @property
+    def mT(self):
+        return shaping.transpose(self, -1, -2)
+
+    def dim(self):
+        return self.data.ndim
+
+    def pow(self, exponent):
+        return elementwise.Pow.apply(self, exponent)
+
+    def eq(self, other):
+        return compare.eq(self, other)
+
+    def ne(self, other):
+        return compare.ne(self, other)
+
+    def lt(self, other):
+        return compare.lt(self, other)
+
+    def le(self, other):
+        return compare.le(self, other)
+
+    def gt(self, other):
+        return compare.gt(self, other)
+
+    def ge(self, other):
+        return compare.ge(self, other)
+
+    def sign(self):
+        return compare.sign(self)
+
+    def floor(self):
+        return compare.floor(self)
+
+    def ceil(self):
+        return compare.ceil(self)
+
+    def round(self, decimals=0):
+        return compare.round(self, decimals)
+
+    def nonzero(self, as_tuple=False):
+        return compare.nonzero(self, as_tuple)
+
+    def norm(self, p=2, dim=None, keepdim=False):
+        return linalg.norm(self, p, dim, keepdim)
+
+    def split(self, split_size_or_sections, dim=0):
+        return splitting.split(self, split_size_or_sections, dim)
+
+    def chunk(self, chunks, dim=0):
+        return splitting.chunk(self, chunks, dim)
+
+    def unbind(self, dim=0):
+        return splitting.unbind(self, dim)
+
+    def narrow(self, dim, start, length):
+        return splitting.narrow(self, dim, start, length)
+
+    def index_select(self, dim, index):
+        return along.index_select(self, dim, index)
+
+    def gather(self, dim, index):
+        return along.gather(self, dim, index)
+
+    def scatter(self, dim, index, src):
+        return along.scatter(self, dim, index, src)
+
+    def scatter_add(self, dim, index, src):
+        return along.scatter_add(self, dim, index, src)
+
+    def sort(self, dim=-1, descending=False, stable=False):
+        return sorting.sort(self, dim, descending, stable)
+
+    def argsort(self, dim=-1, descending=False, stable=False):
+        return sorting.argsort(self, dim, descending, stable)
+
+    def topk(self, k, dim=-1, largest=True, sorted=True):
+        return sorting.topk(self, k, dim, largest, sorted)
+
+    def masked_fill(self, mask, value):
+        return fills.masked_fill(self, mask, value)
+
+    def masked_fill_(self, mask, value):
+        return fills.masked_fill_(self, mask, value)
+
+    def fill_(self, value):
+        return fills.fill_(self, value)
+
+    def normal_(self, mean=0.0, std=1.0):
+        return fills.normal_(self, mean, std)
+
+    def uniform_(self, a=0.0, b=1.0):
+        return fills.uniform_(self, a, b)
+
+    def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
+        """A new leaf from ``data``, on this tensor's device and with its dtype by default."""
+        return Tensor(data, dtype=dtype or self.dtype, device=device or self.device,
+                      requires_grad=requires_grad)
+
+    def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False):
+        return factories.full(size, fill_value, dtype=dtype or self.dtype,
+                              device=device or self.device, requires_grad=requires_grad)
+
+    def new_zeros(self, *size, **options):
+        return self.new_full(_size(size), 0, **options)
+
+    def new_ones(self, *size, **options):
+        return self.new_full(_size(size), 1, **options)
+
+    def new_empty(self, *size, **options):
+        return self.new_full(_size(size), 0, **options)
+
+
+def _size(size):
+    return tuple(size[0]) if len(size) == 1 and isinstance(size[0], (tuple, list)) else size
+
 
 class _HookHandle:
     def __init__(self, hooks, fn):
@@ -567,5 +706,7 @@ def _as_tensor(x, like):
 from .graph import run_backward, root_grad  # noqa: E402
 from .ops import elementwise, linalg  # noqa: E402
 from .ops import reduce as reduction, shape as shaping, index as indexing  # noqa: E402
-from .ops import cumulative  # noqa: E402
+from .ops import cumulative, compare, along, fills  # noqa: E402
+from .ops import sort as sorting, split as splitting  # noqa: E402
+from . import factories  # noqa: E402
 from .ops.device import to_device, to_args  # noqa: E402

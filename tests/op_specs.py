@@ -141,6 +141,48 @@ spec("cumsum", lambda x, dim: x.cumsum(dim), S.dim_inputs(keepdim=False),
 spec("cumprod", lambda x, dim: x.cumprod(dim), S.dim_inputs(keepdim=False, low=-1.5, high=1.5),
      lambda x, dim: np.cumprod(x, dim))
 
+
+def _dim_index(x, dim, high=None):
+    """A fixed int64 index of x's shape for ``gather``/``scatter`` along ``dim``."""
+    return np.random.default_rng(x.size).integers(0, high or x.shape[dim], x.shape)
+
+
+def _gather_ref(x, dim):
+    return np.take_along_axis(x, _dim_index(x, dim), dim)
+
+
+def _scatter_add_ref(x, src, dim):
+    out = x.copy()
+    index = _dim_index(x, dim)
+    np.add.at(out, tuple(index if a == dim % x.ndim else g for a, g in
+                         enumerate(np.indices(x.shape, sparse=True))), src)
+    return out
+
+
+spec("gather_dim", lambda x, dim, keepdim: x.gather(dim, _dim_index(x.data, dim)),
+     S.dim_inputs(), lambda x, dim, keepdim: _gather_ref(x, dim))
+spec("scatter_add_dim", lambda x, src, dim: x.scatter_add(dim, _dim_index(x.data, dim), src),
+     S.dim_inputs(keepdim=False).map(lambda d: ((d[0][0], d[0][0][::-1].copy()), d[1])),
+     _scatter_add_ref)
+spec("sort", lambda x, dim, keepdim: x.sort(dim, descending=keepdim), S.dim_inputs(distinct=True),
+     lambda x, dim, keepdim: (np.flip(np.sort(x, dim), dim) if keepdim else np.sort(x, dim),
+                              np.flip(np.argsort(x, dim), dim) if keepdim else
+                              np.argsort(x, dim)),
+     note="distinct values: one order (keepdim is drawn as the descending flag)")
+spec("topk", lambda x, dim, keepdim: x.topk(1, dim, largest=keepdim), S.dim_inputs(distinct=True),
+     lambda x, dim, keepdim: ((np.max if keepdim else np.min)(x, dim, keepdims=True),
+                              (np.argmax if keepdim else np.argmin)(x, dim, keepdims=True)))
+spec("norm", lambda x, dim, keepdim, p: x.norm(p, dim, keepdim),
+     S.with_options(S.dim_inputs(avoid=(0,)), p=st.sampled_from([1, 2, 3.0])),
+     lambda x, dim, keepdim, p: (np.abs(x) ** p).sum(dim, keepdims=keepdim) ** (1 / p),
+     note="entries away from 0, where |x| has a kink")
+spec("clone", lambda x: x.clone(), S.unary_inputs(), np.copy)
+spec("tril_triu", lambda x: mg.tril(x, -1) + mg.triu(x, 1) * 2,
+     S.unary_inputs(S.shapes(min_dims=2, max_dims=3)),
+     lambda x: np.tril(x, -1) + np.triu(x, 1) * 2)
+spec("outer_diag", lambda a: mg.outer(a, a) + mg.diag(a), S.unary_inputs(S.shapes(1, 1)),
+     lambda a: np.outer(a, a) + np.diag(a))
+
 spec("reshape", lambda x, shape: x.reshape(shape), S.reshape_inputs(),
      lambda x, shape: x.reshape(shape))
 spec("permute", lambda x, axes: x.permute(axes), S.permute_inputs(),

@@ -138,3 +138,77 @@ def einsum(subscripts, *operands):
         operands = tuple(operands[0])
     terms, rhs = _parse_einsum(subscripts, [t.shape for t in operands])
     return Einsum.apply(*operands, terms=tuple(terms), rhs=rhs)
+
+
+def mm(a, b):
+    """Matrix product of two 2-D tensors (PyTorch's ``mm``: no broadcasting)."""
+    if a.ndim != 2 or b.ndim != 2:
+        raise ValueError(f"mm: expected two 2-D tensors, got shapes {a.shape} and {b.shape}")
+    return matmul(a, b)
+
+
+def bmm(a, b):
+    """Batched matrix product of (B, N, K) and (B, K, M) tensors (no broadcasting)."""
+    if a.ndim != 3 or b.ndim != 3 or a.shape[0] != b.shape[0]:
+        raise ValueError(f"bmm: expected (B, N, K) and (B, K, M) tensors, got shapes {a.shape} "
+                         f"and {b.shape}")
+    return matmul(a, b)
+
+
+def outer(a, b):
+    """The outer product of two 1-D tensors: out[i, j] = a[i] * b[j]."""
+    if a.ndim != 1 or b.ndim != 1:
+        raise ValueError(f"outer: expected two 1-D tensors, got shapes {a.shape} and {b.shape}")
+    return unsqueeze(a, 1) * unsqueeze(b, 0)
+
+
+def _triangle(x, keep, op):
+    if x.ndim < 2:
+        raise ValueError(f"{op}: expected a tensor of at least 2 dims, got shape {x.shape}")
+    from .elementwise import where
+    return where(keep(xp_of(x.data).ones(x.shape[-2:], dtype=bool)), x, 0.0)
+
+
+def tril(x, diagonal=0):
+    """x with the entries above the ``diagonal``-th diagonal set to 0 (last two dims)."""
+    return _triangle(x, lambda ones: xp_of(ones).tril(ones, diagonal), "tril")
+
+
+def triu(x, diagonal=0):
+    """x with the entries below the ``diagonal``-th diagonal set to 0 (last two dims)."""
+    return _triangle(x, lambda ones: xp_of(ones).triu(ones, diagonal), "triu")
+
+
+def diag(x, diagonal=0):
+    """A 1-D x as the ``diagonal``-th diagonal of a square matrix; of a 2-D x, that diagonal."""
+    from .index import getitem, index_add_to
+    xp = xp_of(x.data)
+    if x.ndim == 1:
+        n = x.shape[0] + abs(diagonal)
+        i = xp.arange(x.shape[0])
+        rows, cols = (i, i + diagonal) if diagonal >= 0 else (i - diagonal, i)
+        return index_add_to(x, (rows, cols), (n, n))
+    if x.ndim != 2:
+        raise ValueError(f"diag: expected a 1-D or 2-D tensor, got shape {x.shape}")
+    i = xp.arange(x.shape[0])
+    rows, cols = (i, i + diagonal) if diagonal >= 0 else (i - diagonal, i)
+    keep = (rows < x.shape[0]) & (cols < x.shape[1])
+    return getitem(x, (rows[keep], cols[keep]))
+
+
+def norm(x, p=2, dim=None, keepdim=False):
+    """The p-norm (Σ|x|^p)^(1/p) over ``dim`` (all entries when None); p may be 'fro' (2),
+    inf or -inf (max or min of |x|)."""
+    from .reduce import sum, amax, amin
+    from .elementwise import abs, sqrt
+    if p == "fro":
+        p = 2
+    if p == float("inf"):
+        return amax(abs(x), dim, keepdim)
+    if p == float("-inf"):
+        return amin(abs(x), dim, keepdim)
+    if p == 2:
+        return sqrt(sum(x * x, dim, keepdim))
+    if p == 1:
+        return sum(abs(x), dim, keepdim)
+    return sum(abs(x) ** p, dim, keepdim) ** (1.0 / p)

@@ -281,3 +281,20 @@ def pad(x, pad_width, value=0.0):
         raise ValueError(f"pad: expected {x.ndim} non-negative (before, after) pairs for shape "
                          f"{x.shape}, got {pad_width}")
     return Pad.apply(x, pad=pad_width, value=value)
+
+
+class Clone(Function):
+    """out = a copy of x (new memory);  dL/dx = g."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return x.copy()
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        return grad_output
+
+
+def clone(x):
+    """A copy of x in new memory, differentiable (the gradient passes through unchanged)."""
+    return Clone.apply(x)
