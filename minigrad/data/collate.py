@@ -183,12 +183,17 @@ class Fetcher:
         # A subclass that overrides __getitem__ (a transform, say) must see every sample.
         self.fast = (collate_fn is None and isinstance(dataset, TensorDataset)
                      and type(dataset).__getitem__ is TensorDataset.__getitem__)
-        self.stage = None
+        self._stage = None
+
+    @property
+    def stage(self):
+        # Kept as (template, value) and formatted only when asked, i.e. after a failure.
+        return None if self._stage is None else self._stage[0].format(self._stage[1])
 
     def __call__(self, indices):
         """The batch of ``dataset`` at ``indices`` (a sequence of B ints), on the host."""
         if self.fast:
-            self.stage = f"indexing the tensors at {list(indices)}"
+            self._stage = ("indexing the tensors at {}", indices)
             columns = []
             for t in self.dataset.tensors:
                 xp = backend.xp_of(t.data)
@@ -196,7 +201,7 @@ class Fetcher:
             return tuple(columns)
         samples = []
         for i in indices:
-            self.stage = f"dataset[{i}]"
+            self._stage = ("dataset[{}]", i)
             samples.append(self.dataset[i])
-        self.stage = f"collate_fn on indices {list(indices)}"
+        self._stage = ("collate_fn on indices {}", indices)
         return self.collate_fn(samples)

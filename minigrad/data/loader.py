@@ -147,9 +147,10 @@ class DataLoader:
             sampler = (RandomSampler(dataset, generator=self.generator) if shuffle
                        else SequentialSampler(dataset))
         self.sampler = sampler
-        self.batch_sampler = batch_sampler or BatchSampler(sampler, int(batch_size),
-                                                           bool(drop_last))
         self.batch_size = None if batch_sampler is not None else int(batch_size)
+        if batch_sampler is None:
+            batch_sampler = BatchSampler(sampler, self.batch_size, bool(drop_last))
+        self.batch_sampler = batch_sampler
         self.shuffle = shuffle
         self.drop_last = bool(drop_last)
         self.num_workers = int(num_workers)

@@ -84,6 +84,11 @@ def get_worker_info():
     return _worker_info
 
 
+class _PlainRepr(str):
+    def __repr__(self):
+        return str(self)
+
+
 @dataclass
 class _Failure:
     """An exception raised in a worker, carried to the main process as text and a type."""
@@ -96,6 +101,8 @@ class _Failure:
     def reraise(self, batch_number):
         message = (f"DataLoader worker {self.worker_id} failed on batch {batch_number}, in "
                    f"{self.stage}:\n{self.text}")
+        if issubclass(self.exc_type, KeyError):
+            message = _PlainRepr(message)  # KeyError prints repr(message): keep the newlines
         try:
             error = self.exc_type(message)
         except Exception:  # an exception type whose constructor wants more than a message

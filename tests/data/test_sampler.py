@@ -174,6 +174,7 @@ def test_loader_takes_samplers_and_batch_samplers():
     by_batches = DataLoader(ds, batch_sampler=[[1, 2], [7]])
     assert [b[0].tolist() for b in by_batches] == [[10, 20], [70]] and len(by_batches) == 2
     assert by_batches.batch_size is None
+    assert list(DataLoader(ds, batch_sampler=[])) == []  # an empty batch sampler is still used
     weighted = DataLoader(ds, batch_size=5, sampler=WeightedRandomSampler([0] * 9 + [1], 10, seed=0))
     assert [b[0].tolist() for b in weighted] == [[90] * 5] * 2
 

@@ -165,6 +165,17 @@ def test_a_worker_exception_names_the_worker_batch_and_index(no_new_children):
     assert "sample 13 is corrupt" in str(info.value) and "Traceback" in str(info.value)
 
 
+def test_errors_in_collate_fn_and_key_errors_are_named(no_new_children):
+    def collate(samples):
+        raise KeyError("no such field")
+    with pytest.raises(KeyError) as info:
+        list(DataLoader(Squares(4), batch_size=2, num_workers=1, collate_fn=collate))
+    # A KeyError prints its message's repr; the report must still read as lines of text.
+    text = str(info.value)
+    assert text.startswith("DataLoader worker 0 failed on batch 0, in collate_fn on indices "
+                           "[0, 1]:\n") and "no such field" in text
+
+
 def test_a_break_stops_the_workers(no_new_children):
     for batch in DataLoader(Squares(40), batch_size=2, num_workers=2):
         break
