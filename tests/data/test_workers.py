@@ -242,3 +242,19 @@ def test_pytorch_argument_order():
     #            pin_memory, drop_last, ...), as a PyTorch call written positionally passes them.
     loader = DataLoader(Squares(7), 3, False, None, None, 0, None, False, True)
     assert loader.batch_size == 3 and loader.drop_last and len(loader) == 2
+
+
+@pytest.mark.parametrize("drop_last", [False, True])
+def test_batches_vs_torch(drop_last, no_new_children):
+    torch = pytest.importorskip("torch")
+    x, y = np.arange(26.0).reshape(13, 2), np.arange(13) % 3
+    theirs = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.tensor(x),
+                                                                        torch.tensor(y)),
+                                         batch_size=4, drop_last=drop_last)
+    for num_workers in (0, 2):
+        ours = DataLoader(TensorDataset(x, y), batch_size=4, drop_last=drop_last,
+                          num_workers=num_workers)
+        assert len(ours) == len(theirs)
+        for (xa, ya), (xb, yb) in zip(ours, theirs, strict=True):
+            np.testing.assert_array_equal(xa.numpy(), xb.numpy())
+            np.testing.assert_array_equal(ya.numpy(), yb.numpy())
