@@ -114,8 +114,8 @@ class ReflectionPad2d(Module):
     def _source(self, n, before, after, side):
         """Where each output position along a side of length n reads from."""
         if min(before, after) < 0 or max(before, after) >= n:
-            raise ValueError(f"{type(self).__name__}: padding ({before}, {after}) of a side of "
-                             f"length {n} must be in [0, {n - 1}] (< the side's length)")
+            raise ValueError(f"{type(self).__name__}: padding ({before}, {after}) of the {side} "
+                             f"must be in [0, {n - 1}] (below the {side}, {n})")
         i = np.arange(-before, n + after)
         # reflect about 0 and about n - 1; one fold each suffices as the padding is < n
         i = np.abs(i)

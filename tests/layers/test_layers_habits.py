@@ -82,7 +82,8 @@ def test_padding_gradients(data, H, W, PL, PR, PT, PB):
 
 
 @pytest.mark.parametrize("make, shape, message", [
-    (lambda: nn.ReflectionPad2d(3), (1, 1, 3, 5), r"padding \(3, 3\) of a side of length 3"),
+    (lambda: nn.ReflectionPad2d(3), (1, 1, 3, 5),
+     r"padding \(3, 3\) of the height must be in \[0, 2\]"),
     (lambda: nn.ReflectionPad2d((1, 2, 3)), None, r"\(left, right, top, bottom\)"),
     (lambda: nn.ZeroPad2d(1), (4, 5), r"ZeroPad2d: expected a Tensor of shape \(N, C, H, W\)"),
     (lambda: nn.ConstantPad2d(-3, 0.0), (1, 1, 4, 4), "crops an input of shape"),

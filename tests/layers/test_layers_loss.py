@@ -7,7 +7,6 @@ from hypothesis import given, strategies as st
 
 import minigrad as mg
 import layers as nn
-from minigrad import losses
 from strategies import values
 
 RNG = np.random.default_rng(1)
