@@ -2,8 +2,9 @@
 ``load`` it back exactly as it was.
 
 The file is the archive ``numpy.savez`` writes, so ``numpy.load`` reads it too: a zip with one
-member ``<key>.npy`` per array, each stored bit for bit. A dict of NumPy arrays under plain
-string keys is stored just so, one member per key. Anything else (Tensors, numbers, strings,
+member ``<key>.npy`` per array, each stored bit for bit. A dict of NumPy arrays and Tensors that
+need no grad, under plain string keys (a state dict), is stored just so, one member per key,
+plus the member ``__tensors__`` (a JSON list of the keys that hold Tensors) when it has any. Anything else (Tensors, numbers, strings,
 None, nested dicts, lists, tuples) is stored as its arrays, numbered in the order they appear,
 plus a JSON description of everything around them (the member ``__tree__``), which ``load``
 follows to rebuild the object: a Tensor comes back as a Tensor, a tuple as a tuple, an int key as
@@ -36,8 +37,9 @@ import zipfile
 import numpy as np
 
 from minigrad import backend
-from minigrad.serialization_read import (ARRAY_PREFIX, MAX_DEPTH, NPY_SUFFIX, TREE_KEY,
-                                         check_sizes, decode_layout, read_member)
+from minigrad.serialization_read import (ARRAY_PREFIX, MAX_DEPTH, NPY_SUFFIX, TENSORS_KEY,
+                                         TREE_KEY, check_sizes, decode_layout, mark_tensors,
+                                         read_member)
 
 
 def _to_host_array(where, value):
@@ -54,7 +56,7 @@ def _to_host_array(where, value):
 def _member_name(key):
     """Whether ``key`` can name a zip member and come back unchanged: a member's name ends at
     a NUL byte, must be UTF-8, and must not be mistaken for the layout."""
-    if not isinstance(key, str) or not key or "\x00" in key or key == TREE_KEY:
+    if not isinstance(key, str) or not key or "\x00" in key or key in (TREE_KEY, TENSORS_KEY):
         return False
     try:
         key.encode("utf-8")
@@ -64,9 +66,13 @@ def _member_name(key):
 
 
 def _is_array_dict(obj):
-    """A dict that ``numpy.savez`` could write itself: member-name keys, host NumPy arrays."""
-    return type(obj) is dict and all(
-        _member_name(key) and type(value) is np.ndarray for key, value in obj.items())
+    """A dict that ``numpy.savez`` could write itself: member-name keys, host NumPy arrays or
+    Tensors that need no grad (a state dict), so that ``numpy.load`` sees its keys."""
+    from minigrad.tensor import Tensor
+    return isinstance(obj, dict) and all(
+        _member_name(key) and (type(value) is np.ndarray or (
+            isinstance(value, Tensor) and not value.requires_grad))
+        for key, value in obj.items())
 
 
 def _unsupported(where, value):
@@ -121,7 +127,14 @@ def _encode_tree(value, arrays, where="obj", depth=0):
 def _members(obj):
     """The archive's members, ``name -> host array``, for ``obj``; raises before any write."""
     if _is_array_dict(obj):
-        return {key: _to_host_array(f"obj[{key!r}]", value) for key, value in obj.items()}
+        from minigrad.tensor import Tensor
+        members = {key: _to_host_array(f"obj[{key!r}]", value) for key, value in obj.items()}
+        tensors = [key for key, value in obj.items() if isinstance(value, Tensor)]
+        if tensors:
+            # The one extra member: which entries come back as Tensors.
+            text = json.dumps(tensors).encode("utf-8")
+            members = {TENSORS_KEY: np.frombuffer(text, dtype=np.uint8), **members}
+        return members
     found = []
     tree = json.dumps(_encode_tree(obj, found))
     members = {TREE_KEY: np.frombuffer(tree.encode("utf-8"), dtype=np.uint8)}
@@ -359,4 +372,6 @@ def load(f, map_location=None, weights_only=None):
             state[key] = array
     if TREE_KEY in state:
         return decode_layout(state, name, map_location)
+    if TENSORS_KEY in state:
+        return mark_tensors(state, name, map_location)
     return state

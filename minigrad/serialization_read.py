@@ -29,6 +29,7 @@ import numpy as np
 NPY_SUFFIX = ".npy"
 TREE_KEY = "__tree__"      # the JSON layout of a checkpoint holding more than arrays
 ARRAY_PREFIX = "__array_"  # its arrays, numbered in the order they appear
+TENSORS_KEY = "__tensors__"  # in a flat state dict: the JSON list of keys that hold Tensors
 _NPY_MAGIC = b"\x93NUMPY"
 _MAX_HEADER = 65536         # a .npy header is a short dict literal; numpy's own cap is 10000
 MAX_DEPTH = 100            # nesting of a layout; real checkpoints use a handful of levels
@@ -221,3 +222,23 @@ def decode_layout(state, path, map_location=None):
         return _decode_tree(tree, arrays, "obj", map_location)
     except (ValueError, RecursionError) as err:  # json's and UTF-8's errors are ValueErrors
         raise ValueError(f"load: {path!r} has a malformed checkpoint layout ({err})") from None
+
+
+def mark_tensors(state, path, map_location=None):
+    """``state`` with the entries that its ``__tensors__`` member lists made Tensors (on
+    ``map_location``); the member must be a JSON list of distinct keys of ``state``."""
+    from minigrad.tensor import Tensor
+    raw = state.pop(TENSORS_KEY)
+    try:
+        if raw.dtype != np.uint8 or raw.ndim != 1:
+            raise ValueError(f"it is {raw.dtype} of shape {raw.shape}, expected the bytes of "
+                             "a JSON text (uint8, 1-D)")
+        keys = json.loads(raw.tobytes().decode("utf-8"))
+        if not isinstance(keys, list) or not all(isinstance(k, str) and k in state
+                                                 for k in keys) or len(set(keys)) != len(keys):
+            raise ValueError(f"it is {keys!r:.80}, expected a list of distinct entry names")
+    except (ValueError, RecursionError) as err:
+        raise ValueError(f"load: {path!r} has a malformed {TENSORS_KEY} member ({err})") from None
+    for key in keys:
+        state[key] = Tensor(state[key], device=map_location)
+    return state

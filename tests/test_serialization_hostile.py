@@ -210,3 +210,15 @@ def test_mg_save_and_load_are_the_hardened_ones(tmp_path):
                              b"")
     with pytest.raises(ValueError):
         mg.load(craft(tmp_path / "x.npz", {"w.npy": member}))
+
+
+@pytest.mark.parametrize("listing, fragment", [
+    ('["w", "v"]', r"malformed __tensors__ member \(it is \['w', 'v'\], expected a list"),
+    ('["w", "w"]', "expected a list of distinct entry names"),
+    ('{"w": 1}', "expected a list of distinct entry names"),
+    ('[', "malformed __tensors__ member"),
+])
+def test_a_malformed_tensor_listing_is_refused(tmp_path, listing, fragment):
+    members = {"__tensors__.npy": npy(np.frombuffer(listing.encode(), dtype=np.uint8)),
+               "w.npy": npy(np.zeros(2))}
+    refused(craft(tmp_path / "x.npz", members), fragment)

@@ -158,11 +158,17 @@ def test_map_location_and_weights_only(tmp_path):
             load(tmp_path / "x.npz", map_location="cuda")
 
 
-def test_numpy_reads_a_dict_of_arrays_with_its_keys_and_anything_else_by_number(tmp_path):
+def test_numpy_reads_a_state_dict_with_its_keys_and_anything_else_by_number(tmp_path):
     save({"w": np.eye(2)}, tmp_path / "plain.npz")
     with np.load(tmp_path / "plain.npz", allow_pickle=False) as archive:
         assert archive.files == ["w"]
-    save({"w": mg.tensor(np.eye(2))}, tmp_path / "tree.npz")
+    save({"w": mg.tensor(np.eye(2)), "b": np.ones(2)}, tmp_path / "state.npz")
+    with np.load(tmp_path / "state.npz", allow_pickle=False) as archive:
+        assert archive.files == ["__tensors__", "w", "b"]
+        np.testing.assert_array_equal(archive["w"], np.eye(2))
+    back = load(tmp_path / "state.npz")
+    assert type(back["w"]) is mg.Tensor and type(back["b"]) is np.ndarray
+    save({"w": mg.tensor(np.eye(2), requires_grad=True)}, tmp_path / "tree.npz")
     with np.load(tmp_path / "tree.npz", allow_pickle=False) as archive:
         assert archive.files == ["__tree__", "__array_0"]
         np.testing.assert_array_equal(archive["__array_0"], np.eye(2))
