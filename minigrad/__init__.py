@@ -29,7 +29,7 @@ from .ops.sort import sort, argsort, topk
 from .ops.split import split, chunk, unbind, narrow
 from .ops.shape import clone
 from .ops.fills import masked_fill
-from .ops.elementwise import pow
+from .ops.elementwise import pow, clamp
 from . import cuda, functional
 from . import cuda as accelerator  # noqa: F401  (PyTorch's device-generic name; see cuda.py)
 
@@ -42,13 +42,15 @@ half, float, double = np.float16, np.float32, np.float64
 short, int, long = np.int16, np.int32, np.int64
 
 
-def save(obj, path):
-    """Save a state dict of tensors/arrays to ``path`` (.npz, atomically, no pickled code)."""
+def save(obj, f):
+    """Save ``obj`` (any nesting of dicts, lists, tuples, numbers, strings, None, arrays and
+    Tensors) to ``f``, a path (written atomically) or a binary file object; never pickles."""
     from .serialization import save as _save
-    return _save(obj, path)
+    return _save(obj, f)
 
 
-def load(path):
-    """Load a state dict written by :func:`save`."""
+def load(f, map_location=None, weights_only=None):
+    """Load what :func:`save` wrote, from a path or a binary file object; ``map_location``
+    moves the Tensors to a device; ``weights_only`` is accepted (loading never runs code)."""
     from .serialization import load as _load
-    return _load(path)
+    return _load(f, map_location=map_location, weights_only=weights_only)

@@ -28,7 +28,9 @@ from .ops.resample import interpolate  # noqa: F401
 from .norms import batch_norm, layer_norm, group_norm, instance_norm  # noqa: F401
 from .losses import (nll_loss, cross_entropy, mse_loss, l1_loss, binary_cross_entropy,  # noqa: F401
                      binary_cross_entropy_with_logits, kl_div, multi_margin_loss,
-                     cosine_similarity, pairwise_distance, contrastive_loss, triplet_margin_loss)
+                     cosine_similarity, pairwise_distance, contrastive_loss, triplet_margin_loss,
+                     smooth_l1_loss, huber_loss, margin_ranking_loss, hinge_embedding_loss,
+                     cosine_embedding_loss, gaussian_nll_loss)
 
 
 def leaky_relu(x, negative_slope=0.01):

@@ -431,6 +431,25 @@ class Tensor:
     def __ne__(self, other):
         return self._compare(other, "__ne__")
 
+    # Logical operators on boolean masks (``(a > 0) & (b < 1)``): no gradient, like comparisons.
+    def __and__(self, other):
+        return self._compare(other, "__and__")
+
+    __rand__ = __and__
+
+    def __or__(self, other):
+        return self._compare(other, "__or__")
+
+    __ror__ = __or__
+
+    def __xor__(self, other):
+        return self._compare(other, "__xor__")
+
+    __rxor__ = __xor__
+
+    def __invert__(self):
+        return Tensor._wrap(~self.data)
+
     def sum(self, dim=None, keepdim=None, **aliases):
         return reduction.sum(self, dim, keepdim, **aliases)
 
@@ -511,7 +530,8 @@ class Tensor:
     def clip(self, low=None, high=None):
         return elementwise.clip(self, low, high)
 
-    clamp = clip
+    def clamp(self, min=None, max=None):
+        return elementwise.clip(self, min, max)
 
     def reshape(self, *shape):
         return shaping.reshape(self, *shape)

@@ -202,3 +202,14 @@ def test_checkpoint_round_trips_like_torch_save_vs_torch():
 
     assert skeleton(a) == skeleton(b)
     np.testing.assert_array_equal(a["model"]["fc.weight"].numpy(), b["model"]["fc.weight"].numpy())
+
+
+def test_mg_save_and_load_take_file_objects_and_pytorchs_keywords():
+    buffer = io.BytesIO()
+    mg.save({"model": {"w": mg.tensor([1.0, 2.0])}, "epoch": 3}, buffer)
+    buffer.seek(0)
+    back = mg.load(buffer, map_location="cpu", weights_only=True)
+    assert back["epoch"] == 3 and type(back["model"]["w"]) is mg.Tensor
+    np.testing.assert_array_equal(back["model"]["w"].numpy(), [1.0, 2.0])
+    with pytest.raises(ValueError, match="unknown device 'tpu'"):
+        mg.load(io.BytesIO(buffer.getvalue()), map_location="tpu")

@@ -180,3 +180,23 @@ def test_methods_vs_torch():
     for ours, theirs in zip(x.chunk(3, 1), t.chunk(3, 1)):
         np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
     assert x.new_zeros(2).dtype == np.float64 and mg.eq(x, x).all().item()
+
+
+def test_logical_operators_combine_masks_without_gradient():
+    a = mg.tensor([1.0, -2.0, 3.0, 0.5], requires_grad=True)
+    x = a.numpy()
+    np.testing.assert_array_equal(((a > 0) & (a < 2)).numpy(), (x > 0) & (x < 2))
+    np.testing.assert_array_equal(((a > 2) | (a < 0)).numpy(), (x > 2) | (x < 0))
+    np.testing.assert_array_equal(((a > 0) ^ (a < 2)).numpy(), (x > 0) ^ (x < 2))
+    np.testing.assert_array_equal((~(a > 0)).numpy(), ~(x > 0))
+    np.testing.assert_array_equal((np.array([True, True, False, False]) & (a > 0)).numpy(),
+                                  [True, False, False, False])
+    assert not ((a > 0) & (a < 2)).requires_grad
+
+
+def test_clamp_takes_pytorchs_keywords_and_passes_the_gradient_inside():
+    x = mg.tensor([-2.0, 0.5, 3.0], requires_grad=True)
+    y = mg.clamp(x, min=0.0) + x.clamp(max=1.0) + x.clamp(min=-1.0, max=2.0)
+    np.testing.assert_allclose(y.numpy(), [0 - 2 - 1, 0.5 + 0.5 + 0.5, 3 + 1 + 2])
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [0 + 1 + 0, 3, 1 + 0 + 0])

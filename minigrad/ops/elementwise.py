@@ -16,7 +16,7 @@ g        ``grad_output``, dL/d(out)
 from ..autograd import Function
 from ..backend import xp_of
 from ..tensor import Tensor, raw
-from .unary import (Abs, Clip, Cos, Erf, Exp, Log, ReLU, Sigmoid, Sin, Softplus,  # noqa: F401
+from .unary import (clamp, Abs, Clip, Cos, Erf, Exp, Log, ReLU, Sigmoid, Sin, Softplus,  # noqa: F401
                     Sqrt, Tanh, abs, clip, cos, erf, exp, log, relu, sigmoid, sin, softplus,
                     sqrt, tanh)
 

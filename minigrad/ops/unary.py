@@ -219,3 +219,8 @@ abs = Abs.apply
 def clip(x, low=None, high=None):
     """Limit x to [low, high] (either bound may be None)."""
     return Clip.apply(x, low=low, high=high)
+
+
+def clamp(x, min=None, max=None):
+    """:func:`clip` under PyTorch's name and keywords: ``clamp(x, min=0.0)``."""
+    return Clip.apply(x, low=min, high=max)
