@@ -29,9 +29,8 @@ rho         1 / (y . s), one per stored pair (``ro``)
 gamma       the scale of the initial inverse Hessian, (y . s) / (y . y) of the newest pair
             (``H_diag``)
 """
-from minigrad import backend
 import minigrad as mg
-
+from minigrad import backend
 from minigrad.checks import check_int, check_number
 from .line_search import Trial, strong_wolfe
 from .optimizer import Optimizer
