@@ -31,7 +31,7 @@ def _references():
 def test_the_inventory_has_rows_for_every_package():
     text = open(os.path.join(HERE, "OPTIONS.md"), encoding="utf-8").read()
     for heading in ("minigrad.functional", "minigrad ops", "autograd", "layers", "optim",
-                    "serialization"):
+                    "data", "serialization"):
         section = text.split(f"## {heading}\n", 1)[1].split("\n## ", 1)[0]
         assert section.count("\n| ") >= 3, f"OPTIONS.md: no rows under '{heading}'"
 
