@@ -1,7 +1,8 @@
 """The Tensor: an array (NumPy or CuPy) plus what reverse-mode autodiff needs to know about it.
 
 Every operator and method is a one-line delegation to an op in ``minigrad.ops``; the graph is
-recorded by those ops (see ``autograd.Function.apply``), never here.
+recorded by those ops (see ``autograd.Function.apply``), never here. In-place changes and the
+version counter live in ``ops/inplace.py`` and ``ops/fills.py``, gradient hooks in hooks.py.
 
 Notation
 --------
@@ -14,7 +15,7 @@ version        bumped by every in-place change, so a backward can tell if saved 
 import numpy as np
 
 from . import backend
-from .grad_mode import is_grad_enabled
+from . import hooks
 
 
 def _default_dtype(array):
@@ -22,16 +23,6 @@ def _default_dtype(array):
     if array.dtype == np.float64:
         return np.float32
     return array.dtype
-
-
-class VersionCounter:
-    """How many in-place changes a tensor's memory has seen. One mutable object shared by a
-    tensor, its ``detach()``es and its views, so a change through any of them is seen by a
-    backward that saved another (PyTorch's design)."""
-    __slots__ = ("value",)
-
-    def __init__(self):
-        self.value = 0
 
 
 class Tensor:
@@ -137,7 +128,7 @@ class Tensor:
 
     def _shared_version_counter(self):
         if self._version_counter is None:
-            self._version_counter = VersionCounter()
+            self._version_counter = inplace.VersionCounter()
         return self._version_counter
 
     def size(self, axis=None):
@@ -286,83 +277,33 @@ class Tensor:
     def register_hook(self, fn):
         """Call ``fn(grad)`` when this tensor's gradient is computed; a non-None return value
         replaces the gradient. Returns a handle whose ``remove()`` unregisters it."""
-        if not self.requires_grad:
-            raise RuntimeError("cannot register a hook on a tensor that does not require grad")
-        if self._grad_fn is None:
-            if self._hooks is None:
-                self._hooks = []
-            hooks = self._hooks
-        else:
-            node = self._grad_fn
-            if node._hooks is None:
-                node._hooks = {}
-            hooks = node._hooks.setdefault(self._output_nr, [])
-        hooks.append(fn)
-        return _HookHandle(hooks, fn)
+        return hooks.register_hook(self, fn)
 
     def retain_grad(self):
-        """Keep the gradient of a non-leaf tensor in ``.grad`` after backward (once, however
-        often it is called, as in PyTorch)."""
-        if self._grad_fn is None or self._retains_grad:
-            return
-        self._retains_grad = True
-        def store(g):
-            self.grad = g if self.grad is None else self.grad + g
-        self.register_hook(store)
-
-    def _inplace(self, op, other):
-        if self.requires_grad and is_grad_enabled():
-            kind = "a leaf tensor that requires grad" if self.is_leaf else \
-                "a tensor that is part of the graph"
-            raise RuntimeError(
-                f"in-place {op} on {kind} (shape {self.shape}) would corrupt its gradient; "
-                f"use an out-of-place op (x = x {op[1:]} y) or wrap the update in mg.no_grad()")
-        other = other.data if isinstance(other, Tensor) else other
-        result = getattr(self.data, op)(other)
-        if result is NotImplemented:
-            raise TypeError(f"in-place {op} is not supported between {self.dtype} and "
-                            f"{type(other).__name__}")
-        self._version += 1
-        return self
+        """Keep the gradient of a non-leaf tensor in ``.grad`` after backward."""
+        hooks.retain_grad(self)
 
     def __iadd__(self, other):
-        return self._inplace("__iadd__", other)
+        return inplace.arithmetic(self, "+", other)
 
     def __isub__(self, other):
-        return self._inplace("__isub__", other)
+        return inplace.arithmetic(self, "-", other)
 
     def __imul__(self, other):
-        return self._inplace("__imul__", other)
+        return inplace.arithmetic(self, "*", other)
 
     def __itruediv__(self, other):
-        return self._inplace("__itruediv__", other)
+        return inplace.arithmetic(self, "/", other)
 
     def zero_(self):
-        with_grad = self.requires_grad and is_grad_enabled()
-        if with_grad:
-            raise RuntimeError(f"in-place zero_ on a tensor that requires grad (shape "
-                               f"{self.shape}); wrap it in mg.no_grad()")
-        self.data[...] = 0
-        self._version += 1
-        return self
+        return inplace.zero_(self)
 
     def copy_(self, src):
         """Overwrite the data in place with ``src`` (broadcast), e.g. to load weights."""
-        if self.requires_grad and is_grad_enabled():
-            raise RuntimeError(f"in-place copy_ into a tensor that requires grad (shape "
-                               f"{self.shape}); wrap it in mg.no_grad()")
-        src = src.data if isinstance(src, Tensor) else src
-        self.data[...] = backend.to_device(src, self.device) if hasattr(src, "shape") else src
-        self._version += 1
-        return self
+        return inplace.copy_(self, src)
 
     def __setitem__(self, key, value):
-        if self.requires_grad and is_grad_enabled():
-            raise RuntimeError(f"in-place assignment into a tensor that requires grad (shape "
-                               f"{self.shape}); build a new tensor (e.g. mg.where) instead")
-        value = value.data if isinstance(value, Tensor) else value
-        self.data[indexing._raw_key(key, backend.xp_of(self.data))] = value
-        self._version += 1
+        inplace.setitem(self, key, value)
 
     def __add__(self, other):
         return elementwise.Add.apply(self, other)
@@ -702,15 +643,6 @@ def _size(size):
     return tuple(size[0]) if len(size) == 1 and isinstance(size[0], (tuple, list)) else size
 
 
-class _HookHandle:
-    def __init__(self, hooks, fn):
-        self._hooks, self._fn = hooks, fn
-
-    def remove(self):
-        if self._fn in self._hooks:
-            self._hooks.remove(self._fn)
-
-
 def raw(x):
     """The array inside a Tensor; anything else unchanged (for masks, indices, constants)."""
     return x.data if isinstance(x, Tensor) else x
@@ -726,7 +658,7 @@ def _as_tensor(x, like):
 from .graph import run_backward, root_grad  # noqa: E402
 from .ops import elementwise, linalg  # noqa: E402
 from .ops import reduce as reduction, shape as shaping, index as indexing  # noqa: E402
-from .ops import cumulative, compare, along, fills  # noqa: E402
+from .ops import cumulative, compare, along, fills, inplace  # noqa: E402
 from .ops import sort as sorting, split as splitting  # noqa: E402
 from . import factories  # noqa: E402
 from .ops.device import to_device, to_args  # noqa: E402
