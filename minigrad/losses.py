@@ -1,4 +1,6 @@
-"""Loss functions and distances, re-exported by ``minigrad.functional`` (``F.cross_entropy``).
+"""Loss functions, re-exported by ``minigrad.functional`` (``F.cross_entropy``): regression,
+classification and likelihood losses here, the margin and embedding losses and the distances in
+margin_losses.py (re-exported here too, so ``minigrad.losses.X`` names every loss).
 
 Each is a short composite of the primitives in ``minigrad.ops`` (STYLE C9), except binary
 cross-entropy on probabilities, whose clamped logs need a backward of their own
@@ -7,57 +9,21 @@ defaults and the weighting follow PyTorch's.
 
 Notation
 --------
-N batch, C classes, d1 ... extra axes of a dense prediction (e.g. H, W), D feature size
+N batch, C classes, d1 ... extra axes of a dense prediction (e.g. H, W)
 """
 import numpy as np
 
 from .backend import xp_of
-from .tensor import Tensor, raw
-from .ops.elementwise import abs, exp, log, minimum, relu, softplus, sqrt, where
+from .loss_args import as_target, check_same_shape, class_targets, reduce_loss
+from .tensor import raw
+from .ops.elementwise import abs, exp, log, softplus, where
 from .ops.index import getitem
 from .ops.loss import binary_cross_entropy as _bce
-from .ops.reduce import dim_or_axis, logsumexp
+from .ops.reduce import logsumexp
 from .ops.shape import permute, reshape, unsqueeze
-
-
-def _reduce(loss, reduction, op):
-    if reduction == "mean":
-        return loss.mean()
-    if reduction == "sum":
-        return loss.sum()
-    if reduction == "none":
-        return loss
-    raise ValueError(f"{op}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
-
-
-def _check_same_shape(a, b, op):
-    if a.shape != b.shape:
-        raise ValueError(f"{op}: input shape {a.shape} and target shape {b.shape} differ; "
-                         "they must be equal (no implicit broadcasting in losses)")
-
-
-def _as_target(target, like):
-    return target if isinstance(target, Tensor) else Tensor(target, dtype=like.dtype,
-                                                            device=like.device)
-
-
-def _class_targets(op, scores, target, ignore_index=None):
-    """Integer targets as a raw array, checked against scores (N, C, d1, ...); and the mask
-    of the entries that are not ``ignore_index``."""
-    xp = xp_of(scores.data)
-    target = xp.asarray(raw(target))
-    if scores.ndim < 2 or target.shape != scores.shape[:1] + scores.shape[2:]:
-        raise ValueError(f"{op}: input of shape {scores.shape} needs a target of shape "
-                         f"{scores.shape[:1] + scores.shape[2:]}, got {target.shape}")
-    if target.dtype.kind not in "iu":
-        raise TypeError(f"{op}: target must hold integer class indices, got {target.dtype}")
-    C = scores.shape[1]
-    valid = xp.ones(target.shape, dtype=bool) if ignore_index is None else target != ignore_index
-    bad = valid & ((target < 0) | (target >= C))
-    if bool(bad.any()):
-        raise IndexError(f"{op}: target values must be in [0, {C}) (or ignore_index="
-                         f"{ignore_index}), got {int(target[bad].reshape(-1)[0])}")
-    return target, valid
+from .margin_losses import (multi_margin_loss, cosine_similarity, pairwise_distance,  # noqa: F401
+                            contrastive_loss, triplet_margin_loss, margin_ranking_loss,
+                            hinge_embedding_loss, cosine_embedding_loss)
 
 
 def _classes_last(x):
@@ -91,7 +57,7 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     >>> F.nll_loss(logp, mg.tensor([0, -100])).item()  # the ignored row is left out
     1.0
     """
-    target, valid = _class_targets("nll_loss", input, target, ignore_index)
+    target, valid = class_targets("nll_loss", input, target, ignore_index)
     xp = xp_of(input.data)
     safe = xp.where(valid, target, 0).reshape(-1)
     picked = getitem(_classes_last(input), (xp.arange(safe.size), safe))
@@ -104,7 +70,7 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
         return loss.sum() / max(float(w.sum()), 1e-12)
     if reduction == "none":
         return reshape(loss, target.shape)
-    return _reduce(loss, reduction, "nll_loss")
+    return reduce_loss(loss, reduction, "nll_loss")
 
 
 def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean",
@@ -137,27 +103,27 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
                          f"{label_smoothing}")
     C = input.shape[1] if input.ndim >= 2 else 0
     log_probs = input - logsumexp(input, 1, keepdims=True)
-    w = None if weight is None else reshape(_as_target(weight, input),
+    w = None if weight is None else reshape(as_target(weight, input),
                                             (1, C) + (1,) * (input.ndim - 2))
     weighted = log_probs if w is None else log_probs * w
     target_data = raw(target)
     if getattr(target_data, "dtype", np.dtype(int)).kind == "f":
-        target = _as_target(target, input)
-        _check_same_shape(input, target, "cross_entropy")
+        target = as_target(target, input)
+        check_same_shape(input, target, "cross_entropy")
         if label_smoothing:
             target = target * (1 - label_smoothing) + label_smoothing / C
-        return _reduce(-(weighted * target).sum(1), reduction, "cross_entropy")
+        return reduce_loss(-(weighted * target).sum(1), reduction, "cross_entropy")
     loss = nll_loss(log_probs, target, weight, ignore_index, reduction)
     if not label_smoothing:
         return loss
-    target, valid = _class_targets("cross_entropy", input, target, ignore_index)
+    target, valid = class_targets("cross_entropy", input, target, ignore_index)
     smooth = where(valid, -weighted.sum(1), 0.0)
     if reduction == "mean":
         safe = xp_of(input.data).where(valid, target, 0)
         total = valid.sum() if weight is None else (raw(weight)[safe] * valid).sum()
         smooth = smooth.sum() / max(float(total), 1e-12)
     else:
-        smooth = _reduce(smooth, reduction, "cross_entropy")
+        smooth = reduce_loss(smooth, reduction, "cross_entropy")
     return loss * (1 - label_smoothing) + smooth * (label_smoothing / C)
 
 
@@ -168,10 +134,10 @@ def mse_loss(input, target, reduction="mean"):
     >>> F.mse_loss(mg.tensor([1.0, 2.0]), mg.tensor([0.0, 0.0]), reduction='sum').item()
     5.0
     """
-    target = _as_target(target, input)
-    _check_same_shape(input, target, "mse_loss")
+    target = as_target(target, input)
+    check_same_shape(input, target, "mse_loss")
     diff = input - target
-    return _reduce(diff * diff, reduction, "mse_loss")
+    return reduce_loss(diff * diff, reduction, "mse_loss")
 
 
 def l1_loss(input, target, reduction="mean"):
@@ -181,9 +147,9 @@ def l1_loss(input, target, reduction="mean"):
     >>> F.l1_loss(mg.tensor([1.0, -2.0]), mg.tensor([0.0, 0.0])).item()
     1.5
     """
-    target = _as_target(target, input)
-    _check_same_shape(input, target, "l1_loss")
-    return _reduce(abs(input - target), reduction, "l1_loss")
+    target = as_target(target, input)
+    check_same_shape(input, target, "l1_loss")
+    return reduce_loss(abs(input - target), reduction, "l1_loss")
 
 
 def binary_cross_entropy(input, target, weight=None, reduction="mean"):
@@ -201,15 +167,15 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):
     >>> F.binary_cross_entropy(mg.tensor([0.0]), mg.tensor([1.0])).item()  # log 0 -> -100
     100.0
     """
-    target = _as_target(target, input)
-    _check_same_shape(input, target, "binary_cross_entropy")
+    target = as_target(target, input)
+    check_same_shape(input, target, "binary_cross_entropy")
     lo, hi = float(input.data.min(initial=0.5)), float(input.data.max(initial=0.5))
     if lo < 0 or hi > 1:
         raise ValueError(f"binary_cross_entropy: input must be probabilities in [0, 1], got "
                          f"values in [{lo}, {hi}]; use binary_cross_entropy_with_logits for "
                          "logits")
     loss = _bce(input, target)
-    return _reduce(loss * weight if weight is not None else loss, reduction,
+    return reduce_loss(loss * weight if weight is not None else loss, reduction,
                    "binary_cross_entropy")
 
 
@@ -232,11 +198,11 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean
     >>> F.binary_cross_entropy_with_logits(mg.tensor([-1e4]), mg.tensor([0.0])).item()
     0.0
     """
-    target = _as_target(target, input)
-    _check_same_shape(input, target, "binary_cross_entropy_with_logits")
+    target = as_target(target, input)
+    check_same_shape(input, target, "binary_cross_entropy_with_logits")
     scale = 1 if pos_weight is None else (pos_weight - 1) * target + 1
     loss = (1 - target) * input + softplus(-input) * scale
-    return _reduce(loss * weight if weight is not None else loss, reduction,
+    return reduce_loss(loss * weight if weight is not None else loss, reduction,
                    "binary_cross_entropy_with_logits")
 
 
@@ -258,7 +224,7 @@ def kl_div(input, target, reduction="mean", log_target=False):
     >>> F.kl_div(logq, mg.tensor([[1.0, 0.0]]), reduction='batchmean').item() == -logq[0, 0].item()
     True
     """
-    target = _as_target(target, input)
+    target = as_target(target, input)
     if log_target:
         loss = exp(target) * (target - input)
     else:
@@ -270,136 +236,7 @@ def kl_div(input, target, reduction="mean", log_target=False):
     if reduction not in ("mean", "sum", "none"):
         raise ValueError(f"kl_div: reduction must be 'mean', 'sum', 'none' or 'batchmean', "
                          f"got {reduction!r}")
-    return _reduce(loss, reduction, "kl_div")
-
-
-def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, reduction="mean"):
-    """The multiclass SVM hinge: Σ_{j≠y} w_y·max(0, margin − x_y + x_j)^p / C per sample.
-
-    Parameters
-    ----------
-    input : Tensor, shape (N, C)
-    target : int array or Tensor, shape (N,)
-    p : 1 or 2
-    weight : Tensor, shape (C,), optional; w_y scales every term of a sample of class y
-
-    Examples
-    --------
-    >>> import minigrad as mg, minigrad.functional as F
-    >>> F.multi_margin_loss(mg.tensor([[2.0, 1.5]]), mg.tensor([0])).item()  # (1 - 0.5) / 2
-    0.25
-    """
-    if p not in (1, 2):
-        raise ValueError(f"multi_margin_loss: p must be 1 or 2, got {p!r}")
-    target, _ = _class_targets("multi_margin_loss", input, target)
-    N, C = input.shape
-    xp = xp_of(input.data)
-    correct = getitem(input, (xp.arange(N), target))
-    hinge = relu(input - unsqueeze(correct, 1) + margin)
-    if p == 2:
-        hinge = hinge * hinge
-    others = (xp.arange(C)[None, :] != target[:, None]).astype(input.dtype)
-    if weight is not None:
-        others = others * raw(weight)[target][:, None]
-    return _reduce((hinge * others).sum(1) / C, reduction, "multi_margin_loss")
-
-
-def _norm(x, axis):
-    """‖x‖₂ along ``axis`` (kept), with gradient 0 at x = 0 as PyTorch's vector norm has: the
-    square root is only ever taken of a positive number, so no order of derivative sees 1/0."""
-    squares = (x * x).sum(axis, keepdims=True)
-    positive = squares.data > 0
-    return where(positive, sqrt(where(positive, squares, 1.0)), 0.0)
-
-
-def cosine_similarity(x1, x2, dim=None, eps=1e-8, axis=None):
-    """Σ (x1 / max(‖x1‖, eps)) · (x2 / max(‖x2‖, eps)) along ``dim`` (PyTorch's formula).
-
-    As in PyTorch, the clamp by ``eps`` changes the norms' values but not their gradient, so
-    a zero vector gets a finite gradient (x2 / (eps·‖x2‖)) instead of 0/0.
-
-    Parameters
-    ----------
-    x1, x2 : Tensor, broadcastable shapes (..., D, ...), D at axis ``dim`` (default 1)
-
-    Examples
-    --------
-    >>> import minigrad as mg, minigrad.functional as F
-    >>> F.cosine_similarity(mg.tensor([[1.0, 0.0]]), mg.tensor([[2.0, 0.0]])).tolist()
-    [1.0]
-    """
-    dim = dim_or_axis("cosine_similarity", dim, axis, default=1)
-    n1, n2 = _norm(x1, dim), _norm(x2, dim)
-    xp = xp_of(n1.data, n2.data)
-    # the clamp as a constant offset: the value of max(n, eps), the gradient of n
-    n1 = n1 + (xp.maximum(n1.data, eps) - n1.data)
-    n2 = n2 + (xp.maximum(n2.data, eps) - n2.data)
-    return ((x1 / n1) * (x2 / n2)).sum(dim)
-
-
-def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
-    """‖x1 − x2 + eps‖_p over the last axis (eps keeps the gradient finite at x1 = x2).
-
-    Parameters
-    ----------
-    x1, x2 : Tensor, shape (N, D) or (D,)
-
-    Examples
-    --------
-    >>> import minigrad as mg, minigrad.functional as F
-    >>> F.pairwise_distance(mg.tensor([[3.0, 4.0]]), mg.tensor([[0.0, 0.0]]), eps=0).tolist()
-    [5.0]
-    """
-    diff = abs(x1 - x2 + eps)
-    if p == 2:
-        return sqrt((diff * diff).sum(-1, keepdims=keepdim))
-    return (diff ** p).sum(-1, keepdims=keepdim) ** (1.0 / p)
-
-
-def contrastive_loss(a, b, same, margin=1.0, reduction="mean"):
-    """Hadsell, Chopra & LeCun (2006): same·d² + (1 − same)·max(0, margin − d)², d = ‖a − b‖.
-
-    Parameters
-    ----------
-    a, b : Tensor, shape (N, D)
-    same : Tensor or array, shape (N,), 1 for a matching pair and 0 otherwise
-
-    Examples
-    --------
-    >>> import minigrad as mg, minigrad.functional as F
-    >>> a, b = mg.tensor([[0.0, 0.0]]), mg.tensor([[0.5, 0.0]])
-    >>> round(F.contrastive_loss(a, b, mg.tensor([0.0])).item(), 4)  # (1 - 0.5)^2
-    0.25
-    """
-    same = _as_target(same, a)
-    d = pairwise_distance(a, b)
-    apart = relu(margin - d)
-    return _reduce(same * d * d + (1 - same) * apart * apart, reduction, "contrastive_loss")
-
-
-def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2.0, eps=1e-6, swap=False,
-                        reduction="mean"):
-    """max(0, d(a, p) − d(a, n) + margin), the distances as in :func:`pairwise_distance`.
-
-    Parameters
-    ----------
-    anchor, positive, negative : Tensor, shape (N, D)
-    swap : bool
-        Use min(d(a, n), d(p, n)) as the negative distance (Balntas et al., 2016): the harder
-        of the two negatives.
-
-    Examples
-    --------
-    >>> import minigrad as mg, minigrad.functional as F
-    >>> a = mg.tensor([[0.0, 0.0]])
-    >>> F.triplet_margin_loss(a, a, mg.tensor([[3.0, 4.0]]), eps=0).item()  # 0 - 5 + 1 < 0
-    0.0
-    """
-    d_pos = pairwise_distance(anchor, positive, p, eps)
-    d_neg = pairwise_distance(anchor, negative, p, eps)
-    if swap:
-        d_neg = minimum(d_neg, pairwise_distance(positive, negative, p, eps))
-    return _reduce(relu(d_pos - d_neg + margin), reduction, "triplet_margin_loss")
+    return reduce_loss(loss, reduction, "kl_div")
 
 
 def smooth_l1_loss(input, target, reduction="mean", beta=1.0):
@@ -414,15 +251,15 @@ def smooth_l1_loss(input, target, reduction="mean", beta=1.0):
     """
     if beta < 0:
         raise ValueError(f"smooth_l1_loss: beta must be >= 0, got {beta}")
-    target = _as_target(target, input)
-    _check_same_shape(input, target, "smooth_l1_loss")
+    target = as_target(target, input)
+    check_same_shape(input, target, "smooth_l1_loss")
     diff = input - target
     if beta == 0:
-        return _reduce(abs(diff), reduction, "smooth_l1_loss")
+        return reduce_loss(abs(diff), reduction, "smooth_l1_loss")
     # d·d rather than |d|², so the quadratic piece is smooth through d = 0 at every order
     loss = where(xp_of(diff.data).abs(diff.data) < beta, diff * diff * (0.5 / beta),
                  abs(diff) - 0.5 * beta)
-    return _reduce(loss, reduction, "smooth_l1_loss")
+    return reduce_loss(loss, reduction, "smooth_l1_loss")
 
 
 def huber_loss(input, target, reduction="mean", delta=1.0):
@@ -439,83 +276,6 @@ def huber_loss(input, target, reduction="mean", delta=1.0):
     if delta <= 0:
         raise ValueError(f"huber_loss: delta must be > 0, got {delta}")
     return smooth_l1_loss(input, target, reduction, beta=delta) * delta
-
-
-def margin_ranking_loss(input1, input2, target, margin=0.0, reduction="mean"):
-    """max(0, −y·(x1 − x2) + margin): x1 should rank above x2 by ``margin`` where y = 1, below
-    where y = −1.
-
-    Parameters
-    ----------
-    input1, input2 : Tensor, shape (N,) or ()
-    target : Tensor, the same shape, values 1 or −1
-
-    >>> import minigrad as mg
-    >>> from minigrad.losses import margin_ranking_loss
-    >>> x1, x2 = mg.tensor([2.0, 2.0]), mg.tensor([1.0, 1.0])
-    >>> margin_ranking_loss(x1, x2, mg.tensor([1.0, -1.0]), reduction='none').tolist()
-    [0.0, 1.0]
-    """
-    target = _as_target(target, input1)
-    _check_same_shape(input1, input2, "margin_ranking_loss")
-    _check_same_shape(input1, target, "margin_ranking_loss")
-    return _reduce(relu(-target * (input1 - input2) + margin), reduction, "margin_ranking_loss")
-
-
-def hinge_embedding_loss(input, target, margin=1.0, reduction="mean"):
-    """x where y = 1, max(0, margin − x) where y = −1; ``input`` is usually a distance.
-
-    As in PyTorch, a target that is neither 1 nor −1 gets both terms.
-
-    Parameters
-    ----------
-    input : Tensor, any shape
-    target : Tensor, the same shape, values 1 or −1
-
-    >>> import minigrad as mg
-    >>> from minigrad.losses import hinge_embedding_loss
-    >>> hinge_embedding_loss(mg.tensor([0.25, 0.25]), mg.tensor([1.0, -1.0]),
-    ...                        reduction='none').tolist()
-    [0.25, 0.75]
-    """
-    target = _as_target(target, input)
-    _check_same_shape(input, target, "hinge_embedding_loss")
-    y = target.data
-    loss = where(y != -1, input, 0.0) + where(y != 1, relu(margin - input), 0.0)
-    return _reduce(loss, reduction, "hinge_embedding_loss")
-
-
-def cosine_embedding_loss(input1, input2, target, margin=0.0, reduction="mean"):
-    """1 − cos(x1, x2) where y = 1, max(0, cos(x1, x2) − margin) where y = −1.
-
-    The cosine is Σ x1·x2 / sqrt((‖x1‖² + ε)(‖x2‖² + ε)) with ε = 1e-12 (PyTorch's), which keeps
-    it, and its gradient, finite for a zero vector.
-
-    Parameters
-    ----------
-    input1, input2 : Tensor, shape (N, D) or (D,)
-    target : Tensor, shape (N,) or (), values 1 or −1
-
-    >>> import minigrad as mg
-    >>> from minigrad.losses import cosine_embedding_loss
-    >>> a = mg.tensor([[1.0, 0.0], [1.0, 0.0]])
-    >>> cosine_embedding_loss(a, a, mg.tensor([1.0, -1.0]), reduction='none').tolist()
-    [0.0, 1.0]
-    """
-    _check_same_shape(input1, input2, "cosine_embedding_loss")
-    if input1.ndim not in (1, 2):
-        raise ValueError(f"cosine_embedding_loss: inputs must be (N, D) or (D,), got "
-                         f"{input1.shape}")
-    target = _as_target(target, input1)
-    if target.shape != input1.shape[:-1]:
-        raise ValueError(f"cosine_embedding_loss: inputs of shape {input1.shape} need a target "
-                         f"of shape {input1.shape[:-1]}, got {target.shape}")
-    dim = input1.ndim - 1
-    dot = (input1 * input2).sum(dim)
-    cos = dot / sqrt(((input1 * input1).sum(dim) + 1e-12) * ((input2 * input2).sum(dim) + 1e-12))
-    y = target.data
-    loss = where(y == 1, 1 - cos, 0.0) + where(y == -1, relu(cos - margin), 0.0)
-    return _reduce(loss, reduction, "cosine_embedding_loss")
 
 
 def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"):
@@ -537,9 +297,9 @@ def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"
     >>> round(gaussian_nll_loss(mg.tensor([1.0]), mg.tensor([3.0]), mg.tensor([4.0])).item(), 4)
     1.1931
     """
-    target = _as_target(target, input)
-    var = _as_target(var, input)
-    _check_same_shape(input, target, "gaussian_nll_loss")
+    target = as_target(target, input)
+    var = as_target(var, input)
+    check_same_shape(input, target, "gaussian_nll_loss")
     if var.shape != input.shape:
         if var.shape == input.shape[:-1]:
             var = unsqueeze(var, -1)
@@ -555,4 +315,4 @@ def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"
     loss = (log(var) + diff * diff / var) * 0.5
     if full:
         loss = loss + 0.5 * np.log(2 * np.pi)
-    return _reduce(loss, reduction, "gaussian_nll_loss")
+    return reduce_loss(loss, reduction, "gaussian_nll_loss")
