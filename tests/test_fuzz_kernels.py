@@ -1,8 +1,9 @@
 """Fuzzing the kernel-backed ops: any input gives a correct result or a clear error, never a crash.
 
-Hypothesis draws cases that mix valid and invalid input on purpose: sizes of 0 and 1, odd
-strides, paddings and dilations, windows that cover only padding, non-contiguous and
-negative-stride views, float16/int/bool inputs and mixed dtypes, wild indices and scale factors.
+Hypothesis draws cases (``strategies/fuzz.py``) that mix valid and invalid input on purpose:
+sizes of 0 and 1, odd strides, paddings and dilations, windows that cover only padding,
+non-contiguous and negative-stride views, float16/int/bool inputs and mixed dtypes, wild
+indices and scale factors.
 Each case runs in a worker process (this file run as a script), so that a kernel that corrupts
 memory or dies on a signal fails the one test and names the case, instead of killing pytest.
 The worker runs the op and its backward and reports one of
@@ -35,109 +36,10 @@ import numpy as np
 import pytest
 from hypothesis import example, given, settings, strategies as st
 
+from strategies import kernel_cases
+from strategies.fuzz import FLOATS
+
 HERE = os.path.dirname(os.path.abspath(__file__))
-FLOATS = ["float32", "float64"]
-DTYPES = st.sampled_from(FLOATS * 4 + ["float16", "int64", "bool"])
-LAYOUTS = st.sampled_from(["contiguous", "transposed", "flipped", "strided"])
-SIDES = st.integers(0, 6)  # 0 is an empty plane, which every op must refuse
-
-
-def tensor_spec(shape, dtype=DTYPES):
-    return st.fixed_dictionaries({"shape": st.just(list(shape)), "dtype": dtype,
-                                  "layout": LAYOUTS})
-
-
-def pairs(values):
-    return st.one_of(values, st.tuples(values, values).map(list))
-
-
-@st.composite
-def image(draw, N=st.integers(0, 2), C=st.integers(0, 3)):
-    return [draw(N), draw(C), draw(SIDES), draw(SIDES)]
-
-
-@st.composite
-def cases(draw, op, oracle="numpy"):
-    """One case for ``op``: its tensor inputs and keyword arguments, valid or not."""
-    draw_kwargs = {"conv2d": _conv_kwargs, "conv_transpose2d": _conv_kwargs,
-                   "max_pool2d": _pool_kwargs, "avg_pool2d": _pool_kwargs,
-                   "adaptive_avg_pool2d": _adaptive_kwargs, "max_unpool2d": _unpool_kwargs,
-                   "interpolate": _interpolate_kwargs}[op]
-    inputs, kwargs = draw(draw_kwargs(op))
-    return {"op": op, "oracle": oracle, "seed": draw(st.integers(0, 2**16)), "inputs": inputs,
-            "kwargs": kwargs}
-
-
-@st.composite
-def _conv_kwargs(draw, op):
-    groups = draw(st.integers(1, 2))
-    N, Cg, Kg = draw(st.integers(0, 2)), draw(st.integers(0, 2)), draw(st.integers(0, 2))
-    KH, KW = draw(st.integers(1, 3)), draw(st.integers(1, 3))
-    x = [N, Cg * groups, draw(SIDES), draw(SIDES)]
-    dtype = draw(DTYPES)
-    # mostly the dtype of x; sometimes another, which must be refused
-    other = st.one_of(st.just(dtype), st.just(dtype), DTYPES)
-    if op == "conv2d":
-        weight = [Kg * groups, Cg, KH, KW]
-    else:
-        weight = [Cg * groups, Kg, KH, KW]
-    inputs = {"x": draw(tensor_spec(x, st.just(dtype))),
-              "weight": draw(tensor_spec(weight, other))}
-    if draw(st.booleans()):
-        inputs["bias"] = draw(tensor_spec([Kg * groups], other))
-    kwargs = {"stride": draw(pairs(st.integers(0, 3))), "padding": draw(pairs(st.integers(0, 2))),
-              "dilation": draw(pairs(st.integers(1, 2))), "groups": groups}
-    if op == "conv_transpose2d":
-        kwargs["output_padding"] = draw(pairs(st.integers(0, 2)))
-    return (inputs, kwargs)
-
-
-@st.composite
-def _pool_kwargs(draw, op):
-    inputs = {"x": draw(tensor_spec(draw(image())))}
-    kwargs = {"kernel_size": draw(pairs(st.integers(1, 4))),
-              "stride": draw(st.one_of(st.none(), pairs(st.integers(1, 3)))),
-              "padding": draw(pairs(st.integers(0, 2))), "ceil_mode": draw(st.booleans())}
-    if op == "max_pool2d":
-        kwargs["dilation"] = draw(pairs(st.integers(1, 3)))
-        kwargs["return_indices"] = draw(st.booleans())
-    else:
-        kwargs["count_include_pad"] = draw(st.booleans())
-    return (inputs, kwargs)
-
-
-@st.composite
-def _adaptive_kwargs(draw, op):
-    side = st.one_of(st.integers(0, 5), st.none())
-    return ({"x": draw(tensor_spec(draw(image())))},
-            {"output_size": draw(st.one_of(st.integers(0, 5), st.tuples(side, side).map(list)))})
-
-
-@st.composite
-def _unpool_kwargs(draw, op):
-    x = draw(image(C=st.integers(0, 2)))
-    kernel = draw(st.integers(1, 3))
-    kwargs = {"kernel_size": kernel, "stride": draw(st.one_of(st.none(), st.integers(1, 3))),
-              "padding": draw(st.integers(0, 1))}
-    if draw(st.booleans()):
-        kwargs["output_size"] = [draw(SIDES), draw(SIDES)]
-    indices = {"shape": x, "dtype": draw(st.sampled_from(["int64"] * 4 + ["int32", "float64"])),
-               "range": draw(st.sampled_from(["inside"] * 3 + ["wild"])), "layout": "contiguous"}
-    return ({"x": draw(tensor_spec(x)), "indices": indices}, kwargs)
-
-
-@st.composite
-def _interpolate_kwargs(draw, op):
-    mode, align_corners = draw(st.sampled_from([("nearest", None), ("bilinear", None),
-                                                ("bilinear", False), ("bilinear", True),
-                                                ("bicubic", None)]))
-    scale = st.one_of(st.floats(0.2, 3.0), st.sampled_from([0.0, -1.0, 1e300]),
-                      st.sampled_from(["inf", "nan"]))
-    resize = draw(st.one_of(
-        st.fixed_dictionaries({"size": pairs(st.integers(0, 7))}),
-        st.fixed_dictionaries({"scale_factor": pairs(scale)})))
-    return ({"x": draw(tensor_spec(draw(image())))},
-            dict(resize, mode=mode, align_corners=align_corners))
 
 
 class Worker:
@@ -201,20 +103,20 @@ HALF_CONV = {"op": "conv2d", "oracle": "numpy", "seed": 0, "kwargs": {},
 
 
 @fuzz
-@given(case=cases("conv2d"))
+@given(case=kernel_cases("conv2d"))
 @example(case=HALF_CONV)  # failed inside Numba
 def test_fuzz_conv2d(worker, case):
     worker.check(case)
 
 
 @fuzz
-@given(case=cases("conv_transpose2d"))
+@given(case=kernel_cases("conv_transpose2d"))
 def test_fuzz_conv_transpose2d(worker, case):
     worker.check(case)
 
 
 @fuzz
-@given(case=cases("max_pool2d"))
+@given(case=kernel_cases("max_pool2d"))
 @example(case=_case("max_pool2d", [8, 8, 0, 4], kernel_size=2, padding=1))  # "corrupted size"
 @example(case=_case("max_pool2d", [2, 3, 4, 4], kernel_size=3, padding=1, dilation=3))
 def test_fuzz_max_pool2d(worker, case):
@@ -222,26 +124,26 @@ def test_fuzz_max_pool2d(worker, case):
 
 
 @fuzz
-@given(case=cases("avg_pool2d"))
+@given(case=kernel_cases("avg_pool2d"))
 def test_fuzz_avg_pool2d(worker, case):
     worker.check(case)
 
 
 @fuzz
-@given(case=cases("adaptive_avg_pool2d"))
+@given(case=kernel_cases("adaptive_avg_pool2d"))
 @example(case=_case("adaptive_avg_pool2d", [1, 1, 0, 4], output_size=2))  # was NaN
 def test_fuzz_adaptive_avg_pool2d(worker, case):
     worker.check(case)
 
 
 @fuzz
-@given(case=cases("max_unpool2d"))
+@given(case=kernel_cases("max_unpool2d"))
 def test_fuzz_max_unpool2d(worker, case):
     worker.check(case)
 
 
 @fuzz
-@given(case=cases("interpolate"))
+@given(case=kernel_cases("interpolate"))
 @example(case=_case("interpolate", [1, 1, 0, 4], size=3, mode="nearest"))  # read garbage
 @example(case=_case("interpolate", [1, 2, 3, 0], size=[3, 3], mode="bilinear"))
 @example(case=_case("interpolate", [1, 1, 3, 3], scale_factor=float("inf")))  # OverflowError
@@ -254,7 +156,18 @@ def test_fuzz_interpolate(worker, case):
 def test_fuzz_against_torch(worker, op, data):
     """The same cases with PyTorch as the oracle: values, gradients, and which inputs it refuses."""
     pytest.importorskip("torch")
-    worker.check(data.draw(cases(op, oracle="torch")))
+    worker.check(data.draw(kernel_cases(op, oracle="torch")))
+
+
+@pytest.mark.parametrize("op", OPS)
+@given(data=st.data())
+def test_the_cases_are_plain_json_for_their_op(op, data):
+    """What the worker receives is what hypothesis drew: the case survives a JSON round trip."""
+    case = data.draw(kernel_cases(op))
+    assert json.loads(json.dumps(case)) == case
+    assert (case["op"], case["oracle"]) == (op, "numpy")
+    assert "x" in case["inputs"] and all(len(spec["shape"]) in (1, 4)
+                                         for spec in case["inputs"].values())
 
 
 def test_the_worker_reports_a_crash_as_a_failure(worker):

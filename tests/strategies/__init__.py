@@ -6,6 +6,7 @@
     geometry   convolution and pooling set-ups over NCHW images, and their images
     ops        the ``*_inputs`` strategies the op registry (op_specs.py) draws from
     losses     the same for the losses and distances
+    fuzz       the JSON cases of the kernel fuzzer, valid and invalid on purpose
 
 Notation
 --------
@@ -24,3 +25,4 @@ from .ops import (adaptive_pool_inputs, arrays_inputs, attention_inputs, avg_poo
                   unary_inputs, unpool_inputs, with_options)
 from .losses import (bce_inputs, class_target_inputs, kl_div_inputs, logits_target_inputs,
                      margin_inputs, REDUCTIONS, soft_target_inputs, target_inputs, vectors_inputs)
+from .fuzz import kernel_cases
