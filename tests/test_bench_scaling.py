@@ -1,5 +1,6 @@
-"""The scaling benchmark's helpers: the slope fit, the sizes, the tables and targets, the timing
-and memory probes, the workloads' math, and a tiny end-to-end run that writes a PNG."""
+"""The scaling benchmark's helpers: the slope fit, the sizes, the tables and targets (its report,
+scaling_report.py), the timing and memory probes, the workloads' math, and a tiny end-to-end
+run that writes a PNG."""
 import gc
 import json
 import math
@@ -11,7 +12,7 @@ import numpy as np
 import pytest
 from hypothesis import given, strategies as st
 
-from bench import bench_scaling as bs
+from bench import bench_scaling as bs, scaling_report as report
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SIZES = [1000, 3000, 10000, 30000, 100000]
@@ -21,15 +22,16 @@ SIZES = [1000, 3000, 10000, 30000, 100000]
        sizes=st.lists(st.integers(1, 10**6), min_size=2, max_size=8, unique=True))
 def test_fit_slope_recovers_a_power_law(k, c, sizes):
     seconds = [c * n ** k for n in sizes]
-    assert bs.fit_slope(sizes, seconds) == pytest.approx(k, abs=1e-9)
+    assert report.fit_slope(sizes, seconds) == pytest.approx(k, abs=1e-9)
 
 
 def test_fit_slope_is_least_squares_over_noisy_points():
     # log t = [0, 1, 3] at log n = [0, 1, 2]: the least-squares line has slope 1.5, intercept -1/6.
     sizes = [1, math.e, math.e ** 2]
     seconds = [1, math.e, math.e ** 3]
-    assert bs.fit_slope(sizes, seconds) == pytest.approx(1.5)
-    assert bs.fit_slope(sizes, seconds) == pytest.approx(np.polyfit([0, 1, 2], [0, 1, 3], 1)[0])
+    assert report.fit_slope(sizes, seconds) == pytest.approx(1.5)
+    assert report.fit_slope(sizes, seconds) == pytest.approx(
+        np.polyfit([0, 1, 2], [0, 1, 3], 1)[0])
 
 
 @pytest.mark.parametrize("sizes, seconds", [([10], [1.0]), ([10, 10], [1.0, 2.0]),
@@ -37,7 +39,7 @@ def test_fit_slope_is_least_squares_over_noisy_points():
                                             ([0, 20], [1.0, 2.0])])
 def test_fit_slope_rejects_what_has_no_slope(sizes, seconds):
     with pytest.raises(ValueError, match=r"fit_slope: expected .* got sizes=\["):
-        bs.fit_slope(sizes, seconds)
+        report.fit_slope(sizes, seconds)
 
 
 def test_sizes_go_one_three_ten_up_to_the_largest():
@@ -61,7 +63,7 @@ def test_max_ops_and_threads_are_checked():
 
 
 def test_markdown_table():
-    assert bs.markdown_table(["a", "b"], [[1, "x"], [2.5, "y"]]) == (
+    assert report.markdown_table(["a", "b"], [[1, "x"], [2.5, "y"]]) == (
         "| a | b |\n|---|---|\n| 1 | x |\n| 2.5 | y |")
 
 
@@ -82,13 +84,13 @@ def synthetic(torch=True, k_ours=1.0, rnn_rise=(150e6, 100e6)):
 
 
 def test_targets_met_and_missed():
-    rows = {row[0]: row[1:] for row in bs.targets(synthetic())}
+    rows = {row[0]: row[1:] for row in report.targets(synthetic())}
     assert rows["minigrad forward µs/op at 100,000 ops <= 1.2x that at 1,000"] == ["1.000x", "met"]
     assert rows["forward + backward µs/op at 100,000 ops <= 1.3x PyTorch"] == ["1.250x", "met"]
     assert rows["slope on length (forward) within 0.1 of PyTorch's"] == ["0.000 apart", "met"]
     assert rows["peak RSS rise, backward through the 1,000-step RNN <= 1.5x PyTorch"] == [
         "1.500x", "met"]
-    rows = {row[0]: row[1:] for row in bs.targets(synthetic(k_ours=1.2, rnn_rise=(2, 1)))}
+    rows = {row[0]: row[1:] for row in report.targets(synthetic(k_ours=1.2, rnn_rise=(2, 1)))}
     growth = 100 ** 0.2  # per-op cost grows as n^0.2 over two decades
     assert rows["minigrad forward µs/op at 100,000 ops <= 1.2x that at 1,000"] == [
         f"{growth:.3f}x", "MISSED"]
@@ -100,23 +102,23 @@ def test_targets_met_and_missed():
 
 
 def test_a_target_just_missed_does_not_print_as_its_limit():
-    assert bs._check(1.2034, 1.2, "{:.3f}x") == ["1.203x", "MISSED"]
-    assert bs._check(1.2, 1.2, "{:.3f}x") == ["1.200x", "met"]
+    assert report._check(1.2034, 1.2, "{:.3f}x") == ["1.203x", "MISSED"]
+    assert report._check(1.2, 1.2, "{:.3f}x") == ["1.200x", "met"]
 
 
 def test_targets_without_torch_are_not_applicable():
-    rows = bs.targets(synthetic(torch=False))
+    rows = report.targets(synthetic(torch=False))
     assert [row[2] for row in rows] == ["met"] + ["n/a (needs PyTorch)"] * 4
 
 
 def test_summary_tables():
-    text = bs.summary(synthetic(k_ours=1.2), ["minigrad", "torch"])
+    text = report.summary(synthetic(k_ours=1.2), ["minigrad", "torch"])
     # forward per op at 1e3: 5 µs vs 4 µs; the slope row and the memory row (MiB, ratio).
     assert "| 1,000 | 5.000 | 4.000 | 1.25x |" in text
     assert "| length (forward) | 1.20 | 1.00 | +0.20 |" in text
     assert f"| steps at 1,000 | {150e6 / 2**20:.1f} | {100e6 / 2**20:.1f} | 1.50x |" in text
     assert "| slope on length (forward) within 0.1 of PyTorch's | 0.200 apart | MISSED |" in text
-    text = bs.summary(synthetic(torch=False), ["minigrad"])
+    text = report.summary(synthetic(torch=False), ["minigrad"])
     assert "| 1,000 | 5.000 | n/a |" in text and "PyTorch (" not in text
 
 
