@@ -114,7 +114,8 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, max_entries=1000, seed
             minus = _projected(fn, inputs, vs)
             flat[e] = original
             numeric = (plus - minus) / (2 * eps)
-            analytic_e = a.reshape(-1)[e]
+            # A Python float, so the message shows ``0.0``, not NumPy 2's ``np.float64(0.0)``.
+            analytic_e = float(a.reshape(-1)[e])
             excess = abs(analytic_e - numeric) - (atol + rtol * abs(numeric))
             if not np.isfinite(analytic_e) or (excess > 0 and (worst is None or
                                                                excess > worst[0])):
