@@ -14,8 +14,7 @@ version        bumped by every in-place change, so a backward can tell if saved 
 """
 import numpy as np
 
-from . import backend
-from . import hooks
+from . import backend, hooks
 
 
 def _default_dtype(array):
