@@ -203,6 +203,7 @@ def test_set_grad_enabled_as_a_decorator():
         assert (enabled, y.requires_grad, mg.is_grad_enabled()) == (False, False, True)
 
 
+@pytest.mark.filterwarnings("ignore:divide by zero:RuntimeWarning")
 def test_user_frame_is_none_when_every_frame_is_inside_the_package(monkeypatch):
     """grad_mode: ``user_frame`` finding no frame outside the package; detect_anomaly's
     message then names the op only."""
