@@ -104,7 +104,7 @@ class Function:
                 if a.requires_grad:
                     requires_grad = True
                 if type(data) is not np.ndarray:
-                    on_gpu = True
+                    on_gpu = True  # CuPy only: the device fixture's cuda runs cover it
                 arrays.append(data)
             else:
                 arrays.append(a)

@@ -23,6 +23,7 @@ def cupy():
     global _cupy
     if _cupy is None:
         try:
+            # Without CuPy this import raises: the rest of the block runs on GPU machines only.
             import cupy as cp
             if cp.cuda.runtime.getDeviceCount() < 1:
                 raise RuntimeError("no CUDA device")
@@ -38,7 +39,7 @@ def xp_of(*arrays):
     """The array module of ``arrays``: ``numpy`` unless one of them is a CuPy array."""
     for a in arrays:
         if type(a) is not np.ndarray and hasattr(a, "__cuda_array_interface__"):
-            return cupy()
+            return cupy()  # CuPy only: a GPU run of the test suite covers this line
     return np
 
 
@@ -113,7 +114,7 @@ def device_of(array):
     """The :class:`device` of a raw array."""
     if type(array) is np.ndarray or not is_cuda_array(array):
         return CPU
-    return device("cuda", array.device.id)
+    return device("cuda", array.device.id)  # CuPy only, as are the branches marked below
 
 
 # PyTorch's legacy type names (``x.type()``), by dtype
@@ -148,7 +149,7 @@ def module_for(device):
     if cp is None:
         raise RuntimeError(f"device '{device}' requested but CUDA is not available "
                            "(CuPy is not installed or no GPU was found)")
-    return cp
+    return cp  # CuPy only
 
 
 def to_device(array, device):
@@ -156,7 +157,7 @@ def to_device(array, device):
     device = parse_device(device)
     if device == "cpu":
         return array.get() if is_cuda_array(array) else np.asarray(array)
-    cp = module_for(device)
+    cp = module_for(device)  # CuPy only from here: module_for raised without it
     with cp.cuda.Device(int(device[5:])):
         return cp.asarray(array)
 
@@ -187,7 +188,7 @@ def index_add(target, index, values):
     Plain ``target[index] += values`` keeps only one write per repeated index; ``np.add.at`` and
     ``cupyx.scatter_add`` accumulate. This is the one place that knows the two spellings.
     """
-    if is_cuda_array(target):
+    if is_cuda_array(target):  # CuPy only
         import cupyx
         cupyx.scatter_add(target, index, values)
     else:
@@ -197,7 +198,7 @@ def index_add(target, index, values):
 
 def index_max(target, index, values):
     """``target[index] = max(target[index], values)`` with repeated indices all taking part."""
-    if is_cuda_array(target):
+    if is_cuda_array(target):  # CuPy only
         import cupyx
         cupyx.scatter_max(target, index, values)
     else:
@@ -210,5 +211,7 @@ def manual_seed(seed):
     global _seed
     _seed = seed
     np.random.seed(seed)
-    if _cupy:  # seeding must not import CuPy: that would slow down CPU-only sessions
+    # Seeding must not import CuPy, which would slow down CPU-only sessions; so this branch
+    # runs only once something else has imported it, on a GPU machine.
+    if _cupy:
         _cupy.random.seed(seed)

@@ -185,6 +185,7 @@ def _save_to_path(members, path):
     """Write ``members`` to ``path`` atomically (see the module docstring)."""
     if not isinstance(path, str) or not path:
         raise ValueError(f"save: the path is {path!r}; expected the name of a file to write")
+    # isdir follows symlinks, so a link to a directory is refused here too.
     if os.path.isdir(path) or path.endswith((os.sep, "/")):
         raise IsADirectoryError(f"save: {path!r} is a directory; expected a file path")
     # Through a symlink to its target, so that the link stays a link to the new checkpoint.
@@ -192,9 +193,6 @@ def _save_to_path(members, path):
     folder = os.path.dirname(target)
     if not os.path.isdir(folder):
         raise FileNotFoundError(f"save: the folder {folder!r} of {path!r} does not exist")
-    if os.path.isdir(target):
-        raise IsADirectoryError(f"save: {path!r} leads to the directory {target!r}; expected "
-                                "a file path")
     mode = stat.S_IMODE(os.stat(target).st_mode) if os.path.exists(target) else None
     temporary, f = _open_temporary(target)
     try:
@@ -208,6 +206,7 @@ def _save_to_path(members, path):
         os.replace(temporary, target)
     except BaseException:
         # Whatever stopped the write (an error, a full disk, Ctrl-C), the target is untouched.
+        # The temporary is missing only if another process removed it meanwhile.
         if os.path.exists(temporary):
             os.unlink(temporary)
         raise
@@ -273,9 +272,11 @@ def save(obj, f):
         _save_to_path(members, os.fspath(f))
         return
     _check_file_object(f, "save", "write", "wb")
+    # zipfile flushes the object as it closes the archive: without flush it would fail
+    # half-way, with some bytes written, so that is checked first too.
+    _check_file_object(f, "save", "flush", "wb")
     _write_archive(f, members)
-    if callable(getattr(f, "flush", None)):
-        f.flush()
+    f.flush()
 
 
 def _open_archive(f):

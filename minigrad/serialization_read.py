@@ -117,8 +117,9 @@ def read_member(zf, info, path):
                 raise ValueError(f"load: {path!r}: entry {key!r} declares shape {shape} of "
                                  f"{dtype} ({count} bytes), but the member holds "
                                  f"{info.file_size - header_bytes} data bytes")
+            # zipfile stops a member at its declared size, which the check above made equal
+            # to header + data: there can be no bytes past the array.
             data = _read_exactly(member, count, key, path)
-            trailing = member.read(1)
     except (zipfile.BadZipFile, EOFError, OSError) as err:
         raise ValueError(f"load: {path!r} is truncated or corrupt at entry {key!r} "
                          f"({err})") from None
@@ -126,8 +127,6 @@ def read_member(zf, info, path):
         # zipfile's answer to encrypted members and unknown compression methods.
         raise ValueError(f"load: {path!r}: entry {key!r} uses a zip feature that checkpoints "
                          f"never use ({err})") from None
-    if trailing:
-        raise ValueError(f"load: {path!r}: entry {key!r} has bytes past the array it holds")
     array = np.frombuffer(data, dtype=dtype, count=math.prod(shape))
     return (key, array.reshape(shape, order="F" if fortran_order else "C"))
 

@@ -23,6 +23,8 @@ class ToDevice(Function):
 
     @staticmethod
     def backward(ctx, grad_output):
+        # Reached across devices only (to_device makes no node for a move to the same one),
+        # so a GPU run covers it: tests/test_autograd.py's device round trip.
         return ToDevice.apply(grad_output, device=ctx.device)
 
 
