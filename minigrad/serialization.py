@@ -4,12 +4,13 @@
 The file is the archive ``numpy.savez`` writes, so ``numpy.load`` reads it too: a zip with one
 member ``<key>.npy`` per array, each stored bit for bit. A dict of NumPy arrays and Tensors that
 need no grad, under plain string keys (a state dict), is stored just so, one member per key,
-plus the member ``__tensors__`` (a JSON list of the keys that hold Tensors) when it has any. Anything else (Tensors, numbers, strings,
-None, nested dicts, lists, tuples) is stored as its arrays, numbered in the order they appear,
-plus a JSON description of everything around them (the member ``__tree__``), which ``load``
-follows to rebuild the object: a Tensor comes back as a Tensor, a tuple as a tuple, an int key as
-an int key. Nothing is pickled, so loading a file never runs code: object arrays and objects of
-other types (a whole ``Module``, say) are refused on the way in, and on the way out.
+plus the member ``__tensors__`` (a JSON list of the keys that hold Tensors) when it has any.
+Anything else (Tensors, numbers, strings, None, nested dicts, lists, tuples) is stored as its
+arrays, numbered in the order they appear, plus a JSON description of everything around them
+(the member ``__tree__``), which ``load`` follows to rebuild the object: a Tensor comes back as
+a Tensor, a tuple as a tuple, an int key as an int key. Nothing is pickled, so loading a file
+never runs code: object arrays and objects of other types (a whole ``Module``, say) are refused
+on the way in, and on the way out.
 
 Loading trusts nothing in the file: every size a header or the zip directory declares is
 checked against the others and against the file's length before any array is allocated.
@@ -178,7 +179,6 @@ def _fsync_folder(folder):
         pass
     finally:
         os.close(fd)
-
 
 
 def _save_to_path(members, path):
