@@ -170,24 +170,25 @@ class AdaptiveAvgPool2d(Module):
 
 
 class Upsample(Module):
-    """Resize each plane, by a target size or a scale factor ('nearest' or 'bilinear').
+    """Resize each plane (or sequence), by a target size or a scale factor.
 
     Parameters
     ----------
     size : int or (int, int), optional
-        (OH, OW); give exactly one of ``size`` and ``scale_factor``.
+        (OH, OW), or OL for 'linear'; give exactly one of ``size`` and ``scale_factor``.
     scale_factor : float or (float, float), optional
         ``OH = floor(H * scale_factor)``.
-    mode : {'nearest', 'bilinear'}
+    mode : {'nearest', 'nearest-exact', 'bilinear', 'bicubic', 'linear'}
+        Source coordinates as in ``F.interpolate``.
     align_corners : bool, optional
-        'bilinear' only; None means False.
+        'linear', 'bilinear' and 'bicubic' only; None means False.
     recompute_scale_factor : bool, optional
         As in ``F.interpolate``.
 
     Shape
     -----
-    x : Tensor, shape (N, C, H, W) or (C, H, W)
-    returns : Tensor, shape (N, C, OH, OW)
+    x : Tensor, shape (N, C, H, W) or (C, H, W); (N, C, L) for 'linear'
+    returns : Tensor, shape (N, C, OH, OW), or (N, C, OL) for 'linear'
     """
 
     def __init__(self, size=None, scale_factor=None, mode="nearest", align_corners=None,
@@ -206,6 +207,10 @@ class Upsample(Module):
         self.recompute_scale_factor = recompute_scale_factor
 
     def forward(self, x):
+        if self.mode == "linear":
+            # Sequences are always batched, as in PyTorch; the other modes take images.
+            return F.interpolate(x, self.size, self.scale_factor, self.mode, self.align_corners,
+                                 self.recompute_scale_factor)
         x, unbatched = as_image_batch("Upsample", x)
         y = F.interpolate(x, self.size, self.scale_factor, self.mode, self.align_corners,
                           self.recompute_scale_factor)
