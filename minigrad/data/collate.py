@@ -1,4 +1,4 @@
-"""From indices to a batch: ``default_collate`` and the ``Fetcher`` that both loaders use.
+"""From indices to a batch: ``default_collate`` and the fetchers that both loaders use.
 
 A batch of ``B`` samples is built in one of two ways:
 
@@ -9,7 +9,11 @@ A batch of ``B`` samples is built in one of two ways:
   :func:`default_collate`, which stacks the samples field by field).
 
 Both give the same batches. The same ``Fetcher`` runs in the main process (``num_workers=0``)
-and in every worker process, so the two cannot drift apart.
+and in every worker process, so the two cannot drift apart. An ``IterableDataset`` has no
+indices: its ``IterableFetcher`` takes the next B items of the dataset's iterator instead.
+
+With ``batch_size=None`` (automatic batching off) a task is one index, or one item of the
+stream, and ``collate_fn`` (by default :func:`default_convert`) sees that one sample.
 
 Notation
 --------
@@ -21,7 +25,7 @@ import numbers
 import numpy as np
 
 from minigrad import backend
-from minigrad.data.dataset import TensorDataset
+from minigrad.data.dataset import IterableDataset, TensorDataset
 
 
 def _wrap(array, device):
@@ -142,6 +146,42 @@ def default_collate(samples, device=None):
                     "of them")
 
 
+def default_convert(sample):
+    """Turn the arrays in one sample into Tensors, without a batch axis: PyTorch's default_convert.
+
+    Parameters
+    ----------
+    sample : any
+        A NumPy array or NumPy number, or a tuple, namedtuple, list or dict of them, nested to
+        any depth; other values (Tensors, Python numbers, strings) pass through.
+
+    Returns
+    -------
+    The same structure with each array of shape S replaced by a Tensor of shape S (dtype
+    kept) and each NumPy number by a 0-d Tensor. As in PyTorch, Python numbers stay Python
+    numbers and string arrays stay arrays; a tuple stays a tuple (PyTorch gives a list).
+
+    Examples
+    --------
+    >>> x, y = default_convert((np.arange(3), 7))
+    >>> x.shape, x.dtype == np.arange(3).dtype, y
+    ((3,), True, 7)
+    """
+    if isinstance(sample, (np.ndarray, np.number, np.bool_)):
+        if sample.dtype.kind in "USO":
+            return sample  # Tensors hold numbers only
+        return _wrap(np.asarray(sample), None)
+    if backend.is_cuda_array(sample):
+        return _wrap(sample, None)
+    if isinstance(sample, dict):
+        return {k: default_convert(v) for k, v in sample.items()}
+    if isinstance(sample, tuple) and hasattr(sample, "_fields"):
+        return type(sample)(*(default_convert(v) for v in sample))
+    if isinstance(sample, (tuple, list)):
+        return type(sample)(default_convert(v) for v in sample)
+    return sample
+
+
 def to_device(batch, device):
     """``batch`` with every Tensor in it moved to ``device`` (the structure kept)."""
     from minigrad.tensor import Tensor
@@ -159,6 +199,17 @@ def to_device(batch, device):
     return batch
 
 
+class Exhausted(Exception):
+    """Raised by an ``IterableFetcher`` when its dataset's iterator has no batch left."""
+
+
+def make_fetcher(dataset, collate_fn, auto_batch, drop_last):
+    """The fetcher for ``dataset``: an ``IterableFetcher`` for a stream, else a ``Fetcher``."""
+    if isinstance(dataset, IterableDataset):
+        return IterableFetcher(dataset, collate_fn, auto_batch, drop_last)
+    return Fetcher(dataset, collate_fn, auto_batch)
+
+
 class Fetcher:
     """Turn a list of dataset indices into one batch, remembering what it was doing.
 
@@ -168,7 +219,10 @@ class Fetcher:
         Any object with ``__getitem__``.
     collate_fn : callable, optional
         Called with the list of B samples; ``None`` means :func:`default_collate`, and with it
-        a plain ``TensorDataset`` takes the fast path.
+        a plain ``TensorDataset`` takes the fast path. With ``auto_batch=False`` it is called
+        with one sample, and ``None`` means :func:`default_convert`.
+    auto_batch : bool, default True
+        False for ``batch_size=None``: a task is then one index, not a list of them.
 
     Attributes
     ----------
@@ -177,13 +231,20 @@ class Fetcher:
         so that a worker's error report can name the sample that failed.
     """
 
-    def __init__(self, dataset, collate_fn=None):
+    def __init__(self, dataset, collate_fn=None, auto_batch=True):
         self.dataset = dataset
-        self.collate_fn = default_collate if collate_fn is None else collate_fn
+        self.auto_batch = auto_batch
+        if collate_fn is None:
+            collate_fn = default_collate if auto_batch else default_convert
+        self.collate_fn = collate_fn
         # A subclass that overrides __getitem__ (a transform, say) must see every sample.
-        self.fast = (collate_fn is None and isinstance(dataset, TensorDataset)
+        self.fast = (auto_batch and collate_fn is default_collate
+                     and isinstance(dataset, TensorDataset)
                      and type(dataset).__getitem__ is TensorDataset.__getitem__)
         self._stage = None
+
+    def reset(self):
+        """Start a new epoch; an index needs no state, so there is nothing to do."""
 
     @property
     def stage(self):
@@ -191,7 +252,16 @@ class Fetcher:
         return None if self._stage is None else self._stage[0].format(self._stage[1])
 
     def __call__(self, indices):
-        """The batch of ``dataset`` at ``indices`` (a sequence of B ints), on the host."""
+        """The batch of ``dataset`` at ``indices`` (a sequence of B ints), on the host.
+
+        With ``auto_batch=False``, ``indices`` is one index and the result is
+        ``collate_fn(dataset[indices])``.
+        """
+        if not self.auto_batch:
+            self._stage = ("dataset[{}]", indices)
+            sample = self.dataset[indices]
+            self._stage = ("collate_fn on the sample at index {}", indices)
+            return self.collate_fn(sample)
         if self.fast:
             self._stage = ("indexing the tensors at {}", indices)
             columns = []
@@ -205,3 +275,77 @@ class Fetcher:
             samples.append(self.dataset[i])
         self._stage = ("collate_fn on indices {}", indices)
         return self.collate_fn(samples)
+
+
+class IterableFetcher:
+    """Turn the next items of an ``IterableDataset``'s iterator into one batch.
+
+    Parameters
+    ----------
+    dataset : IterableDataset
+        Iterated from its start at the first call after ``reset()``.
+    collate_fn : callable, optional
+        As for ``Fetcher``: :func:`default_collate` of B items, or with ``auto_batch=False``
+        :func:`default_convert` of one item.
+    auto_batch : bool
+        True: a task is B, the batch size. False: a task is None, one item.
+    drop_last : bool
+        A last batch of fewer than B items counts as no batch.
+
+    Attributes
+    ----------
+    stage : str or None
+        What the last call was doing, for error reports (``'next(iter(dataset)) for item 7'``).
+    """
+
+    def __init__(self, dataset, collate_fn, auto_batch, drop_last):
+        self.dataset = dataset
+        self.auto_batch = auto_batch
+        if collate_fn is None:
+            collate_fn = default_collate if auto_batch else default_convert
+        self.collate_fn = collate_fn
+        self.drop_last = drop_last
+        self.stage = None
+        self.reset()
+
+    def reset(self):
+        """Forget the iterator, so that the next call iterates the dataset from its start."""
+        self.iterator = None
+        self.count = 0      # items taken from the iterator so far
+        self.ended = False
+
+    def _next_item(self):
+        """The next item, or ``Exhausted`` once (and every time after) the iterator stops."""
+        if self.iterator is None:
+            self.stage = "iter(dataset)"
+            self.iterator = iter(self.dataset)
+        self.stage = f"next(iter(dataset)) for item {self.count}"
+        try:
+            item = next(self.iterator)
+        except StopIteration:
+            self.ended = True
+            raise Exhausted from None
+        self.count += 1
+        return item
+
+    def __call__(self, B):
+        """The next batch: ``collate_fn`` of the next B items (of one item when B is None).
+
+        Raises ``Exhausted`` when there is none: no item is left, or fewer than B with
+        ``drop_last``.
+        """
+        if self.ended:
+            raise Exhausted
+        if not self.auto_batch:
+            item = self._next_item()
+            self.stage = f"collate_fn on item {self.count - 1}"
+            return self.collate_fn(item)
+        items = []
+        try:
+            while len(items) < B:
+                items.append(self._next_item())
+        except Exhausted:
+            if not items or self.drop_last:
+                raise
+        self.stage = f"collate_fn on items {self.count - len(items)} to {self.count - 1}"
+        return self.collate_fn(items)

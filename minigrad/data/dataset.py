@@ -6,6 +6,11 @@ that share their first dimension, such as images and labels; the loader recognis
 slices all of its rows for a batch with one fancy index instead of stacking samples one by one.
 ``Subset``, ``ConcatDataset`` and ``random_split`` build datasets out of datasets.
 
+An ``IterableDataset`` is the other kind PyTorch has: a stream defined by ``__iter__`` alone,
+for data read in order (lines of a file, records from a socket, samples drawn on the fly). It
+has no indices, so the loader cannot sample or shuffle it; it batches consecutive items
+instead. ``ChainDataset`` plays the stream of several of them one after the other.
+
 Notation
 --------
 N       number of samples, the shared first dimension
@@ -38,6 +43,83 @@ class Dataset(abc.ABC):
     @abc.abstractmethod
     def __len__(self):
         """Return the number of samples."""
+
+
+class IterableDataset(abc.ABC):
+    """A dataset defined by iteration: ``iter(ds)`` yields its samples in order.
+
+    Subclasses implement ``__iter__``, and may implement ``__len__`` so that ``len(loader)``
+    works. With ``DataLoader(ds, num_workers=K)`` every worker process iterates its own copy
+    of ``ds``, so a dataset that does not split its work yields every sample K times; inside
+    ``__iter__``, :func:`minigrad.data.get_worker_info` tells a worker its ``id`` and ``K``
+    (and is None in the main process), as in PyTorch.
+
+    It is not a subclass of :class:`Dataset`, whose ``__getitem__`` and ``__len__`` are
+    required; ``ds1 + ds2`` gives a ``ChainDataset``.
+
+    Examples
+    --------
+    >>> from minigrad.data import DataLoader, get_worker_info
+    >>> class Range(IterableDataset):
+    ...     def __init__(self, N):
+    ...         self.N = N
+    ...     def __iter__(self):
+    ...         info = get_worker_info()
+    ...         first, step = (0, 1) if info is None else (info.id, info.num_workers)
+    ...         return iter(range(first, self.N, step))
+    >>> [b.tolist() for b in DataLoader(Range(5), batch_size=2)]
+    [[0, 1], [2, 3], [4]]
+    """
+
+    @abc.abstractmethod
+    def __iter__(self):
+        """Return an iterator over the samples."""
+
+    def __add__(self, other):
+        return ChainDataset([self, other])
+
+
+class ChainDataset(IterableDataset):
+    """Several iterable datasets played one after the other, without storing them.
+
+    Parameters
+    ----------
+    datasets : iterable of IterableDataset
+        Iterated in order each time the chain is; read into a list here.
+
+    Raises
+    ------
+    TypeError
+        When one of ``datasets`` is not an ``IterableDataset``, naming its position; and from
+        ``len()``, when one of them has no ``__len__``.
+
+    Examples
+    --------
+    >>> class Letters(IterableDataset):
+    ...     def __init__(self, text):
+    ...         self.text = text
+    ...     def __iter__(self):
+    ...         return iter(self.text)
+    >>> list(ChainDataset([Letters("ab"), Letters("c")]))
+    ['a', 'b', 'c']
+    """
+
+    def __init__(self, datasets):
+        self.datasets = list(datasets)
+        for k, ds in enumerate(self.datasets):
+            if not isinstance(ds, IterableDataset):
+                raise TypeError(f"ChainDataset: dataset {k} is a {type(ds).__name__}; "
+                                "expected an IterableDataset")
+
+    def __iter__(self):
+        return itertools.chain.from_iterable(self.datasets)
+
+    def __len__(self):
+        for k, ds in enumerate(self.datasets):
+            if not hasattr(ds, "__len__"):
+                raise TypeError(f"ChainDataset: len() needs the length of every dataset, and "
+                                f"dataset {k} of type {type(ds).__name__} has no __len__")
+        return sum(len(ds) for ds in self.datasets)
 
 
 def _as_tensor(value, position):

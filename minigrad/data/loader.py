@@ -8,6 +8,13 @@ An epoch is three steps, each replaceable as in PyTorch:
    main process or, with ``num_workers=K``, in K worker processes (worker.py);
 3. the batch is moved to ``device`` in the main process.
 
+Two variations, as in PyTorch. With ``batch_size=None`` automatic batching is off: the
+sampler's indices are fetched one at a time and ``collate_fn`` (by default
+``default_convert``) turns each sample's arrays into Tensors, without a batch axis. An
+``IterableDataset`` has no indices, so no sampler: each batch is the next B items of the
+dataset's iterator, and with K workers each worker iterates its own copy of the dataset and
+the batches come round robin from the workers that still have data (worker.py).
+
 A batch is a fresh Tensor (or a tuple / list / dict of them) that does not require grad;
 integer fields stay integers (int64 labels stay int64). The batches come in the sampler's
 order whatever K is, and a dataset without randomness of its own gives the same batches for
@@ -19,6 +26,7 @@ N   number of samples, ``len(dataset)``
 B   batch size; the last batch has ``N % B`` samples unless ``drop_last`` drops it
 K   number of worker processes, ``num_workers``
 """
+import itertools
 import multiprocessing
 import numbers
 import pickle
@@ -26,10 +34,10 @@ import pickle
 import numpy as np
 
 from minigrad import backend
-from minigrad.data.collate import Fetcher, to_device
-from minigrad.data.dataset import TensorDataset
+from minigrad.data.collate import Exhausted, make_fetcher, to_device
+from minigrad.data.dataset import IterableDataset, TensorDataset
 from minigrad.data.sampler import BatchSampler, RandomSampler, SequentialSampler, make_generator
-from minigrad.data.worker import WorkerPool
+from minigrad.data.worker import BATCH, END, WorkerPool
 
 _END = object()
 
@@ -43,11 +51,14 @@ class DataLoader:
 
     Parameters
     ----------
-    dataset : Dataset
+    dataset : Dataset or IterableDataset
         Any object with ``__len__`` and ``__getitem__``. A plain ``TensorDataset`` with the
         default ``collate_fn`` takes the fast path: one fancy index per column per batch.
-    batch_size : int, default 1
-        Samples per batch, ``B >= 1``.
+        Or an ``IterableDataset``, whose items are batched in the order its iterator yields
+        them; it excludes ``shuffle``, ``sampler`` and ``batch_sampler``.
+    batch_size : int or None, default 1
+        Samples per batch, ``B >= 1``. None turns automatic batching off: each sample goes
+        through ``collate_fn`` alone and keeps its shape; it excludes ``drop_last``.
     shuffle : bool, default False
         Visit the samples in a new random order every epoch (a ``RandomSampler``).
     sampler : Sampler or iterable of int, optional
@@ -61,7 +72,8 @@ class DataLoader:
         generator with ``base_seed + k``, where ``base_seed`` is drawn once per epoch from
         ``generator`` (or NumPy's global generator), as PyTorch does.
     collate_fn : callable, optional
-        Turns a list of B samples into a batch; :func:`default_collate` by default.
+        Turns a list of B samples into a batch; :func:`default_collate` by default. With
+        ``batch_size=None`` it is called with one sample; :func:`default_convert` by default.
     pin_memory : bool, default False
         Accepted for PyTorch code and ignored: batches stay ordinary NumPy arrays until
         ``device=`` moves them; page-locked host memory is not used.
@@ -91,7 +103,7 @@ class DataLoader:
     ------
     batch
         For a ``TensorDataset`` of k tensors, a tuple of k Tensors of shapes (B, ...);
-        otherwise ``collate_fn`` of the samples.
+        otherwise ``collate_fn`` of the samples (of one sample with ``batch_size=None``).
 
     Raises
     ------
@@ -114,12 +126,19 @@ class DataLoader:
                  num_workers=0, collate_fn=None, pin_memory=False, drop_last=False, timeout=0,
                  worker_init_fn=None, multiprocessing_context=None, generator=None, *,
                  prefetch_factor=None, persistent_workers=False, seed=None, device=None):
-        if not (hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__")):
+        iterable = isinstance(dataset, IterableDataset)
+        if not iterable and not (hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__")):
             raise TypeError(f"DataLoader: dataset of type {type(dataset).__name__} needs "
-                            "__len__ and __getitem__")
-        if not _is_count(batch_size, 1):
-            raise ValueError(f"DataLoader: batch_size must be a positive int, got {batch_size!r}")
+                            "__len__ and __getitem__, or to be an IterableDataset")
+        if batch_size is not None and not _is_count(batch_size, 1):
+            raise ValueError(f"DataLoader: batch_size must be a positive int or None, "
+                             f"got {batch_size!r}")
         shuffle = bool(shuffle)
+        if iterable:
+            self._check_iterable(shuffle, sampler, batch_sampler)
+        if batch_size is None and drop_last:
+            raise ValueError("DataLoader: batch_size=None turns automatic batching off and "
+                             "excludes drop_last=True; there is no last batch to drop")
         if batch_sampler is not None and (batch_size != 1 or shuffle or sampler is not None
                                           or drop_last):
             raise ValueError("DataLoader: batch_sampler excludes batch_size, shuffle, sampler "
@@ -143,12 +162,15 @@ class DataLoader:
             backend.module_for(device)  # fail now, not at the first batch, when CUDA is missing
         self.dataset = dataset
         self.generator = make_generator(generator, seed, "DataLoader")
-        if sampler is None:
+        if sampler is None and not iterable:
             sampler = (RandomSampler(dataset, generator=self.generator) if shuffle
                        else SequentialSampler(dataset))
         self.sampler = sampler
-        self.batch_size = None if batch_sampler is not None else int(batch_size)
-        if batch_sampler is None:
+        self.batch_size = None if batch_sampler is not None or batch_size is None \
+            else int(batch_size)
+        # PyTorch's "automatic batching": a task is a list of indices (or B items), not one.
+        self._auto_batch = batch_sampler is not None or batch_size is not None
+        if batch_sampler is None and batch_size is not None and not iterable:
             batch_sampler = BatchSampler(sampler, self.batch_size, bool(drop_last))
         self.batch_sampler = batch_sampler
         self.shuffle = shuffle
@@ -164,6 +186,17 @@ class DataLoader:
         self.seed = seed
         self.device = device
         self._pool = None
+
+    @staticmethod
+    def _check_iterable(shuffle, sampler, batch_sampler):
+        # A stream has no indices to reorder or to group; PyTorch refuses these options too.
+        for name, value, given in (("shuffle", shuffle, shuffle),
+                                   ("sampler", sampler, sampler is not None),
+                                   ("batch_sampler", batch_sampler, batch_sampler is not None)):
+            if given:
+                raise ValueError(f"DataLoader with an IterableDataset: {name} must be left "
+                                 f"unspecified, got {name}={value!r}; the dataset's own "
+                                 "iterator fixes the order (shuffle inside __iter__ instead)")
 
     @staticmethod
     def _check_workers(num_workers, timeout, prefetch_factor, persistent_workers, context):
@@ -184,25 +217,58 @@ class DataLoader:
                              f"got {context!r}")
 
     def __len__(self):
+        """The number of batches per epoch.
+
+        For an ``IterableDataset`` this is ``len(dataset)`` (N) turned into batches,
+        ``ceil(N / B)`` or ``floor(N / B)`` with ``drop_last``, as in PyTorch; it assumes the
+        workers split the stream between them, and raises TypeError if the dataset has no
+        ``__len__``.
+        """
+        if isinstance(self.dataset, IterableDataset):
+            if not hasattr(self.dataset, "__len__"):
+                raise TypeError(f"DataLoader: len() of a loader over an IterableDataset needs "
+                                f"the dataset's __len__, which {type(self.dataset).__name__} "
+                                "does not define")
+            N = len(self.dataset)
+            if self.batch_size is None:
+                return N
+            return N // self.batch_size if self.drop_last else -(-N // self.batch_size)
+        if self.batch_sampler is None:
+            return len(self.sampler)
         return len(self.batch_sampler)
+
+    def _tasks(self):
+        """This epoch's tasks: lists of indices, single indices, or B for each next batch."""
+        if isinstance(self.dataset, IterableDataset):
+            return itertools.repeat(self.batch_size)  # until every fetcher is exhausted
+        if self.batch_sampler is None:
+            return iter(self.sampler)
+        return iter(self.batch_sampler)
+
+    def _fetcher(self):
+        return make_fetcher(self.dataset, self.collate_fn, self._auto_batch, self.drop_last)
 
     def __iter__(self):
         # The order and the workers' base seed are drawn here, not at the first next(), so
         # that iter() alone fixes the epoch; both are drawn whatever K is, so K does not
         # change the sequence of epochs.
-        batches = iter(self.batch_sampler)
+        tasks = self._tasks()
         if self.generator is not None:
             base_seed = int(self.generator.integers(0, 2**32))
         else:
             base_seed = int(np.random.randint(0, 2**32, dtype=np.int64))
         if self.num_workers == 0:
-            return self._single_process(batches)
-        return self._multi_process(batches, base_seed)
+            return self._single_process(tasks)
+        return self._multi_process(tasks, base_seed)
 
-    def _single_process(self, batches):
-        fetch = Fetcher(self.dataset, self.collate_fn)
-        for indices in batches:
-            yield to_device(fetch(indices), self.device)
+    def _single_process(self, tasks):
+        fetch = self._fetcher()
+        for task in tasks:
+            try:
+                batch = fetch(task)
+            except Exhausted:
+                return
+            yield to_device(batch, self.device)
 
     def _worker_pool(self, base_seed):
         """A new pool, or the persistent one (replaced if one of its workers died)."""
@@ -212,36 +278,51 @@ class DataLoader:
             return pool
         if pool is not None:
             pool.shutdown()
-        pool = WorkerPool(self.dataset, self.collate_fn, self.worker_init_fn, self.num_workers,
-                          base_seed, self.multiprocessing_context)
+        pool = WorkerPool(self._fetcher(), self.worker_init_fn, self.num_workers, base_seed,
+                          self.multiprocessing_context)
         self._pool = pool if self.persistent_workers else None
         return pool
 
-    def _multi_process(self, batches, base_seed):
+    def _multi_process(self, tasks, base_seed):
         pool = self._worker_pool(base_seed)
+        K = self.num_workers
+        active = [True] * K   # False once a worker's copy of an IterableDataset has run out
+        owner = []            # owner[n]: the worker that batch n was sent to
+        turn = itertools.cycle(range(K))
+
+        def send_next():
+            """Send the next task to the next active worker in turn; False when none is left."""
+            if not any(active):
+                return False
+            task = next(tasks, _END)
+            if task is _END:
+                return False
+            k = next(k for k in turn if active[k])
+            pool.send(len(owner), task, k)
+            owner.append(k)
+            return True
+
         try:
-            sent = 0
-            for indices in batches:
-                pool.send(sent, indices)
-                sent += 1
-                if sent == self.prefetch_factor * self.num_workers:
-                    break
+            while len(owner) < self.prefetch_factor * K and send_next():
+                pass
             early = {}  # results that came before their turn, by batch number
             n = 0
-            while n < sent:
+            while n < len(owner):
                 while n not in early:
-                    m, ok, payload = pool.receive(n, self.timeout)
-                    early[m] = (ok, payload)
-                ok, payload = early.pop(n)
+                    m, status, payload = pool.receive(n, owner[n], self.timeout)
+                    early[m] = (status, payload)
+                status, payload = early.pop(n)
+                if status == END:
+                    # Later tasks already sent to this worker come back END too, and are skipped.
+                    active[owner[n]] = False
                 # Refill before yielding, so the workers work while the caller trains.
-                indices = next(batches, _END)
-                if indices is not _END:
-                    pool.send(sent, indices)
-                    sent += 1
-                if not ok:
-                    pickle.loads(payload).reraise(n)
-                yield to_device(pickle.loads(payload), self.device)
+                send_next()
                 n += 1
+                if status == END:
+                    continue
+                if status != BATCH:
+                    pickle.loads(payload).reraise(n - 1)
+                yield to_device(pickle.loads(payload), self.device)
         finally:
             if not self.persistent_workers:
                 pool.shutdown()

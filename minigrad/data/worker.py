@@ -12,15 +12,20 @@ The protocol, for K workers and a pool shared by one or more epochs::
 
     main                                         worker k (k = 0 .. K-1)
     ----                                         ------------------------
-    index_queues[k].put(((epoch, n), indices))   seeded once: random, NumPy <- base_seed + k
-                                                 batch = Fetcher(indices)   (on the host)
-    result_queue.get() -> ((epoch, n), ok, ...)  result_queue.put(((epoch, n), ok, pickle))
+    index_queues[k].put(((epoch, n), task))      seeded once: random, NumPy <- base_seed + k
+                                                 batch = fetcher(task)   (on the host)
+    result_queue.get() -> ((epoch, n), status,   result_queue.put(((epoch, n), status, pickle))
+                           payload)
     index_queues[k].put(None)                    exit
 
-Batch n goes to worker ``n % K``; the main process keeps results that arrive early until their
-turn, so batches come out in the sampler's order. A worker pickles its result itself, so a
-batch that cannot be pickled is reported as an error instead of being lost in a queue's
-feeder thread. A failure in a worker comes back as a ``_Failure`` that names the worker, the
+A task is a list of indices, one index (``batch_size=None``), or for an ``IterableDataset``
+the number of items to take (None for one item, unbatched). The main process sends task n to
+the next worker in turn that still has data, and keeps results that arrive early until their
+turn, so batches come out in the sampler's order, and for a stream in PyTorch's order: round
+robin over the workers whose copy of the dataset is not exhausted. A worker whose iterator has
+run out answers ``END`` to that task and to every later one of the epoch; the first ``END``
+takes it out of the round. A worker pickles its result itself, so a batch that cannot be
+pickled is reported as an error instead of being lost in a queue's feeder thread. A failure in a worker comes back as a ``_Failure`` that names the worker, the
 batch and the sample, and is raised again in the main process.
 
 Start method: 'fork' where the platform has it (Linux, macOS), so the dataset is shared, not
@@ -31,7 +36,8 @@ Notation
 --------
 K       number of worker processes, ``num_workers``
 n       a batch's position in its epoch, 0, 1, ...
-epoch   a counter of the pool's epochs; results of an abandoned epoch are dropped
+epoch   a counter of the pool's epochs; results of an abandoned epoch are dropped; a worker
+        restarts its dataset's iterator when it sees a new epoch
 """
 import multiprocessing
 import os
@@ -45,11 +51,12 @@ import weakref
 from dataclasses import dataclass
 
 from minigrad.backend import manual_seed
-from minigrad.data.collate import Fetcher
+from minigrad.data.collate import Exhausted
 
 _POLL_S = 0.1     # how often a waiting process checks that the other side is still alive
 _JOIN_S = 2.0     # how long shutdown waits for a worker to finish its batch before killing it
 _worker_info = None
+BATCH, FAILURE, END = "batch", "failure", "end"  # the status of a result
 
 
 @dataclass(frozen=True)
@@ -120,19 +127,19 @@ def _failure(worker_id, stage, error):
     return _Failure(worker_id, stage, exc_type, text)
 
 
-def _worker_loop(worker_id, num_workers, seed, dataset, collate_fn, worker_init_fn,
-                 index_queue, result_queue, parent_pid):
+def _worker_loop(worker_id, num_workers, seed, fetcher, worker_init_fn, index_queue,
+                 result_queue, parent_pid):
     """Serve batches from ``index_queue`` until told to stop or the main process is gone."""
     global _worker_info
     # Ctrl-C goes to the whole process group; the main process handles it and shuts us down.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     # Exit without waiting for results that the main process will never read.
     result_queue.cancel_join_thread()
-    _worker_info = WorkerInfo(worker_id, num_workers, seed, dataset)
+    _worker_info = WorkerInfo(worker_id, num_workers, seed, fetcher.dataset)
     random.seed(seed)
     manual_seed(seed % 2**32)
-    fetcher = Fetcher(dataset, collate_fn)
     init_failure = None
+    epoch = None
     if worker_init_fn is not None:
         try:
             worker_init_fn(worker_id)
@@ -147,24 +154,29 @@ def _worker_loop(worker_id, num_workers, seed, dataset, collate_fn, worker_init_
             continue
         if task is None:
             return
-        key, indices = task
+        key, task = task
+        if key[0] != epoch:
+            epoch = key[0]
+            fetcher.reset()
         if init_failure is not None:
-            result_queue.put((key, False, pickle.dumps(init_failure)))
+            result_queue.put((key, FAILURE, pickle.dumps(init_failure)))
         else:
-            result_queue.put((key, *_serve(fetcher, indices, worker_id)))
+            result_queue.put((key, *_serve(fetcher, task, worker_id)))
 
 
-def _serve(fetcher, indices, worker_id):
-    """``(True, pickled batch)``, or ``(False, pickled _Failure)`` naming what went wrong."""
+def _serve(fetcher, task, worker_id):
+    """``(BATCH, pickled batch)``, ``(END, None)``, or ``(FAILURE, pickled _Failure)``."""
     try:
-        batch = fetcher(indices)
+        batch = fetcher(task)
+    except Exhausted:
+        return (END, None)
     except Exception as error:
-        return (False, pickle.dumps(_failure(worker_id, fetcher.stage, error)))
+        return (FAILURE, pickle.dumps(_failure(worker_id, fetcher.stage, error)))
     try:
-        return (True, pickle.dumps(batch))
+        return (BATCH, pickle.dumps(batch))
     except Exception as error:
-        stage = f"pickling the batch of indices {list(indices)} for the main process"
-        return (False, pickle.dumps(_failure(worker_id, stage, error)))
+        stage = f"pickling the batch of task {task!r} for the main process"
+        return (FAILURE, pickle.dumps(_failure(worker_id, stage, error)))
 
 
 def _shutdown(workers, index_queues, result_queue):
@@ -192,11 +204,13 @@ def start_method():
 
 
 class WorkerPool:
-    """K worker processes that turn lists of indices into batches.
+    """K worker processes that turn tasks (lists of indices, say) into batches.
 
     Parameters
     ----------
-    dataset, collate_fn, worker_init_fn
+    fetcher : Fetcher or IterableFetcher
+        Each worker gets its own copy, and so its own copy of ``fetcher.dataset``.
+    worker_init_fn
         As given to the ``DataLoader``.
     num_workers : int
         K >= 1.
@@ -208,8 +222,7 @@ class WorkerPool:
     The pool is shut down by ``shutdown()``, or when it is garbage collected, or at exit.
     """
 
-    def __init__(self, dataset, collate_fn, worker_init_fn, num_workers, base_seed,
-                 context=None):
+    def __init__(self, fetcher, worker_init_fn, num_workers, base_seed, context=None):
         ctx = multiprocessing.get_context(context or start_method())
         self.num_workers = num_workers
         self.result_queue = ctx.Queue()
@@ -217,37 +230,36 @@ class WorkerPool:
         self.workers = []
         for k in range(num_workers):
             w = ctx.Process(target=_worker_loop, daemon=True,
-                            args=(k, num_workers, base_seed + k, dataset, collate_fn,
-                                  worker_init_fn, self.index_queues[k], self.result_queue,
-                                  os.getpid()))
+                            args=(k, num_workers, base_seed + k, fetcher, worker_init_fn,
+                                  self.index_queues[k], self.result_queue, os.getpid()))
             w.start()
             self.workers.append(w)
         self.epoch = 0
         self._finalizer = weakref.finalize(self, _shutdown, self.workers, self.index_queues,
                                            self.result_queue)
 
-    def send(self, n, indices):
-        """Ask worker ``n % K`` for batch ``n`` of the current epoch."""
-        self.index_queues[n % self.num_workers].put(((self.epoch, n), indices))
+    def send(self, n, task, k):
+        """Ask worker ``k`` for batch ``n`` of the current epoch."""
+        self.index_queues[k].put(((self.epoch, n), task))
 
-    def receive(self, n, timeout):
-        """The next result of the current epoch: ``(n, ok, payload)``.
+    def receive(self, n, k, timeout):
+        """The next result of the current epoch: ``(m, status, payload)``, for any batch m.
 
         Waits at most ``timeout`` seconds (0: for ever); raises RuntimeError naming batch ``n``
-        and its worker when the wait runs out, or naming a worker that died.
+        and its worker ``k`` when the wait runs out, or naming a worker that died.
         """
         start = time.monotonic()
         while True:
             try:
-                (epoch, m), ok, payload = self.result_queue.get(timeout=_POLL_S)
+                (epoch, m), status, payload = self.result_queue.get(timeout=_POLL_S)
             except queue.Empty:
                 self._check_alive()
                 if timeout and time.monotonic() - start > timeout:
                     raise RuntimeError(f"DataLoader timed out after {timeout} s waiting for "
-                                       f"batch {n} from worker {n % self.num_workers}")
+                                       f"batch {n} from worker {k}")
                 continue
             if epoch == self.epoch:
-                return (m, ok, payload)
+                return (m, status, payload)
 
     def _check_alive(self):
         for k, w in enumerate(self.workers):

@@ -216,7 +216,7 @@ def test_device_cpu_and_cuda():
 
 
 @pytest.mark.parametrize("kwargs, error, message", [
-    (dict(batch_size=0), ValueError, "batch_size must be a positive int, got 0"),
+    (dict(batch_size=0), ValueError, "batch_size must be a positive int or None, got 0"),
     (dict(batch_size=True), ValueError, "batch_size must be a positive int"),
     (dict(batch_size=2.0), ValueError, "batch_size must be a positive int"),
     (dict(seed=-1), ValueError, "seed must be a non-negative int"),
