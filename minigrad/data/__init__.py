@@ -34,9 +34,9 @@ from minigrad.data.sampler import (BatchSampler, RandomSampler, Sampler, Sequent
 from minigrad.data.synthetic import make_moons, make_spirals
 from minigrad.data.worker import WorkerInfo, get_worker_info
 
-__all__ = ["Dataset", "IterableDataset", "ChainDataset", "TensorDataset", "Subset", "ConcatDataset", "random_split", "Sampler",
-           "SequentialSampler", "RandomSampler", "SubsetRandomSampler", "WeightedRandomSampler",
-           "BatchSampler", "DataLoader", "default_collate", "default_convert", "get_worker_info", "WorkerInfo",
-           "load_digits", "train_test_split", "load_mnist", "load_fashion_mnist", "read_idx",
-           "write_idx", "FASHION_MNIST_DIR", "FASHION_MNIST_CLASSES", "make_spirals",
-           "make_moons"]
+__all__ = ["Dataset", "IterableDataset", "ChainDataset", "TensorDataset", "Subset",
+           "ConcatDataset", "random_split", "Sampler", "SequentialSampler", "RandomSampler",
+           "SubsetRandomSampler", "WeightedRandomSampler", "BatchSampler", "DataLoader",
+           "default_collate", "default_convert", "get_worker_info", "WorkerInfo", "load_digits",
+           "train_test_split", "load_mnist", "load_fashion_mnist", "read_idx", "write_idx",
+           "FASHION_MNIST_DIR", "FASHION_MNIST_CLASSES", "make_spirals", "make_moons"]
