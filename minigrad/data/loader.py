@@ -305,7 +305,8 @@ class DataLoader:
         try:
             while len(owner) < self.prefetch_factor * K and send_next():
                 pass
-            early = {}  # results that came before their turn, by batch number
+            early = {}    # results that came before their turn, by task number
+            yielded = 0   # batches given to the caller; differs from n once a stream ends
             n = 0
             while n < len(owner):
                 while n not in early:
@@ -315,14 +316,15 @@ class DataLoader:
                 if status == END:
                     # Later tasks already sent to this worker come back END too, and are skipped.
                     active[owner[n]] = False
+                n += 1
                 # Refill before yielding, so the workers work while the caller trains.
                 send_next()
-                n += 1
                 if status == END:
                     continue
                 if status != BATCH:
-                    pickle.loads(payload).reraise(n - 1)
+                    pickle.loads(payload).reraise(yielded)
                 yield to_device(pickle.loads(payload), self.device)
+                yielded += 1
         finally:
             if not self.persistent_workers:
                 pool.shutdown()

@@ -25,12 +25,14 @@ turn, so batches come out in the sampler's order, and for a stream in PyTorch's 
 robin over the workers whose copy of the dataset is not exhausted. A worker whose iterator has
 run out answers ``END`` to that task and to every later one of the epoch; the first ``END``
 takes it out of the round. A worker pickles its result itself, so a batch that cannot be
-pickled is reported as an error instead of being lost in a queue's feeder thread. A failure in a worker comes back as a ``_Failure`` that names the worker, the
-batch and the sample, and is raised again in the main process.
+pickled is reported as an error instead of being lost in a queue's feeder thread. A failure
+in a worker comes back as a ``_Failure`` that names the worker, the batch and the sample (or
+the item of the stream), and is raised again in the main process.
 
 Start method: 'fork' where the platform has it (Linux, macOS), so the dataset is shared, not
-copied, and a worker starts in milliseconds; else 'spawn', which pickles the dataset,
-``collate_fn`` and ``worker_init_fn`` to each worker (they must then be importable).
+copied, and a worker starts in milliseconds; else 'spawn', which pickles the fetcher (with
+the dataset and ``collate_fn``) and ``worker_init_fn`` to each worker (they must then be
+importable).
 
 Notation
 --------
