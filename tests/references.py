@@ -211,7 +211,16 @@ def _source(o, L, O, scale, mode, align_corners):
         return min(int(np.floor(np.float32(o) * ratio)), L - 1)
     if align_corners:
         return o * (L - 1) / (O - 1) if O > 1 else 0.0
-    return max((o + 0.5) * (1.0 / scale if scale else L / O) - 0.5, 0.0)
+    src = (o + 0.5) * (1.0 / scale if scale else L / O) - 0.5
+    return src if mode == "bicubic" else max(src, 0.0)
+
+
+def _cubic(d):
+    """The cubic convolution kernel with A = -0.75 (PyTorch's 'bicubic'), at distance d."""
+    A, d = -0.75, abs(d)
+    if d <= 1:
+        return (A + 2) * d ** 3 - (A + 3) * d ** 2 + 1
+    return A * d ** 3 - 5 * A * d ** 2 + 8 * A * d - 4 * A if d < 2 else 0.0
 
 
 def interpolate(x, size=None, scale_factor=None, mode="nearest", align_corners=None):
@@ -225,6 +234,12 @@ def interpolate(x, size=None, scale_factor=None, mode="nearest", align_corners=N
         sw = _source(ow, W, OW, scales[1], mode, align_corners)
         if mode == "nearest":
             y[:, :, oh, ow] = x[:, :, sh, sw]
+            continue
+        if mode == "bicubic":  # 4x4 taps around the source, border rows and columns repeated
+            h, w = math.floor(sh), math.floor(sw)
+            for i, j in itertools.product(range(-1, 3), range(-1, 3)):
+                tap = x[:, :, min(max(h + i, 0), H - 1), min(max(w + j, 0), W - 1)]
+                y[:, :, oh, ow] += _cubic(sh - h - i) * _cubic(sw - w - j) * tap
             continue
         h0, w0 = min(int(sh), H - 1), min(int(sw), W - 1)
         h1, w1 = min(h0 + 1, H - 1), min(w0 + 1, W - 1)
