@@ -2,8 +2,6 @@
 DataLoader run on the same dataset code, and the errors. Worker tests start at most two
 workers each and check that no child process is left."""
 import collections
-import gc
-import os
 
 import numpy as np
 import pytest
@@ -12,32 +10,6 @@ from hypothesis import strategies as st
 
 from minigrad.data import (ChainDataset, DataLoader, IterableDataset, TensorDataset,
                            default_convert, get_worker_info)
-
-
-def _children():
-    """Pids whose parent is this process (read from /proc), the resource tracker left out."""
-    pids = set()
-    for name in os.listdir("/proc"):
-        if name.isdigit():
-            try:
-                with open(f"/proc/{name}/stat") as f:
-                    stat = f.read()
-                with open(f"/proc/{name}/cmdline", "rb") as f:
-                    command = f.read()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == os.getpid() \
-                    and b"resource_tracker" not in command:
-                pids.add(int(name))
-    return pids
-
-
-@pytest.fixture
-def no_new_children():
-    before = _children()
-    yield
-    gc.collect()
-    assert _children() - before == set()
 
 
 def make_stream(base, info_fn):

@@ -1,6 +1,5 @@
 """DataLoader with worker processes: the same batches as without, seeding, errors carried back,
 and no child process left behind. Kept small: every test starts at most two workers."""
-import gc
 import os
 import pickle
 import time
@@ -9,37 +8,6 @@ import numpy as np
 import pytest
 
 from minigrad.data import DataLoader, Dataset, TensorDataset, get_worker_info
-
-
-def _children():
-    """Pids whose parent is this process, zombies included (read from /proc).
-
-    multiprocessing's resource tracker is left out: 'spawn' starts it once per interpreter
-    and it lives until exit by design.
-    """
-    pids = set()
-    for name in os.listdir("/proc"):
-        if name.isdigit():
-            try:
-                with open(f"/proc/{name}/stat") as f:
-                    stat = f.read()
-                with open(f"/proc/{name}/cmdline", "rb") as f:
-                    command = f.read()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == os.getpid() \
-                    and b"resource_tracker" not in command:
-                pids.add(int(name))
-    return pids
-
-
-@pytest.fixture
-def no_new_children():
-    """Fails the test when it leaves a child process (running or zombie) behind."""
-    before = _children()
-    yield
-    gc.collect()
-    assert _children() - before == set()
 
 
 class Squares(Dataset):
