@@ -29,6 +29,8 @@ def test_an_axis_out_of_range_names_the_op(name, call, ndim):
     assert str(error.value) == f"{name}: axis 5 is out of range for a tensor of {ndim} dimensions"
 
 
+@pytest.mark.parametrize("op, args", [
+    (shape.squeeze, (X,)), (shape.unsqueeze, (X,)), (shape.stack, ([X, X],))])
 def test_both_spellings_of_the_axis_name_the_op(op, args):
     with pytest.raises(TypeError) as error:
         op(*args, dim=0, axis=0)
