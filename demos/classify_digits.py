@@ -30,7 +30,6 @@ C, S    image channels and side length (1 and 8 for the digits, 1 and 28 for Fas
 K       number of classes, 10
 """
 import argparse
-import json
 import os
 import sys
 import time
@@ -46,6 +45,7 @@ from minigrad.data import (FASHION_MNIST_CLASSES, FASHION_MNIST_DIR, DataLoader,
 from models import MLP, LeNet, resnet_small  # noqa: E402
 from optim import Adam  # noqa: E402
 from optim.lr_scheduler import CosineAnnealingLR, LinearLR, SequentialLR  # noqa: E402
+from _common import add_output_arguments, progress_bar, save_metrics  # noqa: E402
 
 VAL_FRACTION = 0.1
 GRID_ROWS, GRID_COLS = 5, 8
@@ -78,14 +78,11 @@ def parse_args(argv=None):
                         help="peak Adam learning rate (default: per model, "
                              + ", ".join(f"{m} {d['lr']:g}" for m, d in DEFAULTS.items()) + ")")
     parser.add_argument("--device", default="cpu", help="'cpu', 'cuda' or 'cuda:N'")
-    parser.add_argument("--out", default=os.path.join("runs", "classify_digits"),
-                        help="folder for the weights, metrics and PNGs")
     parser.add_argument("--seed", type=int, default=0,
                         help="seeds the initial weights, the validation split and the shuffling")
     parser.add_argument("--limit", type=int, default=None,
                         help="train on only the first N training images (quick runs, tests)")
-    parser.add_argument("--quiet", action="store_true",
-                        help="no progress bar and no per-epoch lines; only the summary")
+    add_output_arguments(parser, "classify_digits")
     args = parser.parse_args(argv)
     for name, value in DEFAULTS[args.model].items():
         if getattr(args, name) is None:
@@ -189,10 +186,9 @@ def train_one_epoch(model, loader, optimizer, scheduler, progress):
         total_loss += loss.item() * B
         total_correct += int((logits.data.argmax(axis=1) == yb.data).sum())
         total_seen += B
-        if progress is not None:
-            progress.update(1)
-            progress.set_postfix(loss=f"{total_loss / total_seen:.4f}",
-                                 acc=f"{total_correct / total_seen:.1%}")
+        progress.update(1)
+        progress.set_postfix(loss=f"{total_loss / total_seen:.4f}",
+                             acc=f"{total_correct / total_seen:.1%}")
     return (total_loss / total_seen, total_correct / total_seen)
 
 
@@ -298,7 +294,6 @@ def main(argv=None):
     args = parse_args(argv)
     import matplotlib
     matplotlib.use("Agg")  # files only: the demo must run without a display
-    from tqdm import tqdm
 
     mg.manual_seed(args.seed)
     splits, class_names = load_data(args)
@@ -320,11 +315,9 @@ def main(argv=None):
     history = {"train_loss": [], "train_acc": [], "val_loss": [], "val_acc": []}
     start = time.perf_counter()
     for epoch in range(1, args.epochs + 1):
-        progress = None if args.quiet else tqdm(total=len(loader), leave=False,
-                                                desc=f"epoch {epoch}/{args.epochs}")
+        progress = progress_bar(len(loader), f"epoch {epoch}/{args.epochs}", args.quiet)
         train_loss, train_acc = train_one_epoch(model, loader, optimizer, scheduler, progress)
-        if progress is not None:
-            progress.close()
+        progress.close()
         val_loss, val_acc, _ = evaluate(model, *splits["val"], 256, args.device)
         for key, value in zip(history, (train_loss, train_acc, val_loss, val_acc)):
             history[key].append(value)
@@ -348,8 +341,7 @@ def main(argv=None):
                "train_seconds": train_time, "train_accuracy": final_train_acc,
                "val_accuracy": history["val_acc"][-1], "test_accuracy": test_acc,
                "test_loss": test_loss, "history": history}
-    with open(os.path.join(args.out, "metrics.json"), "w") as f:
-        json.dump(metrics, f, indent=2)
+    save_metrics(args.out, metrics)
 
     print(f"{args.model} on {args.data}: train accuracy {final_train_acc:.2%}, "
           f"val {history['val_acc'][-1]:.2%}, test {test_acc:.2%} "

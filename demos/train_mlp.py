@@ -3,7 +3,9 @@
 The smallest end-to-end use of minigrad: a seeded dataset from ``minigrad.data``, an ``MLP``
 from ``models``, cross-entropy, Adam, and a loop of forward, backward and step. The two spirals
 (or moons) cannot be split by a line, so the accuracy climbing towards 100% shows that the
-hidden layers learnt a curved boundary. Finishes in a few seconds on a laptop CPU::
+hidden layers learnt a curved boundary. Writes ``metrics.json`` (the loss and accuracy at every
+print) and ``boundary.png`` (the loss curve, and the learnt regions under the points) under
+``--out``. Finishes in a few seconds on a laptop CPU::
 
     python demos/train_mlp.py
     python demos/train_mlp.py --data moons --hidden 16 16 --steps 200
@@ -25,6 +27,7 @@ import minigrad.functional as F  # noqa: E402
 from minigrad.data import DataLoader, TensorDataset, make_moons, make_spirals  # noqa: E402
 from models import MLP  # noqa: E402
 from optim import Adam  # noqa: E402
+from _common import add_output_arguments, progress_bar, save_metrics  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -42,6 +45,7 @@ def parse_args(argv=None):
                         help="print the mean loss of the last this many steps")
     parser.add_argument("--device", default="cpu", help="'cpu' or 'cuda'")
     parser.add_argument("--seed", type=int, default=0)
+    add_output_arguments(parser, "train_mlp")
     args = parser.parse_args(argv)
     for name in ("points", "steps", "batch_size", "print_every"):
         if getattr(args, name) < 1:
@@ -60,6 +64,28 @@ def make_data(name, points, seed):
     return make_moons(2 * points, noise=0.1, seed=seed)
 
 
+def plot(history, model, x, y, device, path):
+    """The loss curve beside the learnt regions (class of each point of a grid) under the data."""
+    import matplotlib
+    matplotlib.use("Agg")  # files only: the demo must run without a display
+    import matplotlib.pyplot as plt
+    import numpy as np
+    fig, (ax_loss, ax_map) = plt.subplots(1, 2, figsize=(10, 4.2))
+    ax_loss.plot(history["step"], history["loss"])
+    ax_loss.set(xlabel="step", ylabel="training loss", title="loss")
+    low, high = x.min(axis=0) - 0.3, x.max(axis=0) + 0.3
+    u, v = np.meshgrid(np.linspace(low[0], high[0], 200), np.linspace(low[1], high[1], 200))
+    grid = np.stack([u.ravel(), v.ravel()], axis=1).astype(np.float32)
+    with mg.no_grad():
+        regions = model(mg.tensor(grid, device=device)).argmax(dim=1).numpy().reshape(u.shape)
+    ax_map.contourf(u, v, regions, alpha=0.3, cmap="coolwarm")
+    ax_map.scatter(x[:, 0], x[:, 1], c=y, s=8, cmap="coolwarm")
+    ax_map.set(title=f"learnt regions, accuracy {history['accuracy'][-1]:.1%}")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
 def main(argv=None):
     args = parse_args(argv)
     mg.manual_seed(args.seed)
@@ -69,9 +95,12 @@ def main(argv=None):
     model = MLP(2, args.hidden, 2, activation="tanh").to(args.device)
     optimizer = Adam(model.parameters(), lr=args.lr)
     all_x = mg.tensor(x, device=args.device)
-    print(f"{args.data}: {len(x)} points, MLP 2-{'-'.join(map(str, args.hidden))}-2, "
-          f"{sum(p.numel() for p in model.parameters())} parameters")
+    say = (lambda *a: None) if args.quiet else print
+    say(f"{args.data}: {len(x)} points, MLP 2-{'-'.join(map(str, args.hidden))}-2, "
+        f"{sum(p.numel() for p in model.parameters())} parameters")
     start = time.perf_counter()
+    history = {"step": [], "loss": [], "accuracy": []}
+    progress = progress_bar(args.steps, "training", args.quiet)
     step = 0
     recent = []  # batch losses since the last print; their mean is smoother than one batch's
     while step < args.steps:
@@ -82,15 +111,29 @@ def main(argv=None):
             optimizer.step()
             step += 1
             recent.append(loss.item())
+            progress.update(1)
+            progress.set_postfix(loss=f"{recent[-1]:.4f}")
             if step % args.print_every == 0 or step == args.steps:
                 with mg.no_grad():
-                    accuracy = (model(all_x).argmax(axis=1).numpy() == y).mean()
-                print(f"step {step:4d}  loss {sum(recent) / len(recent):.4f}  "
-                      f"accuracy {accuracy:6.1%}")
+                    accuracy = float((model(all_x).argmax(dim=1).numpy() == y).mean())
+                for key, value in zip(history, (step, sum(recent) / len(recent), accuracy)):
+                    history[key].append(value)
+                say(f"step {step:4d}  loss {history['loss'][-1]:.4f}  accuracy {accuracy:6.1%}")
                 recent = []
             if step == args.steps:
                 break
-    print(f"done in {time.perf_counter() - start:.1f} s")
+    progress.close()
+    seconds = time.perf_counter() - start
+    metrics = {"data": args.data, "hidden": args.hidden, "steps": args.steps,
+               "batch_size": args.batch_size, "lr": args.lr, "train_seconds": seconds,
+               "final_loss": history["loss"][-1], "final_accuracy": history["accuracy"][-1],
+               "history": history}
+    save_metrics(args.out, metrics)  # creates --out
+    plot(history, model, x, y, args.device, os.path.join(args.out, "boundary.png"))
+    print(f"{args.data}: loss {history['loss'][-1]:.4f}, accuracy "
+          f"{history['accuracy'][-1]:.1%} after {args.steps} steps in {seconds:.1f} s; saved "
+          f"metrics.json and boundary.png in {args.out}")
+    return metrics
 
 
 if __name__ == "__main__":

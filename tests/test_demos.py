@@ -1,4 +1,5 @@
 """The demos run end to end: tiny settings in a subprocess, checking what they print and write."""
+import json
 import os
 import re
 import subprocess
@@ -66,9 +67,25 @@ def test_classify_digits_rejects_bad_values(tmp_path):
     assert result.returncode == 2 and "--epochs must be at least 1" in result.stderr
 
 
-def test_train_mlp_loss_falls():
-    result = run_demo("train_mlp.py", "--steps", "120", "--print-every", "40")
+def test_train_mlp_loss_falls_and_writes_its_results(tmp_path):
+    result = run_demo("train_mlp.py", "--steps", "120", "--print-every", "40",
+                      "--out", str(tmp_path))
     assert result.returncode == 0, result.stderr
-    losses = [float(v) for v in re.findall(r"loss (\d+\.\d+)", result.stdout)]
+    losses = [float(v) for v in re.findall(r"step +\d+  loss (\d+\.\d+)", result.stdout)]
     assert len(losses) == 3
     assert losses[-1] < losses[0]
+    with open(tmp_path / "metrics.json") as f:
+        metrics = json.load(f)
+    assert metrics["history"]["step"] == [40, 80, 120]
+    np.testing.assert_allclose(metrics["history"]["loss"], losses, atol=1e-4)
+    assert metrics["final_accuracy"] == metrics["history"]["accuracy"][-1] > 0.5
+    with open(tmp_path / "boundary.png", "rb") as f:
+        assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+def test_train_mlp_quiet_prints_only_the_summary(tmp_path):
+    result = run_demo("train_mlp.py", "--steps", "20", "--quiet", "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert not re.search(r"^step", result.stdout, re.M) and "accuracy" in result.stdout
+    assert result.stderr == ""  # no progress bar
+    assert (tmp_path / "metrics.json").exists()
