@@ -42,7 +42,8 @@ class Dropout(Module):
     def __init__(self, p=0.5, inplace=False):
         super().__init__()
         if not (isinstance(p, (int, float)) and 0 <= p <= 1):
-            raise ValueError(f"Dropout: p must be a probability in [0, 1], got {p!r}")
+            raise ValueError(f"{type(self).__name__}: p must be a probability in [0, 1], "
+                             f"got {p!r}")
         self.p = p
         self.inplace = bool(inplace)
 
@@ -55,7 +56,7 @@ class Dropout(Module):
         return f"p={self.p}, inplace={self.inplace}"
 
 
-class Dropout2d(Module):
+class Dropout2d(Dropout):
     """Zero whole channels with probability p during training (Tompson et al., 2015): in a
     feature map neighbouring pixels are correlated, so dropping single pixels regularises
     little; dropping a channel does. Identity after ``eval()``.
@@ -76,13 +77,6 @@ class Dropout2d(Module):
     returns : Tensor, the same shape; each (n, c) plane is all 0 or ``x[n, c] / (1 − p)``
     """
 
-    def __init__(self, p=0.5, inplace=False):
-        super().__init__()
-        if not (isinstance(p, (int, float)) and 0 <= p <= 1):
-            raise ValueError(f"Dropout2d: p must be a probability in [0, 1], got {p!r}")
-        self.p = p
-        self.inplace = bool(inplace)
-
     def forward(self, x):
         if not isinstance(x, Tensor) or x.ndim not in (3, 4):
             shape = x.shape if isinstance(x, Tensor) else type(x).__name__
@@ -97,6 +91,3 @@ class Dropout2d(Module):
         mask_shape = x.shape[:2] + (1,) * (x.ndim - 2)
         keep = (xp.random.random_sample(mask_shape) >= self.p).astype(x.dtype) / (1 - self.p)
         return x * keep
-
-    def extra_repr(self):
-        return f"p={self.p}, inplace={self.inplace}"
