@@ -10,22 +10,7 @@ from hypothesis import given, strategies as st
 
 import minigrad as mg
 from optim import SGD, Adagrad, Adam, AdamW, RMSprop
-
-P0 = np.array([0.5, -1.25, 2.0])
-GRADS = [np.array(g) for g in ([0.3, -0.2, 1.5], [-0.1, 0.4, 0.9], [0.25, 0.05, -0.7],
-                               [0.6, -0.8, 0.2], [-0.3, 0.1, 0.05])]
-
-
-def run(make_optimizer, p0=P0, grads=GRADS, dtype=np.float64, device="cpu"):
-    """Feed ``grads`` to an optimizer over one parameter starting at ``p0``; return each p."""
-    w = mg.tensor(p0.astype(dtype), device=device, requires_grad=True)
-    optimizer = make_optimizer([w])
-    trajectory = []
-    for g in grads:
-        w.grad = mg.tensor(g.astype(dtype), device=device)
-        optimizer.step()
-        trajectory.append(w.numpy().copy())
-    return trajectory
+from optim_trajectory import GRADS, P0, assert_trajectories, run
 
 
 def sgd_reference(p, grads, lr, momentum=0.0, dampening=0.0, weight_decay=0.0,
@@ -93,11 +78,6 @@ def adam_reference(p, grads, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay
         p = p - lr * m_hat / (np.sqrt(v_hat) + eps)
         out.append(p)
     return out
-
-
-def assert_trajectories(actual, expected, rtol=1e-9):
-    for step, (a, e) in enumerate(zip(actual, expected), start=1):
-        np.testing.assert_allclose(a, e, rtol=rtol, atol=1e-12, err_msg=f"step {step}")
 
 
 def test_sgd_two_steps_by_hand():
