@@ -1,5 +1,6 @@
 """The registry of differentiable ops: each op declared once, tested by test_op_specs.py.
 
+Families of ops register theirs in ``op_specs_<family>.py`` (imported at the bottom).
 An ``OpSpec`` says how to draw inputs (a strategy from the strategies package giving ``(arrays,
 params)``), how to call the op on Tensors, and a NumPy reference for the forward value. The
 arrays become float64 Tensors that require grad; the params pass by keyword to both the op and
@@ -352,3 +353,15 @@ spec("adaptive_avg_pool2d", F.adaptive_avg_pool2d, S.adaptive_pool_inputs(),
 spec("max_unpool2d", F.max_unpool2d, S.unpool_inputs(),
      lambda x, indices, output_size, **window: R.max_unpool2d(x, indices, output_size))
 spec("interpolate", F.interpolate, S.interpolate_inputs(), R.interpolate)
+
+
+# A family of ops (graphs, detection, sequences, ...) registers its specs in its own file,
+# tests/op_specs_<family>.py, which calls ``spec`` from this module; each is imported here.
+def _import_families():
+    import importlib
+    import pathlib
+    for path in sorted(pathlib.Path(__file__).parent.glob("op_specs_*.py")):
+        importlib.import_module(path.stem)
+
+
+_import_families()

@@ -4,7 +4,7 @@ Hypothesis draws cases (``strategies/fuzz.py``) that mix valid and invalid input
 sizes of 0 and 1, odd strides, paddings and dilations, windows that cover only padding,
 non-contiguous and negative-stride views, float16/int/bool inputs and mixed dtypes, wild
 indices and scale factors.
-Each case runs in a worker process (this file run as a script), so that a kernel that corrupts
+Each case runs in a worker process (this file run as a script; ``fuzz_worker.py``), so that a kernel that corrupts
 memory or dies on a signal fails the one test and names the case, instead of killing pytest.
 The worker runs the op and its backward and reports one of
 
@@ -28,57 +28,22 @@ layout    how the op sees a leaf: 'contiguous', 'transposed' (H and W swapped in
 """
 import json
 import os
-import subprocess
 import sys
-import tempfile
 
 import numpy as np
 import pytest
 from hypothesis import example, given, settings, strategies as st
 
+from fuzz_worker import Worker, serve
 from strategies import kernel_cases
 from strategies.fuzz import FLOATS
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-class Worker:
-    """One long-lived worker process; restarted after it dies, which fails the current case."""
-
-    def __init__(self):
-        self.process = None
-        self.log = tempfile.TemporaryFile(mode="w+")
-
-    def check(self, case):
-        if self.process is None:
-            # stderr goes to a file: a pipe nobody reads could fill up and block the worker
-            self.process = subprocess.Popen(
-                [sys.executable, os.path.abspath(__file__), "--worker"], stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE, stderr=self.log, text=True, cwd=os.path.dirname(HERE))
-        self.process.stdin.write(json.dumps(case) + "\n")
-        self.process.stdin.flush()
-        line = self.process.stdout.readline()
-        if not line:
-            code = self.process.wait()
-            self.process = None
-            self.log.seek(0)
-            tail = self.log.read()[-3000:]
-            pytest.fail(f"the worker died with exit code {code} (negative: a signal) on case "
-                        f"{json.dumps(case)}\n{tail}")
-        result = json.loads(line)
-        assert result["status"] in ("ok", "rejected"), f"{json.dumps(case)}\n{result['error']}"
-        return result
-
-    def close(self):
-        if self.process is not None:
-            self.process.stdin.close()
-            self.process.wait(timeout=60)
-        self.log.close()
-
-
 @pytest.fixture(scope="module")
 def worker():
-    w = Worker()
+    w = Worker(__file__)
     yield w
     w.close()
 
@@ -249,10 +214,6 @@ def _reference(R, op, views, kwargs, absolute=False):
 def run_case(case, mg, F, R, calls):
     """The worker's verdict on one case: a dict with 'status' and, unless ok, 'error'."""
     op, kwargs = case["op"], dict(case.get("kwargs", {}))
-    if op == "abort":
-        os.abort()
-    if op == "ping":
-        return {"status": "ok"}
     if "scale_factor" in kwargs:
         scales = kwargs["scale_factor"]
         kwargs["scale_factor"] = ([float(s) for s in scales] if isinstance(scales, list)
@@ -374,28 +335,5 @@ def _compare_with_torch(case, leaves, kwargs, out):
     return {"status": "ok"}
 
 
-def serve():
-    """The worker: one JSON case per stdin line in, one JSON verdict per stdout line out."""
-    import traceback
-    sys.path.insert(0, HERE)
-    import minigrad as mg
-    import minigrad.functional as F
-    import minigrad.kernels.cpu as kernels
-    import references as R
-    calls = []
-    for name in [n for n in dir(kernels) if callable(getattr(kernels, n)) and n[0] != "_"]:
-        def counted(*args, _kernel=getattr(kernels, name), _name=name, **kwargs):
-            calls.append(_name)
-            return _kernel(*args, **kwargs)
-        setattr(kernels, name, counted)
-    for line in sys.stdin:
-        case = json.loads(line)
-        try:
-            verdict = run_case(case, mg, F, R, calls)
-        except Exception:
-            verdict = {"status": "fail", "error": traceback.format_exc()}
-        print(json.dumps(verdict), flush=True)
-
-
 if __name__ == "__main__" and sys.argv[1:] == ["--worker"]:
-    serve()
+    serve(run_case)

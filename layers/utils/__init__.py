@@ -1,0 +1,1 @@
+"""``layers.utils``: helpers around modules, as ``torch.nn.utils`` names them."""
