@@ -45,7 +45,8 @@ from minigrad.data import (FASHION_MNIST_CLASSES, FASHION_MNIST_DIR, DataLoader,
 from models import MLP, LeNet, resnet_small  # noqa: E402
 from optim import Adam  # noqa: E402
 from optim.lr_scheduler import CosineAnnealingLR, LinearLR, SequentialLR  # noqa: E402
-from _common import add_output_arguments, progress_bar, save_metrics  # noqa: E402
+from _common import (add_device_argument, add_output_arguments, check_device,  # noqa: E402
+                     progress_bar, save_metrics)
 
 VAL_FRACTION = 0.1
 GRID_ROWS, GRID_COLS = 5, 8
@@ -77,7 +78,7 @@ def parse_args(argv=None):
     parser.add_argument("--lr", type=float, default=None,
                         help="peak Adam learning rate (default: per model, "
                              + ", ".join(f"{m} {d['lr']:g}" for m, d in DEFAULTS.items()) + ")")
-    parser.add_argument("--device", default="cpu", help="'cpu', 'cuda' or 'cuda:N'")
+    add_device_argument(parser)
     parser.add_argument("--seed", type=int, default=0,
                         help="seeds the initial weights, the validation split and the shuffling")
     parser.add_argument("--limit", type=int, default=None,
@@ -93,12 +94,7 @@ def parse_args(argv=None):
             parser.error(f"--{name.replace('_', '-')} must be at least 1, got {value}")
     if not args.lr > 0:
         parser.error(f"--lr must be positive, got {args.lr}")
-    if args.device != "cpu":
-        if not args.device.startswith("cuda"):
-            parser.error(f"--device must be 'cpu', 'cuda' or 'cuda:N', got {args.device!r}")
-        if not mg.cuda.is_available():
-            parser.error(f"--device {args.device} was asked for, but CUDA is not available "
-                         "here (CuPy is missing or no GPU was found); use --device cpu")
+    check_device(parser, args.device)
     return args
 
 

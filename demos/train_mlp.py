@@ -27,7 +27,8 @@ import minigrad.functional as F  # noqa: E402
 from minigrad.data import DataLoader, TensorDataset, make_moons, make_spirals  # noqa: E402
 from models import MLP  # noqa: E402
 from optim import Adam  # noqa: E402
-from _common import add_output_arguments, progress_bar, save_metrics  # noqa: E402
+from _common import (add_device_argument, add_output_arguments, check_device,  # noqa: E402
+                     progress_bar, save_metrics)
 
 
 def parse_args(argv=None):
@@ -43,7 +44,7 @@ def parse_args(argv=None):
     parser.add_argument("--lr", type=float, default=0.02, help="Adam learning rate")
     parser.add_argument("--print-every", type=int, default=40,
                         help="print the mean loss of the last this many steps")
-    parser.add_argument("--device", default="cpu", help="'cpu' or 'cuda'")
+    add_device_argument(parser)
     parser.add_argument("--seed", type=int, default=0)
     add_output_arguments(parser, "train_mlp")
     args = parser.parse_args(argv)
@@ -51,9 +52,7 @@ def parse_args(argv=None):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1, got "
                          f"{getattr(args, name)}")
-    if args.device.startswith("cuda") and not mg.cuda.is_available():
-        parser.error(f"--device {args.device} was asked for, but CUDA is not available here "
-                     "(no CuPy or no GPU); use --device cpu")
+    check_device(parser, args.device)
     return args
 
 
