@@ -4,6 +4,7 @@
     pip install -e ".[gpu]"       # with CuPy for NVIDIA GPUs (CUDA 12)
     pip install -e ".[bench]"     # with PyTorch, the benchmarks' reference
     pip install -e ".[dev]"       # with the mutation-testing tool (see README, "Test strength")
+    pip install -e ".[tools]"     # graph drawings, TensorBoard logs and safetensors files
     pip install -e ".[dist]"      # with MPI (mpi4py + the mpich wheel) for data-parallel training
 """
 from setuptools import find_packages, setup
@@ -25,6 +26,7 @@ setup(
         "dev": ["pytest>=7", "hypothesis>=6.80", "pytest-cov>=4", "mutmut>=3"],
         "gpu": ["cupy-cuda12x"],
         "bench": ["torch"],
+        "tools": ["graphviz", "tensorboardX", "safetensors"],
         "dist": ["mpi4py", "mpich"],
     },
 )
