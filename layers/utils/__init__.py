@@ -1,1 +1,2 @@
 """``layers.utils``: helpers around modules, as ``torch.nn.utils`` names them."""
+from .spectral_norm import spectral_norm, remove_spectral_norm
