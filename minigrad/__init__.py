@@ -31,6 +31,9 @@ from .ops.shape import clone
 from .ops.fills import masked_fill
 from .ops.elementwise import pow, clamp
 from . import cuda, functional
+from . import viz
+from .trace import trace_backward
+from .serialization_safetensors import save_safetensors, load_safetensors
 from . import cuda as accelerator  # noqa: F401  (PyTorch's device-generic name; see cuda.py)
 
 # dtypes are NumPy's; PyTorch's names for them are aliases. The names float, int, bool shadow

@@ -16,6 +16,7 @@ from .grad_mode import state
 from .autograd import freed_graph_error
 from .tensor import Tensor
 from .ops.shape import sum_to
+from .trace import active_observers
 
 
 class BackwardPass:
@@ -84,10 +85,15 @@ class BackwardPass:
         its edges to the nodes and leaves that made its inputs."""
         dependencies = _count_dependencies(root_nodes)
         ready = [n for n in root_nodes if dependencies.get(n, 0) == 0]
+        observers = active_observers()  # mg.trace_backward's recorders; usually none
         while ready:
             node = ready.pop()
             edges = node._edges  # read first: a node without retain_graph drops them as it runs
-            input_grads = self.call_backward(node, self.pending.pop(node, None))
+            output_grads = self.pending.pop(node, None)
+            input_grads = self.call_backward(node, output_grads)
+            if observers:
+                for observe in observers:
+                    observe(node, edges, output_grads, input_grads)
             for i, edge in enumerate(edges):
                 if edge is None:
                     continue
