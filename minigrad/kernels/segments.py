@@ -1,0 +1,55 @@
+"""The checks and the segment layout shared by the scatter kernels of ``cpu/`` and ``gpu/``.
+
+A scatter reduces the rows of ``src`` into ``num_segments`` output rows: row ``r`` goes to
+segment ``index[r]``. Both kernel files first lay the rows out by segment (a CSR layout: the
+rows of segment ``s`` are ``order[offsets[s]:offsets[s + 1]]``, in their original order), so
+that one thread owns each output row and no two threads ever write the same cell.
+
+Notation
+--------
+M             rows of ``src`` (edges);  D  features per row (trailing dims flattened)
+S             ``num_segments``, rows of the output (nodes)
+order         int64, shape (M,): the rows sorted by segment, stable
+offsets       int64, shape (S + 1,): segment ``s`` holds ``order[offsets[s]:offsets[s + 1]]``
+"""
+import math
+
+from minigrad.backend import xp_of
+
+FLOATS = ("float32", "float64")
+
+
+def check_index(op, index, rows, num_segments):
+    """``index`` as int64 after checking it names one of ``num_segments`` for each of ``rows``.
+
+    Raises a TypeError for a non-integer index, a ValueError for a wrong shape, an IndexError for
+    a value outside [0, num_segments); all name ``op``. Runs before any kernel, which trusts it.
+    """
+    if not hasattr(index, "dtype") or index.dtype.kind not in "iu":
+        raise TypeError(f"{op}: index must be an integer array, got dtype "
+                        f"{getattr(index, 'dtype', type(index).__name__)}")
+    if index.ndim != 1 or index.shape[0] != rows:
+        raise ValueError(f"{op}: index must have shape ({rows},), one entry per row of src, "
+                         f"got shape {tuple(index.shape)}")
+    if index.size and (int(index.min()) < 0 or int(index.max()) >= num_segments):
+        raise IndexError(f"{op}: index values must be in [0, {num_segments}), got "
+                         f"[{int(index.min())}, {int(index.max())}]")
+    return index.astype(xp_of(index).int64, copy=False)
+
+
+def check_src(op, src, min_ndim=1):
+    """``src`` as a C-contiguous (M, D) float array; TypeError / ValueError naming ``op``."""
+    if str(src.dtype) not in FLOATS:
+        raise TypeError(f"{op}: src must be float32 or float64, got {src.dtype}")
+    if src.ndim < min_ndim:
+        raise ValueError(f"{op}: src must have at least {min_ndim} dim(s) (rows first), got "
+                         f"shape {tuple(src.shape)}")
+    D = math.prod(src.shape[1:])
+    return xp_of(src).ascontiguousarray(src.reshape(src.shape[0], D))
+
+
+def check_num_segments(op, num_segments):
+    if isinstance(num_segments, bool) or not hasattr(num_segments, "__index__") \
+            or int(num_segments) < 0:
+        raise ValueError(f"{op}: num_segments must be an int >= 0, got {num_segments!r}")
+    return int(num_segments)
