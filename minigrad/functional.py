@@ -26,6 +26,7 @@ from .ops.conv import conv2d, conv_transpose2d  # noqa: F401  (re-exported as F.
 from .ops.pool import max_pool2d, max_unpool2d, avg_pool2d, adaptive_avg_pool2d  # noqa: F401
 from .ops.resample import interpolate  # noqa: F401
 from .norms import batch_norm, layer_norm, group_norm, instance_norm  # noqa: F401
+from .attention import scaled_dot_product_attention  # noqa: F401
 from .losses import (nll_loss, cross_entropy, mse_loss, l1_loss, binary_cross_entropy,  # noqa: F401
                      binary_cross_entropy_with_logits, kl_div, multi_margin_loss,
                      cosine_similarity, pairwise_distance, contrastive_loss, triplet_margin_loss,
@@ -244,55 +245,3 @@ def one_hot(indices, num_classes=-1):
         raise IndexError(f"one_hot: indices must be in [0, {num_classes}), got values in "
                          f"[{int(idx.min())}, {int(idx.max())}]")
     return Tensor._wrap(xp.eye(num_classes, dtype=np.int64)[idx])
-
-
-def scaled_dot_product_attention(q, k, v, attn_mask=None, dropout_p=0.0, is_causal=False,
-                                 scale=None, training=True, return_weights=False):
-    """softmax(q kᵀ / √d + mask) v.
-
-    Parameters
-    ----------
-    q : Tensor, shape (..., L, d)
-    k : Tensor, shape (..., S, d)
-    v : Tensor, shape (..., S, d_v)
-    attn_mask : bool array (True = may attend, PyTorch's convention) or float additive mask,
-        broadcastable to (..., L, S)
-    dropout_p : float
-        Dropout on the attention weights, applied only when ``training``.
-    is_causal : bool
-        Position i attends to positions j <= i only.
-    scale : float, optional
-        Multiplies the scores instead of 1/√d.
-    return_weights : bool
-        Also return the attention weights, shape (..., L, S), e.g. to plot them.
-
-    Returns
-    -------
-    Tensor, shape (..., L, d_v)
-
-    Examples
-    --------
-    >>> import minigrad as mg, minigrad.functional as F
-    >>> q = k = mg.ones(1, 2, 1)
-    >>> v = mg.tensor([[[1.0], [3.0]]])
-    >>> F.scaled_dot_product_attention(q, k, v, is_causal=True).tolist()  # row 0 sees v[0] only
-    [[[1.0], [2.0]]]
-    """
-    d = q.shape[-1]
-    scores = matmul(q, transpose(k, -1, -2)) * (scale if scale is not None else 1 / math.sqrt(d))
-    xp = xp_of(q.data)
-    L, S = scores.shape[-2:]
-    # a large finite negative rather than -inf: a fully masked row becomes uniform, not NaN
-    very_negative = float(np.finfo(scores.dtype).min) / 2
-    if is_causal:
-        scores = where(xp.tril(xp.ones((L, S), dtype=bool)), scores, very_negative)
-    if attn_mask is not None:
-        mask = raw(attn_mask)
-        if mask.dtype == bool:
-            scores = where(mask, scores, very_negative)
-        else:
-            scores = scores + attn_mask
-    weights = softmax(scores, axis=-1)
-    weights = dropout(weights, dropout_p, training) if dropout_p else weights
-    out = matmul(weights, v)
-    return (out, weights) if return_weights else out
