@@ -7,11 +7,23 @@
 - ``ResNet`` with ``BasicBlock`` or ``Bottleneck``; ``resnet_small`` for tiny images and
   ``resnet18``, ``resnet34``, ``resnet50`` with torchvision's shapes.
 
-Every model returns logits of shape (N, num_classes); images are NCHW.
+- ``ConvAutoencoder`` and ``VAE`` (convolutional; ``gaussian_kl``, ``reconstruction_loss``).
+- ``SegNet`` and ``UNet`` for per-pixel labels, upsampling by max-unpooling, interpolation or
+  transposed convolution.
+- ``DCGAN`` (``DCGANGenerator``, ``DCGANDiscriminator``), ``WGANCritic`` and
+  ``gradient_penalty`` for WGAN-GP.
+
+The classifiers return logits of shape (N, num_classes); images are NCHW.
 """
 from models.lenet import LeNet
 from models.mlp import MLP
+from models.autoencoder import VAE, ConvAutoencoder, gaussian_kl, reconstruction_loss
+from models.gan import (DCGAN, DCGANDiscriminator, DCGANGenerator, WGANCritic, gradient_penalty,
+                        sample_generator)
+from models.segmentation import SegNet, UNet
 from models.resnet import BasicBlock, Bottleneck, ResNet, resnet18, resnet34, resnet50, resnet_small
 
 __all__ = ["MLP", "LeNet", "ResNet", "BasicBlock", "Bottleneck", "resnet_small", "resnet18",
-           "resnet34", "resnet50"]
+           "resnet34", "resnet50", "ConvAutoencoder", "VAE", "gaussian_kl",
+           "reconstruction_loss", "SegNet", "UNet", "DCGAN", "DCGANGenerator",
+           "DCGANDiscriminator", "WGANCritic", "gradient_penalty", "sample_generator"]
