@@ -116,4 +116,5 @@ def _host_array(name, value):
     if array.dtype.kind not in "biuf":
         raise ValueError(f"save_safetensors: {name!r} has dtype {array.dtype}; safetensors "
                          "stores only bool, integer and floating arrays")
-    return np.ascontiguousarray(array)
+    # not np.ascontiguousarray, which turns a 0-d array (num_batches_tracked) into shape (1,)
+    return array if array.flags.c_contiguous else array.copy(order="C")

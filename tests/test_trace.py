@@ -1,0 +1,107 @@
+"""mg.trace_backward: the order of the walk, the shapes and the gradient norms it records."""
+import sys
+import threading
+
+import numpy as np
+import pytest
+
+import minigrad as mg
+
+
+def _chain():
+    x = mg.tensor(np.array([[1.0, -2.0, 3.0]]), requires_grad=True)   # (1, 3)
+    w = mg.tensor(np.ones((3, 2)) * 0.5, requires_grad=True)          # (3, 2)
+    loss = (x @ w).tanh().sum()
+    return x, w, loss
+
+
+def test_rows_follow_the_walk_from_root_to_leaves():
+    x, w, loss = _chain()
+    with mg.trace_backward() as t:
+        loss.backward()
+    assert [r.op for r in t.rows] == ["Sum", "Tanh", "MatMul"]
+    assert [r.step for r in t.rows] == [0, 1, 2]
+    matmul = t.rows[2]
+    assert matmul.input_shapes == ((1, 3), (3, 2))
+    assert matmul.output_shapes == ((1, 2),)
+    assert t.rows[0].output_shapes == ((),)
+
+
+def test_norms_are_those_of_the_gradients():
+    x, w, loss = _chain()
+    h = (x.numpy() @ w.numpy())
+    with mg.trace_backward() as t:
+        loss.backward()
+    sum_row, tanh_row, matmul_row = t.rows
+    assert sum_row.grad_output_norm == pytest.approx(1.0)
+    assert sum_row.grad_input_norm == pytest.approx(np.sqrt(2.0))   # ones of shape (1, 2)
+    g_h = 1 - np.tanh(h) ** 2
+    assert tanh_row.grad_input_norm == pytest.approx(np.linalg.norm(g_h))
+    assert matmul_row.grad_output_norm == pytest.approx(np.linalg.norm(g_h))
+    expected = np.sqrt(np.linalg.norm(x.grad.numpy()) ** 2 + np.linalg.norm(w.grad.numpy()) ** 2)
+    assert matmul_row.grad_input_norm == pytest.approx(expected)
+
+
+def test_nothing_is_recorded_outside_the_block_and_traces_nest():
+    with mg.trace_backward() as outer:
+        _chain()[2].backward()
+        with mg.trace_backward() as inner:
+            _chain()[2].backward()
+        _chain()[2].backward()
+    _chain()[2].backward()
+    assert len(inner.rows) == 3
+    assert len(outer.rows) == 9
+    assert [r.step for r in outer.rows] == list(range(9))
+
+
+def test_mg_grad_is_traced_too():
+    x, w, loss = _chain()
+    with mg.trace_backward() as t:
+        mg.grad(loss, [w])
+    assert [r.op for r in t.rows] == ["Sum", "Tanh", "MatMul"]
+
+
+def test_other_threads_are_not_traced():
+    with mg.trace_backward() as t:
+        worker = threading.Thread(target=lambda: _chain()[2].backward())
+        worker.start()
+        worker.join()
+    assert t.rows == []
+
+
+def test_vanishing_gradient_shows_in_the_norms():
+    # 8 saturated sigmoids: each multiplies the gradient by at most s(1 - s), tiny here
+    x = mg.tensor(np.array([6.0]), requires_grad=True)
+    y = x
+    for _ in range(8):
+        y = (y * 3.0 + 5.0).sigmoid()
+    with mg.trace_backward() as t:
+        y.sum().backward()
+    sigmoid_norms = [r.grad_output_norm for r in t.rows if r.op == "Sigmoid"]
+    assert len(sigmoid_norms) == 8
+    assert all(b < a for a, b in zip(sigmoid_norms, sigmoid_norms[1:]))
+    assert sigmoid_norms[-1] < 1e-3 * sigmoid_norms[0]
+
+
+def test_table_lists_each_row_and_prints_to_a_file(capsys):
+    x, w, loss = _chain()
+    with mg.trace_backward() as t:
+        loss.backward()
+    text = t.table(file=sys.stdout)
+    lines = text.splitlines()
+    assert lines[0].split()[:2] == ["step", "op"]
+    assert len(lines) == 2 + 3
+    assert lines[4].split()[:2] == ["2", "MatMul"]
+    assert "(1, 3), (3, 2)" in lines[4]
+    assert capsys.readouterr().out.strip() == text.strip()
+
+
+def test_plot_writes_a_png(tmp_path):
+    x, w, loss = _chain()
+    with mg.trace_backward() as t:
+        loss.backward()
+    path = tmp_path / "trace.png"
+    fig = t.plot(str(path))
+    assert len(fig.axes[0].patches) == 3
+    with open(path, "rb") as f:
+        assert f.read(8) == b"\x89PNG\r\n\x1a\n"
