@@ -71,7 +71,11 @@ def _allowed_and_bias(attn_mask, is_causal, L, S, xp):
     if attn_mask is None:
         return allowed, None
     mask = xp.asarray(raw(attn_mask))
-    if mask.ndim and mask.shape[-2:] != np.broadcast_shapes(mask.shape[-2:], (L, S)):
+    try:
+        fits = np.broadcast_shapes(mask.shape[-2:], (L, S)) == (L, S)
+    except ValueError:
+        fits = False
+    if not fits:
         raise ValueError(f"scaled_dot_product_attention: attn_mask must broadcast to (..., L, S)"
                          f" = (..., {L}, {S}), got shape {mask.shape}")
     if mask.dtype == bool:
