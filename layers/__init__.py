@@ -24,6 +24,7 @@ from .parameter_containers import ParameterList, ParameterDict
 from .activation import (ReLU, LeakyReLU, ELU, SELU, GELU, Sigmoid, Tanh, SiLU, Softplus,
                          Softmax, LogSoftmax)
 from .embedding import Embedding
+from .attention import MultiheadAttention
 from .rnn import RNNCell, LSTMCell, GRUCell, RNN, LSTM, GRU
 from .loss import (CrossEntropyLoss, NLLLoss, MSELoss, L1Loss, SmoothL1Loss, HuberLoss, BCELoss,
                    BCEWithLogitsLoss, KLDivLoss, MarginRankingLoss, HingeEmbeddingLoss,
@@ -42,4 +43,4 @@ __all__ = ["init", "Parameter", "Module", "RemovableHandle", "IncompatibleKeys",
            "CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss",
            "BCELoss", "BCEWithLogitsLoss", "KLDivLoss", "MarginRankingLoss", "HingeEmbeddingLoss",
            "MultiMarginLoss", "CosineEmbeddingLoss", "TripletMarginLoss", "GaussianNLLLoss",
-           "CosineSimilarity", "PairwiseDistance"]
+           "CosineSimilarity", "PairwiseDistance", "MultiheadAttention"]
