@@ -13,6 +13,7 @@
 - ``load_mnist``, ``load_fashion_mnist``: the 28x28 datasets from their IDX files;
   ``read_idx`` / ``write_idx`` handle the format itself.
 - ``make_spirals``, ``make_moons``: seeded 2-d toy problems.
+- ``DistributedSampler``: each rank's share of an epoch in data-parallel training.
 
 The loaders return NumPy arrays (images float32 NCHW in [0, 1], labels int64), ready for
 ``TensorDataset(images, labels)``.
@@ -32,6 +33,7 @@ from minigrad.data.loader import DataLoader
 from minigrad.data.sampler import (BatchSampler, RandomSampler, Sampler, SequentialSampler,
                                    SubsetRandomSampler, WeightedRandomSampler)
 from minigrad.data.synthetic import make_moons, make_spirals
+from minigrad.data.distributed import DistributedSampler
 from minigrad.data.worker import WorkerInfo, get_worker_info
 
 __all__ = ["Dataset", "IterableDataset", "ChainDataset", "TensorDataset", "Subset",
@@ -40,3 +42,4 @@ __all__ = ["Dataset", "IterableDataset", "ChainDataset", "TensorDataset", "Subse
            "default_collate", "default_convert", "get_worker_info", "WorkerInfo", "load_digits",
            "train_test_split", "load_mnist", "load_fashion_mnist", "read_idx", "write_idx",
            "FASHION_MNIST_DIR", "FASHION_MNIST_CLASSES", "make_spirals", "make_moons"]
+__all__ += ["DistributedSampler"]
