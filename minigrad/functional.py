@@ -18,7 +18,8 @@ import numpy as np
 from .backend import xp_of
 from .tensor import Tensor, raw
 from .ops.elementwise import clip, erf, exp, relu, sigmoid, softplus, tanh, where
-from .ops.index import getitem, gather, scatter_add, scatter_mean, scatter_max  # noqa: F401
+from .ops.index import getitem  # noqa: F401
+from .ops.scatter import gather, scatter_add, scatter_mean, scatter_max, scatter_min, segment_softmax  # noqa: F401,E501
 from .ops.linalg import matmul
 from .ops.reduce import dim_or_axis, logsumexp
 from .ops.shape import transpose

@@ -48,8 +48,9 @@ def check_src(op, src, min_ndim=1):
     return xp_of(src).ascontiguousarray(src.reshape(src.shape[0], D))
 
 
-def check_num_segments(op, num_segments):
+def check_num_segments(op, num_segments, name="num_segments"):
+    """``num_segments`` as an int >= 0; a ValueError naming ``op`` and the argument ``name``."""
     if isinstance(num_segments, bool) or not hasattr(num_segments, "__index__") \
             or int(num_segments) < 0:
-        raise ValueError(f"{op}: num_segments must be an int >= 0, got {num_segments!r}")
+        raise ValueError(f"{op}: {name} must be an int >= 0, got {num_segments!r}")
     return int(num_segments)
