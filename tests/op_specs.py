@@ -311,23 +311,6 @@ spec("scaled_dot_product_attention", F.scaled_dot_product_attention, S.attention
      _attention)
 
 
-def _scatter(reduce):
-    def reference(src, index, dim_size):
-        out = np.zeros((dim_size,) + src.shape[1:])
-        for i in range(dim_size):
-            if (index == i).any():
-                out[i] = reduce(src[index == i], axis=0)
-        return out
-    return reference
-
-
-spec("gather", F.gather, S.gather_inputs(), lambda src, index: src[index])
-spec("scatter_add", F.scatter_add, S.scatter_inputs(), _scatter(np.sum))
-spec("scatter_mean", F.scatter_mean, S.scatter_inputs(), _scatter(np.mean))
-spec("scatter_max", F.scatter_max, S.scatter_inputs(distinct=True), _scatter(np.max),
-     note="values distinct so no ties (test_ties.py checks the tie rule)")
-
-
 def _seeded_dropout(x, p):
     mg.manual_seed(0)  # the same mask at every evaluation, so finite differences are valid
     return F.dropout(x, p=p)
