@@ -26,6 +26,9 @@ from .ops.shape import transpose
 from .ops.conv import conv2d, conv_transpose2d  # noqa: F401  (re-exported as F.conv2d, ...)
 from .ops.pool import max_pool2d, max_unpool2d, avg_pool2d, adaptive_avg_pool2d  # noqa: F401
 from .ops.resample import interpolate  # noqa: F401
+from .ops.roi import roi_align, roi_pool, nms, batched_nms  # noqa: F401  (detection)
+from .ops.boxes import (box_area, box_convert, box_iou, generalized_box_iou,  # noqa: F401
+                        generalized_box_iou_loss, encode_boxes, decode_boxes, grid_anchors)
 from .norms import batch_norm, layer_norm, group_norm, instance_norm  # noqa: F401
 from .attention import scaled_dot_product_attention  # noqa: F401
 from .losses import (nll_loss, cross_entropy, mse_loss, l1_loss, binary_cross_entropy,  # noqa: F401
