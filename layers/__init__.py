@@ -25,6 +25,9 @@ from .activation import (ReLU, LeakyReLU, ELU, SELU, GELU, Sigmoid, Tanh, SiLU, 
                          Softmax, LogSoftmax)
 from .embedding import Embedding
 from .attention import MultiheadAttention
+from .transformer import (TransformerEncoderLayer, TransformerDecoderLayer, TransformerEncoder,
+                          TransformerDecoder, Transformer, PositionalEncoding,
+                          LearnedPositionalEncoding)
 from .rnn import RNNCell, LSTMCell, GRUCell, RNN, LSTM, GRU
 from .loss import (CrossEntropyLoss, NLLLoss, MSELoss, L1Loss, SmoothL1Loss, HuberLoss, BCELoss,
                    BCEWithLogitsLoss, KLDivLoss, MarginRankingLoss, HingeEmbeddingLoss,
@@ -43,4 +46,6 @@ __all__ = ["init", "Parameter", "Module", "RemovableHandle", "IncompatibleKeys",
            "CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss",
            "BCELoss", "BCEWithLogitsLoss", "KLDivLoss", "MarginRankingLoss", "HingeEmbeddingLoss",
            "MultiMarginLoss", "CosineEmbeddingLoss", "TripletMarginLoss", "GaussianNLLLoss",
-           "CosineSimilarity", "PairwiseDistance", "MultiheadAttention"]
+           "CosineSimilarity", "PairwiseDistance", "MultiheadAttention",
+           "TransformerEncoderLayer", "TransformerDecoderLayer", "TransformerEncoder",
+           "TransformerDecoder", "Transformer", "PositionalEncoding", "LearnedPositionalEncoding"]
