@@ -65,33 +65,47 @@ def draw_graph(output, params=None, show_saved=False):
                            node_attr={"fontname": "Helvetica", "fontsize": "11"},
                            edge_attr={"fontname": "Helvetica", "fontsize": "9"})
     drawn = set()
-    stack = []
     for i, t in enumerate(outputs):
         out_id = f"output{i}"
         dot.node(out_id, f"output {i}\n{_describe(t.shape, t.dtype)}", shape="box",
                  style="filled", fillcolor="darkolivegreen1")
-        source = _add_maker(dot, t._grad_fn, t, names, drawn, stack)
-        dot.edge(source, out_id, label=_describe(t.shape, t.dtype))
+        dot.edge(_draw_maker(dot, t._grad_fn, t, names, drawn), out_id,
+                 label=_describe(t.shape, t.dtype))
+    for node in graph_nodes(outputs):
+        if show_saved:
+            _add_saved(dot, node, node_id(node))
+        for edge in node._edges:
+            if edge is not None:
+                child, _, leaf, shape, dtype = edge
+                dot.edge(_draw_maker(dot, child, leaf, names, drawn), node_id(node),
+                         label=_describe(shape, dtype))
+    return dot
+
+
+def graph_nodes(outputs):
+    """Every Function that ``outputs`` (Tensors) depend on, each once, outputs' makers first.
+
+    The same walk as backward's, with an explicit stack. Raises RuntimeError for a node that
+    a backward pass has already freed (its edges are gone)."""
+    found, seen = [], set()
+    stack = [t._grad_fn for t in outputs if t._grad_fn is not None]
     while stack:
         node = stack.pop()
-        node_id = _node_id(node)
+        if node in seen:
+            continue
+        seen.add(node)
         if node._saved is None:
             raise RuntimeError(
                 f"draw_graph: {type(node).__name__}'s saved arrays and edges were freed by a "
                 "backward pass; draw the graph before backward, or call "
                 "backward(retain_graph=True)")
-        if show_saved:
-            _add_saved(dot, node, node_id)
-        for edge in node._edges:
-            if edge is None:
-                continue
-            child, _, leaf, shape, dtype = edge
-            source = _add_maker(dot, child, leaf, names, drawn, stack)
-            dot.edge(source, node_id, label=_describe(shape, dtype))
-    return dot
+        found.append(node)
+        stack.extend(edge[0] for edge in reversed(node._edges)
+                     if edge is not None and edge[0] is not None)
+    return found
 
 
-def _add_maker(dot, node, leaf, names, drawn, stack):
+def _draw_maker(dot, node, leaf, names, drawn):
     """Draw (once) what made a Tensor: the op ``node``, or the leaf itself; returns its id."""
     if node is None:
         leaf_id = f"leaf{id(leaf)}"
@@ -101,13 +115,11 @@ def _add_maker(dot, node, leaf, names, drawn, stack):
             label = f"{name}\n{_describe(leaf.shape, leaf.dtype)}" + _grad_text(leaf)
             dot.node(leaf_id, label, shape="ellipse", style="filled", fillcolor="lightblue")
         return leaf_id
-    node_id = _node_id(node)
-    if node_id not in drawn:
-        drawn.add(node_id)
-        dot.node(node_id, type(node).__name__, shape="box", style="filled",
+    if node_id(node) not in drawn:
+        drawn.add(node_id(node))
+        dot.node(node_id(node), type(node).__name__, shape="box", style="filled",
                  fillcolor="lightgrey")
-        stack.append(node)
-    return node_id
+    return node_id(node)
 
 
 def _add_saved(dot, node, node_id):
@@ -150,5 +162,6 @@ def _describe(shape, dtype):
     return f"{tuple(shape)} {dtype}"
 
 
-def _node_id(node):
+def node_id(node):
+    """A Function's name in the drawing (unique while the graph lives)."""
     return f"fn{id(node)}"
