@@ -142,8 +142,8 @@ def test_embedding_index_search_and_metrics():
     # 5.2 ranks 1 (d 4.2, label 0), 2 (4.8, label 1), 0 (5.2, label 0): AP (1 + 2/3) / 2
     assert index.mean_average_precision(index.embeddings, index.labels,
                                         exclude_self=True) == pytest.approx((4 + 5 / 6) / 5)
-    # a query at 6.0 labelled 1: ranking 4 (0), 2 (1), 3 (1), 1, 0 -> AP (1/2 + 2/3) / 2
-    assert index.mean_average_precision([[6.0]], [1]) == pytest.approx((1 / 2 + 2 / 3) / 2)
+    # a query at 6.2 labelled 1: ranking 4 (0), 2 (1), 3 (1), 1, 0 -> AP (1/2 + 2/3) / 2
+    assert index.mean_average_precision([[6.2]], [1]) == pytest.approx((1 / 2 + 2 / 3) / 2)
 
 
 def test_embedding_index_errors():
