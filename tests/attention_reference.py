@@ -70,12 +70,15 @@ def mha(query, key, value, *weights, num_heads, attn_mask=None, key_padding_mask
         q = query[:, n] @ w_q.T + b_in[:E]
         k = key[:, n] @ w_k.T + b_in[E:2 * E]
         v = value[:, n] @ w_v.T + b_in[2 * E:]
-        allowed, bias = mask_parts(attn_mask, (L, S), attend_if_true=False)
-        if key_padding_mask is not None:
-            pad_allowed, pad_bias = mask_parts(key_padding_mask[n], (L, S), attend_if_true=False)
-            allowed, bias = allowed & pad_allowed, bias + pad_bias
         heads = np.zeros((L, E))
         for h in range(H):
+            mask = attn_mask if attn_mask is None or np.ndim(attn_mask) == 2 else \
+                attn_mask[n * H + h]  # (N * H, L, S): one mask per sample and head
+            allowed, bias = mask_parts(mask, (L, S), attend_if_true=False)
+            if key_padding_mask is not None:
+                pad_allowed, pad_bias = mask_parts(key_padding_mask[n], (L, S),
+                                                   attend_if_true=False)
+                allowed, bias = allowed & pad_allowed, bias + pad_bias
             cols = slice(h * D, (h + 1) * D)
             attn[n, h] = masked_softmax(q[:, cols] @ k[:, cols].T / math.sqrt(D) + bias, allowed)
             heads[:, cols] = attn[n, h] @ v[:, cols]
