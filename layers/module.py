@@ -380,7 +380,7 @@ class Module:
             return f"{name}({lines[0]})"
         return name + "(\n  " + "\n  ".join(lines) + "\n)"
 
-    def summary(self):
+    def summary(self, input_size=None, dtype=None, device=None):
         """A table of every module, its type and its own parameter count, then the totals.
 
         The repr shows the structure; this shows where the parameters are. Shared parameters
@@ -395,5 +395,13 @@ class Module:
         1       ReLU                 0
         2       Linear               8
         total: 23 parameters (23 trainable) in 4 tensors; 0 buffer entries
+
+        With ``input_size`` (the input batch's shape, batch dimension included; a list of
+        shapes for several inputs), the model is run once on zeros of that shape (of
+        ``dtype``, on ``device``; eval mode, no grad) and forward hooks record each module's
+        output shape, as torchinfo does; see ``layers/summary.py``.
         """
-        return summarize(self)
+        if input_size is None:
+            return summarize(self)
+        from .summary import summarize_shapes
+        return summarize_shapes(self, input_size, dtype=dtype, device=device)
