@@ -6,12 +6,12 @@ gives the table that catches most shape mistakes before training starts::
 
     >>> from layers import Linear, ReLU, Sequential
     >>> print(Sequential(Linear(4, 3), ReLU(), Linear(3, 2)).summary((5, 4)))
-    layer (type)        output shape  parameters
-    ------------------  ------------  ----------
-    Sequential          (5, 2)                 0
-      0 (Linear)        (5, 3)                15
-      1 (ReLU)          (5, 3)                 0
-      2 (Linear)        (5, 2)                 8
+    layer (type)  output shape  parameters
+    ------------  ------------  ----------
+    Sequential    (5, 2)                 0
+      0 (Linear)  (5, 3)                15
+      1 (ReLU)    (5, 3)                 0
+      2 (Linear)  (5, 2)                 8
     total: 23 parameters (23 trainable); input (5, 4) -> output (5, 2)
 
 Notation
