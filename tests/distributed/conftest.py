@@ -24,6 +24,6 @@ def launch(script, *args, n=2, timeout=180, env=None):
                           env=environment)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def run_ranks():
     return launch

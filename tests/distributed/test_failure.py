@@ -1,0 +1,22 @@
+"""A rank that raises, exits, is killed or stalls makes the job end with a clear error within
+seconds (the group's timeout is 3 s), never hang."""
+import time
+
+import pytest
+
+
+@pytest.mark.parametrize("mode, expected", [
+    ("raise", "rank 1 raised RuntimeError; aborting all ranks"),
+    ("exit", "DistributedTimeoutError"),
+    ("kill", "BAD TERMINATION"),
+    ("stall", "did not complete within 3 s"),
+])
+def test_a_failing_rank_stops_the_job_clearly(run_ranks, mode, expected):
+    start = time.monotonic()
+    result = run_ranks("failure.py", mode, timeout=60)
+    elapsed = time.monotonic() - start
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output
+    assert expected in output, output
+    assert "it should not have" not in output
+    assert elapsed < 30, f"{mode}: the job took {elapsed:.0f} s to stop"
