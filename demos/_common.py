@@ -1,9 +1,11 @@
 """What every demo shares: the device and output arguments, a progress bar, the saved metrics,
-and an optional TensorBoard log.
+an optional TensorBoard log and the training-debug recipes.
 
 Each demo writes its results under ``--out`` (a ``metrics.json`` and its PNGs), shows long loops
 with a tqdm bar that ``--quiet`` turns off, runs on ``--device``, and logs to TensorBoard under
-``--logdir`` when given, so the demos behave alike from the command line.
+``--logdir`` when given (``log_parameters`` adds weight and gradient histograms,
+``log_images`` a grid of sample images), so the demos behave alike from the command line. A demo
+with ``--debug`` calls ``run_debug_recipes`` before training.
 """
 import json
 import os
@@ -83,3 +85,98 @@ def save_metrics(out, metrics):
     with open(path, "w") as f:
         json.dump(metrics, f, indent=2)
     return path
+
+
+def log_parameters(log, model, step):
+    """Histograms of every parameter (``weights/<name>``) and of its gradient, when it has one
+    (``grads/<name>``), at ``step``; ``log`` from :func:`open_logger`."""
+    for name, param in model.named_parameters():
+        log.add_histogram(f"weights/{name}", param, step)
+        if param.grad is not None:
+            log.add_histogram(f"grads/{name}", param.grad, step)
+
+
+def log_images(log, tag, images, step=0):
+    """A grid of images (N, C, H, W), each rescaled to [0, 1] for display, under ``tag``."""
+    import numpy as np
+    images = np.asarray(images, dtype=np.float32)
+    low = images.min(axis=(1, 2, 3), keepdims=True)
+    high = images.max(axis=(1, 2, 3), keepdims=True)
+    log.add_images(tag, (images - low) / np.maximum(high - low, 1e-8), step)
+
+
+def run_debug_recipes(make_model, make_optimizer, loss_fn, batches, out, say=print,
+                      overfit_steps=100, lr_range=(1e-5, 1.0)):
+    """The checks of ``minigrad.utils.debug`` on fresh models, with their PNGs under ``out``.
+
+    Parameters
+    ----------
+    make_model : callable () -> Module
+        A new model each call: the recipes train what they are given.
+    make_optimizer : callable (parameters) -> Optimizer
+    loss_fn : callable (output, targets) -> one-element Tensor
+    batches : list of (inputs, targets)
+        The first one is the batch to overfit and the one the statistics are taken on; all of
+        them feed the learning-rate range test.
+    out : str
+        Folder of ``activations.png``, ``gradient_flow.png``, ``lr_find.png`` and
+        ``overfit.png``.
+    overfit_steps : int
+    lr_range : (float, float)
+        ``start_lr`` and ``end_lr`` of the range test.
+
+    Returns
+    -------
+    dict
+        The numbers, for ``metrics.json``: the overfit result, the suggested learning rate,
+        the dead and saturated fractions, and the smallest and largest mean |grad|.
+    """
+    from minigrad.utils import debug
+    os.makedirs(out, exist_ok=True)
+    inputs, targets = batches[0]
+    model = make_model()
+    say(model.summary(tuple(inputs.shape)))
+    stats = debug.activation_stats(model, inputs)
+    debug.plot_activation_stats(stats, os.path.join(out, "activations.png"))
+    for row in stats:
+        if row["dead"] is not None or row["saturated"] is not None:
+            kind, value = (("dead", row["dead"]) if row["dead"] is not None
+                           else ("saturated", row["saturated"]))
+            say(f"debug: {row['name']} ({row['type']}): {value:.1%} {kind}")
+    model.zero_grad()
+    loss_fn(model(inputs), targets).backward()
+    flow = debug.gradient_flow(model)
+    debug.plot_gradient_flow(flow, os.path.join(out, "gradient_flow.png"))
+    means = [mean for _, mean, _ in flow]
+    say(f"debug: mean |grad| per parameter from {min(means):.3g} to {max(means):.3g}")
+    found = debug.lr_find(model, batches, loss_fn, make_optimizer(model.parameters()),
+                          start_lr=lr_range[0], end_lr=lr_range[1], num_iter=50)
+    found.plot(os.path.join(out, "lr_find.png"))
+    say(f"debug: lr_find suggests lr ~ {found.suggestion:.3g} (steepest fall of the loss)")
+    model = make_model()
+    overfit = debug.overfit_one_batch(model, batches[0], loss_fn,
+                                      make_optimizer(model.parameters()), steps=overfit_steps)
+    _plot_overfit(overfit, os.path.join(out, "overfit.png"))
+    say("debug: " + overfit.message)
+    return {"overfit_reached": overfit.reached, "overfit_final_loss": overfit.final_loss,
+            "lr_suggestion": found.suggestion,
+            "dead_fraction": {r["name"]: r["dead"] for r in stats if r["dead"] is not None},
+            "saturated_fraction": {r["name"]: r["saturated"] for r in stats
+                                   if r["saturated"] is not None},
+            "grad_mean_abs": {name: mean for name, mean, _ in flow}}
+
+
+def _plot_overfit(result, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.plot(result.losses)
+    ax.axhline(result.tol, color="tab:red", linestyle="--", label=f"near zero ({result.tol:g})")
+    ax.set_yscale("log")
+    ax.set(xlabel="step", ylabel="loss on the one batch",
+           title="overfit one batch: " + ("reached" if result.reached else "NOT reached"))
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
