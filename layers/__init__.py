@@ -34,6 +34,9 @@ from .loss import (CrossEntropyLoss, NLLLoss, MSELoss, L1Loss, SmoothL1Loss, Hub
                    MultiMarginLoss, CosineEmbeddingLoss, TripletMarginLoss, GaussianNLLLoss,
                    CosineSimilarity, PairwiseDistance)
 
+from .graph import (EdgeModel, NodeModel, MessagePassing, GCNConv, GATConv, GINConv,  # noqa: E501
+                    global_add_pool, global_mean_pool, global_max_pool)
+
 __all__ = ["init", "Parameter", "Module", "RemovableHandle", "IncompatibleKeys", "Sequential",
            "ModuleList", "ModuleDict", "Identity", "Flatten", "Unflatten", "Linear", "Bilinear",
            "Conv2d", "ConvTranspose2d", "MaxPool2d", "MaxUnpool2d", "AvgPool2d",
@@ -49,3 +52,5 @@ __all__ = ["init", "Parameter", "Module", "RemovableHandle", "IncompatibleKeys",
            "CosineSimilarity", "PairwiseDistance", "MultiheadAttention",
            "TransformerEncoderLayer", "TransformerDecoderLayer", "TransformerEncoder",
            "TransformerDecoder", "Transformer", "PositionalEncoding", "LearnedPositionalEncoding"]
+__all__ += ["EdgeModel", "NodeModel", "MessagePassing", "GCNConv", "GATConv", "GINConv",
+            "global_add_pool", "global_mean_pool", "global_max_pool"]
