@@ -80,3 +80,43 @@ def box_coding_inputs(draw, decode=False):
         first = draw(values((N, 4), low=-1.5, high=1.5))
     weights = draw(st.sampled_from([(1.0, 1.0, 1.0, 1.0), (10.0, 10.0, 5.0, 5.0)]))
     return ((first, anchors), {"weights": weights})
+
+
+FUZZ_DTYPES = ["float32", "float64", "float16", "int64", "bool"]
+
+
+@st.composite
+def fuzz_cases(draw, op):
+    """A JSON case for ``tests/test_fuzz_detection.py``: valid and invalid input on purpose.
+
+    Map sizes of 0 and 1, boxes off the map, empty and reversed, batch indices out of range or
+    fractional, NaN and inf coordinates, output sizes of 0, odd scales (0, negative, inf, NaN),
+    wrong box shapes and dtypes, every sampling ratio, empty box sets.
+    """
+    wild = draw(st.booleans())
+    if op == "nms":
+        K = draw(st.integers(0, 12))
+        return {"op": op, "seed": draw(st.integers(0, 2**31)), "K": K,
+                "box_shape": [K, draw(st.sampled_from([4, 4, 4, 5]))] if wild else [K, 4],
+                "score_len": draw(st.sampled_from([K, K, K + 1])) if wild else K,
+                "dtype": draw(st.sampled_from(FUZZ_DTYPES[:2] + (FUZZ_DTYPES[2:] if wild
+                                                                  else []))),
+                "iou_threshold": draw(st.sampled_from([0.0, 0.3, 0.5, 1.0]
+                                                      + (["nan", 2.0, -1.0] if wild else [])))}
+    shape = [draw(st.integers(0 if wild else 1, 2)), draw(st.integers(0 if wild else 1, 2)),
+             draw(st.integers(0 if wild else 1, 5)), draw(st.integers(0 if wild else 1, 5))]
+    K = draw(st.integers(0, 4))
+    case = {"op": op, "seed": draw(st.integers(0, 2**31)), "shape": shape,
+            "dtype": draw(st.sampled_from(FUZZ_DTYPES if wild else FUZZ_DTYPES[:2])),
+            "box_shape": [K, draw(st.sampled_from([5, 5, 4]))] if wild else [K, 5],
+            "batch": draw(st.sampled_from(["inside", "inside", "outside", "fraction"]))
+            if wild else "inside",
+            "coordinates": draw(st.sampled_from(["plain", "plain", "nan", "inf", "reversed"]))
+            if wild else draw(st.sampled_from(["plain", "reversed"])),
+            "output_size": draw(st.integers(0 if wild else 1, 3)),
+            "spatial_scale": draw(st.sampled_from([0.5, 1.0, 2.0]
+                                                  + (["inf", "nan", 0.0, -1.0] if wild else [])))}
+    if op == "roi_align":
+        case["sampling_ratio"] = draw(st.integers(-1, 3))
+        case["aligned"] = draw(st.booleans())
+    return case
