@@ -14,6 +14,11 @@ The main demo: the whole workflow of a supervised image classifier in one readab
    ``model.load_state_dict``), ``metrics.json``, and three PNGs: ``curves.png`` (loss and
    accuracy per epoch, training and validation), ``confusion_matrix.png`` (test counts) and
    ``predictions.png`` (test images with predicted and true labels, mistakes in red).
+5. Seeing inside (optional). ``--logdir runs/digits`` logs the curves, weight and gradient
+   histograms, sample images and the autograd graph for TensorBoard (``tensorboard --logdir
+   runs``); ``--debug`` first runs the training-debug recipes (model summary, activation
+   statistics, gradient flow, learning-rate range test, overfitting one batch) and saves
+   their PNGs under ``--out``.
 
 With the defaults, the CNN reaches about 98% test accuracy on the digits in under a minute
 on two CPU cores; on Fashion-MNIST, 8 epochs of batch 64 give about 92% in a few minutes::
@@ -21,6 +26,7 @@ on two CPU cores; on Fashion-MNIST, 8 epochs of batch 64 give about 92% in a few
     python demos/classify_digits.py
     python demos/classify_digits.py --model resnet
     python demos/classify_digits.py --data fashion-mnist --epochs 8 --batch-size 64
+    python demos/classify_digits.py --debug --logdir runs/digits
 
 Notation
 --------
@@ -46,7 +52,8 @@ from models import MLP, LeNet, resnet_small  # noqa: E402
 from optim import Adam  # noqa: E402
 from optim.lr_scheduler import CosineAnnealingLR, LinearLR, SequentialLR  # noqa: E402
 from _common import (add_device_argument, add_output_arguments, check_device,  # noqa: E402
-                     progress_bar, save_metrics)
+                     log_images, log_parameters, open_logger, progress_bar, run_debug_recipes,
+                     save_metrics)
 
 VAL_FRACTION = 0.1
 GRID_ROWS, GRID_COLS = 5, 8
@@ -83,6 +90,10 @@ def parse_args(argv=None):
                         help="seeds the initial weights, the validation split and the shuffling")
     parser.add_argument("--limit", type=int, default=None,
                         help="train on only the first N training images (quick runs, tests)")
+    parser.add_argument("--debug", action="store_true",
+                        help="before training, run the debug recipes (summary, activation "
+                             "statistics, gradient flow, lr_find, overfit one batch) and save "
+                             "their PNGs in --out")
     add_output_arguments(parser, "classify_digits")
     args = parser.parse_args(argv)
     for name, value in DEFAULTS[args.model].items():
@@ -199,6 +210,27 @@ def make_scheduler(optimizer, steps_per_epoch, epochs):
                         milestones=[warmup])
 
 
+def debug_recipes(args, splits, C, S, K, say):
+    """``--debug``: the training-debug recipes on fresh models of the chosen kind."""
+    train_x, train_y = splits["train"]
+    B = args.batch_size
+    batches = [(mg.tensor(train_x[i:i + B], device=args.device),
+                mg.tensor(train_y[i:i + B], device=args.device))
+               for i in range(0, min(len(train_y), 8 * B), B)]
+    return run_debug_recipes(lambda: build_model(args.model, C, S, K).to(args.device),
+                             lambda params: Adam(params, lr=args.lr), F.cross_entropy,
+                             batches, args.out, say)
+
+
+def log_epoch(log, model, optimizer, epoch, train, val):
+    """TensorBoard: the epoch's losses and accuracies, the learning rate, and histograms of
+    the weights and of the last batch's gradients."""
+    log.add_scalars("loss", {"train": train[0], "val": val[0]}, epoch)
+    log.add_scalars("accuracy", {"train": train[1], "val": val[1]}, epoch)
+    log.add_scalar("lr", optimizer.param_groups[0]["lr"], epoch)
+    log_parameters(log, model, epoch)
+
+
 def plot_curves(history, path):
     """Training and validation loss (left) and accuracy (right) per epoch."""
     import matplotlib.pyplot as plt
@@ -308,6 +340,10 @@ def main(argv=None):
         f"with {n_params:,} parameters; {args.epochs} epochs of batch {args.batch_size}, "
         f"peak lr {args.lr:g}, on {args.device}")
 
+    debug_metrics = debug_recipes(args, splits, C, S, K, say) if args.debug else None
+    log = open_logger(args)
+    log_images(log, "train/samples", train_x[:32])
+    log.add_graph(model, mg.tensor(train_x[:2], device=args.device))
     history = {"train_loss": [], "train_acc": [], "val_loss": [], "val_acc": []}
     start = time.perf_counter()
     for epoch in range(1, args.epochs + 1):
@@ -317,6 +353,7 @@ def main(argv=None):
         val_loss, val_acc, _ = evaluate(model, *splits["val"], 256, args.device)
         for key, value in zip(history, (train_loss, train_acc, val_loss, val_acc)):
             history[key].append(value)
+        log_epoch(log, model, optimizer, epoch, (train_loss, train_acc), (val_loss, val_acc))
         say(f"epoch {epoch:3d}/{args.epochs}  train loss {train_loss:.4f}  acc {train_acc:6.2%}"
             f"  |  val loss {val_loss:.4f}  acc {val_acc:6.2%}")
     train_time = time.perf_counter() - start
@@ -337,6 +374,13 @@ def main(argv=None):
                "train_seconds": train_time, "train_accuracy": final_train_acc,
                "val_accuracy": history["val_acc"][-1], "test_accuracy": test_acc,
                "test_loss": test_loss, "history": history}
+    if debug_metrics is not None:
+        metrics["debug"] = debug_metrics
+    mistakes = np.flatnonzero(predictions != test_labels)[:32]
+    if len(mistakes):
+        log_images(log, "test/mistakes", test_images[mistakes])
+    log.add_scalar("test/accuracy", test_acc, args.epochs)
+    log.close()
     save_metrics(args.out, metrics)
 
     print(f"{args.model} on {args.data}: train accuracy {final_train_acc:.2%}, "
