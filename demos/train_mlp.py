@@ -5,10 +5,12 @@ from ``models``, cross-entropy, Adam, and a loop of forward, backward and step. 
 (or moons) cannot be split by a line, so the accuracy climbing towards 100% shows that the
 hidden layers learnt a curved boundary. Writes ``metrics.json`` (the loss and accuracy at every
 print) and ``boundary.png`` (the loss curve, and the learnt regions under the points) under
-``--out``. Finishes in a few seconds on a laptop CPU::
+``--out``; with ``--logdir`` also TensorBoard curves, weight and gradient histograms, the
+learnt regions as an image and the autograd graph. Finishes in a few seconds on a laptop CPU::
 
     python demos/train_mlp.py
     python demos/train_mlp.py --data moons --hidden 16 16 --steps 200
+    python demos/train_mlp.py --logdir runs/mlp      # then: tensorboard --logdir runs
 
 Notation
 --------
@@ -28,7 +30,7 @@ from minigrad.data import DataLoader, TensorDataset, make_moons, make_spirals  #
 from models import MLP  # noqa: E402
 from optim import Adam  # noqa: E402
 from _common import (add_device_argument, add_output_arguments, check_device,  # noqa: E402
-                     progress_bar, save_metrics)
+                     log_parameters, open_logger, progress_bar, save_metrics)
 
 
 def parse_args(argv=None):
@@ -95,6 +97,8 @@ def main(argv=None):
     optimizer = Adam(model.parameters(), lr=args.lr)
     all_x = mg.tensor(x, device=args.device)
     say = (lambda *a: None) if args.quiet else print
+    log = open_logger(args)
+    log.add_graph(model, all_x[:4])
     say(f"{args.data}: {len(x)} points, MLP 2-{'-'.join(map(str, args.hidden))}-2, "
         f"{sum(p.numel() for p in model.parameters())} parameters")
     start = time.perf_counter()
@@ -118,6 +122,9 @@ def main(argv=None):
                 for key, value in zip(history, (step, sum(recent) / len(recent), accuracy)):
                     history[key].append(value)
                 say(f"step {step:4d}  loss {history['loss'][-1]:.4f}  accuracy {accuracy:6.1%}")
+                log.add_scalar("loss/train", history["loss"][-1], step)
+                log.add_scalar("accuracy/train", accuracy, step)
+                log_parameters(log, model, step)
                 recent = []
             if step == args.steps:
                 break
@@ -128,7 +135,12 @@ def main(argv=None):
                "final_loss": history["loss"][-1], "final_accuracy": history["accuracy"][-1],
                "history": history}
     save_metrics(args.out, metrics)  # creates --out
-    plot(history, model, x, y, args.device, os.path.join(args.out, "boundary.png"))
+    boundary = os.path.join(args.out, "boundary.png")
+    plot(history, model, x, y, args.device, boundary)
+    import matplotlib.image
+    log.add_image("boundary", matplotlib.image.imread(boundary)[..., :3], args.steps,
+                  dataformats="HWC")  # the PNG's RGB, floats in [0, 1]
+    log.close()
     print(f"{args.data}: loss {history['loss'][-1]:.4f}, accuracy "
           f"{history['accuracy'][-1]:.1%} after {args.steps} steps in {seconds:.1f} s; saved "
           f"metrics.json and boundary.png in {args.out}")
