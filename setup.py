@@ -19,7 +19,7 @@ setup(
     python_requires=">=3.9",
     packages=find_packages(include=["minigrad", "minigrad.*", "layers", "layers.*", "optim",
                                     "optim.*", "models", "models.*"]),
-    package_data={"minigrad.data": ["*.npz", "DIGITS_LICENSE"]},
+    package_data={"minigrad.data": ["*.npz", "DIGITS_LICENSE", "*.txt"]},
     install_requires=["numpy>=1.24", "numba>=0.58", "tqdm", "matplotlib"],
     extras_require={
         "test": ["pytest>=7", "hypothesis>=6.80", "pytest-cov>=4"],
