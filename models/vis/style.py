@@ -110,7 +110,7 @@ def texture_synthesis(model, style_image, layers, optimizer_factory, steps=100,
 
     rng = np.random.default_rng(seed)
     start = rng.normal(size=np.shape(style_image)) * 0.1 if init is None else init
-    image = mg.tensor(np.asarray(start, dtype=np.float32)[None], device=device,
+    image = mg.tensor(np.array(start, dtype=np.float32)[None], device=device,
                       requires_grad=True)
     return _optimise(image, objective, optimizer_factory, steps, callback)
 
@@ -149,6 +149,7 @@ def style_transfer(model, content_image, style_image, content_layers, style_laye
         return (content_weight * content_loss + style_weight * style_loss
                 + tv_weight * total_variation(x))
 
-    image = mg.tensor(np.asarray(content_image, dtype=np.float32)[None], device=device,
+    # a copy: the optimiser updates the image in place, and the caller's array must survive
+    image = mg.tensor(np.array(content_image, dtype=np.float32)[None], device=device,
                       requires_grad=True)
     return _optimise(image, objective, optimizer_factory, steps, callback)
