@@ -12,6 +12,9 @@
   transposed convolution.
 - ``DCGAN`` (``DCGANGenerator``, ``DCGANDiscriminator``), ``WGANCritic`` and
   ``gradient_penalty`` for WGAN-GP.
+- ``EmbeddingNet``, ``SiameseNet``, ``triplet_loss`` (batch-all, batch-hard, semi-hard or
+  random triplets) and ``EmbeddingIndex`` (kNN, recall@k, mAP) in ``models.similarity``;
+  ``TSNE`` in ``models.tsne``; the CNN visualisation tools in ``models.vis``.
 
 The classifiers return logits of shape (N, num_classes); images are NCHW.
 """
@@ -21,9 +24,12 @@ from models.autoencoder import VAE, ConvAutoencoder, gaussian_kl, reconstruction
 from models.gan import (DCGAN, DCGANDiscriminator, DCGANGenerator, WGANCritic, gradient_penalty,
                         sample_generator)
 from models.segmentation import SegNet, UNet
+from models.similarity import EmbeddingIndex, EmbeddingNet, SiameseNet, triplet_loss
+from models.tsne import TSNE
 from models.resnet import BasicBlock, Bottleneck, ResNet, resnet18, resnet34, resnet50, resnet_small
 
 __all__ = ["MLP", "LeNet", "ResNet", "BasicBlock", "Bottleneck", "resnet_small", "resnet18",
            "resnet34", "resnet50", "ConvAutoencoder", "VAE", "gaussian_kl",
            "reconstruction_loss", "SegNet", "UNet", "DCGAN", "DCGANGenerator",
-           "DCGANDiscriminator", "WGANCritic", "gradient_penalty", "sample_generator"]
+           "DCGANDiscriminator", "WGANCritic", "gradient_penalty", "sample_generator",
+           "EmbeddingNet", "SiameseNet", "triplet_loss", "EmbeddingIndex", "TSNE"]
