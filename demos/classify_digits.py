@@ -46,7 +46,7 @@ import numpy as np  # noqa: E402
 
 import minigrad as mg  # noqa: E402
 import minigrad.functional as F  # noqa: E402
-from minigrad.data import (FASHION_MNIST_CLASSES, FASHION_MNIST_DIR, DataLoader,  # noqa: E402
+from minigrad.data import (FASHION_MNIST_CLASSES, FASHION_MNIST_DIR,  # noqa: E402
                            TensorDataset, load_digits, load_fashion_mnist, train_test_split)
 from models import MLP, LeNet, resnet_small  # noqa: E402
 from optim import Adam  # noqa: E402
@@ -54,6 +54,8 @@ from optim.lr_scheduler import CosineAnnealingLR, LinearLR, SequentialLR  # noqa
 from _common import (add_device_argument, add_output_arguments, check_device,  # noqa: E402
                      log_images, log_parameters, open_logger, progress_bar, run_debug_recipes,
                      save_metrics)
+from _distributed import (add_distributed_argument, is_main_process,  # noqa: E402
+                          make_loader, setup_distributed, start_epoch, wrap_model)
 
 VAL_FRACTION = 0.1
 GRID_ROWS, GRID_COLS = 5, 8
@@ -95,6 +97,7 @@ def parse_args(argv=None):
                              "statistics, gradient flow, lr_find, overfit one batch) and save "
                              "their PNGs in --out")
     add_output_arguments(parser, "classify_digits")
+    add_distributed_argument(parser)
     args = parser.parse_args(argv)
     for name, value in DEFAULTS[args.model].items():
         if getattr(args, name) is None:
@@ -320,6 +323,7 @@ def plot_predictions(images, labels, predictions, class_names, path):
 
 def main(argv=None):
     args = parse_args(argv)
+    setup_distributed(args)  # --distributed: one rank per mpiexec process (demos/_distributed.py)
     import matplotlib
     matplotlib.use("Agg")  # files only: the demo must run without a display
 
@@ -330,8 +334,8 @@ def main(argv=None):
     K = len(class_names)
     model = build_model(args.model, C, S, K).to(args.device)
     n_params = sum(p.numel() for p in model.parameters())
-    loader = DataLoader(TensorDataset(train_x, train_y), batch_size=args.batch_size,
-                        shuffle=True, seed=args.seed, device=args.device)
+    trained = wrap_model(model, args)  # DistributedDataParallel(model) with --distributed
+    loader = make_loader(TensorDataset(train_x, train_y), args)
     optimizer = Adam(model.parameters(), lr=args.lr)
     scheduler = make_scheduler(optimizer, len(loader), args.epochs)
     say = (lambda *a: None) if args.quiet else print
@@ -348,7 +352,8 @@ def main(argv=None):
     start = time.perf_counter()
     for epoch in range(1, args.epochs + 1):
         progress = progress_bar(len(loader), f"epoch {epoch}/{args.epochs}", args.quiet)
-        train_loss, train_acc = train_one_epoch(model, loader, optimizer, scheduler, progress)
+        start_epoch(loader, epoch)
+        train_loss, train_acc = train_one_epoch(trained, loader, optimizer, scheduler, progress)
         progress.close()
         val_loss, val_acc, _ = evaluate(model, *splits["val"], 256, args.device)
         for key, value in zip(history, (train_loss, train_acc, val_loss, val_acc)):
@@ -357,6 +362,8 @@ def main(argv=None):
         say(f"epoch {epoch:3d}/{args.epochs}  train loss {train_loss:.4f}  acc {train_acc:6.2%}"
             f"  |  val loss {val_loss:.4f}  acc {val_acc:6.2%}")
     train_time = time.perf_counter() - start
+    if not is_main_process():
+        return None  # with --distributed, rank 0 evaluates and writes the results
 
     _, final_train_acc, _ = evaluate(model, *splits["train"], 256, args.device)
     test_loss, test_acc, predictions = evaluate(model, *splits["test"], 256, args.device)
