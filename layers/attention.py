@@ -33,7 +33,10 @@ from .module import Module
 
 
 def _project(x, weight, bias):
-    return F.linear(x, weight, bias)
+    """x Wᵀ + b over (..., in) as one (rows, in) matrix product: NumPy runs a 3-D @ 2-D product
+    as one small product per leading index, and its weight gradient as a batch then a sum."""
+    rows = F.linear(x.reshape(-1, x.shape[-1]), weight, bias)
+    return rows.reshape(*x.shape[:-1], rows.shape[-1])
 
 
 def _split_heads(x, H, batch_first):
@@ -155,9 +158,14 @@ def multi_head_attention_forward(query, key, value, num_heads, in_proj_weight, i
         q_weight, k_weight, v_weight = (in_proj_weight[i * E:(i + 1) * E] for i in range(3))
     q_bias, k_bias, v_bias = ((None,) * 3 if in_proj_bias is None else
                               (in_proj_bias[i * E:(i + 1) * E] for i in range(3)))
-    q = _split_heads(_project(query, q_weight, q_bias), H, batch_first)
-    k = _split_heads(_project(key, k_weight, k_bias), H, batch_first)
-    v = _split_heads(_project(value, v_weight, v_bias), H, batch_first)
+    if query is key is value and not use_separate_proj_weight:
+        # self-attention: one product with the stacked (3E, E) weight instead of three
+        qkv = _project(query, in_proj_weight, in_proj_bias)
+        q, k, v = (_split_heads(qkv[..., i * E:(i + 1) * E], H, batch_first) for i in range(3))
+    else:
+        q = _split_heads(_project(query, q_weight, q_bias), H, batch_first)
+        k = _split_heads(_project(key, k_weight, k_bias), H, batch_first)
+        v = _split_heads(_project(value, v_weight, v_bias), H, batch_first)
     xp = xp_of(q.data)
     if attn_mask is None and is_causal:
         attn_mask = ~xp.tril(xp.ones((L, S), dtype=bool))
@@ -172,7 +180,7 @@ def multi_head_attention_forward(query, key, value, num_heads, in_proj_weight, i
         mask = _pad_keys(mask, xp)
     out, weights = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout_p,
                                                   training=training, return_weights=True)
-    out = F.linear(_merge_heads(out, batch_first), out_proj_weight, out_proj_bias)
+    out = _project(_merge_heads(out, batch_first), out_proj_weight, out_proj_bias)
     if not need_weights:
         weights = None
     elif average_attn_weights:

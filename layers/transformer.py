@@ -68,8 +68,10 @@ class _FeedForward:
         self.batch_first = batch_first
 
     def _ff_block(self, x):
-        last_dropout = getattr(self, self._ff_dropout)
-        return last_dropout(self.linear2(self.dropout(self.activation(self.linear1(x)))))
+        # on (rows, E): one matrix product per linear layer (see attention._project)
+        rows = x.reshape(-1, x.shape[-1])
+        rows = self.linear2(self.dropout(self.activation(self.linear1(rows))))
+        return getattr(self, self._ff_dropout)(rows.reshape(*x.shape))
 
     def _sa_block(self, x, attn_mask, key_padding_mask, is_causal):
         x = self.self_attn(x, x, x, attn_mask=attn_mask, key_padding_mask=key_padding_mask,
