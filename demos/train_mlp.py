@@ -26,11 +26,13 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import minigrad as mg  # noqa: E402
 import minigrad.functional as F  # noqa: E402
-from minigrad.data import DataLoader, TensorDataset, make_moons, make_spirals  # noqa: E402
+from minigrad.data import TensorDataset, make_moons, make_spirals  # noqa: E402
 from models import MLP  # noqa: E402
 from optim import Adam  # noqa: E402
 from _common import (add_device_argument, add_output_arguments, check_device,  # noqa: E402
                      log_parameters, open_logger, progress_bar, save_metrics)
+from _distributed import (add_distributed_argument, is_main_process,  # noqa: E402
+                          make_loader, setup_distributed, start_epoch, wrap_model)
 
 
 def parse_args(argv=None):
@@ -49,6 +51,7 @@ def parse_args(argv=None):
     add_device_argument(parser)
     parser.add_argument("--seed", type=int, default=0)
     add_output_arguments(parser, "train_mlp")
+    add_distributed_argument(parser)
     args = parser.parse_args(argv)
     for name in ("points", "steps", "batch_size", "print_every"):
         if getattr(args, name) < 1:
@@ -89,11 +92,12 @@ def plot(history, model, x, y, device, path):
 
 def main(argv=None):
     args = parse_args(argv)
+    setup_distributed(args)  # --distributed: one rank per mpiexec process (demos/_distributed.py)
     mg.manual_seed(args.seed)
     x, y = make_data(args.data, args.points, args.seed)
-    loader = DataLoader(TensorDataset(x, y), batch_size=args.batch_size, shuffle=True,
-                        seed=args.seed, device=args.device)
+    loader = make_loader(TensorDataset(x, y), args)
     model = MLP(2, args.hidden, 2, activation="tanh").to(args.device)
+    trained = wrap_model(model, args)  # DistributedDataParallel(model) with --distributed
     optimizer = Adam(model.parameters(), lr=args.lr)
     all_x = mg.tensor(x, device=args.device)
     say = (lambda *a: None) if args.quiet else print
@@ -107,8 +111,9 @@ def main(argv=None):
     step = 0
     recent = []  # batch losses since the last print; their mean is smoother than one batch's
     while step < args.steps:
+        start_epoch(loader, step)  # a new order each pass (the same on every rank)
         for xb, yb in loader:
-            loss = F.cross_entropy(model(xb), yb)
+            loss = F.cross_entropy(trained(xb), yb)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
@@ -130,6 +135,8 @@ def main(argv=None):
                 break
     progress.close()
     seconds = time.perf_counter() - start
+    if not is_main_process():
+        return None  # with --distributed, rank 0 writes the results
     metrics = {"data": args.data, "hidden": args.hidden, "steps": args.steps,
                "batch_size": args.batch_size, "lr": args.lr, "train_seconds": seconds,
                "final_loss": history["loss"][-1], "final_accuracy": history["accuracy"][-1],
