@@ -40,3 +40,4 @@ def test_bad_arguments_are_clear_errors(run_ranks, tmp_path):
     assert "shape (2,)" in errors[3] and "(3,)" in errors[3]
     assert "AVG needs a floating tensor" in errors[4]
     assert "op must be one of" in errors[5] and "'mean'" in errors[5]
+    assert "only the default process group exists" in errors[6]

@@ -50,12 +50,21 @@ def test_a_single_process_is_a_group_of_one(tmp_path):
             "t = mg.tensor([2.0, 3.0]); dist.all_reduce(t, op=dist.ReduceOp.AVG)\n"
             "net = Linear(2, 1); ddp = DistributedDataParallel(net)\n"
             "ddp(mg.ones(1, 2)).sum().backward()\n"
-            "print(dist.get_world_size(), dist.get_rank(), t.tolist(), net.weight.grad.tolist())")
+            "print(dist.get_world_size(), dist.get_rank(), t.tolist(), net.weight.grad.tolist())\n"
+            "for bad in (dict(device_ids=[0, 1]), dict(output_device=[0, 1]),\n"
+            "            dict(process_group='world'), dict(bucket_cap_mb=-1)):\n"
+            "    try:\n        DistributedDataParallel(Linear(2, 1), **bad)\n"
+            "    except ValueError as e:\n        print(e)\n")
     env = dict(os.environ, PYTHONPATH=ROOT)
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             timeout=120, cwd=ROOT, env=env)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split("\n")[0] == "1 0 [2.0, 3.0] [[1.0, 1.0]]"
+    lines = result.stdout.splitlines()
+    assert lines[0] == "1 0 [2.0, 3.0] [[1.0, 1.0]]"
+    assert "device_ids must name at most one device" in lines[1]
+    assert "output_device must name at most one device" in lines[2]
+    assert "only the default process group exists" in lines[3]
+    assert "invalid bucket_cap_mb -1, expected a value in [0, inf]" in lines[4]
 
 
 def test_environment_must_agree_with_mpiexec():

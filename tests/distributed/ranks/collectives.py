@@ -46,7 +46,8 @@ def main(out):
                  lambda: dist.all_gather([mg.zeros(2)], mg.ones(2)),
                  lambda: dist.all_gather([mg.zeros(3), mg.zeros(3)], mg.ones(2)),
                  lambda: dist.all_reduce(mg.ones(2, dtype=mg.int64), op=dist.ReduceOp.AVG),
-                 lambda: dist.all_reduce(mg.ones(2), op="mean")):
+                 lambda: dist.all_reduce(mg.ones(2), op="mean"),
+                 lambda: dist.all_reduce(mg.ones(2), group="world")):
         try:
             call()
             errors.append(None)
