@@ -114,9 +114,6 @@ class trace_backward:
     def plot(self, path=None):
         """Bar chart of the gradient norm reaching each node, in walk order, on a log scale;
         saved to ``path`` when given. Returns the matplotlib Figure."""
-        import matplotlib
-        if path is not None:
-            matplotlib.use("Agg")
         import matplotlib.pyplot as plt
         fig, ax = plt.subplots(figsize=(max(6, 0.35 * len(self.rows)), 4))
         steps = [r.step for r in self.rows]

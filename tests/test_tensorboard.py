@@ -148,3 +148,14 @@ def test_without_the_package_the_error_names_the_extra(monkeypatch):
     monkeypatch.setattr(builtins, "__import__", no_tensorboardx)
     with pytest.raises(ImportError, match=r"'tools' extra"):
         SummaryWriter("unused")
+
+
+def test_add_graph_changes_no_state(tmp_path):
+    from models import resnet_small
+    model = resnet_small(layers=(1,))
+    before = model.bn1.running_mean.numpy().copy()
+    with SummaryWriter(str(tmp_path)) as writer:
+        graph = writer.add_graph(model, mg.randn(2, 1, 8, 8) + 5.0)
+    assert model.training
+    np.testing.assert_array_equal(model.bn1.running_mean.numpy(), before)
+    assert "Conv2d" in [n.op for n in graph.node]

@@ -96,7 +96,7 @@ class LRFindResult:
     def plot(self, path=None):
         """Loss against learning rate (log axis) with the suggestion marked; saved to
         ``path`` when given. Returns the matplotlib Figure."""
-        plt = _pyplot(path)
+        plt = _pyplot()
         fig, ax = plt.subplots(figsize=(6, 4))
         ax.plot(self.lrs, self.losses, color="lightgray", label="loss")
         ax.plot(self.lrs, self.smoothed, color="tab:blue", label="smoothed")
@@ -190,7 +190,7 @@ def gradient_flow(model):
 
 def plot_gradient_flow(rows, path=None):
     """Bars of max and mean |grad| per parameter (log scale), from :func:`gradient_flow`."""
-    plt = _pyplot(path)
+    plt = _pyplot()
     fig, ax = plt.subplots(figsize=(max(6, 0.5 * len(rows)), 4))
     positions = np.arange(len(rows))
     floor = 1e-12  # a zero gradient cannot go on a log axis
@@ -256,7 +256,7 @@ def activation_stats(model, inputs):
 def plot_activation_stats(rows, path=None):
     """Two panels from :func:`activation_stats`: mean ± std per layer, and the dead or
     saturated fraction of the activation layers."""
-    plt = _pyplot(path)
+    plt = _pyplot()
     fig, (ax_spread, ax_bad) = plt.subplots(1, 2, figsize=(11, 4))
     names = [f"{r['name']} ({r['type']})" for r in rows]
     positions = np.arange(len(rows))
@@ -303,11 +303,8 @@ def _split_batch(op, batch):
     return inputs, targets
 
 
-def _pyplot(path):
-    import matplotlib
-    if path is not None:
-        matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+def _pyplot():
+    import matplotlib.pyplot as plt  # imported late: matplotlib is needed only to draw
     return plt
 
 

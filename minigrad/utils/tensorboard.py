@@ -117,8 +117,9 @@ class SummaryWriter:
         Parameters
         ----------
         model : Module or Tensor
-            A module (run once on ``input_to_model``; its parameters name the leaves) or an
-            output Tensor whose graph is drawn as is.
+            A module (run once on ``input_to_model`` in eval mode, so that logging changes
+            no state; its parameters name the leaves) or an output Tensor whose graph is
+            drawn as is.
         input_to_model : Tensor or tuple of Tensor, optional
             The module's input(s); required with a module.
         verbose : bool, default False
@@ -136,7 +137,12 @@ class SummaryWriter:
                 raise ValueError("add_graph: a module needs input_to_model (a Tensor or a "
                                  "tuple of Tensors) to run once")
             inputs = input_to_model if isinstance(input_to_model, tuple) else (input_to_model,)
-            output = model(*inputs)
+            was_training = model.training
+            model.eval()  # no side effects: BatchNorm statistics and the dropout RNG untouched
+            try:
+                output = model(*inputs)
+            finally:
+                model.train(was_training)
             names = {id(p): n for n, p in model.named_parameters()}
             names.update({id(t): f"input_{i}" for i, t in enumerate(inputs)})
         if not isinstance(output, Tensor):
