@@ -222,9 +222,8 @@ class DistributedDataParallel(Module):
                     p.grad.data[...] = average
                 elif used is not None and used[id(p)]:
                     p.grad = Tensor._wrap(average.copy())
-        self._syncing = False
+        self._syncing = False    # the next synchronised backward needs a forward first
         self._start_round()
-        self._syncing = True     # a second backward through the same graph averages again
         return result
 
     # --- unused parameters ----------------------------------------------------------------
