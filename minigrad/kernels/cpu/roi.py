@@ -47,41 +47,95 @@ def roi_align(x, rois, spatial_scale, PH, PW, sampling_ratio, aligned):
     y : ndarray, shape (K, C, PH, PW)
     """
     G.check_rois("roi_align", x.shape, x.dtype, rois, PH, PW)
-    K, C = rois.shape[0], x.shape[1]
-    y = np.empty((K, C, PH, PW), dtype=x.dtype)
-    with threads_for(y.size * 4 * max(sampling_ratio, 2) ** 2):
-        _roi_align_loop(np.ascontiguousarray(x), np.ascontiguousarray(rois), float(spatial_scale),
-                        int(sampling_ratio), bool(aligned), y)
-    return y
+    N, C, H, W = x.shape
+    K = rois.shape[0]
+    offsets, index, weight = _taps(rois, spatial_scale, PH, PW, H, W, sampling_ratio, aligned)
+    y = np.empty((K, C, PH * PW), dtype=x.dtype)
+    with threads_for(C * index.size + y.size):
+        _roi_align_loop(np.ascontiguousarray(x).reshape(N, C, H * W), rois, offsets, index,
+                        weight, y)
+    return y.reshape(K, C, PH, PW)
+
+
+def _taps(rois, spatial_scale, PH, PW, H, W, sampling_ratio, aligned):
+    """Every sample's four flat tap positions and weights, computed once for all channels.
+
+    The sampling geometry does not depend on the channel, so (as PyTorch vision's CPU kernel
+    does) it is worked out once per box and reused C times. Box k's samples are rows
+    ``offsets[k]:offsets[k + 1]``, bin by bin, PH*PW equal runs; a sample off the map has
+    weights 0.
+    """
+    rois = np.ascontiguousarray(rois, dtype=np.float64)
+    args = (float(spatial_scale), int(sampling_ratio), bool(aligned), PH, PW)
+    offsets = _sample_offsets(rois, *args)
+    index = np.empty((offsets[-1], 4), dtype=np.int64)
+    weight = np.empty((offsets[-1], 4), dtype=np.float64)
+    with threads_for(index.size):
+        _taps_loop(rois, *args, H, W, offsets, index, weight)
+    return (offsets, index, weight)
+
+
+@numba.njit(cache=True)
+def _sample_offsets(rois, spatial_scale, sampling_ratio, aligned, PH, PW):
+    K = rois.shape[0]
+    offsets = np.zeros(K + 1, dtype=np.int64)
+    for k in range(K):
+        start_h, start_w, roi_h, roi_w = _align_box(rois[k, 1], rois[k, 2], rois[k, 3],
+                                                    rois[k, 4], spatial_scale, aligned)
+        GH = _grid_size(sampling_ratio, roi_h, PH)
+        GW = _grid_size(sampling_ratio, roi_w, PW)
+        offsets[k + 1] = offsets[k] + PH * PW * GH * GW
+    return offsets
 
 
 @numba.njit(parallel=True, cache=True)
-def _roi_align_loop(x, rois, spatial_scale, sampling_ratio, aligned, y):
-    N, C, H, W = x.shape
-    K, _, PH, PW = y.shape
+def _taps_loop(rois, spatial_scale, sampling_ratio, aligned, PH, PW, H, W, offsets, index,
+               weight):
+    K = rois.shape[0]
     for k in prange(K):
-        n = int(rois[k, 0])
         start_h, start_w, roi_h, roi_w = _align_box(rois[k, 1], rois[k, 2], rois[k, 3],
                                                     rois[k, 4], spatial_scale, aligned)
         bin_h = roi_h / PH
         bin_w = roi_w / PW
         GH = _grid_size(sampling_ratio, roi_h, PH)
         GW = _grid_size(sampling_ratio, roi_w, PW)
-        count = max(GH * GW, 1)
+        s = offsets[k]
+        for ph in range(PH):
+            for pw in range(PW):
+                for iy in range(GH):
+                    yy = start_h + ph * bin_h + (iy + 0.5) * bin_h / GH
+                    for ix in range(GW):
+                        xx = start_w + pw * bin_w + (ix + 0.5) * bin_w / GW
+                        valid, y0, x0, y1, x1, w00, w01, w10, w11 = _bilinear_taps(yy, xx, H, W)
+                        index[s, 0] = y0 * W + x0
+                        index[s, 1] = y0 * W + x1
+                        index[s, 2] = y1 * W + x0
+                        index[s, 3] = y1 * W + x1
+                        weight[s, 0] = w00 if valid else 0.0
+                        weight[s, 1] = w01 if valid else 0.0
+                        weight[s, 2] = w10 if valid else 0.0
+                        weight[s, 3] = w11 if valid else 0.0
+                        s += 1
+
+
+@numba.njit(parallel=True, cache=True)
+def _roi_align_loop(x, rois, offsets, index, weight, y):
+    K, C, BINS = y.shape
+    for k in prange(K):
+        n = int(rois[k, 0])
+        per_bin = (offsets[k + 1] - offsets[k]) // BINS  # GH * GW
+        count = max(per_bin, 1)
         for c in range(C):
-            for ph in range(PH):
-                for pw in range(PW):
-                    total = 0.0
-                    for iy in range(GH):
-                        yy = start_h + ph * bin_h + (iy + 0.5) * bin_h / GH
-                        for ix in range(GW):
-                            xx = start_w + pw * bin_w + (ix + 0.5) * bin_w / GW
-                            valid, y0, x0, y1, x1, w00, w01, w10, w11 = _bilinear_taps(yy, xx,
-                                                                                       H, W)
-                            if valid:
-                                total += (w00 * x[n, c, y0, x0] + w01 * x[n, c, y0, x1]
-                                          + w10 * x[n, c, y1, x0] + w11 * x[n, c, y1, x1])
-                    y[k, c, ph, pw] = total / count
+            s = offsets[k]
+            for b in range(BINS):
+                total = 0.0
+                for _ in range(per_bin):
+                    total += (weight[s, 0] * x[n, c, index[s, 0]]
+                              + weight[s, 1] * x[n, c, index[s, 1]]
+                              + weight[s, 2] * x[n, c, index[s, 2]]
+                              + weight[s, 3] * x[n, c, index[s, 3]])
+                    s += 1
+                y[k, c, b] = total / count
 
 
 def roi_align_adjoint(g, rois, spatial_scale, N, H, W, sampling_ratio, aligned):
@@ -98,42 +152,32 @@ def roi_align_adjoint(g, rois, spatial_scale, N, H, W, sampling_ratio, aligned):
     """
     K, C, PH, PW = g.shape
     G.check_rois("roi_align_adjoint", (N, C, H, W), g.dtype, rois, PH, PW)
-    out = np.empty((N, C, H, W), dtype=g.dtype)
-    with threads_for(g.size * 4 * max(sampling_ratio, 2) ** 2 + out.size):
-        _roi_align_adjoint_loop(np.ascontiguousarray(g), np.ascontiguousarray(rois),
-                                float(spatial_scale), int(sampling_ratio), bool(aligned), out)
-    return out
+    offsets, index, weight = _taps(rois, spatial_scale, PH, PW, H, W, sampling_ratio, aligned)
+    out = np.empty((N, C, H * W), dtype=g.dtype)
+    with threads_for(C * index.size + out.size):
+        _roi_align_adjoint_loop(np.ascontiguousarray(g).reshape(K, C, PH * PW), rois, offsets,
+                                index, weight, out)
+    return out.reshape(N, C, H, W)
 
 
 @numba.njit(parallel=True, cache=True)
-def _roi_align_adjoint_loop(g, rois, spatial_scale, sampling_ratio, aligned, out):
-    N, C, H, W = out.shape
-    K, _, PH, PW = g.shape
-    for c in prange(C):
+def _roi_align_adjoint_loop(g, rois, offsets, index, weight, out):
+    K, C, BINS = g.shape
+    for c in prange(C):  # a thread owns channel c of every image: no two threads add alike
         out[:, c] = 0.0
         for k in range(K):
             n = int(rois[k, 0])
-            start_h, start_w, roi_h, roi_w = _align_box(rois[k, 1], rois[k, 2], rois[k, 3],
-                                                        rois[k, 4], spatial_scale, aligned)
-            bin_h = roi_h / PH
-            bin_w = roi_w / PW
-            GH = _grid_size(sampling_ratio, roi_h, PH)
-            GW = _grid_size(sampling_ratio, roi_w, PW)
-            count = max(GH * GW, 1)
-            for ph in range(PH):
-                for pw in range(PW):
-                    share = g[k, c, ph, pw] / count
-                    for iy in range(GH):
-                        yy = start_h + ph * bin_h + (iy + 0.5) * bin_h / GH
-                        for ix in range(GW):
-                            xx = start_w + pw * bin_w + (ix + 0.5) * bin_w / GW
-                            valid, y0, x0, y1, x1, w00, w01, w10, w11 = _bilinear_taps(yy, xx,
-                                                                                       H, W)
-                            if valid:
-                                out[n, c, y0, x0] += w00 * share
-                                out[n, c, y0, x1] += w01 * share
-                                out[n, c, y1, x0] += w10 * share
-                                out[n, c, y1, x1] += w11 * share
+            per_bin = (offsets[k + 1] - offsets[k]) // BINS
+            count = max(per_bin, 1)
+            s = offsets[k]
+            for b in range(BINS):
+                share = g[k, c, b] / count
+                for _ in range(per_bin):
+                    out[n, c, index[s, 0]] += weight[s, 0] * share
+                    out[n, c, index[s, 1]] += weight[s, 1] * share
+                    out[n, c, index[s, 2]] += weight[s, 2] * share
+                    out[n, c, index[s, 3]] += weight[s, 3] * share
+                    s += 1
 
 
 def roi_pool(x, rois, spatial_scale, PH, PW):
