@@ -5,18 +5,6 @@ import pytest
 
 import minigrad as mg
 import minigrad.functional as F
-from minigrad.ops.scatter import ScatterExtreme
-
-
-def test_scatter_max_splits_ties_and_returns_one_gradient():
-    src = mg.tensor([[1.0], [3.0], [3.0], [2.0]], requires_grad=True)
-    index = np.array([0, 0, 0, 2])
-    out = ScatterExtreme.apply(src, index=index, num_segments=3, largest=True)
-    np.testing.assert_array_equal(out.numpy(), [[3.0], [0.0], [2.0]])  # empty row: 0
-    g = ScatterExtreme.backward(out.grad_fn, mg.ones(3, 1))
-    assert isinstance(g, mg.Tensor)
-    np.testing.assert_array_equal(g.numpy(), [[0.0], [0.5], [0.5], [1.0]])
-    np.testing.assert_array_equal(F.scatter_max(src, index, 3).numpy(), out.numpy())
 
 
 def test_scatter_min_splits_ties_and_leaves_empty_segments_at_zero():
