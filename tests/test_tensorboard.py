@@ -109,8 +109,8 @@ def test_graph_of_an_output_tensor(tmp_path):
     with SummaryWriter(str(tmp_path)) as writer:
         graph = writer.add_graph((x * x).sum())
     assert [n.op for n in graph.node] == ["Leaf", "Mul", "Sum"]
-    assert list(graph.node[1].input) == ["leaf_1", "leaf_1"] or \
-        list(graph.node[1].input) == [graph.node[0].name] * 2
+    assert graph.node[0].name == "leaf_0"
+    assert list(graph.node[1].input) == ["leaf_0", "leaf_0"]
 
 
 def test_bad_input_is_a_clear_error(tmp_path):
@@ -159,3 +159,30 @@ def test_add_graph_changes_no_state(tmp_path):
     assert model.training
     np.testing.assert_array_equal(model.bn1.running_mean.numpy(), before)
     assert "Conv2d" in [n.op for n in graph.node]
+
+
+def test_walltime_bins_text_verbose_comment_and_suffix(tmp_path, monkeypatch, capsys):
+    with SummaryWriter(str(tmp_path / "a"), filename_suffix=".minigrad") as writer:
+        writer.add_scalar("s", 1.0, 0, walltime=1000.0)
+        writer.add_scalars("m", {"x": 1.0}, 0, walltime=1001.0)
+        writer.add_histogram("h", np.arange(50.0), 0, walltime=1002.0)
+        writer.add_histogram("auto", np.arange(50.0), 0, bins="auto")
+        writer.add_histogram("tf", np.arange(50.0), 0)
+        writer.add_image("i", np.zeros((1, 2, 2)), 0, walltime=1003.0)
+        writer.add_images("n", np.zeros((2, 2, 2, 1)), 0, walltime=1004.0, dataformats="NHWC")
+        writer.add_text("note", "hello", 0, walltime=1005.0)
+        writer.add_graph(mg.tensor([1.0], requires_grad=True).exp(), verbose=True)
+    assert "Exp_0 Exp ['leaf_0']" in capsys.readouterr().out
+    files = glob.glob(str(tmp_path / "a" / "events.out.tfevents.*"))
+    assert files and all(f.endswith(".minigrad") for f in files)
+    times = {v.tag: e.wall_time for e in read_events(str(tmp_path / "a")) if e.HasField("summary")
+             for v in e.summary.value}
+    assert times["s"] == 1000.0 and times["h"] == 1002.0 and times["i"] == 1003.0
+    assert times["n"] == 1004.0 and times["note/text_summary"] == 1005.0
+    assert [e.wall_time for e in read_events(str(tmp_path / "a" / "m" / "x"))
+            if e.HasField("summary")] == [1001.0]
+    values = {tag: v for tag, _, v in summaries(str(tmp_path / "a"))}
+    assert len(values["auto"].histo.bucket) != len(values["tf"].histo.bucket)
+    monkeypatch.chdir(tmp_path)
+    with SummaryWriter(comment="_lr0.1") as writer:
+        assert writer.log_dir.startswith("runs") and writer.log_dir.endswith("_lr0.1")

@@ -57,19 +57,17 @@ class SummaryWriter:
         Folder of the event files; default ``runs/<date>_<host>``, as in PyTorch.
     comment : str, default ''
         Suffix of the default ``log_dir``.
-    purge_step, max_queue, flush_secs, filename_suffix
-        As in PyTorch: see ``tensorboardX.SummaryWriter``.
+    filename_suffix : str, default ''
+        Appended to every event file's name.
     """
 
-    def __init__(self, log_dir=None, comment="", purge_step=None, max_queue=10, flush_secs=120,
-                 filename_suffix=""):
+    def __init__(self, log_dir=None, comment="", filename_suffix=""):
         try:
             import tensorboardX
         except ImportError as error:
             raise ImportError(_INSTALL) from error
         self._writer = tensorboardX.SummaryWriter(
-            logdir=log_dir, comment=comment, purge_step=purge_step, max_queue=max_queue,
-            flush_secs=flush_secs, filename_suffix=filename_suffix)
+            logdir=log_dir, comment=comment, filename_suffix=filename_suffix)
 
     @property
     def log_dir(self):
@@ -85,13 +83,14 @@ class SummaryWriter:
         values = {k: _scalar(k, v) for k, v in tag_scalar_dict.items()}
         self._writer.add_scalars(main_tag, values, global_step, walltime)
 
-    def add_histogram(self, tag, values, global_step=None, bins="tensorflow", walltime=None,
-                      max_bins=None):
-        """The distribution of ``values`` (a Tensor or array of any shape) at this step."""
+    def add_histogram(self, tag, values, global_step=None, bins="tensorflow", walltime=None):
+        """The distribution of ``values`` (a Tensor or array of any shape) at this step;
+        ``bins`` is 'tensorflow' (TensorBoard's exponential buckets) or one of NumPy's
+        ``histogram_bin_edges`` rules ('auto', 'fd', ...)."""
         values = np.asarray(_numpy(values), dtype=np.float64).ravel()
         if values.size == 0:
             raise ValueError(f"add_histogram: {tag!r} got no values")
-        self._writer.add_histogram(tag, values, global_step, bins, walltime, max_bins)
+        self._writer.add_histogram(tag, values, global_step, bins, walltime)
 
     def add_image(self, tag, img_tensor, global_step=None, walltime=None, dataformats="CHW"):
         """One image: floats in [0, 1] or uint8, shape as ``dataformats`` says (CHW, HWC, HW)."""
@@ -193,7 +192,8 @@ def graph_def(output, names=None):
     def leaf_name(leaf):
         key = id(leaf)
         if key not in node_names:
-            name = names.get(key, f"leaf_{len(node_names)}").replace(".", "/")
+            unnamed = sum(1 for n in nodes if n.op == "Leaf")
+            name = names.get(key, f"leaf_{unnamed}").replace(".", "/")
             node_names[key] = name
             nodes.append(NodeDef(name=name, op="Parameter" if key in names else "Leaf",
                                  attr=shapes_attr([leaf.shape])))
