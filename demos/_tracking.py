@@ -63,7 +63,7 @@ def simulate(seed, frames=60, people=40, size=20.0, speed=0.25, turn=0.08, noise
 def build_graph(det, max_gap=3, radius=1.2):
     """Candidate edges (E, 2) joining detections 1..max_gap frames apart within ``radius`` per
     frame of gap, their features (E, 5) and their labels (E,) (1: a true link)."""
-    frame, pos, pid = det["frame"], det["pos"], det["pid"]
+    frame, pos = det["frame"], det["pos"]
     edges = []
     for gap in range(1, max_gap + 1):
         for t in np.unique(frame):
@@ -89,7 +89,7 @@ def edge_features(det, edges, max_gap, radius):
 
 def true_links(det, edges):
     """1 for an edge between consecutive detections of one person, else 0."""
-    frame, pid = det["frame"], det["pid"]
+    pid = det["pid"]
     successor = {}
     for p in np.unique(pid[pid >= 0]):
         rows = np.flatnonzero(pid == p)  # sorted by frame already
@@ -194,7 +194,7 @@ def mot_metrics(det, track, links, true_edges):
     truth_set = {tuple(e) for e in true_edges.tolist()}
     found = {tuple(e) for e in links.tolist()}
     hit = len(found & truth_set)
-    frame, pid = det["frame"], det["pid"]
+    pid = det["pid"]
     gt = det["truth"]
     kept = track >= 0
     fp = int(np.sum(kept & (pid < 0)))

@@ -78,7 +78,8 @@ def make_sbm(N, K, D, degree, noise, seed):
 
 
 def split(labels, K, per_class, seed):
-    """Boolean masks: ``per_class`` training nodes per class, the rest half validation, half test."""
+    """Boolean masks: ``per_class`` training nodes per class; the rest half validation, half
+    test."""
     rng = np.random.default_rng(seed + 1)
     train = np.zeros(labels.size, bool)
     for k in range(K):

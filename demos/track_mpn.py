@@ -121,7 +121,8 @@ def train(model, graphs, args, log):
             graph = graphs[g]
             optimizer.zero_grad()
             logits = model(graph)
-            loss = sum(F.binary_cross_entropy_with_logits(lg, graph["target"], pos_weight=pos_weight)
+            loss = sum(F.binary_cross_entropy_with_logits(lg, graph["target"],
+                                                          pos_weight=pos_weight)
                        for lg in logits)
             loss = loss / len(logits)
             loss.backward()

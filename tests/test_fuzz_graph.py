@@ -50,7 +50,7 @@ def graph_cases(draw, op):
 
 def _build(case, mg):
     rng = np.random.default_rng(case["seed"])
-    op, M, S, tail = case["op"], case["rows"], case["size"], tuple(case["tail"])
+    op, M, tail = case["op"], case["rows"], tuple(case["tail"])
     src = rng.standard_normal((M,) + tail)
     if case["layout"] == "strided":
         src = np.repeat(src, 2, axis=0)[::2]

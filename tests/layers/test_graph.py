@@ -25,7 +25,8 @@ F_IN, F_EDGE = 3, 2
 
 @st.composite
 def graphs(draw, max_nodes=7, max_edges=14):
-    """(x (N, F_IN) float64, edge_index (2, E), edge_attr (E, F_EDGE)), repeats and loops allowed."""
+    """(x (N, F_IN) float64, edge_index (2, E), edge_attr (E, F_EDGE)); repeated edges and
+    self-loops allowed."""
     N, E = draw(st.integers(1, max_nodes)), draw(st.integers(0, max_edges))
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
     return (rng.standard_normal((N, F_IN)), rng.integers(0, N, (2, E)),
