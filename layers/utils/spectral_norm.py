@@ -120,13 +120,14 @@ def spectral_norm(module, name="weight", n_power_iterations=1, eps=1e-12, dim=No
         raise TypeError(f"spectral_norm: module must be a Module, got {type(module).__name__}")
     n_power_iterations = check_int("spectral_norm", "n_power_iterations", n_power_iterations, 0)
     eps = check_number("spectral_norm", "eps", eps, low=0, low_open=True)
-    weight = module._parameters.get(name)
-    if weight is None:
-        raise ValueError(f"spectral_norm: {type(module).__name__} has no parameter {name!r} "
-                         f"(its parameters: {sorted(k for k, p in module._parameters.items() if p is not None)})")
     if _find_hook(module, name)[1] is not None:
         raise RuntimeError(f"spectral_norm: {type(module).__name__}.{name} is already "
                            "spectrally normalised")
+    weight = module._parameters.get(name)
+    if weight is None:
+        present = sorted(k for k, p in module._parameters.items() if p is not None)
+        raise ValueError(f"spectral_norm: {type(module).__name__} has no parameter {name!r} "
+                         f"(its parameters: {present})")
     if dim is None:
         dim = 1 if isinstance(module, ConvTranspose2d) else 0
     dim = check_int("spectral_norm", "dim", dim)
