@@ -24,6 +24,7 @@ from models.autoencoder import VAE, ConvAutoencoder, gaussian_kl, reconstruction
 from models.gan import (DCGAN, DCGANDiscriminator, DCGANGenerator, WGANCritic, gradient_penalty,
                         sample_generator)
 from models.segmentation import SegNet, UNet
+from models.detection import SingleStageDetector, TwoStageDetector  # noqa: F401
 from models.similarity import EmbeddingIndex, EmbeddingNet, SiameseNet, triplet_loss
 from models.tsne import TSNE
 from models.resnet import BasicBlock, Bottleneck, ResNet, resnet18, resnet34, resnet50, resnet_small
