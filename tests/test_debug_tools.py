@@ -177,3 +177,25 @@ def test_summary_several_inputs_and_bad_sizes():
     for bad in ((), (0, 3), "3", [(2, 3), ()]):
         with pytest.raises(ValueError, match="summary: input_size must be a shape"):
             Pair().summary(bad)
+
+
+def test_lr_find_smooth_is_the_average_weight():
+    mg.manual_seed(0)
+    model = MLP(4, [8], 3)
+    opt = SGD(model.parameters(), lr=0.1)
+    raw = debug.lr_find(model, [_batch(16, s) for s in range(3)], F.cross_entropy, opt,
+                        num_iter=10, smooth=1.0, diverge=1e9)
+    assert raw.smoothed == pytest.approx(raw.losses)  # weight 1: no averaging
+    smoothed = debug.lr_find(model, [_batch(16, s) for s in range(3)], F.cross_entropy, opt,
+                             num_iter=10, smooth=0.3, diverge=1e9)
+    assert smoothed.smoothed[0] == pytest.approx(smoothed.losses[0])  # bias-corrected start
+    expected = 0.3 * smoothed.losses[1] + 0.7 * 0.3 * smoothed.losses[0]
+    assert smoothed.smoothed[1] == pytest.approx(expected / (1 - 0.7 ** 2))
+
+
+def test_summary_dtype_and_device():
+    from layers import Embedding
+    model = Sequential(Embedding(10, 3), Linear(3, 2))
+    text = model.summary((2, 5), dtype=mg.int64, device="cpu")
+    assert text.splitlines()[3].split() == ["0", "(Embedding)", "(2,", "5,", "3)", "30"]
+    assert text.endswith("input (2, 5) -> output (2, 5, 2)")

@@ -159,3 +159,19 @@ def test_minigrad_to_pytorch_and_back_vs_torch(tmp_path):
     with mg.no_grad(), torch.no_grad():
         np.testing.assert_allclose(ours(mg.tensor(x)).numpy(),
                                    theirs(torch.from_numpy(x)).numpy(), rtol=1e-5, atol=1e-5)
+
+
+def test_load_to_the_cpu(tmp_path):
+    path = tmp_path / "w.safetensors"
+    mg.save_safetensors({"w": np.arange(3.0)}, path)
+    assert mg.load_safetensors(path, device="cpu")["w"].device == "cpu"
+
+
+def test_load_to_the_gpu(tmp_path):
+    if not mg.cuda.is_available():
+        pytest.skip("no GPU here: device='cuda' is checked where one is present")
+    path = tmp_path / "w.safetensors"
+    mg.save_safetensors({"w": np.arange(3.0)}, path)
+    on_gpu = mg.load_safetensors(path, device="cuda")["w"]
+    assert on_gpu.device.startswith("cuda")
+    np.testing.assert_array_equal(on_gpu.numpy(), np.arange(3.0))
