@@ -24,6 +24,7 @@ from .parameter_containers import ParameterList, ParameterDict
 from .activation import (ReLU, LeakyReLU, ELU, SELU, GELU, Sigmoid, Tanh, SiLU, Softplus,
                          Softmax, LogSoftmax)
 from .embedding import Embedding
+from .parallel import DistributedDataParallel, SyncBatchNorm
 from .attention import MultiheadAttention
 from .transformer import (TransformerEncoderLayer, TransformerDecoderLayer, TransformerEncoder,
                           TransformerDecoder, Transformer, PositionalEncoding,
@@ -54,3 +55,4 @@ __all__ = ["init", "Parameter", "Module", "RemovableHandle", "IncompatibleKeys",
            "TransformerDecoder", "Transformer", "PositionalEncoding", "LearnedPositionalEncoding"]
 __all__ += ["EdgeModel", "NodeModel", "MessagePassing", "GCNConv", "GATConv", "GINConv",
             "global_add_pool", "global_mean_pool", "global_max_pool"]
+__all__ += ["DistributedDataParallel", "SyncBatchNorm"]
