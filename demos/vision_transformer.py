@@ -1,4 +1,4 @@
-"""A small vision transformer (ViT) classifies the 8x8 digits from patches, and shows where it looks.
+"""A small vision transformer (ViT) classifies the 8x8 digits from patches and shows where it looks.
 
 The idea of Dosovitskiy et al. (2020), "An image is worth 16x16 words", at the digits' scale:
 

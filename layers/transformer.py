@@ -162,7 +162,8 @@ class TransformerDecoderLayer(_FeedForward, Module):
 
     def forward(self, tgt, memory, tgt_mask=None, memory_mask=None, tgt_key_padding_mask=None,
                 memory_key_padding_mask=None, tgt_is_causal=False, memory_is_causal=False):
-        """tgt : Tensor, shape (T, N, E); memory : Tensor, shape (S, N, E) (batch first: N first)."""
+        """tgt : Tensor, shape (T, N, E); memory : Tensor, shape (S, N, E) (N first if
+        ``batch_first``); masks as in MultiheadAttention."""
         x = tgt
         if self.norm_first:
             x = x + self._sa_block(self.norm1(x), tgt_mask, tgt_key_padding_mask, tgt_is_causal)

@@ -24,14 +24,22 @@ def _layer_norm(x, weight, bias, eps=1e-5):
 def _reference_encoder_layer(layer, x, mask=None, norm_first=False, activation="relu"):
     """The encoder layer, sequence first, from its parameters as NumPy arrays."""
     p = {n: t.numpy() for n, t in layer.named_parameters()}
-    act = (lambda z: np.maximum(z, 0)) if activation == "relu" else \
-        (lambda z: 0.5 * z * (1 + np.vectorize(math.erf)(z / math.sqrt(2))))
-    norm = lambda z, i: _layer_norm(z, p[f"norm{i}.weight"], p[f"norm{i}.bias"])  # noqa: E731
-    attn = lambda z: R.mha(z, z, z, p["self_attn.in_proj_weight"], p["self_attn.in_proj_bias"],  # noqa: E731,E501
-                           p["self_attn.out_proj.weight"], p["self_attn.out_proj.bias"],
-                           num_heads=H, attn_mask=mask, need_weights=False)
-    ff = lambda z: act(z @ p["linear1.weight"].T + p["linear1.bias"]) @ p["linear2.weight"].T \
-        + p["linear2.bias"]  # noqa: E731
+    def act(z):
+        return np.maximum(z, 0) if activation == "relu" else \
+            0.5 * z * (1 + np.vectorize(math.erf)(z / math.sqrt(2)))
+
+    def norm(z, i):
+        return _layer_norm(z, p[f"norm{i}.weight"], p[f"norm{i}.bias"])
+
+    def attn(z):
+        return R.mha(z, z, z, p["self_attn.in_proj_weight"], p["self_attn.in_proj_bias"],
+                     p["self_attn.out_proj.weight"], p["self_attn.out_proj.bias"], num_heads=H,
+                     attn_mask=mask, need_weights=False)
+
+    def ff(z):
+        hidden = act(z @ p["linear1.weight"].T + p["linear1.bias"])
+        return hidden @ p["linear2.weight"].T + p["linear2.bias"]
+
     if norm_first:
         x = x + attn(norm(x, 1))
         return x + ff(norm(x, 2))
@@ -184,8 +192,8 @@ def test_transformer_vs_torch(norm_first):
                  tgt_mask=torch.nn.Transformer.generate_square_subsequent_mask(
                      4, dtype=torch.float64))
     np.testing.assert_allclose(out.numpy(), ref.detach().numpy(), atol=1e-10)
-    np.testing.assert_array_equal(mask.numpy(), torch.nn.Transformer.generate_square_subsequent_mask(
-        4, dtype=torch.float64).numpy())
+    theirs_mask = torch.nn.Transformer.generate_square_subsequent_mask(4, dtype=torch.float64)
+    np.testing.assert_array_equal(mask.numpy(), theirs_mask.numpy())
 
 
 def test_encoder_stack_vs_torch():
@@ -202,3 +210,17 @@ def test_encoder_stack_vs_torch():
                                theirs(torch.tensor(x), mask=torch.nn.Transformer
                                       .generate_square_subsequent_mask(5, dtype=torch.float64),
                                       is_causal=True).detach().numpy(), atol=1e-10)
+
+
+def test_decoder_stack_applies_its_layers_in_turn():
+    layer = TransformerDecoderLayer(E, H, FF, dropout=0.0, dtype=np.float64)
+    dec = TransformerDecoder(layer, 2).eval()
+    tgt, memory = mg.tensor(RNG.normal(size=(3, 2, E))), mg.tensor(RNG.normal(size=(4, 2, E)))
+    padding = np.array([[False, False, True, True], [False, False, False, False]])
+    expected = tgt
+    for lay in dec.layers:
+        expected = lay(expected, memory, memory_key_padding_mask=padding, tgt_is_causal=True)
+    out = dec(tgt, memory, memory_key_padding_mask=padding, tgt_is_causal=True)
+    np.testing.assert_allclose(out.numpy(), expected.numpy(), atol=1e-12)
+    assert [n for n, _ in dec.named_parameters()][:2] == ["layers.0.self_attn.in_proj_weight",
+                                                          "layers.0.self_attn.in_proj_bias"]
