@@ -1,4 +1,5 @@
-"""The main demo's --debug and the demos' --logdir: tiny runs that check what they print and write."""
+"""The main demo's --debug and the demos' --logdir: tiny runs checking what they print and
+write."""
 import glob
 import json
 import os

@@ -13,7 +13,8 @@ graphviz = pytest.importorskip("graphviz", reason="draw_graph needs the 'tools' 
 
 def _nodes(dot):
     """node id -> label, from the DOT source."""
-    return dict(re.findall(r'^\s*(\w+) \[label="?([^"\]]*?)"?(?: \w+=|\])', dot.source, re.M | re.S))
+    pattern = r'^\s*(\w+) \[label="?([^"\]]*?)"?(?: \w+=|\])'
+    return dict(re.findall(pattern, dot.source, re.M | re.S))
 
 
 def _edges(dot):
