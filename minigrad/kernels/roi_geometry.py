@@ -32,7 +32,8 @@ def check_rois(op, x_shape, x_dtype, rois, PH, PW):
     range and finite coordinates, and an output size of at least 1x1."""
     check_float(op, "the input", x_dtype)
     if len(x_shape) != 4:
-        raise ValueError(f"{op}: expected an input of shape (N, C, H, W), got shape {tuple(x_shape)}")
+        raise ValueError(f"{op}: expected an input of shape (N, C, H, W), got shape "
+                         f"{tuple(x_shape)}")
     if rois.ndim != 2 or rois.shape[1] != 5:
         raise ValueError(f"{op}: expected boxes of shape (K, 5) (batch index, x1, y1, x2, y2), "
                          f"got shape {tuple(rois.shape)}")

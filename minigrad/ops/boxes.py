@@ -135,7 +135,8 @@ def box_iou(boxes1, boxes2):
     Tensor, shape (N, M)
 
     >>> import minigrad as mg
-    >>> box_iou(mg.tensor([[0., 0., 2., 2.]]), mg.tensor([[1., 0., 3., 2.], [5., 5., 6., 6.]])).tolist()
+    >>> a = mg.tensor([[0., 0., 2., 2.]])
+    >>> box_iou(a, mg.tensor([[1., 0., 3., 2.], [5., 5., 6., 6.]])).tolist()
     [[0.3333333432674408, 0.0]]
     """
     _check_boxes("box_iou", boxes1, "boxes1")
@@ -185,7 +186,8 @@ def generalized_box_iou_loss(boxes1, boxes2, reduction="none", eps=1e-7):
     Tensor, shape (N,) for 'none', else a scalar; values in [0, 2)
 
     >>> import minigrad as mg
-    >>> loss = generalized_box_iou_loss(mg.tensor([[0., 0., 1., 1.]]), mg.tensor([[2., 0., 3., 1.]]))
+    >>> a, b = mg.tensor([[0., 0., 1., 1.]]), mg.tensor([[2., 0., 3., 1.]])
+    >>> loss = generalized_box_iou_loss(a, b)
     >>> [round(v, 4) for v in loss.tolist()]
     [1.3333]
     """
@@ -274,7 +276,8 @@ def decode_boxes(rel_codes, boxes, weights=(1.0, 1.0, 1.0, 1.0),
     Tensor, shape (N, 4), xyxy
 
     >>> import minigrad as mg
-    >>> decode_boxes(mg.tensor([[0.5, 0.5, 0.0, 0.6931471824645996]]), mg.tensor([[0., 0., 2., 2.]])).tolist()
+    >>> codes = mg.tensor([[0.5, 0.5, 0.0, 0.6931471824645996]])
+    >>> decode_boxes(codes, mg.tensor([[0., 0., 2., 2.]])).tolist()
     [[1.0, 0.0, 3.0, 4.0]]
     """
     op = "decode_boxes"

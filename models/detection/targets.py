@@ -89,7 +89,8 @@ def classification_loss(logits, labels, images, kind="ce", neg_pos_ratio=3, gamm
         losses = F.cross_entropy(logits, mg.tensor(np.maximum(labels, 0), device=logits.device),
                                  reduction="none")
         mask = hard_negative_mask(losses.numpy(), labels, images, neg_pos_ratio)
-        return (losses * mg.tensor(mask, dtype=logits.dtype, device=logits.device)).sum() / positives
+        mask = mg.tensor(mask, dtype=logits.dtype, device=logits.device)
+        return (losses * mask).sum() / positives
     if kind != "focal":
         raise ValueError(f"classification_loss: kind must be 'ce' or 'focal', got {kind!r}")
     C = logits.shape[1]
