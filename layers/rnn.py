@@ -35,7 +35,8 @@ import minigrad as mg
 import minigrad.functional as F
 from minigrad import Tensor
 from minigrad.checks import check_int, check_number
-from minigrad.ops.recurrent import LSTMCellFunction, GRUCellFunction, split_rows
+from minigrad.ops.recurrent import (GRUCellFunction, HiddenProduct, LSTMCellFunction,
+                                    WeightGradient, split_rows)
 from . import init
 from .linear import new_parameter
 from .module import Module
@@ -45,24 +46,28 @@ GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 
 
 def _rnn_step(activation):
-    def step(xa, state, w_hh, b_hh, w_hr):
-        return (activation(xa + h_times(state[0], w_hh, b_hh)),)
+    def step(xa, state, hidden_product, b_hh, w_hr):
+        return (activation(xa + hidden_product(state[0], b_hh)),)
     return step
 
 
-def h_times(h, w_hh, b_hh):
-    """h W_hhᵀ (+ b_hh): the hidden-state product of one step."""
-    out = h @ w_hh
-    return out if b_hh is None else out + b_hh
-
-
-def _lstm_step(xa, state, w_hh, b_hh, w_hr):
-    h, c = LSTMCellFunction.apply(xa + h_times(state[0], w_hh, b_hh), state[1])
+def _lstm_step(xa, state, hidden_product, b_hh, w_hr):
+    h, c = LSTMCellFunction.apply(xa + hidden_product(state[0], b_hh), state[1])
     return (h if w_hr is None else h @ w_hr, c)
 
 
-def _gru_step(xa, state, w_hh, b_hh, w_hr):
-    return (GRUCellFunction.apply(xa, h_times(state[0], w_hh, b_hh), state[0]),)
+def _gru_step(xa, state, hidden_product, b_hh, w_hr):
+    return (GRUCellFunction.apply(xa, hidden_product(state[0], b_hh), state[0]),)
+
+
+def plain_product(w_hh):
+    """The hidden term h W_hhᵀ (+ b_hh) of one step, as a function of (h, b_hh)."""
+    w_t = w_hh.T
+
+    def product(h, b_hh):
+        out = h @ w_t
+        return out if b_hh is None else out + b_hh
+    return product
 
 
 STEPS = {"RNN_TANH": _rnn_step(mg.tanh), "RNN_RELU": _rnn_step(mg.relu), "LSTM": _lstm_step,
@@ -178,7 +183,8 @@ class RNNCell(RNNCellBase):
 
     def forward(self, input, hx=None):
         x, (h,), unbatched = self._batched(input, hx, 1)
-        (h,) = STEPS[self.mode](self._input_term(x), (h,), self.weight_hh.T, self.bias_hh, None)
+        (h,) = STEPS[self.mode](self._input_term(x), (h,), plain_product(self.weight_hh),
+                                self.bias_hh, None)
         return h.squeeze(0) if unbatched else h
 
     def extra_repr(self):
@@ -220,7 +226,8 @@ class LSTMCell(RNNCellBase):
 
     def forward(self, input, hx=None):
         x, state, unbatched = self._batched(input, hx, 2)
-        h, c = _lstm_step(self._input_term(x), state, self.weight_hh.T, self.bias_hh, None)
+        h, c = _lstm_step(self._input_term(x), state, plain_product(self.weight_hh),
+                          self.bias_hh, None)
         return (h.squeeze(0), c.squeeze(0)) if unbatched else (h, c)
 
 
@@ -257,7 +264,8 @@ class GRUCell(RNNCellBase):
 
     def forward(self, input, hx=None):
         x, state, unbatched = self._batched(input, hx, 1)
-        (h,) = _gru_step(self._input_term(x), state, self.weight_hh.T, self.bias_hh, None)
+        (h,) = _gru_step(self._input_term(x), state, plain_product(self.weight_hh),
+                         self.bias_hh, None)
         return h.squeeze(0) if unbatched else h
 
 
@@ -373,7 +381,7 @@ class RNNBase(Module):
         return out
 
     def _direction(self, k, reverse):
-        """(w_ih, b_in, w_hhᵀ, b_hh for the step, w_hrᵀ) of layer k in one direction. For RNN
+        """(w_ih, b_in, w_hh, b_hh for the step, w_hrᵀ) of layer k in one direction. For RNN
         and LSTM both biases are added once to the input term; the GRU keeps b_hh in the step
         because its reset gate multiplies that part only."""
         p = {kind: getattr(self, f"{kind}_l{k}{'_reverse' * reverse}", None)
@@ -382,13 +390,37 @@ class RNNBase(Module):
         if self.mode != "GRU" and b_in is not None:
             b_in, b_step = b_in + b_step, None
         w_hr = None if p["weight_hr"] is None else p["weight_hr"].T
-        return p["weight_ih"], b_in, p["weight_hh"].T, b_step, w_hr
+        return p["weight_ih"], b_in, p["weight_hh"], b_step, w_hr
+
+    @staticmethod
+    def _hidden_products(w_hh, batch_sizes):
+        """The hidden term of each step t, as ``products(t)(h, b_hh)``.
+
+        When W_hh needs a gradient, each step's product gives only h its gradient
+        (:class:`HiddenProduct`) and one :class:`WeightGradient` node gives W_hh the sum over
+        all steps as a single matrix product: three times faster than T small products and T
+        additions of a (G·H, H) array. Otherwise the product is a plain matmul."""
+        if not (w_hh.requires_grad and mg.is_grad_enabled()):
+            plain = plain_product(w_hh)
+            return lambda t: plain
+        states = [None] * len(batch_sizes)          # filled by the loop, in row order
+        zeros = split_rows(WeightGradient.apply(w_hh, rows=sum(batch_sizes), states=states),
+                           batch_sizes)
+
+        def products(t):
+            def product(h, b_hh):
+                states[t] = h
+                out = HiddenProduct.apply(h, w_hh) + zeros[t]
+                return out if b_hh is None else out + b_hh
+            return product
+        return products
 
     def _run_direction(self, data, batch_sizes, state, k, reverse):
         """One layer in one direction over packed rows: (output rows (S, H_out), final state)."""
         w_ih, b_in, w_hh, b_hh, w_hr = self._direction(k, reverse)
         step = STEPS[self.mode]
         inputs = split_rows(F.linear(data, w_ih, b_in), batch_sizes)
+        hidden = self._hidden_products(w_hh, batch_sizes)
         outputs = []
         if not reverse:
             finished = []          # states of sequences that ended, longest-numbered first
@@ -396,7 +428,7 @@ class RNNBase(Module):
                 if b < state[0].shape[0]:       # sequences b.. ended at step t - 1
                     finished.append(tuple(s[b:] for s in state))
                     state = tuple(s[:b] for s in state)
-                state = step(inputs[t], state, w_hh, b_hh, w_hr)
+                state = step(inputs[t], state, hidden(t), b_hh, w_hr)
                 outputs.append(state[0])
             finished.append(state)
             final = tuple(mg.cat([f[j] for f in reversed(finished)]) if len(finished) > 1
@@ -408,7 +440,7 @@ class RNNBase(Module):
                 b = batch_sizes[t]
                 if b > state[0].shape[0]:       # sequences ..b start at step t
                     state = tuple(mg.cat([s, s0[s.shape[0]:b]]) for s, s0 in zip(state, start))
-                state = step(inputs[t], state, w_hh, b_hh, w_hr)
+                state = step(inputs[t], state, hidden(t), b_hh, w_hr)
                 outputs.append(state[0])
             outputs.reverse()
             final = state

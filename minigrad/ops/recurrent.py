@@ -167,3 +167,43 @@ def split_rows(x, sizes):
                          f"tensor of shape {x.shape}")
     pieces = SplitRows.apply(x, sizes=sizes)
     return pieces if isinstance(pieces, tuple) else (pieces,)
+
+
+class HiddenProduct(Function):
+    """out = h Wᵀ for one time step;  dL/dh = g W, and *no* gradient for W here.
+
+    W's gradient is the sum over all steps of gᵀ h. Taken step by step it is T small products
+    and T additions of a (G·H, H) array; :class:`WeightGradient` gives it instead, as one
+    product over all steps after the loop. h's gradient cannot wait: the step before needs it.
+    """
+
+    @staticmethod
+    def forward(ctx, h, w):
+        ctx.save_for_backward(w)
+        return h @ w.T
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (w,) = ctx.saved_tensors
+        return grad_output @ w, None
+
+
+class WeightGradient(Function):
+    """out = zeros (S, G·H), added to the gate pre-activations of all S rows of a sequence;
+    dL/dW = gᵀ [h_0; h_1; ...], the rows' gradients times the states that the steps'
+    :class:`HiddenProduct` nodes multiplied by W.
+
+    Adding zeros changes no value, but routes every step's gate gradient g_t here, where W's
+    gradient Σ_t g_tᵀ h_t is one matrix product. ``states`` is a list that the recurrent loop
+    fills with the state Tensor of each step, in row order, after this node is made; they are
+    graph Tensors, so with ``create_graph`` the product is differentiable in them as well.
+    """
+
+    @staticmethod
+    def forward(ctx, w, rows, states):
+        ctx.states = states
+        return xp_of(w).zeros((rows, w.shape[0]), w.dtype)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        return grad_output.T @ cat(ctx.states, 0)

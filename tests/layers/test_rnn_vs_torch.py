@@ -118,6 +118,8 @@ def test_packed_vs_torch(kind, bidirectional, lengths):
     (t_pad * torch.tensor(w)).sum().backward()
     (m_pad * mg.tensor(w)).sum().backward()
     assert_close(mx.grad, tx.grad)
+    for name, p in theirs.named_parameters():
+        assert_close(dict(ours.named_parameters())[name].grad, p.grad)
 
 
 @pytest.mark.parametrize("kind", CELLS)
