@@ -106,3 +106,16 @@ def test_detectors_refuse_bad_options():
         SingleStageDetector(2, cls_loss="hinge")
     with pytest.raises(ValueError, match="TwoStageDetector: roi_size"):
         TwoStageDetector(2, roi_size=0)
+
+
+def test_select_thresholds_scores_suppresses_per_class_and_keeps_the_best():
+    from models.detection.single_stage import select
+    boxes = np.array([[0, 0, 10, 10], [0, 0, 10, 9], [20, 20, 30, 30], [-5, 0, 5, 50.]])
+    scores = np.array([[0.9, 0.6], [0.8, 0.01], [0.04, 0.7], [0.3, 0.2]])
+    out = select(boxes, scores, (40, 40), 0.05, 0.5, 10)
+    # (box 1, class 0) overlaps (box 0, class 0) at IoU 0.9: gone; class 1 keeps box 0
+    assert list(zip(out["labels"].tolist(), out["scores"].tolist())) == [
+        (0, 0.9), (1, 0.7), (1, 0.6), (0, 0.3), (1, 0.2)]
+    np.testing.assert_array_equal(out["boxes"][3], [0, 0, 5, 40])  # clipped to the image
+    assert len(select(boxes, scores, (40, 40), 0.65, 0.5, 10)["scores"]) == 2
+    assert select(boxes, scores, (40, 40), 0.05, 0.5, 1)["scores"].tolist() == [0.9]

@@ -173,3 +173,25 @@ def test_nms_vs_torchvision():
         theirs = tv.batched_nms(torch.tensor(boxes), torch.tensor(scores), torch.tensor(idxs),
                                 threshold)
         assert sorted(ours.tolist()) == sorted(theirs.tolist())
+
+
+def test_giou_loss_eps_keeps_degenerate_boxes_finite():
+    point = mg.tensor([[1., 1., 1., 1.]], dtype=mg.float64)
+    # union and enclosing area are both 0: with eps the loss is 1 - (0/eps - 0/eps) = 1
+    assert F.generalized_box_iou_loss(point, point).tolist() == [1.0]
+    a, b = mg.tensor([[0., 0., 2., 1.]]), mg.tensor([[1., 0., 3., 1.]])
+    # intersection 1, union 3, enclosing 3; eps=1 shifts both denominators by 1
+    assert F.generalized_box_iou_loss(a, b, eps=1.0).tolist() == [pytest.approx(1 - 1 / 4)]
+
+
+def test_decode_clamps_at_the_given_bbox_xform_clip():
+    out = F.decode_boxes(mg.tensor([[0., 0., 3., -3.]]), mg.tensor([[0., 0., 2., 2.]]),
+                         bbox_xform_clip=math.log(2.0))
+    np.testing.assert_allclose(out.numpy(), [[-1., 1 - math.exp(-3), 3., 1 + math.exp(-3)]],
+                               rtol=1e-6)
+
+
+def test_grid_anchors_take_a_stride_pair_and_a_dtype():
+    anchors = F.grid_anchors((2, 1), (8, 4), [2], [1.0], dtype=np.float64)
+    assert anchors.dtype == mg.float64
+    np.testing.assert_array_equal(anchors.numpy(), [[-1, -1, 1, 1], [-1, 7, 1, 9]])
