@@ -224,7 +224,7 @@ def draw(images, truths, predictions, path, count=6):
                                            linestyle=style, edgecolor=colours[label], lw=1.5))
         ax.axis("off")
     fig.suptitle("single-stage detections (solid) and true boxes (dashed): "
-                 + ", ".join(f"{c} {n}" for c, n in zip(colours, CLASSES)), fontsize=9)
+                 + ", ".join(f"{c[4:]} {n}" for c, n in zip(colours, CLASSES)), fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
