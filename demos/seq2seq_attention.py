@@ -5,9 +5,10 @@ The lecture's experiment (Bahdanau et al., 2015; Luong et al., 2015), small enou
 1. Task. A string of 3 to ``--max-len`` digits must be written backwards ("40712" -> "21704"),
    then an end token. The strings are drawn from a seeded generator; a held-out test set (per
    length) never appears in training.
-2. Models. Both embed the digits and read the string with a GRU encoder (``layers.GRU``); a
-   ``layers.GRUCell`` decoder then writes one digit per step, fed its previous digit and the
-   previous context vector.
+2. Models. Both embed the digits and read the string with a bidirectional GRU encoder
+   (``layers.GRU``); a ``layers.GRUCell`` decoder, started from the encoder's final states, then
+   writes one digit per step, fed its previous digit and the previous context vector. Adam
+   with gradient clipping and a cosine learning-rate decay.
 
    - *with attention*: at each step the decoder's state queries all the encoder's outputs
      (``layers.MultiheadAttention``, one head); the context is their weighted average, so the
@@ -45,6 +46,7 @@ import minigrad.functional as F  # noqa: E402
 import layers  # noqa: E402
 from optim import Adam  # noqa: E402
 from optim.clip import clip_grad_norm_  # noqa: E402
+from optim.lr_scheduler import CosineAnnealingLR  # noqa: E402
 from _common import (add_device_argument, add_output_arguments, check_device,  # noqa: E402
                      open_logger, progress_bar, save_metrics)
 
@@ -59,9 +61,11 @@ def parse_args(argv=None):
                     "attention, and compare them by length.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--max-len", type=int, default=12, help="longest input string")
-    parser.add_argument("--steps", type=int, default=1500, help="training batches per model")
+    parser.add_argument("--steps", type=int, default=2000, help="training batches per model")
     parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--hidden", type=int, default=64, help="H, the GRU width")
+    parser.add_argument("--hidden", type=int, default=64,
+                        help="H, the decoder width (even: the encoder's two directions get "
+                             "H / 2 each)")
     parser.add_argument("--lr", type=float, default=3e-3)
     parser.add_argument("--test-per-length", type=int, default=100,
                         help="held-out strings per length")
@@ -74,6 +78,8 @@ def parse_args(argv=None):
     for name in ("steps", "batch_size", "hidden", "test_per_length"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
+    if args.hidden % 2:
+        parser.error(f"--hidden must be even, got {args.hidden}")
     check_device(parser, args.device)
     return args
 
@@ -84,16 +90,19 @@ class Seq2Seq(layers.Module):
     def __init__(self, hidden, attention):
         super().__init__()
         self.embed = layers.Embedding(VOCAB, hidden)
-        self.encoder = layers.GRU(hidden, hidden, batch_first=True)
+        # both directions, H / 2 each: an encoder output knows its distance from either end,
+        # which is what a reversal needs to find "the digit t places from the end"
+        self.encoder = layers.GRU(hidden, hidden // 2, batch_first=True, bidirectional=True)
         self.decoder = layers.GRUCell(2 * hidden, hidden)
         self.attention = layers.MultiheadAttention(hidden, 1, batch_first=True) \
             if attention else None
         self.out = layers.Linear(2 * hidden, VOCAB)
 
     def encode(self, source):
-        """(N, L) digits -> encoder outputs (N, L, H) and final state (N, H)."""
+        """(N, L) digits -> encoder outputs (N, L, H) and final state (N, H), both directions
+        side by side."""
         outputs, final = self.encoder(self.embed(source))
-        return outputs, final[0]
+        return outputs, mg.cat([final[0], final[1]], -1)
 
     def step(self, token, h, context, memory, final):
         """One decoder step: (logits (N, V), new state, new context, weights (N, L) or None)."""
@@ -165,6 +174,7 @@ def train(model, args, test, label, log):
     rng = np.random.default_rng(args.seed + 1)
     held_out = {tuple(s) for strings in test.values() for s in strings}
     optimizer = Adam(model.parameters(), lr=args.lr)
+    scheduler = CosineAnnealingLR(optimizer, T_max=args.steps)
     losses = []
     bar = progress_bar(args.steps, label, args.quiet)
     for step in range(args.steps):
@@ -178,6 +188,7 @@ def train(model, args, test, label, log):
         loss.backward()
         clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
+        scheduler.step()
         losses.append(loss.item())
         log.add_scalar(f"loss/{label}", losses[-1], step)
         bar.update(1)
