@@ -9,7 +9,7 @@ Four axes, each timed over a range of sizes n, float32 on the CPU:
             ─ Conv2d(16, 32, 5, p2) ─ ReLU ─ MaxPool2d(2) ─ Flatten ─ Linear(1568, 128) ─ ReLU
             ─ Linear(128, 10), cross-entropy, backward, SGD step
     image   one Conv2d(8, 8, 3, padding=1) on (4, 8, n, n), forward + backward
-    steps   an RNN looped in Python over n steps, h = tanh(x_t @ W + h @ U + b), batch 32, input
+    steps   an LSTM layer (``layers.LSTM`` / ``torch.nn.LSTM``) over n steps, batch 32, input
             and hidden 64, loss h_n.sum(), forward + backward
 
 The slope k of an axis is the least-squares fit of log t on log n: t grows like n^k (k = 1 on
@@ -38,7 +38,7 @@ Notation
 n       size along an axis: ops, batch, pixels per side, or steps
 t       median seconds of one run at size n
 k       fitted slope, t ~ c n^k
-T, N, H the RNN's steps (n), batch (32) and input and hidden width (64)
+T, N, H the LSTM's steps (n), batch (32) and input and hidden width (64)
 """
 import argparse
 import contextlib
@@ -124,7 +124,8 @@ def chain(x, w, n):
 
 
 def rnn(xs, W, U, b, h):
-    """The last state of h_t = tanh(x_t @ W + h_{t-1} @ U + b), starting from h.
+    """The last state of h_t = tanh(x_t @ W + h_{t-1} @ U + b), starting from h: the
+    hand-written loop that the ``steps`` axis timed before it used the LSTM layer.
 
     xs is (T, N, H), W and U are (H, H), b is (H,), h and the result are (N, H).
     """
@@ -174,14 +175,12 @@ def workload(eng, axis, n, seed=0, clock=time.perf_counter):
             eng.conv2d(x, weight, bias, padding=1).sum().backward()
     else:
         xs = eng.tensor(rng.standard_normal((n, RNN_N, RNN_H), dtype=np.float32))
-        W, U = (eng.tensor(rng.standard_normal((RNN_H, RNN_H), dtype=np.float32) / 8, True)
-                for _ in "WU")
-        b = eng.tensor(np.zeros(RNN_H, np.float32), True)
-        h0 = eng.tensor(np.zeros((RNN_N, RNN_H), np.float32))
+        lstm = eng.nn.LSTM(RNN_H, RNN_H)
 
         def step():
-            W.grad = U.grad = b.grad = None
-            rnn(xs, W, U, b, h0).sum().backward()
+            lstm.zero_grad()
+            _, (h_n, _) = lstm(xs)
+            h_n.sum().backward()
 
     def run():
         start = clock()
