@@ -6,10 +6,15 @@ Linear 64->64) turns them into a message, and the messages are summed into their
 nodes; then backward with a fixed upstream gradient. PyTorch does the same with
 ``index_select`` and ``index_add_``. Three rows per thread count: minigrad on the scatter
 kernels, minigrad on the ``np.add.at`` path the graph ops used before (the baseline), and a
-sum-scatter alone. Run at 1 and 2 threads (Numba and PyTorch alike).
+sum-scatter alone. Run at 1 and 2 threads: Numba's pool, NumPy's BLAS (through threadpoolctl,
+when installed) and PyTorch alike. Unlimited, OpenBLAS starts its own threads beside Numba's,
+and on a loaded machine its weight-gradient product (64 x 50,000 by 50,000 x 64) alone then
+costs several times the whole PyTorch step.
 
     python -m bench.bench_graph
+    python -m bench.bench_graph --blas-threads 1   # NumPy's BLAS on one thread throughout
 """
+import argparse
 import os
 
 # Numba's and PyTorch's OpenMP pools share the cores: idle threads must sleep, not spin
@@ -93,7 +98,19 @@ def scatter_only(arrays, src, dst, torch):
     return (ours, theirs)
 
 
-def main(thread_counts=(1, 2), repeats=7):
+def blas_threads(threads):
+    """A context limiting NumPy's BLAS to ``threads`` (a no-op without threadpoolctl)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        import contextlib
+        return contextlib.nullcontext()
+    return threadpool_limits(threads, user_api="blas")
+
+
+def main(thread_counts=(1, 2), repeats=7, blas=None):
+    """The report at each thread count; ``blas`` fixes NumPy's BLAS threads (default: the same
+    count as Numba and PyTorch)."""
     arrays, src, dst = _problem()
     shape = f"{NODES} nodes, {EDGES} edges, {FEATURES} features"
     for threads in thread_counts:
@@ -101,16 +118,26 @@ def main(thread_counts=(1, 2), repeats=7):
         torch = torch_or_none(threads=threads)
         theirs = torch_step(torch, arrays, src, dst) if torch else None
         scatter_ours, scatter_theirs = scatter_only(arrays, src, dst, torch)
-        rows = [compare("gather + edge MLP + scatter_add, fwd+bwd (kernels)",
-                        minigrad_step(arrays, src, dst), theirs, repeats=repeats,
-                        target=TARGET),
-                compare("the same on np.add.at (the previous path)",
-                        minigrad_step(arrays, src, dst, baseline=True), theirs,
-                        repeats=repeats),
-                compare("scatter_add alone vs scatter_reduce('sum'), fwd+bwd", scatter_ours,
-                        scatter_theirs, repeats=repeats, target=TARGET)]
-        report(rows, f"Message passing, float32, CPU, {threads} thread(s); {shape}")
+        with blas_threads(blas or threads):
+            rows = _rows(arrays, src, dst, theirs, scatter_ours, scatter_theirs, repeats)
+        report(rows, f"Message passing, float32, CPU, {threads} thread(s) (BLAS "
+                     f"{blas or threads}); {shape}")
+
+
+def _rows(arrays, src, dst, theirs, scatter_ours, scatter_theirs, repeats):
+    return [compare("gather + edge MLP + scatter_add, fwd+bwd (kernels)",
+                    minigrad_step(arrays, src, dst), theirs, repeats=repeats, target=TARGET),
+            compare("the same on np.add.at (the previous path)",
+                    minigrad_step(arrays, src, dst, baseline=True), theirs, repeats=repeats),
+            compare("scatter_add alone vs scatter_reduce('sum'), fwd+bwd", scatter_ours,
+                    scatter_theirs, repeats=repeats, target=TARGET)]
 
 
 if __name__ == "__main__":
-    main()
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--blas-threads", type=int, default=None,
+                        help="NumPy's BLAS threads (default: as many as --threads)")
+    args = parser.parse_args()
+    main(tuple(args.threads), args.repeats, args.blas_threads)
