@@ -22,7 +22,7 @@ import numpy as np
 
 import minigrad as mg
 import minigrad.functional as F
-from minigrad.backend import to_numpy
+from minigrad.backend import to_numpy, xp_of
 from minigrad.checks import check_int, check_number
 from minigrad.tensor import raw
 from . import init
@@ -212,7 +212,11 @@ class GCNConv(Module):
         N = x.shape[0]
         edge_index = check_edge_index("GCNConv", edge_index, N)
         E = edge_index.shape[1]
-        weight = np.ones(E, dtype=x.dtype) if edge_weight is None else raw(edge_weight)
+        weight = (np.ones(E) if edge_weight is None
+                  else to_numpy(raw(edge_weight)).astype(np.float64).reshape(-1))
+        if weight.shape != (E,):
+            raise ValueError(f"GCNConv: edge_weight must have shape ({E},), one weight per "
+                             f"edge, got {weight.shape}")
         if self.add_self_loops:
             edge_index = add_self_loops(edge_index, N)
             weight = np.concatenate([weight, np.ones(N, dtype=weight.dtype)])
@@ -222,7 +226,8 @@ class GCNConv(Module):
             scale = np.where(degree > 0, degree, 1) ** -0.5
             weight = scale[source] * weight * scale[target]
         h = self.lin(x)
-        message = F.gather(h, source) * weight.astype(x.dtype)[:, None]
+        weight = xp_of(h.data).asarray(weight.astype(h.dtype))[:, None]  # on h's device
+        message = F.gather(h, source) * weight
         out = F.scatter_add(message, target, N)
         return out if self.bias is None else out + self.bias
 

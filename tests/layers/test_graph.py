@@ -209,3 +209,42 @@ def test_bad_graph_input_is_a_clear_error():
         NodeModel(F_IN, F_EDGE, 2, aggr="median")
     with pytest.raises(ValueError, match=r"global_add_pool: batch must be an integer array"):
         global_add_pool(x, np.array([0, 1]))
+
+
+def test_gcn_edge_weight_scales_the_adjacency():
+    layer = LAYERS["gcn"]
+    x = np.random.default_rng(5).standard_normal((3, F_IN))
+    edge_index, w = np.array([[0, 1], [2, 2]]), np.array([2.0, 0.5])
+    A = np.eye(3)
+    A[2, 0], A[2, 1] = w
+    d = A.sum(axis=1)
+    expected = (A / np.sqrt(np.outer(d, d))) @ x @ layer.lin.weight.numpy().T + layer.bias.numpy()
+    out = layer(mg.tensor(x), edge_index, edge_weight=mg.tensor(w)).numpy()
+    np.testing.assert_allclose(out, expected, rtol=1e-10)
+    with pytest.raises(ValueError, match=r"GCNConv: edge_weight must have shape \(2,\)"):
+        layer(mg.tensor(x), edge_index, edge_weight=np.ones(3))
+
+
+def test_layer_options_change_the_formula_as_documented():
+    rng = np.random.default_rng(6)
+    x = mg.tensor(rng.standard_normal((3, F_IN)))
+    edge_index = np.array([[0, 1, 1], [2, 2, 0]])
+    plain = _double(GCNConv(F_IN, 2, add_self_loops=False, normalize=False, bias=False))
+    A = np.zeros((3, 3))
+    np.add.at(A, (edge_index[1], edge_index[0]), 1.0)
+    np.testing.assert_allclose(plain(x, edge_index).numpy(),
+                               A @ x.numpy() @ plain.lin.weight.numpy().T, rtol=1e-10)
+    assert plain.bias is None
+    # without self-loops a node with no incoming edge gets 0 attention output (then the bias)
+    gat = _double(GATConv(F_IN, 2, heads=2, add_self_loops=False, negative_slope=0.0,
+                          bias=False))
+    out, edges, alpha = gat(x, edge_index, return_attention_weights=True)
+    assert edges.shape == (2, 3) and np.all(out.numpy()[1] == 0)
+    assert np.all(alpha.numpy()[2] == 1.0)  # node 0 hears from node 1 alone
+    gin = _double(GINConv(Linear(F_IN, F_IN), eps=0.5, train_eps=True))
+    assert [name for name, _ in gin.named_parameters()][0] == "eps"
+    y = gin(x, edge_index)
+    y.sum().backward()
+    assert gin.eps.grad is not None and gin.eps.grad.shape == (1,)
+    fixed = GINConv(Linear(F_IN, F_IN), eps=0.5)
+    assert "eps" not in dict(fixed.named_parameters()) and "eps" in fixed.state_dict()
