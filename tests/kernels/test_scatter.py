@@ -151,3 +151,20 @@ def test_gpu_twins_match_the_references(index, S):
                                   np.arange(S * 3.0).reshape(S, 3)[index])
     with pytest.raises(IndexError, match=r"scatter_add: index values must be in"):
         gpu.scatter_add(d_src, d_index, 1)
+
+
+@given(st.data())
+def test_segment_index_strategy_draws_piles_and_empty_segments(data):
+    """The strategy itself: in range, and its styles do make the edge cases they promise."""
+    M, S = data.draw(st.integers(0, 20)), data.draw(st.integers(1, 8))
+    index = data.draw(segment_index(M, S))
+    assert index.shape == (M,) and index.dtype == np.int64
+    assert index.size == 0 or (index.min() >= 0 and index.max() < S)
+
+
+def test_segment_index_strategy_styles_occur():
+    from hypothesis import find
+    pile = find(segment_index(10, 5), lambda i: np.unique(i).size == 1)
+    assert np.unique(pile).size == 1
+    half = find(segment_index(10, 6), lambda i: i.max() < 3 and np.unique(i).size > 1)
+    assert np.bincount(half, minlength=6)[3:].sum() == 0
