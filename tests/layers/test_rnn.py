@@ -223,3 +223,24 @@ def test_float32_stays_float32_and_saturated_gates_stay_finite():
 def test_bad_input_raises_naming_the_layer_and_shapes(call, message):
     with pytest.raises((ValueError, TypeError), match=message):
         call()
+
+
+@pytest.mark.parametrize("mode", ["LSTM", "GRU", "RNN_TANH"])
+def test_no_grad_and_frozen_weights_take_the_plain_product_with_the_same_results(mode):
+    """W_hh's gradient comes from one product after the loop only when W_hh needs one; under
+    no_grad or with W_hh frozen each step is a plain matmul, with the same values and input
+    gradient."""
+    layer = make(mode, input_size=3, hidden_size=4, bidirectional=True)
+    x_np = np.random.default_rng(9).standard_normal((5, 2, 3))
+    x = mg.tensor(x_np, requires_grad=True)
+    out, _ = layer(x)
+    out.sum().backward()
+    with mg.no_grad():
+        np.testing.assert_allclose(layer(mg.tensor(x_np))[0].numpy(), out.numpy(), atol=1e-14)
+    for name in ("weight_hh_l0", "weight_hh_l0_reverse"):
+        getattr(layer, name).requires_grad_(False)
+    frozen_x = mg.tensor(x_np, requires_grad=True)
+    frozen_out, _ = layer(frozen_x)
+    frozen_out.sum().backward()
+    np.testing.assert_allclose(frozen_out.numpy(), out.numpy(), atol=1e-14)
+    np.testing.assert_allclose(frozen_x.grad.numpy(), x.grad.numpy(), atol=1e-12)
