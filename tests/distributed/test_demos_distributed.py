@@ -17,14 +17,14 @@ def run(run_ranks, script, *args):
 
 def test_classify_digits_distributed_prints_once(run_ranks, tmp_path):
     out = tmp_path / "digits"
-    result = run(run_ranks, "classify_digits.py", "--distributed", "--epochs", "4", "--batch-size", "16",
-                 "--limit", "600", "--quiet", "--out", str(out))
+    result = run(run_ranks, "classify_digits.py", "--distributed", "--epochs", "4",
+                 "--batch-size", "16", "--limit", "600", "--quiet", "--out", str(out))
     assert result.returncode == 0, result.stderr
     lines = [ln for ln in result.stdout.splitlines() if ln.strip()]
     assert len(lines) == 2, result.stdout                      # the summary, once
     assert lines[0].startswith("cnn on digits: train accuracy")
     metrics = json.loads((out / "metrics.json").read_text())
-    assert metrics["lr"] == pytest.approx(2 * 3e-3)            # scaled by the 2 ranks
+    assert metrics["lr"] == pytest.approx(2 * 3e-3)           # scaled by the 2 ranks
     assert metrics["batch_size"] == 16                         # per rank
     assert metrics["test_accuracy"] > 0.7                      # chance is 10%
     for name in ("model.npz", "curves.png", "confusion_matrix.png", "predictions.png"):
