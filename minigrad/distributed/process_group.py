@@ -22,7 +22,6 @@ import sys
 
 from .. import backend
 from ..tensor import Tensor
-from .errors import DistributedTimeoutError
 
 
 class ReduceOp:
