@@ -61,9 +61,11 @@ def parse_args(argv=None):
     parser.add_argument("--channels", type=int, nargs="+", default=[8, 16, 32],
                         help="widths of the stages (U-Net: the last is its bottleneck)")
     parser.add_argument("--test-images", type=int, default=200, help="held-out images")
-    parser.add_argument("--compare", nargs="+", choices=UPSAMPLE_MODES,
+    parser.add_argument("--compare", nargs="*", choices=UPSAMPLE_MODES,
                         default=["unpool", "bilinear", "transposed"],
                         help="U-Net upsampling choices to train and compare")
+    parser.add_argument("--segnet", action=argparse.BooleanOptionalAction, default=True,
+                        help="also train SegNet (its own max-unpooling decoder)")
     parser.add_argument("--seed", type=int, default=0)
     add_device_argument(parser)
     add_output_arguments(parser, "segmentation")
@@ -79,6 +81,8 @@ def parse_args(argv=None):
     if args.size % 2 ** len(args.channels):
         parser.error(f"--size must be a multiple of 2**{len(args.channels)} (one pool per "
                      f"width), got {args.size}")
+    if not args.segnet and not args.compare:
+        parser.error("nothing to train: give --compare modes or keep --segnet")
     check_device(parser, args.device)
     return args
 
@@ -190,9 +194,9 @@ def plot_panels(images, labels, predictions, path):
     import matplotlib.pyplot as plt
 
     names = list(predictions)
-    cols = 2 + len(names)
-    fig, axes = plt.subplots(PANEL_ROWS, cols, figsize=(2 * cols, 2 * PANEL_ROWS))
-    for r in range(PANEL_ROWS):
+    rows, cols = min(PANEL_ROWS, len(images)), 2 + len(names)
+    fig, axes = plt.subplots(rows, cols, figsize=(2 * cols, 2 * rows), squeeze=False)
+    for r in range(rows):
         panels = [("input", images[r].transpose(1, 2, 0).clip(0, 1), None),
                   ("truth", labels[r], "tab10")]
         panels += [(name, predictions[name][r], "tab10") for name in names]
@@ -246,7 +250,8 @@ def main(argv=None):
     log = open_logger(args)
     test_images, test_labels = make_shapes(args.test_images, args.size, seed=(args.seed, 2))
     K = len(CLASS_NAMES)
-    runs = [("segnet", "unpool")] + [("unet", mode) for mode in args.compare]
+    runs = [("segnet", "unpool")] if args.segnet else []
+    runs += [("unet", mode) for mode in args.compare]
     say(f"{len(runs)} models, {args.steps} steps of {args.batch_size} fresh {args.size}x"
         f"{args.size} images each; {args.test_images} held-out images; on {args.device}")
     results, predictions = {}, {}
@@ -277,7 +282,8 @@ def main(argv=None):
     best_unet = max(unet, key=lambda label: results[label]["miou"]) if unet else None
     metrics = {"steps": args.steps, "batch_size": args.batch_size, "lr": args.lr,
                "size": args.size, "test_images": args.test_images, "classes": CLASS_NAMES,
-               "models": results, "segnet_miou": results["segnet-unpool"]["miou"],
+               "models": results,
+               "segnet_miou": results["segnet-unpool"]["miou"] if args.segnet else None,
                "unet_best": best_unet,
                "unet_best_miou": results[best_unet]["miou"] if best_unet else None}
     save_metrics(args.out, metrics)
