@@ -59,9 +59,10 @@ LARGE = 24         # L
 # enlarged images (DeepDream, texture, style) run on the trunk alone.
 LAYERS = {
     "cnn": {"gradcam": "features.4", "patches": "features.3", "first": "features.0",
-            "dream": "4", "style": ["1", "4"], "content": ["4"]},
+            "dream": "4", "style": ["1", "4"], "content": ["1", "4"]},
     "resnet": {"gradcam": "layer3", "patches": "layer1", "first": "conv1",
-               "dream": "layer2", "style": ["relu", "layer1", "layer2"], "content": ["layer2"]},
+               "dream": "layer2", "style": ["relu", "layer1", "layer2"],
+               "content": ["relu", "layer1"]},
 }
 
 
@@ -256,7 +257,10 @@ def synthesis_panels(name, model, splits, args, out, clip):
 
 
 def style_panels(name, model, splits, args, out):
-    """Texture synthesis and style transfer with LBFGS on images generated here."""
+    """Texture synthesis and style transfer with LBFGS on images generated here.
+
+    The weights keep the digit readable: these small networks constrain few directions of the
+    image, so a heavier style term or a lighter total-variation term turns it into noise."""
     layers = LAYERS[name]
     trunk = model.features if name == "cnn" else model
     stripes, checks = generated_styles()
@@ -269,7 +273,7 @@ def style_panels(name, model, splits, args, out):
                                     seed=args.seed, device=args.device)
     content = enlarge(splits["test"][0][1])
     styled = vis.style_transfer(trunk, content, checks, layers["content"], layers["style"],
-                                lbfgs, steps=steps, style_weight=1e3, tv_weight=1e-2,
+                                lbfgs, steps=steps, style_weight=0.5, tv_weight=0.3,
                                 device=args.device)
     return [plot_tiles([stripes[0], texture[0]], ["style image", "synthesised texture"],
                        f"{name}: Gram-matrix texture synthesis ({', '.join(layers['style'])})",
