@@ -6,6 +6,7 @@
     pip install -e ".[dev]"       # with the mutation-testing tool (see README, "Test strength")
     pip install -e ".[tools]"     # graph drawings, TensorBoard logs and safetensors files
     pip install -e ".[dist]"      # with MPI (mpi4py + the mpich wheel) for data-parallel training
+    pip install -e ".[rl]"        # gymnasium's classic-control tasks for the RL demos
 """
 from setuptools import find_packages, setup
 
@@ -28,5 +29,6 @@ setup(
         "bench": ["torch"],
         "tools": ["graphviz", "tensorboardX", "safetensors"],
         "dist": ["mpi4py", "mpich"],
+        "rl": ["gymnasium[classic-control]"],
     },
 )
