@@ -188,7 +188,7 @@ def save_grid(images, path, title):
 
     n = GRID * GRID
     S = images.shape[-1]
-    canvas = np.ones((GRID * (S + 1), GRID * (S + 1)), np.float32)
+    canvas = np.zeros((GRID * (S + 1), GRID * (S + 1)), np.float32)  # white gaps
     for k in range(min(n, len(images))):
         r, c = divmod(k, GRID)
         canvas[r * (S + 1):r * (S + 1) + S, c * (S + 1):c * (S + 1) + S] = \
