@@ -139,3 +139,28 @@ def test_spectral_norm_vs_torch(kind):
     nn.utils.remove_spectral_norm(theirs)
     remove_spectral_norm(ours)
     np.testing.assert_allclose(ours.weight.numpy(), theirs.weight.detach().numpy(), rtol=1e-10)
+
+
+def test_eps_floors_the_norms_and_name_picks_the_parameter():
+    from layers import Module, Parameter
+
+    class Scale(Module):
+        def __init__(self):
+            super().__init__()
+            self.kernel = Parameter(np.random.default_rng(0).normal(0, 0.01, size=(3, 2)))
+
+        def forward(self, x):
+            return x @ self.kernel
+
+    module = spectral_norm(Scale().double(), name="kernel", eps=1.0)
+    assert sorted(module.state_dict()) == ["kernel_orig", "kernel_u", "kernel_v"]
+    W, u0, v0 = (module.kernel_orig.numpy().copy(), module.kernel_u.numpy().copy(),
+                 module.kernel_v.numpy().copy())
+    module(mg.randn(1, 3, dtype=mg.float64))
+    # The weight is tiny, so ||Wᵀu|| < eps = 1: the division is by eps, not by the norm.
+    u, v, sigma = numpy_power_iteration(W, u0, v0, 1, eps=1.0)
+    assert np.linalg.norm(module.kernel_v.numpy()) < 0.1
+    np.testing.assert_allclose(module.kernel_v.numpy(), v, rtol=1e-10)
+    np.testing.assert_allclose(module.kernel.numpy(), W / sigma, rtol=1e-10)
+    remove_spectral_norm(module, name="kernel")
+    assert sorted(module.state_dict()) == ["kernel"]

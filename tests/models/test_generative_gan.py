@@ -39,6 +39,9 @@ def test_critic_has_no_batch_norm_and_spectral_norm_wraps_every_layer():
     names = [n for n, _ in D.named_parameters()]
     assert sum(n.endswith("weight_orig") for n in names) == 3
     assert sum(n.endswith("weight_u") for n, _ in D.named_buffers()) == 3
+    gan = DCGAN(spectral_norm=True)
+    assert sum(n.endswith("weight_orig") for n, _ in gan.discriminator.named_parameters()) == 3
+    assert not any(n.endswith("weight_orig") for n, _ in gan.generator.named_parameters())
 
 
 def test_gradient_penalty_of_a_linear_critic_is_known():
