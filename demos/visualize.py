@@ -287,6 +287,7 @@ def main(argv=None):
     args = parse_args(argv)
     import matplotlib
     matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
 
     data_args = argparse.Namespace(data="digits", seed=args.seed, limit=args.limit)
     splits, _ = load_data(data_args)
@@ -311,9 +312,8 @@ def main(argv=None):
                                    "vis_cpu_seconds": time.process_time() - start,
                                    "panels": [os.path.basename(p) for p in paths]}
         for path in paths if args.logdir else ():
-            import matplotlib.image
             log.add_image(f"{name}/{os.path.basename(path)[:-4]}",
-                          matplotlib.image.imread(path)[..., :3], 0, dataformats="HWC")
+                          plt.imread(path)[..., :3], 0, dataformats="HWC")
     log.close()
     save_metrics(args.out, metrics)
     for name, info in metrics["models"].items():

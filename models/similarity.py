@@ -39,7 +39,6 @@ d_ij    Euclidean distance between embeddings i and j
 import numpy as np
 
 import minigrad as mg
-import minigrad.functional as F
 from minigrad.checks import check_int, check_number
 from layers import Conv2d, Flatten, Linear, MaxPool2d, Module, ReLU, Sequential
 

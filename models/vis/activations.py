@@ -15,7 +15,6 @@ K        channels of a layer's output; h, w its height and width
 """
 import numpy as np
 
-import minigrad as mg
 from layers import Module
 
 

@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 
 import minigrad as mg
-import minigrad.functional as F
 from layers import AdaptiveAvgPool2d, Conv2d, Flatten, Linear, ReLU, Sequential
 from models.vis import (capture_activations, grad_cam, integrated_gradients, occluder_masks,
                         occlusion, saliency, smoothgrad)

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 import minigrad as mg
-from layers import AdaptiveAvgPool2d, AvgPool2d, Conv2d, Flatten, Linear, MaxPool2d, ReLU, Sequential
+from layers import (AdaptiveAvgPool2d, AvgPool2d, Conv2d, Flatten, Linear, MaxPool2d, ReLU,
+                    Sequential)
 from models import LeNet, resnet_small
 from models.vis import (capture_activations, class_visualization, deep_dream, feature_map_grid,
                         filter_grid, gaussian_blur, gram_matrix, layers_before, make_grid,
