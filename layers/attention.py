@@ -24,6 +24,7 @@ import numpy as np
 import minigrad as mg
 import minigrad.functional as F
 from minigrad import Tensor
+from minigrad.autograd import Function
 from minigrad.backend import xp_of
 from minigrad.tensor import raw
 from minigrad.checks import check_int, check_number
@@ -37,6 +38,23 @@ def _project(x, weight, bias):
     as one small product per leading index, and its weight gradient as a batch then a sum."""
     rows = F.linear(x.reshape(-1, x.shape[-1]), weight, bias)
     return rows.reshape(*x.shape[:-1], rows.shape[-1])
+
+
+class Unbind(Function):
+    """out_i = x[i] for each i along axis 0;  dL/dx = stack(g_0, g_1, ...).
+
+    Splits the stacked query/key/value of self-attention in one node: slicing three times
+    would, in backward, scatter each gradient into a zero array the size of all three and add
+    them up; stacking writes each once. (An output that got no gradient arrives as zeros.)
+    """
+
+    @staticmethod
+    def forward(ctx, x):
+        return tuple(x[i] for i in range(x.shape[0]))
+
+    @staticmethod
+    def backward(ctx, *grad_outputs):
+        return mg.stack(grad_outputs, 0)
 
 
 def _split_heads(x, H, batch_first):
@@ -161,7 +179,9 @@ def multi_head_attention_forward(query, key, value, num_heads, in_proj_weight, i
     if query is key is value and not use_separate_proj_weight:
         # self-attention: one product with the stacked (3E, E) weight instead of three
         qkv = _project(query, in_proj_weight, in_proj_bias)
-        q, k, v = (_split_heads(qkv[..., i * E:(i + 1) * E], H, batch_first) for i in range(3))
+        A, B = qkv.shape[:2]  # (L, N) or (N, L)
+        order = (2, 0, 3, 1, 4) if batch_first else (2, 1, 3, 0, 4)
+        q, k, v = Unbind.apply(qkv.reshape(A, B, 3, H, E // H).permute(order))  # (N, H, L, D)
     else:
         q = _split_heads(_project(query, q_weight, q_bias), H, batch_first)
         k = _split_heads(_project(key, k_weight, k_bias), H, batch_first)

@@ -269,3 +269,22 @@ def test_sdpa_fully_masked_row_gradients_vs_torch():
         *theirs, attn_mask=torch.tensor(allowed)).sum().backward()
     for a, b in zip(ours, theirs):
         np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), atol=1e-10)
+
+
+@pytest.mark.parametrize("batch_first", [False, True])
+def test_self_attention_fast_path_matches_reference_and_gradchecks(batch_first):
+    """query is key is value: one projection, split by Unbind (whose backward is a stack)."""
+    mha = MultiheadAttention(4, 2, batch_first=batch_first, dtype=np.float64)
+    x0 = RNG.normal(size=(2, 3, 4))
+    out, attn = mha(mg.tensor(x0), mg.tensor(x0), mg.tensor(x0.copy()))  # three tensors
+    x = mg.tensor(x0, requires_grad=True)
+    fast, fast_attn = mha(x, x, x)
+    np.testing.assert_allclose(fast.numpy(), out.numpy(), atol=1e-12)
+    np.testing.assert_allclose(fast_attn.numpy(), attn.numpy(), atol=1e-12)
+    seq_first = x0.transpose(1, 0, 2) if batch_first else x0
+    ref, _ = R.mha(seq_first, seq_first, seq_first, *_weights(mha), num_heads=2)
+    np.testing.assert_allclose(fast.numpy(), ref.transpose(1, 0, 2) if batch_first else ref,
+                               atol=1e-12)
+    fn = lambda t, w: mha(t, t, t)[0]  # noqa: E731  (w is mha.in_proj_weight itself)
+    assert mg.gradcheck(fn, [x, mha.in_proj_weight])
+    assert mg.gradgradcheck(fn, [x, mha.in_proj_weight])
