@@ -32,6 +32,7 @@ import math
 import minigrad as mg
 import minigrad.functional as F
 from minigrad import Tensor
+from minigrad.backend import xp_of
 from minigrad.checks import check_int, check_number
 from minigrad.ops.recurrent import HiddenProduct, WeightGradient, split_rows
 from . import init
@@ -174,13 +175,14 @@ class RNNBase(Module):
             plain = plain_product(w_hh)
             return lambda t: plain
         states = [None] * len(batch_sizes)          # filled by the loop, in row order
+        w_t = xp_of(w_hh.data).ascontiguousarray(w_hh.data.T)
         zeros = split_rows(WeightGradient.apply(w_hh, rows=sum(batch_sizes), states=states),
                            batch_sizes)
 
         def products(t):
             def product(h, b_hh):
                 states[t] = h
-                out = HiddenProduct.apply(h, w_hh) + zeros[t]
+                out = HiddenProduct.apply(h, w_hh, w_t=w_t) + zeros[t]
                 return out if b_hh is None else out + b_hh
             return product
         return products
