@@ -11,12 +11,18 @@ The time is in matrix products, so both libraries get the same number of BLAS th
 thread count runs in a fresh process with ``OMP_NUM_THREADS``, ``OPENBLAS_NUM_THREADS`` and
 ``MKL_NUM_THREADS`` set and PyTorch's ``set_num_threads`` matching.
 
-    python -m bench.bench_attention [--threads 1 2] [--repeats 15]
+``--cpu-time`` times with the process's CPU clock instead of the wall clock: on a machine
+shared with other jobs, a single-threaded run then measures its own work, not its waits for a
+core (with 2 threads it would add both threads' time, spin-waits included, so use it at 1).
+
+    python -m bench.bench_attention [--threads 1 2] [--repeats 15] [--cpu-time]
 """
 import argparse
 import os
+import statistics
 import subprocess
 import sys
+import time
 
 import numpy as np
 
@@ -62,17 +68,34 @@ def _runners(kind, torch):
     return run_minigrad, run_torch
 
 
-def benchmark(threads, repeats):
-    from bench.harness import compare, report, torch_or_none
+def _median_cpu_time(fn, repeats, warmup=3):
+    """Median CPU seconds of the process per call of ``fn``."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        start = time.process_time()
+        fn()
+        times.append(time.process_time() - start)
+    return statistics.median(times)
+
+
+def benchmark(threads, repeats, cpu_time=False):
+    from bench.harness import Row, compare, report, torch_or_none
     torch = torch_or_none(threads=threads)
     names = {"attention": f"self-attention N={N} T={T} E={E} heads={HEADS}",
              "encoder": f"2-layer encoder N={N} T={T} E={E} heads={HEADS} ff={FF}"}
     rows = []
     for kind in ("attention", "encoder"):
         ours, theirs = _runners(kind, torch)
-        rows.append(compare(names[kind], ours, theirs, repeats=repeats, warmup=3,
-                            target=TARGETS[kind]))
-    report(rows, title=f"forward + backward, float32, {threads} thread(s)")
+        if cpu_time:
+            rows.append(Row(names[kind], _median_cpu_time(ours, repeats),
+                            theirs and _median_cpu_time(theirs, repeats), target=TARGETS[kind]))
+        else:
+            rows.append(compare(names[kind], ours, theirs, repeats=repeats, warmup=3,
+                                target=TARGETS[kind]))
+    clock = "CPU time" if cpu_time else "wall time"
+    report(rows, title=f"forward + backward, float32, {threads} thread(s), {clock}")
 
 
 def main():
@@ -80,18 +103,21 @@ def main():
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2],
                         help="BLAS / PyTorch thread counts, each run in its own process")
     parser.add_argument("--repeats", type=int, default=15, help="timed runs per workload")
+    parser.add_argument("--cpu-time", action="store_true",
+                        help="time with the process's CPU clock (meaningful at 1 thread)")
     parser.add_argument("--in-process", action="store_true",
                         help=argparse.SUPPRESS)  # the child run, threads already set
     args = parser.parse_args()
     if args.in_process:
-        benchmark(args.threads[0], args.repeats)
+        benchmark(args.threads[0], args.repeats, args.cpu_time)
         return
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     for n in args.threads:
         env = dict(os.environ, PYTHONPATH=root, **{v: str(n) for v in THREAD_VARIABLES})
         subprocess.run([sys.executable, "-m", "bench.bench_attention", "--in-process",
-                        "--threads", str(n), "--repeats", str(args.repeats)], env=env,
-                       check=True, cwd=root)
+                        "--threads", str(n), "--repeats", str(args.repeats)]
+                       + (["--cpu-time"] if args.cpu_time else []), env=env, check=True,
+                       cwd=root)
 
 
 if __name__ == "__main__":
