@@ -4,6 +4,7 @@ import itertools
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
 
 import minigrad as mg
 from models.similarity import (EmbeddingIndex, EmbeddingNet, SiameseNet, average_precision,
@@ -11,6 +12,7 @@ from models.similarity import (EmbeddingIndex, EmbeddingNet, SiameseNet, average
                                mine_semi_hard, pairwise_distances, random_pairs,
                                random_triplets, recall_at_k, semi_hard_triplet_loss,
                                triplet_loss, triplet_masks)
+from strategies.similarity_vis import embedding_inputs
 
 # A hand-built batch: 6 points on a line, labels 0 0 0 1 1 2.
 POINTS = np.array([[0.0], [1.0], [4.0], [2.5], [9.0], [3.0]])
@@ -166,3 +168,14 @@ def test_embedding_net_outputs_unit_vectors_and_siamese_shares_weights():
     assert EmbeddingNet(normalize=False, embedding_dim=3)(x1).shape == (3, 3)
     with pytest.raises(ValueError, match="multiple of 4"):
         EmbeddingNet(image_size=6)
+
+
+@settings(max_examples=20, deadline=None)
+@given(drawn=embedding_inputs())
+def test_the_registry_strategy_keeps_triplets_clear_of_ties_and_kinks(drawn):
+    (x,), params = drawn
+    labels, margin = params["labels"], params["margin"]
+    assert (labels == labels[0]).sum() >= 2 and len(set(labels.tolist())) >= 2
+    d = np.sqrt(((x[:, None] - x[None]) ** 2).sum(-1))
+    a, p, n = mine_batch_hard(d, labels)
+    assert np.all(np.abs(d[a, p] - d[a, n] + margin) >= 0.02)
