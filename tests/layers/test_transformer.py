@@ -224,3 +224,32 @@ def test_decoder_stack_applies_its_layers_in_turn():
     np.testing.assert_allclose(out.numpy(), expected.numpy(), atol=1e-12)
     assert [n for n, _ in dec.named_parameters()][:2] == ["layers.0.self_attn.in_proj_weight",
                                                           "layers.0.self_attn.in_proj_bias"]
+
+
+def test_layer_norm_eps_reaches_every_norm():
+    layer = TransformerEncoderLayer(E, H, FF, layer_norm_eps=0.5, dropout=0.0, dtype=np.float64)
+    assert layer.norm1.eps == layer.norm2.eps == 0.5
+    x = RNG.normal(size=(3, 1, E)) * 0.1  # small spread: eps matters
+    h = x + R.mha(x, x, x, layer.self_attn.in_proj_weight.numpy(),
+                  layer.self_attn.in_proj_bias.numpy(), layer.self_attn.out_proj.weight.numpy(),
+                  layer.self_attn.out_proj.bias.numpy(), num_heads=H, need_weights=False)
+    expected = _layer_norm(h, layer.norm1.weight.numpy(), layer.norm1.bias.numpy(), eps=0.5)
+    layer.linear2.weight.data[...] = 0.0  # the feed-forward branch adds only linear2's bias
+    layer.linear2.bias.data[...] = 0.0
+    expected = _layer_norm(expected, layer.norm2.weight.numpy(), layer.norm2.bias.numpy(), eps=0.5)
+    np.testing.assert_allclose(layer(mg.tensor(x)).numpy(), expected, atol=1e-12)
+
+
+def test_dropout_acts_in_training_only():
+    mg.manual_seed(0)
+    layer = TransformerEncoderLayer(E, H, FF, dropout=0.5, dtype=np.float64)
+    x = mg.tensor(RNG.normal(size=(4, 2, E)))
+    a, b = layer(x).numpy(), layer(x).numpy()
+    assert not np.allclose(a, b)  # a fresh mask each call
+    layer.eval()
+    np.testing.assert_array_equal(layer(x).numpy(), layer(x).numpy())
+    pe = PositionalEncoding(E, dropout=0.5)
+    ones = mg.ones(6, 2, E, dtype=np.float64)
+    assert (pe(ones).numpy() == 0).any()
+    pe.eval()
+    assert not (pe(ones).numpy() == 0).any()
