@@ -99,3 +99,27 @@ def test_tsne_argument_errors():
         TSNE(learning_rate=0)
     with pytest.raises((ValueError, TypeError), match="TSNE"):
         TSNE(max_iter=0)
+
+
+def test_tsne_options():
+    X = np.random.default_rng(6).normal(size=(30, 4))
+
+    def run(**options):
+        settings = dict(perplexity=5, max_iter=60, random_state=0, dtype=mg.float64)
+        settings.update(options)
+        tsne = TSNE(**settings)
+        return (tsne.fit_transform(X), tsne)
+
+    first, tsne = run()
+    assert tsne.n_iter_ == 60 and first.shape == (30, 2)
+    np.testing.assert_array_equal(run()[0], first)                     # random_state
+    assert not np.allclose(run(random_state=1)[0], first)
+    # no exaggeration (factor 1) and one momentum: the exaggeration phase changes nothing
+    plain = run(early_exaggeration=1.0, exaggeration_iter=0, momentum=(0.8, 0.8))[0]
+    np.testing.assert_allclose(run(early_exaggeration=1.0, exaggeration_iter=30,
+                                   momentum=(0.8, 0.8))[0], plain)
+    assert not np.allclose(run(early_exaggeration=4.0, exaggeration_iter=30,
+                               momentum=(0.8, 0.8))[0], plain)
+    assert not np.allclose(run(min_gain=1.0)[0], first)
+    assert not np.allclose(run(learning_rate=10.0)[0], first)
+    assert run(n_components=3)[0].shape == (30, 3)

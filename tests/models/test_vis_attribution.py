@@ -129,3 +129,12 @@ def test_grad_cam_needs_a_spatial_layer():
         grad_cam(_cnn(), mg.zeros(1, 1, 4, 4, dtype=mg.float64), 0, "6")
     with pytest.raises(ValueError, match="no layer named 'head'"):
         grad_cam(_cnn(), mg.zeros(1, 1, 4, 4, dtype=mg.float64), 0, "head")
+
+
+def test_integrated_gradients_from_the_input_itself_are_zero():
+    model = _cnn(6)
+    x = mg.tensor(np.random.default_rng(8).normal(size=(1, 1, 4, 4)))
+    np.testing.assert_array_equal(integrated_gradients(model, x, 0, baseline=x, steps=3).numpy(),
+                                  0)
+    with pytest.raises(ValueError, match="baseline has shape"):
+        integrated_gradients(model, x, 0, baseline=mg.zeros(1, 1, 3, 3, dtype=mg.float64))
