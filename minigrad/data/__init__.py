@@ -14,6 +14,8 @@
   ``read_idx`` / ``write_idx`` handle the format itself.
 - ``make_spirals``, ``make_moons``: seeded 2-d toy problems.
 - ``DistributedSampler``: each rank's share of an epoch in data-parallel training.
+- ``transforms``: seeded augmentation on NumPy, torchvision's names (``Compose``, ``RandomCrop``,
+  ``RandomAffine``, ...), one image or a whole batch at once; ``mixup`` and ``cutmix``.
 
 The loaders return NumPy arrays (images float32 NCHW in [0, 1], labels int64), ready for
 ``TensorDataset(images, labels)``.
@@ -43,3 +45,5 @@ __all__ = ["Dataset", "IterableDataset", "ChainDataset", "TensorDataset", "Subse
            "train_test_split", "load_mnist", "load_fashion_mnist", "read_idx", "write_idx",
            "FASHION_MNIST_DIR", "FASHION_MNIST_CLASSES", "make_spirals", "make_moons"]
 __all__ += ["DistributedSampler"]
+from minigrad.data import transforms  # noqa: E402  (a submodule, as torchvision.transforms)
+__all__ += ["transforms"]

@@ -240,7 +240,9 @@ class Fetcher:
         # A subclass that overrides __getitem__ (a transform, say) must see every sample.
         self.fast = (auto_batch and collate_fn is default_collate
                      and isinstance(dataset, TensorDataset)
-                     and type(dataset).__getitem__ is TensorDataset.__getitem__)
+                     and type(dataset).__getitem__ is TensorDataset.__getitem__
+                     and getattr(dataset, "transform", None) is None
+                     and getattr(dataset, "target_transform", None) is None)
         self._stage = None
 
     def reset(self):

@@ -142,6 +142,12 @@ class TensorDataset(Dataset):
     *tensors : Tensor or ndarray, shapes (N, ...) each
         The columns of the dataset, e.g. images (N, C, H, W) and labels (N,). Arrays are
         wrapped into Tensors with their dtype kept, so integer labels stay int64.
+    transform : callable, optional
+        Applied to the first column of each sample (the image), as torchvision's datasets do,
+        e.g. a :mod:`minigrad.data.transforms` pipeline. With a transform the ``DataLoader``
+        reads samples one by one instead of slicing the rows of a batch at once.
+    target_transform : callable, optional
+        Applied to the second column (the label).
 
     Attributes
     ----------
@@ -161,7 +167,7 @@ class TensorDataset(Dataset):
     (5, (3,), 2)
     """
 
-    def __init__(self, *tensors):
+    def __init__(self, *tensors, transform=None, target_transform=None):
         if not tensors:
             raise ValueError("TensorDataset needs at least one tensor")
         tensors = tuple(_as_tensor(t, i) for i, t in enumerate(tensors))
@@ -175,9 +181,17 @@ class TensorDataset(Dataset):
             raise ValueError(f"TensorDataset: tensors must share their first dimension, "
                              f"got shapes {shapes}")
         self.tensors = tensors
+        if target_transform is not None and len(tensors) < 2:
+            raise ValueError("TensorDataset: target_transform needs a second tensor (the targets)")
+        self.transform, self.target_transform = transform, target_transform
 
     def __getitem__(self, index):
-        return tuple(t[index] for t in self.tensors)
+        sample = [t[index] for t in self.tensors]
+        if self.transform is not None:
+            sample[0] = self.transform(sample[0])
+        if self.target_transform is not None:
+            sample[1] = self.target_transform(sample[1])
+        return tuple(sample)
 
     def __len__(self):
         return self.tensors[0].shape[0]
