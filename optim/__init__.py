@@ -21,6 +21,7 @@ p, g     a parameter's raw array and its gradient's raw array
 lr       the learning rate of the parameter's group
 """
 from . import lr_scheduler
+from . import swa_utils
 from .adadelta import Adadelta
 from .adam_variants import Adamax, NAdam, RAdam
 from .adaptive import Adagrad, Adam, AdamW, RMSprop
@@ -31,3 +32,4 @@ from .sgd import SGD
 
 __all__ = ["Optimizer", "SGD", "Adagrad", "Adadelta", "RMSprop", "Adam", "AdamW", "Adamax",
            "NAdam", "RAdam", "LBFGS", "clip_grad_norm_", "clip_grad_value_", "lr_scheduler"]
+__all__ += ["swa_utils"]
