@@ -113,7 +113,8 @@ def batch_loss(method, net, xb, yb, args, rng):
         return F.contrastive_loss(e1, e2, mg.tensor(same, device=e1.device),
                                   margin=args.contrastive_margin)
     mining = "random" if method == "triplet-random" else "hard"
-    return triplet_loss(net(xb), yb, margin=args.margin, mining=mining)
+    return triplet_loss(net(xb), yb, margin=args.margin, mining=mining,
+                        seed=rng.integers(2**31))
 
 
 def train(method, data, args, log):

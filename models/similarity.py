@@ -291,8 +291,10 @@ TRIPLET_LOSSES = {"all": batch_all_triplet_loss, "hard": batch_hard_triplet_loss
                   "semi_hard": semi_hard_triplet_loss, "random": random_triplet_loss}
 
 
-def triplet_loss(embeddings, labels, margin=0.2, mining="hard"):
+def triplet_loss(embeddings, labels, margin=0.2, mining="hard", seed=None):
     """Triplet loss with online mining: ``mining`` is 'all', 'hard', 'semi_hard' or 'random'.
+
+    ``seed`` seeds the draw of 'random' triplets (one per item); the miners ignore it.
 
     Examples
     --------
@@ -305,6 +307,8 @@ def triplet_loss(embeddings, labels, margin=0.2, mining="hard"):
         raise ValueError(f"triplet_loss: mining must be one of {sorted(TRIPLET_LOSSES)}, "
                          f"got {mining!r}")
     check_number("triplet_loss", "margin", margin, low=0)
+    if mining == "random":
+        return random_triplet_loss(embeddings, labels, margin, seed=seed)
     return TRIPLET_LOSSES[mining](embeddings, labels, margin)
 
 

@@ -107,6 +107,14 @@ def test_random_triplets_and_pairs_are_valid():
     assert 0.3 < same.mean() < 0.6 and np.all(i[same == 1] != j[same == 1])
 
 
+def test_random_triplet_loss_is_seeded_and_is_the_mean_over_its_triplets():
+    x = mg.tensor(POINTS, dtype=mg.float64)
+    a, p, n = random_triplets(LABELS, len(LABELS), seed=3)
+    expected = np.mean(np.maximum(D[a, p] - D[a, n] + 0.5, 0))
+    assert triplet_loss(x, LABELS, 0.5, mining="random", seed=3).item() == pytest.approx(
+        expected, rel=1e-6)
+
+
 def test_triplet_loss_rejects_an_unknown_miner():
     with pytest.raises(ValueError, match="mining must be one of"):
         triplet_loss(mg.randn(4, 2), [0, 0, 1, 1], mining="easy")
