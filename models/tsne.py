@@ -138,10 +138,14 @@ def kl_divergence(P, Y):
     """
     P = P if isinstance(P, mg.Tensor) else mg.tensor(np.asarray(P), dtype=Y.dtype,
                                                      device=Y.device)
+    N = Y.shape[0]
+    if Y.ndim != 2 or tuple(P.shape) != (N, N):
+        raise ValueError(f"kl_divergence: P must be (N, N) for Y of shape (N, n_components), "
+                         f"got P {tuple(P.shape)} and Y {tuple(Y.shape)}")
     p = P.data
-    # sum p log p, a constant: 0 log 0 = 0, so log(1) stands in where p is 0
-    entropy = float((p * xp_of(p).log(p + (p == 0))).sum())
-    return _kl_without_constant(P, Y) + entropy
+    # sum p log p (minus P's entropy), a constant: 0 log 0 = 0, so log(1) stands in at p = 0
+    negative_entropy = float((p * xp_of(p).log(p + (p == 0))).sum())
+    return _kl_without_constant(P, Y) + negative_entropy
 
 
 def _map_squared_distances(Y):
@@ -253,7 +257,7 @@ class TSNE:
         P_plain = mg.tensor(P, dtype=self.dtype, device=self.device)
         step = np.zeros_like(Y.data)
         gains = np.ones_like(Y.data)
-        entropy = float((P[P > 0] * np.log(P[P > 0])).sum())
+        negative_entropy = float((P[P > 0] * np.log(P[P > 0])).sum())
         for iteration in range(self.max_iter):
             early = iteration < self.exaggeration_iter
             Y.grad = None
@@ -268,7 +272,7 @@ class TSNE:
             Y.data += step
             Y.data -= Y.data.mean(axis=0)
             if callback is not None:
-                callback(iteration, loss.item() + (0.0 if early else entropy))
+                callback(iteration, loss.item() + (0.0 if early else negative_entropy))
         with mg.no_grad():
             self.kl_divergence_ = kl_divergence(P_plain, Y).item()
         self.embedding_ = Y.numpy()

@@ -95,6 +95,8 @@ def test_tsne_separates_three_clusters():
 
 
 def test_tsne_argument_errors():
+    with pytest.raises(ValueError, match=r"P must be \(N, N\)"):
+        kl_divergence(np.zeros((3, 3)), mg.zeros(4, 2))
     with pytest.raises(ValueError, match="TSNE"):
         TSNE(learning_rate=0)
     with pytest.raises((ValueError, TypeError), match="TSNE"):
