@@ -86,7 +86,8 @@ def conditional_probabilities(X, perplexity=30.0, tol=1e-5, max_iter=100):
         weights = np.exp(-D * beta[:, None])
         total = weights.sum(axis=1)
         # H = log Z + beta <d>: the entropy (nats) of the row's normalised Gaussian
-        mean_distance = np.where(weights > 0, D, 0).__mul__(weights).sum(axis=1) / total
+        # where(): the diagonal's inf * 0 would be nan
+        mean_distance = (np.where(weights > 0, D, 0) * weights).sum(axis=1) / total
         entropy = np.log(total) + beta * mean_distance
         error = entropy - target
         if np.all(np.abs(error) < tol):
