@@ -19,18 +19,21 @@ from minigrad.backend import xp_of
 FLOATS = ("float32", "float64")
 
 
-def check_index(op, index, rows, num_segments):
+def check_index(op, index, rows, num_segments, src_shape=None):
     """``index`` as int64 after checking it names one of ``num_segments`` for each of ``rows``.
 
-    Raises a TypeError for a non-integer index, a ValueError for a wrong shape, an IndexError for
-    a value outside [0, num_segments); all name ``op``. Runs before any kernel, which trusts it.
+    Raises a ValueError for an index that is not a 1-D integer array or not ``rows`` long, an
+    IndexError for a value outside [0, num_segments); both name ``op``. Runs before any kernel,
+    which trusts it. ``src_shape`` (optional) is quoted in the length message.
     """
-    if not hasattr(index, "dtype") or index.dtype.kind not in "iu":
-        raise TypeError(f"{op}: index must be an integer array, got dtype "
-                        f"{getattr(index, 'dtype', type(index).__name__)}")
-    if index.ndim != 1 or index.shape[0] != rows:
-        raise ValueError(f"{op}: index must have shape ({rows},), one entry per row of src, "
-                         f"got shape {tuple(index.shape)}")
+    kind, shape = getattr(getattr(index, "dtype", None), "kind", "?"), getattr(index, "shape", ())
+    if kind not in "iu" or len(shape) != 1:
+        raise ValueError(f"{op}: index must be a 1-D integer array, got shape {tuple(shape)} "
+                         f"and dtype {getattr(index, 'dtype', type(index).__name__)}")
+    if shape[0] != rows:
+        of_src = f"src (shape {tuple(src_shape)})" if src_shape is not None else "src"
+        raise ValueError(f"{op}: index must have one entry per row of {of_src}, that is shape "
+                         f"({rows},), got shape {tuple(shape)}")
     if index.size and (int(index.min()) < 0 or int(index.max()) >= num_segments):
         raise IndexError(f"{op}: index values must be in [0, {num_segments}), got "
                          f"[{int(index.min())}, {int(index.max())}]")

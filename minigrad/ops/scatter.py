@@ -133,7 +133,7 @@ def _checked(op, src, index, num_segments, rows=None, name="dim_size"):
     index = xp_of(src.data).asarray(raw(index))
     if rows is None:
         rows = index.shape[0] if index.ndim == 1 else -1
-    return (check_index(op, index, rows, S), S)
+    return (check_index(op, index, rows, S, src.shape), S)
 
 
 def gather(src, index):

@@ -103,7 +103,7 @@ def test_kernels_reject_bad_index_before_running():
     src = np.ones((3, 2))
     with pytest.raises(IndexError, match=r"scatter_add: index values must be in \[0, 2\)"):
         cpu.scatter_add(src, np.array([0, 1, 2]), 2)
-    with pytest.raises(ValueError, match=r"scatter_max: index must have shape \(3,\)"):
+    with pytest.raises(ValueError, match=r"scatter_max: index must have one entry per row"):
         cpu.scatter_max(src, np.array([0, 1]), 2)
     with pytest.raises(TypeError, match=r"segment_softmax: src must be float32 or float64"):
         cpu.segment_softmax(src.astype(np.float16), np.array([0, 1, 0]), 2)

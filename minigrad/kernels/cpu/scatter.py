@@ -74,9 +74,8 @@ def gather(src, index):
     out : ndarray, shape (M, ...)
     """
     flat = check_src("gather", src)
-    if not hasattr(index, "ndim") or index.ndim != 1:
-        raise ValueError(f"gather: index must be 1-D, got shape {getattr(index, 'shape', ())}")
-    index = check_index("gather", index, index.shape[0], flat.shape[0])
+    rows = index.shape[0] if getattr(index, "ndim", 0) == 1 else -1
+    index = check_index("gather", index, rows, flat.shape[0])
     out = np.empty((index.shape[0], flat.shape[1]), dtype=flat.dtype)
     with threads_for(2 * out.size):
         _gather_loop(flat, index, out)

@@ -31,7 +31,10 @@ def segments(index, num_segments):
     S = check_num_segments("segments", num_segments)
     index = check_index("segments", index, index.shape[0] if index.ndim else -1, S)
     xp = xp_of(index)
-    order = xp.argsort(index, kind="stable").astype(xp.int64)
+    M = index.shape[0]
+    # unique keys (segment, row): any sort of them is the stable sort by segment, on CuPy
+    # (which sorts stably but takes no ``kind``) and on NumPy under the simulator alike
+    order = xp.argsort(index * M + xp.arange(M, dtype=xp.int64)).astype(xp.int64)
     offsets = xp.zeros(S + 1, dtype=xp.int64)
     offsets[1:] = xp.cumsum(xp.bincount(index, minlength=S))
     return (order, offsets)
@@ -58,9 +61,8 @@ def gather(src, index):
     out : ndarray, shape (M, ...)
     """
     flat = check_src("gather", src)
-    if not hasattr(index, "ndim") or index.ndim != 1:
-        raise ValueError(f"gather: index must be 1-D, got shape {getattr(index, 'shape', ())}")
-    index = check_index("gather", index, index.shape[0], flat.shape[0])
+    rows = index.shape[0] if getattr(index, "ndim", 0) == 1 else -1
+    index = check_index("gather", index, rows, flat.shape[0])
     xp = xp_of(flat)
     out = xp.empty((index.shape[0], flat.shape[1]), dtype=flat.dtype)
     launch(_gather_thread, out.size, flat, index, out)
