@@ -101,3 +101,13 @@ def test_metrics_of_the_true_links_and_of_no_links():
     nothing = np.zeros((0, 2), dtype=np.int64)
     empty = T.mot_metrics(det, T.tracks_from_links(n, nothing), nothing, true_edges)
     assert empty["mota"] == 0.0 and empty["idf1"] == 0.0 and empty["misses"] == n
+
+
+@pytest.mark.parametrize("script", ["track_mpn.py", "node_classification.py"])
+def test_cuda_without_gpu_is_a_clear_error(script):
+    import minigrad as mg
+    if mg.cuda.is_available():
+        pytest.skip("a GPU is present, so --device cuda is valid here")
+    result = run_demo(script, "--device", "cuda")
+    assert result.returncode == 2
+    assert "CUDA is not available" in result.stderr
