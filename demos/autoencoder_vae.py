@@ -279,7 +279,9 @@ def main(argv=None):
     log.close()
 
     os.makedirs(args.out, exist_ok=True)
-    originals = test_x[:SHOWN]
+    # one test image of each class (the first), so that the rows show the variety
+    shown = np.sort(np.unique(test_y, return_index=True)[1])[:SHOWN]
+    originals = test_x[shown]
     image_rows([originals] + [decode(m, codes(m, originals, args.device), args.device)
                               for m in models.values()],
                ["test"] + list(models), os.path.join(args.out, "reconstructions.png"),
@@ -288,7 +290,8 @@ def main(argv=None):
     image_rows([models[n].sample(SHOWN).numpy() for n in ("vae", "vae_2d") for _ in range(2)],
                ["vae", "", "vae_2d", ""], os.path.join(args.out, "samples.png"),
                "Decoded samples z ~ N(0, I) from the prior")
-    pairs = [(0, 1), (2, 3), (4, 5)]
+    pairs = [(shown[0], shown[1]), (shown[2], shown[3]), (shown[4], shown[5])] \
+        if len(shown) >= 6 else [(0, 1)]
     rows, titles = [], []
     for name in ("autoencoder", "vae"):
         for i, j in pairs:
