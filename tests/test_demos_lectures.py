@@ -1,0 +1,97 @@
+"""The training-lecture demos with tiny settings: each prints its summary and writes its
+metrics.json and PNGs; --help, usage errors, and --device cuda without a GPU."""
+import json
+import re
+
+import pytest
+
+from test_demos import run_demo
+
+PNG = b"\x89PNG\r\n\x1a\n"
+SCRIPTS = ["linear_classifiers.py", "optimizer_landscapes.py", "initialization.py"]
+
+
+def _png(path):
+    with open(path, "rb") as f:
+        return f.read(8) == PNG
+
+
+def _metrics(out):
+    with open(out / "metrics.json") as f:
+        return json.load(f)
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_help(script):
+    result = run_demo(script, "--help")
+    assert result.returncode == 0, result.stderr
+    assert "usage:" in result.stdout and "--device" in result.stdout and "--out" in result.stdout
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_cuda_without_gpu_is_a_clear_error(script, tmp_path):
+    import minigrad as mg
+    if mg.cuda.is_available():
+        pytest.skip("a GPU is present, so --device cuda is valid here")
+    result = run_demo(script, "--device", "cuda", "--out", str(tmp_path))
+    assert result.returncode == 2 and "CUDA is not available" in result.stderr
+
+
+def test_linear_classifiers_small_run(tmp_path):
+    out = tmp_path / "lc"
+    result = run_demo("linear_classifiers.py", "--limit", "300", "--epochs", "5", "--k", "1", "3",
+                      "--quiet", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert re.search(r"kNN \(k=[13], chosen on validation\)  test accuracy 0\.\d+", result.stdout)
+    metrics = _metrics(out)
+    # Even 300 images and 5 epochs put every method far above chance (0.1).
+    for name in ("knn", "svm", "softmax"):
+        assert metrics[name]["test_accuracy"] > 0.7, (name, metrics[name])
+    assert set(metrics["knn"]["val_accuracy_by_k"]) == {"1", "3"}
+    for png in ("templates.png", "curves.png", "knn.png"):
+        assert _png(out / png)
+
+
+def test_linear_classifiers_usage_errors(tmp_path):
+    result = run_demo("linear_classifiers.py", "--epochs", "0", "--out", str(tmp_path))
+    assert result.returncode == 2 and "--epochs must be at least 1" in result.stderr
+
+
+def test_optimizer_landscapes_small_run(tmp_path):
+    out = tmp_path / "ol"
+    result = run_demo("optimizer_landscapes.py", "--steps", "60", "--surfaces",
+                      "ill-conditioned quadratic", "saddle", "--quiet", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert "f - f* after 60 steps" in result.stdout and "saddle" in result.stdout
+    surfaces = _metrics(out)["surfaces"]
+    assert set(surfaces) == {"ill-conditioned quadratic", "saddle"}
+    quad = surfaces["ill-conditioned quadratic"]
+    # LBFGS solves a quadratic in a handful of steps; every method moves downhill from 5.8.
+    assert quad["LBFGS"]["steps_to_1e-3"] is not None and quad["LBFGS"]["steps_to_1e-3"] < 20
+    assert all(m["final_gap"] < 5.8 and not m["diverged"] for m in quad.values())
+    for png in ("trajectories.png", "loss.png"):
+        assert _png(out / png)
+
+
+def test_initialization_small_run(tmp_path):
+    out = tmp_path / "init"
+    result = run_demo("initialization.py", "--depth", "6", "--width", "48", "--batch", "64",
+                      "--train-width", "32", "--epochs", "2", "--limit", "256", "--quiet",
+                      "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert "Part 1" in result.stdout and "Part 2" in result.stdout
+    metrics = _metrics(out)
+    tanh = metrics["layer_std"]["tanh"]
+    # The lecture's figure in numbers: std 0.01 weights shrink the signal about tenfold per
+    # layer at width 48 (√48 · 0.01 ≈ 0.07), Xavier keeps it within an order of magnitude.
+    assert tanh["small random"]["activations"][-1] < 1e-5
+    assert tanh["Xavier"]["activations"][-1] > 0.1
+    relu = metrics["layer_std"]["relu"]
+    # Under ReLU, Xavier halves the variance per layer: after 6 layers the std is ~(1/√2)^6 ≈ 1/8
+    # of Kaiming's.
+    assert relu["Kaiming"]["activations"][-1] > 4 * relu["Xavier"]["activations"][-1] > 0
+    assert len(metrics["training"]) == 12
+    assert all(len(r["loss"]) == 2 for r in metrics["training"].values())
+    for png in ("activations_tanh.png", "activations_relu.png", "layer_stats.png",
+                "training.png"):
+        assert _png(out / png)
