@@ -8,7 +8,8 @@ import pytest
 from test_demos import run_demo
 
 PNG = b"\x89PNG\r\n\x1a\n"
-SCRIPTS = ["linear_classifiers.py", "optimizer_landscapes.py", "initialization.py"]
+SCRIPTS = ["linear_classifiers.py", "optimizer_landscapes.py", "initialization.py",
+           "regularization.py"]
 
 
 def _png(path):
@@ -95,3 +96,26 @@ def test_initialization_small_run(tmp_path):
     for png in ("activations_tanh.png", "activations_relu.png", "layer_stats.png",
                 "training.png"):
         assert _png(out / png)
+
+
+def test_regularization_small_run(tmp_path):
+    out = tmp_path / "reg"
+    result = run_demo("regularization.py", "--train-size", "64", "--epochs", "3",
+                      "--settings", "none", "augmentation", "all", "--quiet", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert re.search(r"none\s+\d\.\d{3}\s+\d\.\d{3}", result.stdout)
+    metrics = _metrics(out)
+    assert list(metrics["results"]) == ["none", "augmentation", "all"]
+    for r in metrics["results"].values():
+        assert r["gap"] == pytest.approx(r["train_accuracy"] - r["val_accuracy"])
+        assert 0 <= r["test_accuracy"] <= 1
+    # Three epochs on 64 images already lift the unregularised model above chance.
+    assert metrics["results"]["none"]["train_accuracy"] > 0.2
+    assert len(metrics["curves"]["all"]["val"]) == 3
+    for png in ("curves.png", "gap.png"):
+        assert _png(out / png)
+
+
+def test_regularization_usage_errors(tmp_path):
+    result = run_demo("regularization.py", "--dropout", "1.0", "--out", str(tmp_path))
+    assert result.returncode == 2 and "--dropout must be in [0, 1)" in result.stderr
