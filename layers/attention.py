@@ -33,28 +33,72 @@ from .linear import Linear, new_parameter
 from .module import Module
 
 
-def _project(x, weight, bias):
-    """x Wᵀ + b over (..., in) as one (rows, in) matrix product: NumPy runs a 3-D @ 2-D product
-    as one small product per leading index, and its weight gradient as a batch then a sum."""
-    rows = F.linear(x.reshape(-1, x.shape[-1]), weight, bias)
-    return rows.reshape(*x.shape[:-1], rows.shape[-1])
+class Projection(Function):
+    """out = x Wᵀ + b over rows x (R, in);  dL/dx = g W, dL/dW = gᵀ x, dL/db = Σ_rows g.
 
-
-class Unbind(Function):
-    """out_i = x[i] for each i along axis 0;  dL/dx = stack(g_0, g_1, ...).
-
-    Splits the stacked query/key/value of self-attention in one node: slicing three times
-    would, in backward, scatter each gradient into a zero array the size of all three and add
-    them up; stacking writes each once. (An output that got no gradient arrives as zeros.)
+    ``F.linear`` with the bias added in place to the product's own array: attention's
+    projections are its largest arrays after the weights, and a separate addition would make
+    a second one. Backward is written in ops, so the second derivative comes from it.
     """
 
     @staticmethod
-    def forward(ctx, x):
-        return tuple(x[i] for i in range(x.shape[0]))
+    def forward(ctx, x, weight, bias):
+        ctx.save_for_backward(x, weight)
+        out = x @ weight.T  # the transposed view: matmul reads it through its strides
+        if bias is not None:
+            out += bias
+        return out
 
     @staticmethod
-    def backward(ctx, *grad_outputs):
-        return mg.stack(grad_outputs, 0)
+    def backward(ctx, grad_output):
+        x, weight = ctx.saved_tensors
+        need_x, need_w, need_b = ctx.needs_input_grad
+        return (grad_output @ weight if need_x else None,
+                grad_output.T @ x if need_w else None,
+                grad_output.sum(0) if need_b else None)
+
+
+def _project(x, weight, bias):
+    """x Wᵀ + b over (..., in) as one (rows, in) matrix product: NumPy runs a 3-D @ 2-D product
+    as one small product per leading index, and its weight gradient as a batch then a sum."""
+    rows = Projection.apply(x.reshape(-1, x.shape[-1]), weight, bias)
+    return rows.reshape(*x.shape[:-1], rows.shape[-1])
+
+
+class SplitQKV(Function):
+    """(A, B, 3E) -> q, k, v of shape (N, H, L, D): self-attention's stacked projection cut
+    into its three parts and their heads, as views (no copy).
+
+    ``batch_first`` says whether (A, B) is (N, L) or (L, N). Backward writes the three
+    gradients straight into one (A, B, 3E) array, in the projection's layout; stacking them
+    and permuting back would make two arrays of that size. With ``create_graph`` it is written
+    in ops (stack, permute, reshape) instead, so the second derivative comes from it.
+    """
+
+    @staticmethod
+    def _order(batch_first):
+        # (A, B, 3, H, D) -> (3, N, H, L, D)
+        return (2, 0, 3, 1, 4) if batch_first else (2, 1, 3, 0, 4)
+
+    @staticmethod
+    def forward(ctx, qkv, heads, batch_first):
+        A, B, E3 = qkv.shape
+        ctx.shape, ctx.heads, ctx.batch_first = qkv.shape, heads, batch_first
+        split = qkv.reshape(A, B, 3, heads, E3 // (3 * heads))
+        return tuple(split.transpose(SplitQKV._order(batch_first)))
+
+    @staticmethod
+    def backward(ctx, *grads):
+        A, B, E3 = ctx.shape
+        order = SplitQKV._order(ctx.batch_first)
+        if not mg.is_grad_enabled():
+            data = grads[0].data
+            out = xp_of(data).empty((A, B, 3, ctx.heads, E3 // (3 * ctx.heads)), data.dtype)
+            parts = out.transpose(order)
+            for i in range(3):
+                parts[i] = grads[i].data
+            return Tensor._wrap(out.reshape(A, B, E3))
+        return mg.stack(grads, 0).permute(tuple(np.argsort(order))).reshape(A, B, E3)
 
 
 def _split_heads(x, H, batch_first):
@@ -178,10 +222,8 @@ def multi_head_attention_forward(query, key, value, num_heads, in_proj_weight, i
                               (in_proj_bias[i * E:(i + 1) * E] for i in range(3)))
     if query is key is value and not use_separate_proj_weight:
         # self-attention: one product with the stacked (3E, E) weight instead of three
-        qkv = _project(query, in_proj_weight, in_proj_bias)
-        A, B = qkv.shape[:2]  # (L, N) or (N, L)
-        order = (2, 0, 3, 1, 4) if batch_first else (2, 1, 3, 0, 4)
-        q, k, v = Unbind.apply(qkv.reshape(A, B, 3, H, E // H).permute(order))  # (N, H, L, D)
+        qkv = _project(query, in_proj_weight, in_proj_bias)  # (L, N, 3E) or (N, L, 3E)
+        q, k, v = SplitQKV.apply(qkv, heads=H, batch_first=batch_first)  # each (N, H, L, D)
     else:
         q = _split_heads(_project(query, q_weight, q_bias), H, batch_first)
         k = _split_heads(_project(key, k_weight, k_bias), H, batch_first)
