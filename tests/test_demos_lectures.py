@@ -9,7 +9,7 @@ from test_demos import run_demo
 
 PNG = b"\x89PNG\r\n\x1a\n"
 SCRIPTS = ["linear_classifiers.py", "optimizer_landscapes.py", "initialization.py",
-           "regularization.py"]
+           "regularization.py", "transfer.py", "hyperparameter_search.py"]
 
 
 def _png(path):
@@ -119,3 +119,49 @@ def test_regularization_small_run(tmp_path):
 def test_regularization_usage_errors(tmp_path):
     result = run_demo("regularization.py", "--dropout", "1.0", "--out", str(tmp_path))
     assert result.returncode == 2 and "--dropout must be in [0, 1)" in result.stderr
+
+
+def test_transfer_small_run_on_synthetic_shapes(tmp_path):
+    out = tmp_path / "tr"
+    result = run_demo("transfer.py", "--pretrain", "synthetic", "--pretrain-size", "600",
+                      "--pretrain-steps", "40", "--finetune-steps", "15", "--shots", "1", "5",
+                      "--quiet", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert "pretrained on synthetic shapes (8 classes)" in result.stdout
+    metrics = _metrics(out)
+    assert metrics["pretraining"]["data"] == "synthetic shapes"
+    # 40 steps on 8 shape classes already beat their chance level of 1/8.
+    assert metrics["pretraining"]["train_accuracy_last_2000"] > 0.3
+    for method, by_k in metrics["test_accuracy"].items():
+        assert set(by_k) == {"1", "5"} and all(0 <= v <= 1 for v in by_k.values()), method
+    assert _png(out / "accuracy_vs_labels.png")
+
+
+def test_transfer_synthetic_shapes():
+    """The fallback pretraining set: 8x8 images of the 8 kinds, each with some pixels drawn."""
+    import sys
+    import numpy as np
+    sys.path.insert(0, str(__import__("pathlib").Path(__file__).parents[1] / "demos"))
+    import transfer
+    x, y = transfer.make_shapes(64, seed=1)
+    assert x.shape == (64, 1, 8, 8) and set(np.unique(y)) <= set(range(8))
+    # Every kind of shape draws some pixels, and not the whole image.
+    clean = transfer.make_shapes(400, seed=2)
+    on = (clean[0] > 0.5).sum(axis=(1, 2, 3))
+    assert on.min() > 0 and on.max() < 64
+
+
+def test_hyperparameter_search_small_run(tmp_path):
+    out = tmp_path / "hp"
+    result = run_demo("hyperparameter_search.py", "--budget", "4", "--epochs", "1",
+                      "--final-epochs", "2", "--limit", "200", "--quiet", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert re.search(r"retrained for 2 epochs: test accuracy 0\.\d{3}", result.stdout)
+    metrics = _metrics(out)
+    grid, rand = metrics["trials"]["grid"], metrics["trials"]["random"]
+    assert len(grid) == len(rand) == 4
+    # The grid repeats 2 learning rates; random search tries 4 different ones.
+    assert len({t["lr"] for t in grid}) == 2 and len({t["lr"] for t in rand}) == 4
+    assert all(1e-4 <= t["lr"] <= 1 and 1e-6 <= t["weight_decay"] <= 0.1 for t in rand)
+    for png in ("search.png", "best_so_far.png"):
+        assert _png(out / png)
