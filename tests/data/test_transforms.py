@@ -244,3 +244,56 @@ def test_to_tensor_moves_channels_first_and_scales_uint8():
     assert out.shape == (3, 2, 4) and out.dtype == mg.float32
     np.testing.assert_allclose(out.numpy(), pic.transpose(2, 0, 1) / 255.0, rtol=1e-6)
     assert T.ToTensor()(out) is out
+
+
+def test_random_affine_shear_and_translate_options():
+    img = np.zeros((1, 1, 3, 3))
+    img[0, 0, :, 1] = 1.0
+    out = T.RandomAffine(0, shear=(45, 45), seed=0)(img)             # x-shear of 45 degrees
+    np.testing.assert_array_equal(out[0, 0], np.eye(3))
+    out = T.RandomAffine(0, shear=(0, 0, 45, 45), seed=0)(img.transpose(0, 1, 3, 2))
+    np.testing.assert_array_equal(out[0, 0], np.eye(3))             # y-shear, transposed
+    x = np.random.default_rng(0).random((8, 1, 6, 6))
+    out = T.RandomAffine(0, translate=(0.2, 0.2), seed=1)(x)
+    for n in range(8):                                               # shifts of at most 1 pixel
+        shifted = [np.roll(x[n], (dy, dx), axis=(1, 2)) for dy in (-1, 0, 1) for dx in (-1, 0, 1)]
+        assert any(np.array_equal(out[n, :, 1:-1, 1:-1], s[:, 1:-1, 1:-1]) for s in shifted)
+
+
+def test_random_erasing_value_and_ratio_options():
+    x = np.ones((10, 1, 20, 20), np.float32)
+    out = T.RandomErasing(p=1.0, scale=(0.1, 0.1), ratio=(4.0, 4.0), value=5.0, inplace=True,
+                          seed=0)(x)
+    for n in range(10):
+        rows, cols = np.nonzero(out[n, 0] == 5.0)
+        h, w = rows.max() - rows.min() + 1, cols.max() - cols.min() + 1
+        assert (h, w) == (round(np.sqrt(40 * 4)), round(np.sqrt(40 / 4)))   # h/w = 4, area 40
+    assert np.all(x == 1.0)                                          # inplace is not in place
+
+
+def test_gaussian_blur_kernel_pair_and_generator_option():
+    x = np.zeros((1, 1, 7, 7))
+    x[0, 0, 3, 3] = 1.0
+    out = T.GaussianBlur((1, 5), sigma=1.0)(x)                       # blurs along x only
+    assert np.count_nonzero(out[0, 0, 3]) == 5 and np.count_nonzero(out) == 5
+    a = T.GaussianBlur(3, generator=np.random.default_rng(4))(np.random.default_rng(0).random(
+        (3, 1, 5, 5)))
+    b = T.GaussianBlur(3, seed=4)(np.random.default_rng(0).random((3, 1, 5, 5)))
+    np.testing.assert_array_equal(a, b)
+
+
+def test_mixing_generator_equals_seed_and_alpha_shapes_lam():
+    x, y = np.random.default_rng(0).random((8, 1, 4, 4)), np.arange(8)
+    a = T.mixup(x, y, generator=np.random.default_rng(9))
+    b = T.mixup(x, y, seed=9)
+    np.testing.assert_array_equal(a[0], b[0])
+    assert a[3] == b[3]
+    # Small alpha puts lam near 0 or 1; alpha = 1 spreads it uniformly.
+    small = [T.mixup(x, y, alpha=0.05, seed=s)[3] for s in range(200)]
+    uniform = [T.mixup(x, y, alpha=1.0, seed=s)[3] for s in range(200)]
+    assert np.mean(np.minimum(small, 1 - np.array(small)) < 0.05) > 0.7
+    assert 0.2 < np.mean(np.abs(np.array(uniform) - 0.5) < 0.25) < 0.8
+    mixed, ya, yb, lam = T.cutmix(mg.tensor(x.astype(np.float32)), mg.tensor(y), seed=1)
+    assert isinstance(mixed, mg.Tensor) and mixed.shape == (8, 1, 4, 4)
+    soft = T.mix_targets(ya, yb, lam, 8)
+    assert isinstance(soft, mg.Tensor) and soft.shape == (8, 8)

@@ -44,7 +44,7 @@ def test_swa_is_the_mean_of_the_snapshots(how):
     net = make_net()
     fn = {"default": {}, "avg_fn": {"avg_fn": get_swa_avg_fn()},
           "multi": {"multi_avg_fn": get_swa_multi_avg_fn()}}[how]
-    swa = AveragedModel(net, **fn)
+    swa = AveragedModel(net, device="cpu", **fn)
     snapshots = []
     for _ in train_snapshots(net):
         swa.update_parameters(net)
@@ -85,7 +85,7 @@ def test_update_bn_gives_the_statistics_of_the_whole_pass():
     x, _ = data(N=24)
     loader = DataLoader(TensorDataset(x), batch_size=8)
     net.eval()
-    update_bn(loader, net)
+    update_bn(loader, net, device="cpu")
     assert not net.training and net[1].momentum == 0.1
     h = x @ net[0].weight.numpy().T + net[0].bias.numpy()
     batches = h.reshape(3, 8, 5)
