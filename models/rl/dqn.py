@@ -208,3 +208,60 @@ class DQN:
         elif self.updates % self.target_update == 0:
             hard_update(self.target_net, self.q_net)
         return (float(loss.item()), q_taken.numpy() - y)
+
+
+def train_dqn(env, agent, buffer, total_steps, epsilon, batch_size=64, learning_starts=1000,
+              train_every=1, gradient_steps=1, beta=None, seed=0, on_episode=None):
+    """The DQN loop: act epsilon-greedily, store, and every ``train_every`` steps update.
+
+    Parameters
+    ----------
+    env : gymnasium.Env
+        Discrete actions; gymnasium's ``reset(seed=)`` and five-result ``step``.
+    agent : DQN
+    buffer : ReplayBuffer
+    total_steps : int
+        Environment steps.
+    epsilon : callable (step) -> float
+        E.g. ``LinearSchedule(1.0, 0.05, total_steps // 5)``.
+    batch_size : int, default 64
+    learning_starts : int, default 1000
+        Steps of acting (at epsilon's value) before the first update, to fill the buffer.
+    train_every, gradient_steps : int, default 1 and 1
+        ``gradient_steps`` updates after every ``train_every`` environment steps.
+    beta : callable (step) -> float, or None
+        Importance-weight exponent for a prioritised buffer (annealed toward 1); when given,
+        the buffer's priorities are set to the new |TD errors| after each update.
+    seed : int, default 0
+    on_episode : callable (step, episode_return) or None
+
+    Returns
+    -------
+    list of (int, float)
+        ``(environment steps so far, episode return)`` per finished episode.
+
+    A step that ends by the time limit (``truncated``) is stored with ``done = 0``: the state
+    is not terminal, so its target still bootstraps from ``Q(s')``.
+    """
+    rng = np.random.default_rng(seed)
+    obs, _ = env.reset(seed=seed)
+    history, episode_return = [], 0.0
+    for step in range(1, int(total_steps) + 1):
+        action = int(agent.act(np.asarray(obs)[None], epsilon(step), rng)[0])
+        next_obs, reward, terminated, truncated, _ = env.step(action)
+        buffer.add(obs, action, reward, next_obs, terminated)
+        episode_return += reward
+        obs = next_obs
+        if terminated or truncated:
+            history.append((step, episode_return))
+            if on_episode is not None:
+                on_episode(step, episode_return)
+            obs, _ = env.reset()
+            episode_return = 0.0
+        if step >= learning_starts and step % train_every == 0:
+            for _ in range(gradient_steps):
+                batch = buffer.sample(batch_size, beta=beta(step) if beta else 0.0)
+                _, td_errors = agent.update(batch)
+                if beta is not None:
+                    buffer.update_priorities(batch["indices"], td_errors)
+    return history
