@@ -243,7 +243,7 @@ def main(argv=None):
     log = open_logger(args)
     curves, metrics, strips = {}, {"steps": args.steps, "seeds": args.seeds, "agents": {}}, {}
     for name in args.algos:
-        runs, scores, seconds = [], [], []
+        runs, scores, seconds, checkpoint_scores = [], [], [], []
         best = (-np.inf, None, None)
         for k in range(args.seeds):
             seed = args.seed + k
@@ -264,6 +264,7 @@ def main(argv=None):
             start = time.process_time()
             history, act = RUNNERS[name](args, seed, on_episode, keeper)
             keeper.restore()
+            checkpoint_scores.append(float(keeper.best) if keeper.saved is not None else None)
             seconds.append(time.process_time() - start)
             bar.close()
             score = evaluate(make_env, act, args.eval_episodes, seed=10_000 + 1000 * k)
@@ -279,6 +280,7 @@ def main(argv=None):
         metrics["agents"][name] = {
             "greedy_return_per_seed": scores, "greedy_return_mean": float(np.mean(scores)),
             "solved_seeds": int(sum(s >= SOLVED for s in scores)),
+            "best_checkpoint_score_per_seed": checkpoint_scores,
             "cpu_seconds_per_seed": seconds, "training_curve": [y.tolist() for _, y in runs]}
         if args.frames:
             strips[name] = render_frames(best[1], args.frames, seed=best[2])

@@ -2,7 +2,7 @@
 
     from models.rl import GridWorld, value_iteration, q_learning
     from models.rl import ReplayBuffer, discounted_returns, n_step_returns, gae
-    from models.rl import DQN, LinearSchedule, ActorCritic, reinforce_loss, a2c_loss
+    from models.rl import DQN, LinearSchedule, train_dqn, ActorCritic, train_a2c, evaluate
 
 - ``gridworld``: a small MDP that ships with the module; value iteration, tabular Q-learning,
   value heat maps and policy arrows.
@@ -11,10 +11,22 @@
 - ``dqn``: epsilon-greedy schedules, target networks (hard copy every C steps or Polyak),
   Huber loss, gradient clipping and Double DQN.
 - ``policy_gradient``: REINFORCE with a learned baseline and an entropy bonus; A2C.
+- ``evaluation``: many greedy episodes side by side, one batched forward per step.
 
 Nothing here imports ``optim``: the training steps take the optimiser as an argument, and the
 environments (``gymnasium``'s, from the ``rl`` extra) are made by the caller.
 """
+from models.rl.buffers import ReplayBuffer
+from models.rl.dqn import (DQN, LinearSchedule, clip_grad_norm, epsilon_greedy, hard_update,
+                           soft_update, train_dqn)
+from models.rl.evaluation import evaluate
 from models.rl.gridworld import GridWorld, greedy_policy, q_learning, value_iteration
+from models.rl.policy_gradient import (ActorCritic, policy_gradient_loss, reinforce_loss,
+                                       sample_actions, train_a2c, train_reinforce)
+from models.rl.returns import discounted_returns, gae, n_step_returns
 
-__all__ = ["GridWorld", "greedy_policy", "q_learning", "value_iteration"]
+__all__ = ["GridWorld", "greedy_policy", "q_learning", "value_iteration", "ReplayBuffer",
+           "discounted_returns", "n_step_returns", "gae", "DQN", "LinearSchedule",
+           "epsilon_greedy", "hard_update", "soft_update", "clip_grad_norm", "train_dqn",
+           "ActorCritic", "policy_gradient_loss", "reinforce_loss", "sample_actions",
+           "train_reinforce", "train_a2c", "evaluate"]
