@@ -24,7 +24,7 @@ setup(
     install_requires=["numpy>=1.24", "numba>=0.58", "tqdm", "matplotlib"],
     extras_require={
         "test": ["pytest>=7", "hypothesis>=6.80", "pytest-cov>=4"],
-        "dev": ["pytest>=7", "hypothesis>=6.80", "pytest-cov>=4", "mutmut>=3"],
+        "dev": ["pytest>=7", "hypothesis>=6.80", "pytest-cov>=4", "mutmut>=3.8,<3.9"],
         "gpu": ["cupy-cuda12x"],
         "bench": ["torch"],
         "tools": ["graphviz", "tensorboardX", "safetensors"],
