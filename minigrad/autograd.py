@@ -24,8 +24,29 @@ import numpy as np
 
 from .grad_mode import (state, is_grad_enabled, is_anomaly_enabled, no_grad,  # noqa: F401
                         enable_grad, set_grad_enabled, detect_anomaly, user_frame)
-from . import gc_policy
+from .gc_policy import census
 from .tensor import Tensor
+
+_new_object = object.__new__   # one global read, where cls.__new__ searches the class's MRO
+_ndarray = np.ndarray          # one global read, where np.ndarray is two lookups
+
+
+def _output(array, node, output_nr):
+    """A result of ``node`` (None when not recorded) as a Tensor: ``Tensor._wrap`` written out,
+    as this runs for every op's every output."""
+    if type(array) is not _ndarray:
+        return _attach(Tensor._wrap(array, node is not None), node, output_nr)
+    t = _new_object(Tensor)
+    t.data = array
+    t.requires_grad = node is not None
+    t._grad_fn = node
+    t._output_nr = output_nr
+    return t
+
+
+def _attach(t, node, output_nr):
+    t._grad_fn, t._output_nr = node, output_nr
+    return t
 
 
 class Function:
@@ -63,6 +84,7 @@ class Function:
     # set to None once backward has run without retain_graph: the node is then spent.
     _to_save = ()
     _saved = ()
+    _edges = ()
     _hooks = None
     _trace = None
 
@@ -79,6 +101,12 @@ class Function:
         return tuple([entry.unpack(self) if isinstance(entry, Saved) else entry
                       for entry in self._saved])
 
+    @property
+    def needs_input_grad(self):
+        """Whether each positional input wants a gradient: a tuple of bool, read off the edges
+        when a backward asks (most never do), rather than built for every node."""
+        return tuple([edge is not None for edge in self._edges])
+
     @staticmethod
     def forward(ctx, *args, **params):
         raise NotImplementedError
@@ -92,22 +120,31 @@ class Function:
         """Run forward on the raw arrays, wrap the result, and record the node when needed.
 
         This runs once per op, forward and backward alike, so it is written for speed where
-        that costs little to read: plain loops, no helper calls on the common path.
+        that costs little to read: plain loops, no helper calls on the common path, and the
+        edges built in the same pass over the inputs as the arrays.
         """
-        ctx = cls.__new__(cls)
+        ctx = _new_object(cls)
         arrays = []
-        requires_grad = False
+        edges = []
+        record = False
         on_gpu = False
+        grad_enabled = state.grad_enabled  # a thread-local read: once per op, not per input
         for a in inputs:
-            if isinstance(a, Tensor):
-                data = a.data
-                if a.requires_grad:
-                    requires_grad = True
-                if type(data) is not np.ndarray:
-                    on_gpu = True  # CuPy only: the device fixture's cuda runs cover it
-                arrays.append(data)
+            if not isinstance(a, Tensor):
+                arrays.append(a)  # a Python value or constant array reaches forward untouched
+                edges.append(None)
+                continue
+            data = a.data
+            arrays.append(data)
+            if type(data) is not _ndarray:
+                on_gpu = True  # CuPy only: the device fixture's cuda runs cover it
+            if grad_enabled and a.requires_grad:
+                record = True
+                fn = a._grad_fn
+                edges.append((fn, a._output_nr, a if fn is None else None, data.shape,
+                              data.dtype))
             else:
-                arrays.append(a)
+                edges.append(None)
         if on_gpu:  # only CuPy arrays can be on different devices
             _check_devices(cls, inputs)
         try:
@@ -115,16 +152,16 @@ class Function:
         except (ValueError, IndexError) as error:
             raise type(error)(f"{cls.__name__}: {error} (input shapes "
                               f"{_shapes(inputs)})") from error
-        record = requires_grad and state.grad_enabled
         if type(out) is not tuple:
             # One output, by far the most common case: no tuple of results to build and unpack.
-            result = Tensor._wrap(out, record)
+            result = _output(out, ctx if record else None, 0)
             if result.data.base is not None:
                 _share_version_with_viewed_input(result, inputs)
             if record:
-                ctx._record(inputs, (result,), (out,))
+                ctx._record(edges, inputs, (result,), (out,))
             return result
-        outputs = tuple([Tensor._wrap(o, record) for o in out])
+        node = ctx if record else None
+        outputs = tuple([_output(o, node, nr) for nr, o in enumerate(out)])
         for t in outputs:
             # A view (reshape, slice) shares an input's memory. Checked on every result rather
             # than declared per op, because a user's Function may return a view too; the check
@@ -132,41 +169,27 @@ class Function:
             if t.data.base is not None:
                 _share_version_with_viewed_input(t, inputs)
         if record:
-            ctx._record(inputs, outputs, out)
+            ctx._record(edges, inputs, outputs, out)
         return outputs
 
-    def _record(self, inputs, outputs, raw):
-        """Attach this node to its outputs and remember the edges to its inputs.
+    def _record(self, edges, inputs, outputs, raw):
+        """Keep the edges to the inputs and what backward needs: the outputs' shapes and
+        dtypes and the saved arrays (the outputs already point at this node).
 
         Each edge is a plain tuple, unpacked into names where it is read: a NamedTuple's
         constructor is a Python-level ``__new__``, which cost about a tenth of an op's
         bookkeeping. What the node keeps is tuples, not lists: a tuple of plain values
-        (``needs_input_grad``, ``_out_meta``) is untracked by Python's cyclic garbage collector
-        after its first pass, and every tracked object of a live graph is scanned again by each
-        full collection (see ``gc_policy.py``, which also explains ``_census``).
+        (``_out_meta``) is untracked by Python's cyclic garbage collector after its first pass,
+        and every tracked object of a live graph is scanned again by each full collection (see
+        ``gc_policy.py``, which also explains ``_census``).
         """
-        edges = []
-        needs = []
-        for a in inputs:
-            if isinstance(a, Tensor) and a.requires_grad:
-                fn = a._grad_fn
-                data = a.data
-                edges.append((fn, a._output_nr, a if fn is None else None, data.shape,
-                              data.dtype))
-                needs.append(True)
-            else:
-                edges.append(None)
-                needs.append(False)
         self._edges = tuple(edges)
-        self.needs_input_grad = tuple(needs)
-        for i, t in enumerate(outputs):
-            t._grad_fn = self
-            t._output_nr = i
         # Built-in dtypes are not tracked by the collector, so this tuple gets untracked too.
         self._out_meta = tuple([(t.data.shape, t.data.dtype) for t in outputs])
-        self._census = gc_policy.census
-        if self._to_save:
-            self._saved = tuple([_saved_entry(x, inputs, outputs, raw) for x in self._to_save])
+        self._census = census
+        to_save = self._to_save
+        if to_save:
+            self._saved = tuple([_saved_entry(x, inputs, outputs, raw) for x in to_save])
             del self._to_save
         if state.anomaly:
             self._trace = user_frame()
@@ -223,7 +246,8 @@ def _saved_entry(x, inputs, outputs, raw):
     among forward's own results, else as a constant."""
     for i, a in enumerate(inputs):
         if isinstance(a, Tensor) and (a.data is x or a is x):
-            return SavedInput((a, i, a._version))
+            counter = a._version_counter  # read inline: the _version property is a call
+            return SavedInput((a, i, 0 if counter is None else counter.value))
     for nr, (t, r) in enumerate(zip(outputs, raw)):
         if r is x:  # forward's own result (a NumPy scalar was turned into a 0-d array by _wrap)
             counter = t._shared_version_counter()

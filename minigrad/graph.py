@@ -41,7 +41,7 @@ class BackwardPass:
         self.retain_graph = retain_graph
         self.create_graph = create_graph
         self.pending = {}
-        self.leaf_grads = {}   # id(leaf) -> [leaf, summed gradient]
+        self.leaf_grads = {}   # id(leaf) -> [leaf, sum, all terms fitted, sum ours]
         # Summing gradients: recorded as an op when the backward pass is itself differentiated;
         # otherwise a plain array sum, which skips an op's bookkeeping (most of the cost here).
         self.accumulate = _add_recorded if create_graph else _add_arrays
@@ -86,10 +86,11 @@ class BackwardPass:
         dependencies = _count_dependencies(root_nodes)
         ready = [n for n in root_nodes if dependencies.get(n, 0) == 0]
         observers = active_observers()  # mg.trace_backward's recorders; usually none
+        pending = self.pending  # a local read per node, where self.pending is an attribute one
         while ready:
             node = ready.pop()
             edges = node._edges  # read first: a node without retain_graph drops them as it runs
-            output_grads = self.pending.pop(node, None)
+            output_grads = pending.pop(node, None)
             input_grads = self.call_backward(node, output_grads)
             if observers:
                 for observe in observers:
@@ -106,19 +107,20 @@ class BackwardPass:
                     if type(g) is not Tensor or g.data.shape != shape or g.data.dtype is not dtype:
                         g = _fit_to_input(node, i, g, shape, dtype)
                     if child is None:
-                        self.add_to_leaf(leaf, g)
+                        self.add_to_leaf(leaf, g, fitted=True)
                     else:
                         self.add_to_node(child, output_nr, g)
                 if child is not None:
-                    dependencies[child] -= 1
-                    if dependencies[child] == 0:
+                    left = dependencies[child] - 1
+                    dependencies[child] = left
+                    if left == 0:
                         ready.append(child)
 
     def deliver(self):
         """Hand each leaf its summed gradient: to ``mg.grad``'s result, or through the leaf's
         hooks into ``.grad``."""
         target_positions = {id(t): i for i, t in enumerate(self.targets or ())}
-        for leaf, g in self.leaf_grads.values():
+        for leaf, g, _, _ in self.leaf_grads.values():
             if self.targets is not None:
                 if id(leaf) in target_positions:
                     self.captured[target_positions[id(leaf)]] = g
@@ -162,12 +164,23 @@ class BackwardPass:
             slots = self.pending[node] = [None] * len(node._out_meta)
         slots[output_nr] = g if slots[output_nr] is None else self.accumulate(slots[output_nr], g)
 
-    def add_to_leaf(self, leaf, g):
+    def add_to_leaf(self, leaf, g, fitted=False):
+        """Add ``g`` to the sum of ``leaf``'s gradients; ``fitted`` says that g came along an
+        edge, so it has the leaf's shape and dtype (a root's gradient need not).
+
+        Once a sum is an array of this pass's own (made by adding, without create_graph) and
+        every term was fitted, the next terms are added into it in place: no new array and
+        Tensor per use of a leaf (a weight used at every step of a loop)."""
         entry = self.leaf_grads.get(id(leaf))
         if entry is None:
-            self.leaf_grads[id(leaf)] = [leaf, g]
+            self.leaf_grads[id(leaf)] = [leaf, g, fitted, False]
+            return
+        all_fitted = entry[2] = entry[2] and fitted
+        if all_fitted and entry[3]:
+            entry[1].data += g.data
         else:
             entry[1] = self.accumulate(entry[1], g)
+            entry[3] = not self.create_graph
 
     def private(self, g):
         """``g`` as a gradient that a leaf may own: optimizers and clipping scale ``.grad`` in
