@@ -165,7 +165,7 @@ class RNNBase(Module):
 
     @staticmethod
     def _hidden_products(w_hh, batch_sizes):
-        """The hidden term of each step t, as ``products(t)(h, b_hh)``.
+        """The hidden term of each step t, as ``products(t)(h, b_hh, xa)``: h W_hhᵀ + b_hh + xa.
 
         When W_hh needs a gradient, each step's product gives only h its gradient
         (:class:`HiddenProduct`) and one :class:`WeightGradient` node gives W_hh the sum over
@@ -176,14 +176,13 @@ class RNNBase(Module):
             return lambda t: plain
         states = [None] * len(batch_sizes)          # filled by the loop, in row order
         w_t = xp_of(w_hh.data).ascontiguousarray(w_hh.data.T)
-        zeros = split_rows(WeightGradient.apply(w_hh, rows=sum(batch_sizes), states=states),
-                           batch_sizes)
+        routes = split_rows(WeightGradient.apply(w_hh, rows=sum(batch_sizes), states=states),
+                            batch_sizes)
 
         def products(t):
-            def product(h, b_hh):
+            def product(h, b_hh, xa=None):
                 states[t] = h
-                out = HiddenProduct.apply(h, w_hh, w_t=w_t) + zeros[t]
-                return out if b_hh is None else out + b_hh
+                return HiddenProduct.apply(h, w_hh, routes[t], xa, b_hh, w_t=w_t)
             return product
         return products
 

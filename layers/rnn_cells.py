@@ -10,8 +10,9 @@ A cell is one time step, for the user's own loop::
               h' = (1 − z) n + z h
 
 A step function ``step(xa, state, hidden, b_hh, w_hr)`` takes the input term xa = x W_ihᵀ + b,
-the state tuple ((h,) or (h, c)), and ``hidden(h, b_hh)``, which computes the hidden term (a
-plain product here; in the sequence layers one whose weight gradient is taken after the loop).
+the state tuple ((h,) or (h, c)), and ``hidden(h, b_hh, xa=None)``, which computes the hidden
+term h W_hhᵀ + b_hh, plus xa when given (a plain product here; in the sequence layers one node
+that adds in place and whose weight gradient is taken after the loop).
 
 Notation
 --------
@@ -33,12 +34,12 @@ GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 
 def _rnn_step(activation):
     def step(xa, state, hidden_product, b_hh, w_hr):
-        return (activation(xa + hidden_product(state[0], b_hh)),)
+        return (activation(hidden_product(state[0], b_hh, xa)),)
     return step
 
 
 def _lstm_step(xa, state, hidden_product, b_hh, w_hr):
-    h, c = LSTMCellFunction.apply(xa + hidden_product(state[0], b_hh), state[1])
+    h, c = LSTMCellFunction.apply(hidden_product(state[0], b_hh, xa), state[1])
     return (h if w_hr is None else h @ w_hr, c)
 
 
@@ -47,12 +48,15 @@ def _gru_step(xa, state, hidden_product, b_hh, w_hr):
 
 
 def plain_product(w_hh):
-    """The hidden term h W_hhᵀ (+ b_hh) of one step, as a function of (h, b_hh)."""
+    """The hidden term h W_hhᵀ (+ b_hh) (+ xa) of one step, as a function of (h, b_hh, xa)."""
     w_t = w_hh.T
 
-    def product(h, b_hh):
+    def product(h, b_hh, xa=None):
         out = h @ w_t
-        return out if b_hh is None else out + b_hh
+        for term in (b_hh, xa):
+            if term is not None:
+                out = out + term
+        return out
     return product
 
 
