@@ -208,7 +208,7 @@ def render_frames(act, count, seed):
     env = make_env(render=True)
     obs, _ = env.reset(seed=seed)
     frames, done = [env.render()], False
-    while not done and len(frames) < 500:
+    while not done and len(frames) <= 500:
         obs, _, terminated, truncated, _ = env.step(int(act(obs[None])[0]))
         done = terminated or truncated
         frames.append(env.render())
