@@ -185,3 +185,28 @@ def test_a_forward_error_names_the_op_and_every_input():
     with pytest.raises(ValueError) as info:
         Fails.apply(mg.tensor(np.zeros((2, 3))), 7)
     assert str(info.value) == "Fails: width 7 is too large (input shapes (2, 3), 7)"
+
+
+class ExpAndSquare(Function):
+    """Two outputs, ``exp(x)`` and ``x**2``; backward multiplies by the saved first output."""
+
+    @staticmethod
+    def forward(ctx, x):
+        e = np.exp(x)
+        ctx.save_for_backward(x, e)
+        return e, x * x
+
+    @staticmethod
+    def backward(ctx, grad_e, grad_sq):
+        x, e = ctx.saved_tensors
+        return grad_e * e + grad_sq * 2.0 * x
+
+
+def test_a_function_with_two_outputs_may_save_one_of_them():
+    x = leaf([0.0, 1.0])
+    e, sq = ExpAndSquare.apply(x)
+    saved_x, saved_e = e.grad_fn.saved_tensors
+    assert saved_x is x
+    assert saved_e.grad_fn is e.grad_fn and np.shares_memory(saved_e.data, e.data)
+    (e + sq).sum().backward()
+    np.testing.assert_allclose(x.grad.data, np.exp([0.0, 1.0]) + 2.0 * np.array([0.0, 1.0]))
