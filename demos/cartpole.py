@@ -156,8 +156,9 @@ def run_dqn(args, seed, on_episode, keeper):
     """Double DQN with a hard target copy, Huber loss and gradient clipping."""
     q_net = MLP(4, [4 * args.hidden] * 2, 2).to(args.device)
     target_net = MLP(4, [4 * args.hidden] * 2, 2).to(args.device)
-    agent = DQN(q_net, target_net, Adam(q_net.parameters(), lr=2.3e-3), gamma=0.99,
-                target_update=10, double=True, max_grad_norm=10.0)
+    # 128 gradient steps after every 256 environment steps, the target copied after each burst.
+    agent = DQN(q_net, target_net, Adam(q_net.parameters(), lr=1e-3), gamma=0.99,
+                target_update=128, double=True, max_grad_norm=10.0)
     act = keeper.attach(lambda obs: agent.q_values(obs).argmax(axis=1), q_net.parameters())
     buffer = ReplayBuffer(args.steps, obs_shape=(4,), seed=seed)
     history = train_dqn(make_env(), agent, buffer, args.steps,
