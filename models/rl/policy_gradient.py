@@ -32,6 +32,7 @@ import minigrad as mg
 import minigrad.functional as F
 from layers import Module
 from models.mlp import MLP
+from models.rl.dqn import clip_grad_norm
 from models.rl.returns import discounted_returns, gae
 
 
@@ -138,7 +139,6 @@ def _device_of(model):
 
 
 def _step_model(model, optimizer, loss, max_grad_norm):
-    from models.rl.dqn import clip_grad_norm
     optimizer.zero_grad()
     loss.backward()
     if max_grad_norm is not None:
@@ -214,7 +214,7 @@ def train_a2c(envs, model, optimizer, total_steps, n_steps=16, gamma=0.99, lam=0
     envs : gymnasium.vector.VectorEnv
         Built with ``autoreset_mode=gymnasium.vector.AutoresetMode.SAME_STEP``, so a finished
         environment restarts in the same step and ``info['final_obs']`` holds its last
-        observation.
+        observation. Observations are flat vectors (E, obs_size).
     model : ActorCritic
     optimizer : Optimizer on ``model.parameters()``
     total_steps : int
