@@ -189,7 +189,7 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     if enable_gqa:
         key, value = _repeat_heads(query, key, value)
     L, S = query.shape[-2], key.shape[-2]
-    scale = 1 / math.sqrt(query.shape[-1]) if scale is None else scale
+    scale = 1 / math.sqrt(query.shape[-1]) if scale is None else float(scale)  # keeps the dtype
     scores = matmul(query, transpose(key, -1, -2))  # key's transposed view: matmul takes strides
     xp = xp_of(scores.data)
     allowed, bias = _allowed_and_bias(attn_mask, is_causal, L, S, xp)
