@@ -12,7 +12,8 @@ the action leaves the gradient unbiased and cuts its variance. A2C runs E enviro
 side for n steps and bootstraps: ``A_t`` is GAE(lambda) of the critic's TD errors, so it learns
 from partial episodes. Both minimise one loss per batch,
 
-    loss = -mean(log pi(a | s) * A)  +  value_coef * mean((V(s) - G)^2)  -  entropy_coef * mean(H(pi(. | s)))
+    loss = -mean(log pi(a | s) * A) + value_coef * mean((V(s) - G)^2)
+           - entropy_coef * mean(H(pi(. | s)))
 
 with ``A`` treated as a constant (no gradient flows into the critic through the policy term);
 the entropy bonus keeps the policy from collapsing onto one action too early.
