@@ -30,32 +30,8 @@ from minigrad.tensor import raw
 from minigrad.checks import check_int, check_number
 from . import init
 from .linear import Linear, new_parameter
+from .projection import Projection
 from .module import Module
-
-
-class Projection(Function):
-    """out = x Wᵀ + b over rows x (R, in);  dL/dx = g W, dL/dW = gᵀ x, dL/db = Σ_rows g.
-
-    ``F.linear`` with the bias added in place to the product's own array: attention's
-    projections are its largest arrays after the weights, and a separate addition would make
-    a second one. Backward is written in ops, so the second derivative comes from it.
-    """
-
-    @staticmethod
-    def forward(ctx, x, weight, bias):
-        ctx.save_for_backward(x, weight)
-        out = x @ weight.T  # the transposed view: matmul reads it through its strides
-        if bias is not None:
-            out += bias
-        return out
-
-    @staticmethod
-    def backward(ctx, grad_output):
-        x, weight = ctx.saved_tensors
-        need_x, need_w, need_b = ctx.needs_input_grad
-        return (grad_output @ weight if need_x else None,
-                grad_output.T @ x if need_w else None,
-                grad_output.sum(0) if need_b else None)
 
 
 def _project(x, weight, bias):

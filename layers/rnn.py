@@ -38,6 +38,7 @@ from minigrad.ops.recurrent import HiddenProduct, WeightGradient, split_rows
 from . import init
 from .linear import new_parameter
 from .module import Module
+from .projection import Projection
 from .rnn_cells import (GATES, STEPS, RNNCell, LSTMCell, GRUCell,  # noqa: F401 (re-exported)
                         check_tensor, plain_product)
 from .utils.rnn import PackedSequence
@@ -190,7 +191,7 @@ class RNNBase(Module):
         """One layer in one direction over packed rows: (output rows (S, H_out), final state)."""
         w_ih, b_in, w_hh, b_hh, w_hr = self._direction(k, reverse)
         step = STEPS[self.mode]
-        inputs = split_rows(F.linear(data, w_ih, b_in), batch_sizes)
+        inputs = split_rows(Projection.apply(data, w_ih, b_in), batch_sizes)
         hidden = self._hidden_products(w_hh, batch_sizes)
         outputs = []
         if not reverse:
