@@ -88,8 +88,8 @@ def test_initialization_small_run(tmp_path):
     assert tanh["small random"]["activations"][-1] < 1e-5
     assert tanh["Xavier"]["activations"][-1] > 0.1
     relu = metrics["layer_std"]["relu"]
-    # Under ReLU, Xavier halves the variance per layer: after 6 layers the std is ~(1/√2)^6 ≈ 1/8
-    # of Kaiming's.
+    # Under ReLU, Xavier halves the variance per layer: after 6 layers the std is about
+    # (1/√2)^6 ≈ 1/8 of Kaiming's.
     assert relu["Kaiming"]["activations"][-1] > 4 * relu["Xavier"]["activations"][-1] > 0
     assert len(metrics["training"]) == 12
     assert all(len(r["loss"]) == 2 for r in metrics["training"].values())
