@@ -148,13 +148,21 @@ class Function:
         if on_gpu:  # only CuPy arrays can be on different devices
             _check_devices(cls, inputs)
         try:
-            out = cls.forward(ctx, *arrays, **params)
+            # Without keywords, the call builds no dict of them (most ops, and all of backward's).
+            out = cls.forward(ctx, *arrays, **params) if params else cls.forward(ctx, *arrays)
         except (ValueError, IndexError) as error:
             raise type(error)(f"{cls.__name__}: {error} (input shapes "
                               f"{_shapes(inputs)})") from error
         if type(out) is not tuple:
             # One output, by far the most common case: no tuple of results to build and unpack.
-            result = _output(out, ctx if record else None, 0)
+            if type(out) is _ndarray:  # _output written out: a call here is 5% of an op
+                result = _new_object(Tensor)
+                result.data = out
+                result.requires_grad = record
+                result._grad_fn = ctx if record else None
+                result._output_nr = 0
+            else:
+                result = _output(out, ctx if record else None, 0)
             if result.data.base is not None:
                 _share_version_with_viewed_input(result, inputs)
             if record:
@@ -221,8 +229,9 @@ class SavedInput(Saved, tuple):
 
     def unpack(self, node):
         tensor, input_nr, version = self
-        role = "a tensor saved" if input_nr is None else f"input {input_nr}"
-        _check_version(node, tensor, role, version)
+        if tensor._version != version:
+            role = "a tensor saved" if input_nr is None else f"input {input_nr}"
+            raise _version_error(node, tensor, role, version)
         return tensor
 
 
@@ -237,7 +246,8 @@ class SavedOutput(Saved, tuple):
         tensor = Tensor._wrap(array, True)
         tensor._grad_fn, tensor._output_nr = node, output_nr
         tensor._version_counter = counter
-        _check_version(node, tensor, f"output {output_nr}", version)
+        if counter.value != version:
+            raise _version_error(node, tensor, f"output {output_nr}", version)
         return tensor
 
 
@@ -259,15 +269,15 @@ def _saved_entry(x, inputs, outputs, raw):
     return x
 
 
-def _check_version(node, tensor, role, expected):
-    """PyTorch's error, in its words, for a saved Tensor changed in place after forward."""
-    if tensor._version != expected:
-        raise RuntimeError(
-            "one of the variables needed for gradient computation has been modified by an "
-            f"inplace operation: [{tensor.dtype} tensor of shape {tuple(tensor.shape)}], which "
-            f"is {role} of {type(node).__name__}, is at version {tensor._version}; expected "
-            f"version {expected} instead. Change a copy, or compute the new value out of "
-            "place (y = y * 0) rather than in place (y *= 0).")
+def _version_error(node, tensor, role, expected):
+    """PyTorch's error, in its words, for a saved Tensor changed in place after forward (the
+    message is built only then: formatting the role for every unpack cost more than the check)."""
+    return RuntimeError(
+        "one of the variables needed for gradient computation has been modified by an "
+        f"inplace operation: [{tensor.dtype} tensor of shape {tuple(tensor.shape)}], which "
+        f"is {role} of {type(node).__name__}, is at version {tensor._version}; expected "
+        f"version {expected} instead. Change a copy, or compute the new value out of "
+        "place (y = y * 0) rather than in place (y *= 0).")
 
 
 def _share_version_with_viewed_input(view, inputs):
