@@ -7,8 +7,8 @@ A network's loss lives in millions of dimensions, but its troubles show in two:
   shallow one; momentum builds up speed along the valley, adaptive methods rescale each axis;
 - the Rosenbrock function ``(1 - x)² + 100 (y - x²)²``: a curved, narrow valley;
 - a saddle ``x² - y² + y⁴/4`` started almost on its ridge: the gradient there is nearly zero
-  in the escaping direction, and methods that accumulate velocity or rescale small gradients
-  leave it much sooner;
+  in the escaping direction; momentum, Nesterov and Adam, which build up speed, leave it
+  sooner than plain SGD, while AdaGrad's ever-shrinking steps make it the slowest;
 - a noisy bowl ``½(x² + y²)`` whose gradients carry Gaussian noise, as minibatch gradients
   do: the iterates settle into a cloud whose size is set by the learning rate.
 
