@@ -17,7 +17,7 @@ case      a JSON-ready dict: op, seed, shapes, dtype and the op's options
 import sys
 
 import numpy as np
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 
 from fuzz_worker import Worker, serve
 from strategies.detection import fuzz_cases
@@ -37,6 +37,11 @@ fuzz = settings(max_examples=max(60, settings.default.max_examples))
 
 @fuzz
 @given(case=fuzz_cases("roi_align"))
+# reversed corners under aligned=True: two negative adaptive grid sizes once sized a table of
+# sampling points that was never written, and the kernel read garbage indices (a segfault)
+@example(case={"op": "roi_align", "seed": 1, "shape": [1, 1, 1, 1], "dtype": "float32",
+               "box_shape": [1, 5], "batch": "inside", "coordinates": "reversed",
+               "output_size": 1, "spatial_scale": 1.0, "sampling_ratio": 0, "aligned": True})
 def test_fuzz_roi_align(worker, case):
     worker.check(case)
 

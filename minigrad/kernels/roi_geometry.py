@@ -84,10 +84,15 @@ def align_box(x1, y1, x2, y2, spatial_scale, aligned):
 
 
 def grid_size(sampling_ratio, roi_len, bins):
-    """Sampling points per bin along one axis: the given ratio, or ceil(roi_len / bins)."""
+    """Sampling points per bin along one axis: the given ratio, or ceil(roi_len / bins).
+
+    A box with reversed corners under ``aligned`` has a negative length: no sampling points
+    (the bin reads 0, as in PyTorch vision), never a negative count, which would make the
+    product GH * GW of two negatives positive and size the tap table for points never written.
+    """
     if sampling_ratio > 0:
         return sampling_ratio
-    return int(math.ceil(roi_len / bins))
+    return max(int(math.ceil(roi_len / bins)), 0)
 
 
 def bilinear_taps(y, x, H, W):

@@ -195,3 +195,14 @@ def test_grid_anchors_take_a_stride_pair_and_a_dtype():
     anchors = F.grid_anchors((2, 1), (8, 4), [2], [1.0], dtype=np.float64)
     assert anchors.dtype == mg.float64
     np.testing.assert_array_equal(anchors.numpy(), [[-1, -1, 1, 1], [-1, 7, 1, 9]])
+
+
+def test_roi_align_of_a_reversed_box_under_aligned_reads_zero():
+    """aligned=True keeps a box's negative size; the adaptive grid then has no sampling points,
+    so every bin is 0 (PyTorch vision's rule), and the gradient is 0 too."""
+    x = mg.tensor(np.arange(16.0).reshape(1, 1, 4, 4), requires_grad=True)
+    boxes = mg.tensor([[0.0, 3.0, 3.0, 1.0, 1.0], [0.0, 3.0, 1.0, 1.0, 3.0]])
+    y = F.roi_align(x, boxes, output_size=2, sampling_ratio=0, aligned=True)
+    np.testing.assert_array_equal(y.numpy(), np.zeros((2, 1, 2, 2)))
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), np.zeros((1, 1, 4, 4)))
