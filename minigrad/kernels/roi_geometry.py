@@ -86,9 +86,10 @@ def align_box(x1, y1, x2, y2, spatial_scale, aligned):
 def grid_size(sampling_ratio, roi_len, bins):
     """Sampling points per bin along one axis: the given ratio, or ceil(roi_len / bins).
 
-    A box with reversed corners under ``aligned`` has a negative length: no sampling points
-    (the bin reads 0, as in PyTorch vision), never a negative count, which would make the
-    product GH * GW of two negatives positive and size the tap table for points never written.
+    A box with reversed corners under ``aligned`` has a negative length: it gets no sampling
+    points and its bins read 0 (PyTorch vision 0.29 raises for such a box). A negative count
+    must never come out: the product GH * GW of two negatives is positive, and it once sized a
+    table of sampling points that was never written.
     """
     if sampling_ratio > 0:
         return sampling_ratio

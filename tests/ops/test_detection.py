@@ -199,7 +199,7 @@ def test_grid_anchors_take_a_stride_pair_and_a_dtype():
 
 def test_roi_align_of_a_reversed_box_under_aligned_reads_zero():
     """aligned=True keeps a box's negative size; the adaptive grid then has no sampling points,
-    so every bin is 0 (PyTorch vision's rule), and the gradient is 0 too."""
+    so every bin is 0 and the gradient is 0 too (PyTorch vision 0.29 raises here instead)."""
     x = mg.tensor(np.arange(16.0).reshape(1, 1, 4, 4), requires_grad=True)
     boxes = mg.tensor([[0.0, 3.0, 3.0, 1.0, 1.0], [0.0, 3.0, 1.0, 1.0, 3.0]])
     y = F.roi_align(x, boxes, output_size=2, sampling_ratio=0, aligned=True)
