@@ -62,3 +62,17 @@ def test_embedding_refuses_a_padding_idx_outside_the_table(padding_idx):
     with pytest.raises(ValueError, match=rf"^embedding: padding_idx must be in \[-3, 3\), got "
                                          rf"{padding_idx}$"):
         F.embedding(np.array([0]), embedding_weight(), padding_idx=padding_idx)
+
+
+def test_leaky_relu_default_slope_is_one_hundredth():
+    x = mg.tensor([-2.0, 3.0], requires_grad=True)
+    y = F.leaky_relu(x)
+    np.testing.assert_allclose(y.data, [-0.02, 3.0])
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.data, [0.01, 1.0])
+
+
+@pytest.mark.parametrize("fn, name", [(F.softmax, "softmax"), (F.log_softmax, "log_softmax")])
+def test_softmax_given_both_dim_and_axis_names_itself(fn, name):
+    with pytest.raises(TypeError, match=rf"^{name}: got both dim=0 and axis=1; give one of them$"):
+        fn(mg.tensor([[1.0, 2.0]]), dim=0, axis=1)
