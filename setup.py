@@ -23,7 +23,8 @@ setup(
     package_data={"minigrad.data": ["*.npz", "DIGITS_LICENSE", "*.txt"]},
     install_requires=["numpy>=1.24", "numba>=0.58", "tqdm", "matplotlib"],
     extras_require={
-        "test": ["pytest>=7", "hypothesis>=6.80", "pytest-cov>=4"],
+        # gymnasium (pure Python, with pygame for rendering) so the RL tests run with the rest
+        "test": ["pytest>=7", "hypothesis>=6.80", "pytest-cov>=4", "gymnasium[classic-control]"],
         "dev": ["pytest>=7", "hypothesis>=6.80", "pytest-cov>=4", "mutmut>=3.8,<3.9"],
         "gpu": ["cupy-cuda12x"],
         "bench": ["torch"],
