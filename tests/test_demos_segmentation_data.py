@@ -7,7 +7,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(__file__)), "demos"))
 
-from segmentation import MIN_CONTRAST, NOISE, make_shapes  # noqa: E402
+from segmentation import MIN_CONTRAST, make_shapes  # noqa: E402
 
 
 def test_shapes_stand_out_and_do_not_touch():
@@ -23,8 +23,8 @@ def test_shapes_stand_out_and_do_not_touch():
             inside = components == c
             assert len(np.unique(label[inside])) == 1, "two shapes touch"
             colour = image[:, inside].mean(axis=1)
-            # the stripes move the background mean by at most half their amplitude (0.15) and
-            # the noise averages out; the margin leaves room for both
-            assert np.abs(colour - background).max() >= MIN_CONTRAST - 0.15 - 3 * NOISE
+            # over whole stripes the background's mean is its base colour, and the noise
+            # averages out over the pixels; the margin covers part-stripes and noise
+            assert np.abs(colour - background).max() >= MIN_CONTRAST - 0.1
             shapes += 1
     assert shapes >= 40
