@@ -18,20 +18,33 @@ def run_demo(script, *args, timeout=120):
                           capture_output=True, text=True, timeout=timeout, cwd=ROOT, env=env)
 
 
-@pytest.mark.parametrize("script", ["classify_digits.py", "train_mlp.py"])
+# Every demo behaves alike from the command line (each family's file tests its own runs).
+DEMOS = sorted(name for name in os.listdir(os.path.join(ROOT, "demos"))
+               if name.endswith(".py") and not name.startswith("_"))
+
+
+def test_every_demo_is_listed():
+    assert len(DEMOS) >= 20 and "classify_digits.py" in DEMOS
+
+
+@pytest.mark.parametrize("script", DEMOS)
 def test_help(script):
+    """``--help`` lists the options every demo shares."""
     result = run_demo(script, "--help")
     assert result.returncode == 0, result.stderr
-    assert "usage:" in result.stdout and "--device" in result.stdout
+    assert "usage:" in result.stdout
+    for option in ("--device", "--out", "--quiet", "--logdir"):
+        assert option in result.stdout, f"{script} --help lacks {option}"
 
 
-@pytest.mark.parametrize("script", ["classify_digits.py", "train_mlp.py"])
-def test_cuda_without_gpu_is_a_clear_error(script):
+@pytest.mark.parametrize("script", DEMOS)
+def test_cuda_without_gpu_is_a_clear_error(script, tmp_path):
+    """``--device cuda`` without a GPU is a usage error (exit code 2) that says why."""
     import minigrad as mg
     if mg.cuda.is_available():
         pytest.skip("a GPU is present, so --device cuda is valid here")
-    result = run_demo(script, "--device", "cuda")
-    assert result.returncode == 2
+    result = run_demo(script, "--device", "cuda", "--out", str(tmp_path))
+    assert result.returncode == 2, result.stderr
     assert "CUDA is not available" in result.stderr
 
 

@@ -22,22 +22,6 @@ def _metrics(out):
         return json.load(f)
 
 
-@pytest.mark.parametrize("script", SCRIPTS)
-def test_help(script):
-    result = run_demo(script, "--help")
-    assert result.returncode == 0, result.stderr
-    assert "usage:" in result.stdout and "--device" in result.stdout and "--out" in result.stdout
-
-
-@pytest.mark.parametrize("script", SCRIPTS)
-def test_cuda_without_gpu_is_a_clear_error(script, tmp_path):
-    import minigrad as mg
-    if mg.cuda.is_available():
-        pytest.skip("a GPU is present, so --device cuda is valid here")
-    result = run_demo(script, "--device", "cuda", "--out", str(tmp_path))
-    assert result.returncode == 2 and "CUDA is not available" in result.stderr
-
-
 def test_linear_classifiers_small_run(tmp_path):
     out = tmp_path / "lc"
     result = run_demo("linear_classifiers.py", "--limit", "300", "--epochs", "5", "--k", "1", "3",
