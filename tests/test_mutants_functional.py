@@ -76,3 +76,12 @@ def test_leaky_relu_default_slope_is_one_hundredth():
 def test_softmax_given_both_dim_and_axis_names_itself(fn, name):
     with pytest.raises(TypeError, match=rf"^{name}: got both dim=0 and axis=1; give one of them$"):
         fn(mg.tensor([[1.0, 2.0]]), dim=0, axis=1)
+
+
+def test_softmax_and_log_softmax_default_to_the_last_axis():
+    logits = np.array([[[0.0, 1.0, 3.0], [2.0, 2.0, -1.0]]])       # (1, 2, 3)
+    e = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    expected = e / e.sum(axis=-1, keepdims=True)
+    np.testing.assert_allclose(F.softmax(mg.tensor(logits)).data, expected, rtol=1e-12)
+    np.testing.assert_allclose(F.log_softmax(mg.tensor(logits)).data, np.log(expected),
+                               rtol=1e-12)
