@@ -67,3 +67,11 @@ def test_rmsprop_momentum_and_centering_switched_on_after_a_step_start_from_zero
     gbar = (1 - alpha) * grad                     # its buffer starts at zero now
     buf = grad / np.sqrt(v - gbar * gbar)         # and so does the momentum buffer
     np.testing.assert_allclose(p.data, after_one - lr * buf, rtol=1e-12)
+
+
+def test_adagrad_weight_decay_of_exactly_one_is_applied():
+    start, grad, lr, eps = np.array([1.0, -2.0]), np.array([0.5, 0.25]), 0.1, 1e-10
+    p = param(start.copy())
+    step_with(optim.Adagrad([p], lr=lr, eps=eps, weight_decay=1.0), p, grad)
+    g = grad + start
+    np.testing.assert_allclose(p.data, start - lr * g / (np.abs(g) + eps), rtol=1e-12)
