@@ -3,6 +3,7 @@ here fails for a small, realistic change to ``optim/sgd.py`` or ``optim/adaptive
 counter started at one, a buffer kept when the option is off, a penalty skipped for one value,
 a default flipped)."""
 import numpy as np
+import pytest
 
 import minigrad as mg
 import optim
@@ -75,3 +76,24 @@ def test_adagrad_weight_decay_of_exactly_one_is_applied():
     step_with(optim.Adagrad([p], lr=lr, eps=eps, weight_decay=1.0), p, grad)
     g = grad + start
     np.testing.assert_allclose(p.data, start - lr * g / (np.abs(g) + eps), rtol=1e-12)
+
+
+@pytest.mark.parametrize("cls, option", [
+    (optim.Adagrad, "lr"), (optim.Adagrad, "lr_decay"), (optim.Adagrad, "eps"),
+    (optim.Adagrad, "weight_decay"), (optim.Adagrad, "initial_accumulator_value"),
+    (optim.RMSprop, "lr"), (optim.RMSprop, "alpha"), (optim.RMSprop, "momentum"),
+    (optim.RMSprop, "eps"), (optim.RMSprop, "weight_decay")])
+def test_a_negative_option_is_refused_naming_the_optimizer(cls, option):
+    with pytest.raises(ValueError, match=rf"^{cls.__name__}: invalid {option} -1.0, expected "
+                                         r"a value in \[0.0, inf\]$"):
+        cls([param([1.0])], **{option: -1.0})
+
+
+def test_adagrad_and_rmsprop_defaults_are_pytorchs():
+    adagrad = optim.Adagrad([param([1.0])]).param_groups[0]
+    assert (adagrad["lr"], adagrad["lr_decay"], adagrad["weight_decay"]) == (1e-2, 0.0, 0.0)
+    assert (adagrad["initial_accumulator_value"], adagrad["eps"]) == (0.0, 1e-10)
+    rmsprop = optim.RMSprop([param([1.0])]).param_groups[0]
+    assert (rmsprop["lr"], rmsprop["alpha"], rmsprop["eps"]) == (1e-2, 0.99, 1e-8)
+    assert (rmsprop["weight_decay"], rmsprop["momentum"], rmsprop["centered"]) == (0.0, 0.0,
+                                                                                    False)
