@@ -85,3 +85,10 @@ def test_softmax_and_log_softmax_default_to_the_last_axis():
     np.testing.assert_allclose(F.softmax(mg.tensor(logits)).data, expected, rtol=1e-12)
     np.testing.assert_allclose(F.log_softmax(mg.tensor(logits)).data, np.log(expected),
                                rtol=1e-12)
+
+
+def test_a_loss_refuses_a_target_of_another_shape_saying_why():
+    with pytest.raises(ValueError) as info:
+        F.mse_loss(mg.tensor(np.zeros((2, 3))), mg.tensor(np.zeros((3,))))
+    assert str(info.value) == ("mse_loss: input shape (2, 3) and target shape (3,) differ; they "
+                               "must be equal (no implicit broadcasting in losses)")
