@@ -3,12 +3,13 @@
 The two families of deep RL on one task, each given the same number of environment steps:
 REINFORCE with a learned baseline (Monte Carlo returns, one update per episode), A2C (8
 environments stepped together, GAE(lambda) advantages, an update every 16 steps) and DQN (a
-replay buffer, a target network, Huber loss, Double DQN targets). After training, each policy is
-scored greedily over 100 fresh episodes; CartPole counts as solved at an average return of 475
-(500 is the most an episode can give). Writes under ``--out``: ``returns.png`` (episode return
-against environment steps, mean and min-max band over the seeds), ``frames.png`` (a strip of
-rendered frames of each trained policy) and ``metrics.json``. Needs the ``rl`` extra
-(``pip install -e ".[rl]"``). The default run takes several CPU minutes::
+replay buffer, a Polyak-averaged target network, Huber loss, Double DQN targets). After
+training, each policy is scored greedily over 100 fresh episodes; CartPole counts as solved at
+an average return of 475 (500 is the most an episode can give). Writes under ``--out``:
+``returns.png`` (episode return against environment steps, mean and min-max band over the
+seeds), ``frames.png`` (a strip of rendered frames of each trained policy) and
+``metrics.json``. Needs the ``rl`` extra (``pip install -e ".[rl]"``). The default run takes
+several CPU minutes::
 
     python demos/cartpole.py
     python demos/cartpole.py --algos a2c dqn --seeds 1
@@ -153,18 +154,19 @@ def run_a2c(args, seed, on_episode, keeper):
 
 
 def run_dqn(args, seed, on_episode, keeper):
-    """Double DQN with a hard target copy, Huber loss and gradient clipping."""
+    """Double DQN with a Polyak-averaged target, Huber loss and gradient clipping."""
     q_net = MLP(4, [4 * args.hidden] * 2, 2).to(args.device)
     target_net = MLP(4, [4 * args.hidden] * 2, 2).to(args.device)
-    # 128 gradient steps after every 256 environment steps, the target copied after each burst.
-    agent = DQN(q_net, target_net, Adam(q_net.parameters(), lr=1e-3), gamma=0.99,
-                target_update=128, double=True, max_grad_norm=10.0)
+    # Two gradient steps after every 4 environment steps; the target network trails the online
+    # one by Polyak averaging (tau = 0.005: a lag of about 200 updates) instead of hard copies.
+    agent = DQN(q_net, target_net, Adam(q_net.parameters(), lr=1e-3), gamma=0.99, tau=0.005,
+                double=True, max_grad_norm=10.0)
     act = keeper.attach(lambda obs: agent.q_values(obs).argmax(axis=1), q_net.parameters())
-    buffer = ReplayBuffer(args.steps, obs_shape=(4,), seed=seed)
+    buffer = ReplayBuffer(min(50_000, args.steps), obs_shape=(4,), seed=seed)
     history = train_dqn(make_env(), agent, buffer, args.steps,
-                        LinearSchedule(1.0, 0.04, max(1, int(0.16 * args.steps))),
-                        batch_size=64, learning_starts=min(1000, args.steps // 2),
-                        train_every=256, gradient_steps=128, seed=seed, on_episode=on_episode)
+                        LinearSchedule(1.0, 0.05, max(1, int(0.1 * args.steps))),
+                        batch_size=128, learning_starts=min(1000, args.steps // 2),
+                        train_every=4, gradient_steps=2, seed=seed, on_episode=on_episode)
     return (history, act)
 
 
