@@ -70,7 +70,7 @@ class Work:
 
 def wait_for(request, name, rank, timeout):
     """Poll ``request`` until it completes or ``timeout`` seconds pass: a few quick tests
-    first (MPI makes progress inside them), then with a pause growing to 0.2 ms, so a rank that
+    first (MPI makes progress inside them), then with a pause growing to 20 µs, so a rank that
     waits for a slower one leaves the core to it instead of spinning."""
     from .errors import DistributedTimeoutError
     deadline = time.monotonic() + timeout
@@ -84,7 +84,7 @@ def wait_for(request, name, rank, timeout):
                 "any more; the job should be stopped (an uncaught error aborts all ranks).")
         spins += 1
         if spins > 50:
-            pause = min(2 * pause + 1e-5, 2e-4)
+            pause = min(2 * pause + 1e-6, 2e-5)
             time.sleep(pause)
 
 
