@@ -40,13 +40,20 @@ def check_index(op, index, rows, num_segments, src_shape=None):
     return index.astype(xp_of(index).int64, copy=False)
 
 
-def check_src(op, src, min_ndim=1):
-    """``src`` as a C-contiguous (M, D) float array; TypeError / ValueError naming ``op``."""
+def validate_src(op, src, min_ndim=1):
+    """TypeError / ValueError naming ``op`` unless ``src`` is a float array of at least
+    ``min_ndim`` dims."""
     if str(src.dtype) not in FLOATS:
         raise TypeError(f"{op}: src must be float32 or float64, got {src.dtype}")
     if src.ndim < min_ndim:
         raise ValueError(f"{op}: src must have at least {min_ndim} dim(s) (rows first), got "
                          f"shape {tuple(src.shape)}")
+
+
+def check_src(op, src, min_ndim=1):
+    """``src`` as a C-contiguous (M, D) float array (a copy only when it is a strided view);
+    TypeError / ValueError naming ``op``."""
+    validate_src(op, src, min_ndim)
     D = math.prod(src.shape[1:])
     return xp_of(src).ascontiguousarray(src.reshape(src.shape[0], D))
 

@@ -35,7 +35,7 @@ index         int64, shape (M,): the segment (node) each row belongs to
 """
 from ..autograd import Function
 from ..backend import kernels_for, xp_of
-from ..kernels.segments import check_index, check_num_segments, check_src
+from ..kernels.segments import check_index, check_num_segments, validate_src
 from ..tensor import Tensor, raw
 
 
@@ -128,7 +128,7 @@ def _checked(op, src, index, num_segments, rows=None, name="dim_size"):
     """
     if not isinstance(src, Tensor):
         raise TypeError(f"{op}: src must be a Tensor, got {type(src).__name__}")
-    check_src(op, src.data)
+    validate_src(op, src.data)  # shape and dtype only: the kernel makes its own contiguous view
     S = check_num_segments(op, num_segments, name)
     index = xp_of(src.data).asarray(raw(index))
     if rows is None:
