@@ -26,6 +26,9 @@ Notation
 N       images in a split
 D       code size, ``--latent``
 C, S    image channels and side
+
+Shared options (`demos/_common.py`): `--device cpu|cuda|cuda:N`, `--out DIR` (metrics.json
+and PNGs), `--quiet`, `--logdir DIR` (TensorBoard).
 """
 import argparse
 import os

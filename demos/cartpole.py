@@ -18,6 +18,9 @@ several CPU minutes::
 Notation
 --------
 E       environments stepped together (A2C)
+
+Shared options (`demos/_common.py`): `--device cpu|cuda|cuda:N`, `--out DIR` (metrics.json
+and PNGs), `--quiet`, `--logdir DIR` (TensorBoard).
 """
 import argparse
 import os

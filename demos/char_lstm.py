@@ -29,6 +29,9 @@ Notation
 --------
 T   characters per chunk (--bptt);  N  parallel streams (--batch-size)
 V   vocabulary size;  E  embedding width;  H  hidden size
+
+Shared options (`demos/_common.py`): `--device cpu|cuda|cuda:N`, `--out DIR` (metrics.json
+and PNGs), `--quiet`, `--logdir DIR` (TensorBoard).
 """
 import argparse
 import math

@@ -34,6 +34,9 @@ N       number of images in a split
 B       batch size
 C, S    image channels and side length (1 and 8 for the digits, 1 and 28 for Fashion-MNIST)
 K       number of classes, 10
+
+Shared options (`demos/_common.py`): `--device cpu|cuda|cuda:N`, `--out DIR` (metrics.json
+and PNGs), `--quiet`, `--logdir DIR` (TensorBoard).
 """
 import argparse
 import os

@@ -17,6 +17,9 @@ inference is timed. Writes ``detections.png`` (predicted boxes solid, true ones 
 
     python demos/detect_shapes.py                 # a few minutes on 2 CPU cores
     python demos/detect_shapes.py --train-images 64 --test-images 16 --epochs 1   # seconds
+
+Shared options (`demos/_common.py`): `--device cpu|cuda|cuda:N`, `--out DIR` (metrics.json
+and PNGs), `--quiet`, `--logdir DIR` (TensorBoard).
 """
 import argparse
 import os

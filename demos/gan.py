@@ -27,6 +27,9 @@ Notation
 B       batch size
 Z       noise size, ``--latent``
 K       classes, 10
+
+Shared options (`demos/_common.py`): `--device cpu|cuda|cuda:N`, `--out DIR` (metrics.json
+and PNGs), `--quiet`, `--logdir DIR` (TensorBoard).
 """
 import argparse
 import os

@@ -14,6 +14,9 @@ Notation
 --------
 S       number of states (free cells)
 A       number of actions (4)
+
+Shared options (`demos/_common.py`): `--device cpu|cuda|cuda:N`, `--out DIR` (metrics.json
+and PNGs), `--quiet`, `--logdir DIR` (TensorBoard).
 """
 import argparse
 import os

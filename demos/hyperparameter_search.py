@@ -22,6 +22,9 @@ Results under ``--out``: ``search.png`` (validation accuracy of every trial over
 Notation
 --------
 B   trials per search;  lr   SGD learning rate;  wd   weight decay
+
+Shared options (`demos/_common.py`): `--device cpu|cuda|cuda:N`, `--out DIR` (metrics.json
+and PNGs), `--quiet`, `--logdir DIR` (TensorBoard).
 """
 import argparse
 import math

@@ -26,6 +26,9 @@ shipped digits and draws the training curves (``training.png``). A minute or two
 Notation
 --------
 L   depth (hidden layers);  n   width (units per hidden layer);  B   batch size
+
+Shared options (`demos/_common.py`): `--device cpu|cuda|cuda:N`, `--out DIR` (metrics.json
+and PNGs), `--quiet`, `--logdir DIR` (TensorBoard).
 """
 import argparse
 import os

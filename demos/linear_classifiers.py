@@ -24,6 +24,9 @@ defaults it runs in well under a minute on two CPU cores::
 Notation
 --------
 N   images in a split;  D = 64 pixels per image;  K = 10 classes
+
+Shared options (`demos/_common.py`): `--device cpu|cuda|cuda:N`, `--out DIR` (metrics.json
+and PNGs), `--quiet`, `--logdir DIR` (TensorBoard).
 """
 import argparse
 import os

@@ -15,6 +15,9 @@ features projected to 2-D, coloured by community) under ``--out``::
 Notation
 --------
 N nodes, K communities (classes), D feature size, E directed edges (each undirected edge twice)
+
+Shared options (`demos/_common.py`): `--device cpu|cuda|cuda:N`, `--out DIR` (metrics.json
+and PNGs), `--quiet`, `--logdir DIR` (TensorBoard).
 """
 import argparse
 import os

@@ -25,6 +25,9 @@ of CPU time::
 Notation
 --------
 p = (x, y)   the point being optimised;  f*   the minimum of the surface
+
+Shared options (`demos/_common.py`): `--device cpu|cuda|cuda:N`, `--out DIR` (metrics.json
+and PNGs), `--quiet`, `--logdir DIR` (TensorBoard).
 """
 import argparse
 import os

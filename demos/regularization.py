@@ -24,6 +24,9 @@ setting) and ``metrics.json``; the table is printed. About a minute of CPU::
 Notation
 --------
 N   training images (``--train-size``);  B   batch size;  E   epochs
+
+Shared options (`demos/_common.py`): `--device cpu|cuda|cuda:N`, `--out DIR` (metrics.json
+and PNGs), `--quiet`, `--logdir DIR` (TensorBoard).
 """
 import argparse
 import os

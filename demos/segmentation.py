@@ -29,6 +29,9 @@ Notation
 B       batch size
 S       image side, ``--size`` (a multiple of 2**len(channels): one pool per stage)
 K       classes, 4 (background, disc, square, triangle)
+
+Shared options (`demos/_common.py`): `--device cpu|cuda|cuda:N`, `--out DIR` (metrics.json
+and PNGs), `--quiet`, `--logdir DIR` (TensorBoard).
 """
 import argparse
 import os
@@ -69,7 +72,8 @@ def parse_args(argv=None):
     parser.add_argument("--steps", type=int, default=800, help="training steps per model")
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--lr", type=float, default=3e-3, help="peak Adam learning rate")
-    parser.add_argument("--size", type=int, default=32, help="image side S, a multiple of 2**len(channels)")
+    parser.add_argument("--size", type=int, default=32,
+                        help="image side S, a multiple of 2**len(channels)")
     parser.add_argument("--channels", type=int, nargs="+", default=[8, 16, 32],
                         help="widths of the stages (U-Net: the last is its bottleneck)")
     parser.add_argument("--test-images", type=int, default=200, help="held-out images")

@@ -32,6 +32,9 @@ Notation
 --------
 N batch; L input length; T = L + 1 output steps (with the end token); H hidden width;
 V = 12 tokens: the digits 0-9, START and END
+
+Shared options (`demos/_common.py`): `--device cpu|cuda|cuda:N`, `--out DIR` (metrics.json
+and PNGs), `--quiet`, `--logdir DIR` (TensorBoard).
 """
 import argparse
 import os

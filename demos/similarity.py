@@ -27,6 +27,9 @@ Notation
 --------
 P, K    classes per batch and images per class; B = P K
 D       embedding dimension
+
+Shared options (`demos/_common.py`): `--device cpu|cuda|cuda:N`, `--out DIR` (metrics.json
+and PNGs), `--quiet`, `--logdir DIR` (TensorBoard).
 """
 import argparse
 import os

@@ -20,6 +20,9 @@ Notation
 --------
 n detections (nodes), E candidate edges (u earlier than v), A appearance size, L steps,
 H hidden size
+
+Shared options (`demos/_common.py`): `--device cpu|cuda|cuda:N`, `--out DIR` (metrics.json
+and PNGs), `--quiet`, `--logdir DIR` (TensorBoard).
 """
 import argparse
 import os

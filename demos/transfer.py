@@ -24,6 +24,9 @@ other rates. About a minute of CPU with the defaults::
 Notation
 --------
 k   labelled digits per class;  K   classes (10 digits);  D   feature size of the backbone
+
+Shared options (`demos/_common.py`): `--device cpu|cuda|cuda:N`, `--out DIR` (metrics.json
+and PNGs), `--quiet`, `--logdir DIR` (TensorBoard).
 """
 import argparse
 import os

@@ -25,6 +25,9 @@ CPU time (about 5 minutes of wall time on a busy 2-core machine)::
 Notation
 --------
 N   images in a batch; P = 16 patches of Q = 4 pixels; T = P + 1 tokens; E = ``--width``
+
+Shared options (`demos/_common.py`): `--device cpu|cuda|cuda:N`, `--out DIR` (metrics.json
+and PNGs), `--quiet`, `--logdir DIR` (TensorBoard).
 """
 import argparse
 import os

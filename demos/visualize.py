@@ -31,6 +31,9 @@ Notation
 --------
 N        images shown per panel
 S        image side (8 for the digits); L the enlarged side used by DeepDream and style
+
+Shared options (`demos/_common.py`): `--device cpu|cuda|cuda:N`, `--out DIR` (metrics.json
+and PNGs), `--quiet`, `--logdir DIR` (TensorBoard).
 """
 import argparse
 import os
