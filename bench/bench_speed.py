@@ -150,12 +150,13 @@ def runners(name, torch):
 
         def ours_bn(x, w, b):
             return F.batch_norm(x, *ours_stats, w, b, training=True)
-        theirs_bn = None
         if torch:
             theirs_stats = [torch.tensor(s.copy()) for s in stats]
 
             def theirs_bn(x, w, b):
                 return tF.batch_norm(x, *theirs_stats, w, b, training=True)
+        else:
+            theirs_bn = None
         return (*_forward_backward(ours_bn, theirs_bn, arrays, shape_of, {}, rng, torch), 1e3)
     if name in ("max_pool2d", "max_unpool2d"):
         x0 = rng.standard_normal((64, 32, 28, 28), dtype=np.float32)
