@@ -230,6 +230,10 @@ class SWALR(LRScheduler):
     anneal_epochs : int, default 10
     anneal_strategy : {'cos', 'linear'}, default 'cos'
     last_epoch : int, default -1
+        The epoch to resume from (the groups must then carry ``initial_lr``). As in PyTorch,
+        the annealing counts this scheduler's own steps, not ``last_epoch``: a scheduler built
+        to resume starts annealing from the groups' current rates; to resume mid-anneal, load
+        the saved scheduler's ``state_dict``, which keeps that count.
     """
 
     def __init__(self, optimizer, swa_lr, anneal_epochs=10, anneal_strategy="cos", last_epoch=-1):
@@ -247,7 +251,12 @@ class SWALR(LRScheduler):
             raise ValueError(f"SWALR: anneal_epochs must be a non-negative int, "
                              f"got {anneal_epochs!r}")
         self.anneal_epochs, self.anneal_strategy = anneal_epochs, anneal_strategy
+        self.steps_taken = 0  # steps of this scheduler, construction's included
         super().__init__(optimizer, last_epoch)
+
+    def step(self):
+        self.steps_taken += 1
+        super().step()
 
     def _alpha(self, t):
         return (1 - math.cos(math.pi * t)) / 2 if self.anneal_strategy == "cos" else t
@@ -255,7 +264,8 @@ class SWALR(LRScheduler):
     def get_lr(self):
         # The current rate is a blend already; recover lr_0 from the previous epoch's blend
         # and advance it, so that another scheduler's changes in between are kept.
-        step = self.last_epoch if self.anneal_epochs else max(1, self.last_epoch)
+        step = self.steps_taken - 1
+        step = step if self.anneal_epochs else max(1, step)
         prev_alpha = self._alpha(max(0.0, min(1.0, (step - 1) / max(1, self.anneal_epochs))))
         alpha = self._alpha(max(0.0, min(1.0, step / max(1, self.anneal_epochs))))
         lrs = []

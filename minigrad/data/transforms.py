@@ -63,6 +63,22 @@ def _float(batch):
     return batch if np.issubdtype(batch.dtype, np.floating) else batch.astype(np.float32)
 
 
+def _in_place(img, who):
+    """``img`` itself as a batch that may be written into, for ``inplace=True``: a writeable
+    floating NumPy array (or a CPU Tensor's array), else a clear error (torchvision changes
+    the tensor it is given; an integer or read-only image cannot hold the result)."""
+    from minigrad.tensor import Tensor
+    array = img.data if isinstance(img, Tensor) else img
+    if not isinstance(array, np.ndarray) or not np.issubdtype(array.dtype, np.floating) \
+            or not array.flags.writeable or array.ndim not in (3, 4):
+        raise ValueError(f"{who}: inplace=True needs a writeable floating NumPy array or CPU "
+                         f"Tensor of shape (C, H, W) or (N, C, H, W), got "
+                         f"{type(img).__name__} of dtype {getattr(array, 'dtype', None)}")
+    if isinstance(img, Tensor):
+        img._version += 1  # a change in place: a backward that saved img must see it
+    return array[None] if array.ndim == 3 else array
+
+
 def _range(value, name, who, center=0.0, low=None):
     """A (min, max) pair from a number v (meaning center ± v) or a pair, checked."""
     if isinstance(value, numbers.Real) and not isinstance(value, bool):
@@ -135,7 +151,7 @@ class Normalize:
     ----------
     mean, std : sequence of float, length C
     inplace : bool, default False
-        Accepted for torchvision's signature; the result is always a new array.
+        Write the result into ``img`` (a writeable floating array or CPU Tensor) and return it.
     """
 
     def __init__(self, mean, std, inplace=False):
@@ -149,6 +165,10 @@ class Normalize:
         batch, give_back = _as_batch(img, "Normalize")
         if batch.shape[1] != len(self.mean) and len(self.mean) != 1:
             raise ValueError(f"Normalize: {len(self.mean)} means for {batch.shape[1]} channels")
+        if self.inplace:
+            target = _in_place(img, "Normalize")
+            target[...] = (target - self.mean) / self.std
+            return img
         batch = _float(batch)
         return give_back(((batch - self.mean) / self.std).astype(batch.dtype))
 
@@ -325,7 +345,7 @@ class RandomErasing(_Random):
     ratio : (min, max), default (0.3, 3.3)
     value : float, default 0
     inplace : bool, default False
-        Accepted for torchvision's signature; the result is always a new array.
+        Write into ``img`` (a writeable floating array or CPU Tensor) and return it.
     """
 
     def __init__(self, p=0.5, scale=(0.02, 0.33), ratio=(0.3, 3.3), value=0, inplace=False,
@@ -359,6 +379,11 @@ class RandomErasing(_Random):
         ys, xs = np.arange(H)[None, :, None], np.arange(W)[None, None, :]
         inside = ((ys >= top[:, None, None]) & (ys < (top + h)[:, None, None])
                   & (xs >= left[:, None, None]) & (xs < (left + w)[:, None, None]))
+        if self.inplace:
+            target = _in_place(img, "RandomErasing")
+            np.copyto(target, np.asarray(self.value, target.dtype),
+                      where=np.broadcast_to(inside[:, None], target.shape))
+            return img
         return give_back(np.where(inside[:, None], np.asarray(self.value, batch.dtype), batch))
 
 

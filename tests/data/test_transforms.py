@@ -268,7 +268,7 @@ def test_random_erasing_value_and_ratio_options():
         rows, cols = np.nonzero(out[n, 0] == 5.0)
         h, w = rows.max() - rows.min() + 1, cols.max() - cols.min() + 1
         assert (h, w) == (round(np.sqrt(40 * 4)), round(np.sqrt(40 / 4)))   # h/w = 4, area 40
-    assert np.all(x == 1.0)                                          # inplace is not in place
+    assert out is x                                                  # inplace writes into x
 
 
 def test_gaussian_blur_kernel_pair_and_generator_option():
@@ -297,3 +297,37 @@ def test_mixing_generator_equals_seed_and_alpha_shapes_lam():
     assert isinstance(mixed, mg.Tensor) and mixed.shape == (8, 1, 4, 4)
     soft = T.mix_targets(ya, yb, lam, 8)
     assert isinstance(soft, mg.Tensor) and soft.shape == (8, 8)
+
+
+def test_normalize_inplace_writes_into_the_image_and_returns_it():
+    x = np.arange(12, dtype=np.float64).reshape(3, 2, 2)
+    expected = T.Normalize([1.0, 2.0, 3.0], [2.0, 4.0, 0.5])(x)
+    assert not np.shares_memory(expected, x)
+    out = T.Normalize([1.0, 2.0, 3.0], [2.0, 4.0, 0.5], inplace=True)(x)
+    assert out is x
+    np.testing.assert_allclose(x, expected)
+    t = mg.tensor(np.ones((1, 1, 2, 2), np.float32))
+    version = t._version
+    assert T.Normalize([0.5], [0.25], inplace=True)(t) is t
+    np.testing.assert_array_equal(t.numpy(), np.full((1, 1, 2, 2), 2.0, np.float32))
+    assert t._version == version + 1
+
+
+def test_random_erasing_inplace_matches_the_copying_path():
+    x = np.random.default_rng(0).random((4, 2, 9, 9))
+    expected = T.RandomErasing(p=1.0, value=-1.0, seed=5)(x)
+    assert (expected == -1.0).any()
+    out = T.RandomErasing(p=1.0, value=-1.0, seed=5, inplace=True)(x)
+    assert out is x
+    np.testing.assert_array_equal(x, expected)
+
+
+@pytest.mark.parametrize("transform", [T.Normalize([0.0], [1.0], inplace=True),
+                                       T.RandomErasing(p=1.0, inplace=True)])
+def test_inplace_refuses_an_image_it_cannot_write(transform):
+    with pytest.raises(ValueError, match="inplace=True needs a writeable floating"):
+        transform(np.zeros((1, 4, 4), np.uint8))
+    frozen = np.zeros((1, 4, 4))
+    frozen.flags.writeable = False
+    with pytest.raises(ValueError, match="inplace=True needs a writeable floating"):
+        transform(frozen)

@@ -138,7 +138,12 @@ def test_per_group_learning_rates_scale_each_groups_step():
         np.testing.assert_allclose(a, b - lr * g, rtol=1e-6, atol=1e-7)
 
 
-torch = pytest.importorskip("torch", reason="the comparisons with torch.optim.swa_utils")
+try:  # the comparisons below need PyTorch; the tests above and the NumPy-only ones do not
+    import torch
+except ImportError:
+    torch = None
+needs_torch = pytest.mark.skipif(torch is None,
+                                 reason="compares with torch.optim.swa_utils: PyTorch is absent")
 
 
 def torch_twin(net):
@@ -160,6 +165,7 @@ def torch_snapshots(net, steps=6, lr=0.1):
         yield k
 
 
+@needs_torch
 @pytest.mark.parametrize("kind", ["swa", "ema"])
 def test_averaged_model_and_update_bn_match_torch(kind):
     from torch.optim import swa_utils as tsu
@@ -188,6 +194,7 @@ def test_averaged_model_and_update_bn_match_torch(kind):
                                theirs(torch.tensor(x)).detach().numpy(), rtol=1e-4, atol=1e-5)
 
 
+@needs_torch
 @pytest.mark.parametrize("strategy,epochs", [("cos", 5), ("linear", 3), ("cos", 0)])
 def test_swalr_matches_torch(strategy, epochs):
     def pair(lib, params):
@@ -204,3 +211,49 @@ def test_swalr_matches_torch(strategy, epochs):
         theirs.step()
         s1.step()
         s2.step()
+
+
+@needs_torch
+@pytest.mark.parametrize("strategy", ["cos", "linear"])
+def test_swalr_resumed_with_last_epoch_matches_torch(strategy):
+    # Resuming: the groups carry 'initial_lr' (as after loading an optimizer's state dict) and
+    # the schedule picks up at last_epoch instead of starting over from the current rate.
+    def resumed(lib, params):
+        opt = lib.SGD([{"params": params, "lr": 0.2, "initial_lr": 0.4}], lr=0.1)
+        return opt
+    ours = resumed(optim, [mg.tensor(np.zeros(1), requires_grad=True)])
+    theirs = resumed(torch.optim, [torch.zeros(1, requires_grad=True)])
+    s1 = SWALR(ours, swa_lr=0.05, anneal_epochs=6, anneal_strategy=strategy, last_epoch=2)
+    s2 = torch.optim.swa_utils.SWALR(theirs, swa_lr=0.05, anneal_epochs=6,
+                                     anneal_strategy=strategy, last_epoch=2)
+    assert s1.last_epoch == s2.last_epoch == 3
+    for epoch in range(6):
+        np.testing.assert_allclose(s1.get_last_lr(), s2.get_last_lr(), rtol=1e-12,
+                                   err_msg=f"epoch {epoch}")
+        s1.step()
+        s2.step()
+
+
+def test_swalr_resume_without_initial_lr_is_a_clear_error():
+    opt = optim.SGD([mg.tensor(np.zeros(1), requires_grad=True)], lr=0.1)
+    with pytest.raises(KeyError, match="SWALR: param_groups\\[0\\] has no 'initial_lr'"):
+        SWALR(opt, 0.05, last_epoch=4)
+
+
+def test_swalr_state_dict_resumes_mid_anneal():
+    def fresh():
+        return optim.SGD([mg.tensor(np.zeros(1), requires_grad=True)], lr=0.4)
+    first_opt = fresh()
+    first = SWALR(first_opt, swa_lr=0.05, anneal_epochs=6)
+    for _ in range(3):
+        first.step()
+    second_opt = fresh()
+    second_opt.load_state_dict(first_opt.state_dict())
+    second = SWALR(second_opt, swa_lr=0.05, anneal_epochs=6)
+    second.load_state_dict(first.state_dict())
+    assert second.steps_taken == first.steps_taken == 4
+    for _ in range(4):
+        first.step()
+        second.step()
+        assert second.get_last_lr() == first.get_last_lr()
+    assert first.get_last_lr() == [0.05]   # annealed fully by the 7th step
