@@ -78,6 +78,13 @@ class Function:
 
     ``ctx.needs_input_grad[i]`` says whether input ``i`` wants a gradient, so a backward may skip
     work.
+
+    An op whose backward is plain arithmetic (operators such as ``*`` and ``-`` on
+    ``grad_output``, the saved values and numbers; no minigrad functions) may set
+    ``backward_on_arrays = True``. When the backward pass is not recorded (no ``create_graph``),
+    the engine then runs that same backward on the raw arrays: ``grad_output`` is an array and
+    ``saved_tensors`` gives arrays. NumPy's operators compute exactly what the Tensor operators
+    would (those run the same NumPy operators), without an op's bookkeeping for each step.
     """
 
     # Defaults at class level, so that a node sets only what differs from them. ``_saved`` is
@@ -87,6 +94,8 @@ class Function:
     _edges = ()
     _hooks = None
     _trace = None
+    backward_on_arrays = False
+    _unpack_arrays = False  # True while the engine runs this node's backward on arrays
 
     def save_for_backward(self, *arrays):
         """Keep ``arrays`` (inputs, outputs or new arrays) for backward. Call inside forward."""
@@ -98,6 +107,10 @@ class Function:
         the output Tensor, anything else as a constant Tensor (a Python value as itself)."""
         if self._saved is None:
             raise freed_graph_error(self)
+        if self._unpack_arrays:
+            return tuple([entry.unpack_array(self) if isinstance(entry, Saved)
+                          else entry.data if isinstance(entry, Tensor) else entry
+                          for entry in self._saved])
         return tuple([entry.unpack(self) if isinstance(entry, Saved) else entry
                       for entry in self._saved])
 
@@ -234,6 +247,9 @@ class SavedInput(Saved, tuple):
             raise _version_error(node, tensor, role, version)
         return tensor
 
+    def unpack_array(self, node):
+        return self.unpack(node).data
+
 
 class SavedOutput(Saved, tuple):
     """``(array, output_nr, counter, version)``: one of the node's own outputs, kept as its
@@ -249,6 +265,40 @@ class SavedOutput(Saved, tuple):
         if counter.value != version:
             raise _version_error(node, tensor, f"output {output_nr}", version)
         return tensor
+
+    def unpack_array(self, node):
+        """The array alone, checked the same way: no Tensor is built unless the check fails."""
+        array, output_nr, counter, version = self
+        if counter.value != version:
+            return self.unpack(node)  # raises the version error
+        return array
+
+
+def backward_on_arrays(node, output_grads):
+    """Run ``node``'s arithmetic backward on the raw arrays of ``output_grads`` (see
+    ``Function.backward_on_arrays``) and return its gradients as Tensors (or None), as
+    ``backward`` would have."""
+    node._unpack_arrays = True
+    try:
+        input_grads = type(node).backward(node, *[g.data for g in output_grads])
+    finally:
+        node._unpack_arrays = False
+    if type(input_grads) is not tuple:
+        return _wrap_gradient(input_grads)
+    return tuple([_wrap_gradient(g) for g in input_grads])
+
+
+def _wrap_gradient(g):
+    """An array gradient as a Tensor; None stays None (and anything else stays as it is, for
+    the engine's checks to name)."""
+    if type(g) is _ndarray:
+        t = _new_object(Tensor)   # Tensor._wrap written out: one call fewer per gradient
+        t.data = g
+        t.requires_grad = False
+        t._grad_fn = None
+        t._output_nr = 0
+        return t
+    return None if g is None else Tensor._wrap(g)
 
 
 def _saved_entry(x, inputs, outputs, raw):

@@ -13,7 +13,7 @@ pending    node -> list of its outputs' gradients, filled in as consumers run
 """
 from . import backend
 from .grad_mode import state
-from .autograd import freed_graph_error
+from .autograd import freed_graph_error, backward_on_arrays
 from .tensor import Tensor
 from .ops.shape import sum_to
 from .trace import active_observers
@@ -146,7 +146,10 @@ class BackwardPass:
             _fill_unused_outputs(node, output_grads)
         if node._saved is None:
             raise freed_graph_error(node)
-        input_grads = type(node).backward(node, *output_grads)
+        if node.backward_on_arrays and not self.create_graph:
+            input_grads = backward_on_arrays(node, output_grads)
+        else:
+            input_grads = type(node).backward(node, *output_grads)
         if type(input_grads) is not tuple:
             input_grads = (input_grads,)
         if len(input_grads) != len(node._edges):

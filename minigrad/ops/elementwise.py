@@ -7,9 +7,14 @@ one input with a local derivative (exp, log, the activations, clip) are in ``ops
 re-exported here, so ``elementwise.Exp`` and ``from minigrad.ops.elementwise import relu`` work
 as they did before the family was split.
 
+A backward written with operators alone is marked ``backward_on_arrays``: an unrecorded backward
+pass runs it on raw arrays, skipping a Tensor and an op's bookkeeping per step (see ``Function``).
+Pow and Where call minigrad functions (log, where), so they are not marked.
+
 Notation
 --------
-x, y     inputs (arrays in forward, Tensors in backward)
+x, y     inputs (arrays in forward, Tensors in backward, arrays in one marked
+         ``backward_on_arrays`` when the pass is not recorded)
 out      the forward result
 g        ``grad_output``, dL/d(out)
 """
@@ -23,6 +28,7 @@ from .unary import (clamp, Abs, Clip, Cos, Erf, Exp, Log, ReLU, Sigmoid, Sin, So
 
 class Add(Function):
     """out = x + y;  dL/dx = g, dL/dy = g."""
+    backward_on_arrays = True
 
     @staticmethod
     def forward(ctx, x, y):
@@ -35,6 +41,7 @@ class Add(Function):
 
 class Sub(Function):
     """out = x - y;  dL/dx = g, dL/dy = -g."""
+    backward_on_arrays = True
 
     @staticmethod
     def forward(ctx, x, y):
@@ -47,6 +54,7 @@ class Sub(Function):
 
 class Mul(Function):
     """out = x * y;  dL/dx = g * y, dL/dy = g * x."""
+    backward_on_arrays = True
 
     @staticmethod
     def forward(ctx, x, y):
@@ -66,6 +74,7 @@ class Div(Function):
     Written with out rather than as -g·x/y²: y² underflows to 0 (or overflows) long before
     x/y does, e.g. for y = 1e-30 in float32.
     """
+    backward_on_arrays = True
 
     @staticmethod
     def forward(ctx, x, y):
@@ -83,6 +92,7 @@ class Div(Function):
 
 class Neg(Function):
     """out = -x;  dL/dx = -g."""
+    backward_on_arrays = True
 
     @staticmethod
     def forward(ctx, x):
@@ -140,6 +150,7 @@ def _split_ties(ctx, out, picks_x, x, y):
 
 class Maximum(Function):
     """out = max(x, y);  dL/dx = g * w, dL/dy = g * (1 - w), w = [x > y] + [x = y] / 2."""
+    backward_on_arrays = True
 
     @staticmethod
     def forward(ctx, x, y):
@@ -152,6 +163,7 @@ class Maximum(Function):
 
 class Minimum(Function):
     """out = min(x, y);  dL/dx = g * w, dL/dy = g * (1 - w), w = [x < y] + [x = y] / 2."""
+    backward_on_arrays = True
 
     @staticmethod
     def forward(ctx, x, y):

@@ -6,6 +6,8 @@ the incoming gradient times the derivative at the same point, so each backward i
 Where a formula has a kink (relu, abs, clip) the convention at the kink is PyTorch's, and the
 mask that carries it is kept as a raw array: it is only multiplied by, never differentiated.
 They are re-exported by ``minigrad.ops.elementwise``, where the arithmetic and selection live.
+A backward written with operators alone is marked ``backward_on_arrays`` (an unrecorded backward
+pass runs it on raw arrays; see ``Function``); those calling sin, cos, exp or sigmoid are not.
 
 Notation
 --------
@@ -21,6 +23,7 @@ from ..backend import xp_of, kernels_for
 
 class Exp(Function):
     """out = exp(x);  dL/dx = g * out."""
+    backward_on_arrays = True
 
     @staticmethod
     def forward(ctx, x):
@@ -36,6 +39,7 @@ class Exp(Function):
 
 class Log(Function):
     """out = log(x);  dL/dx = g / x."""
+    backward_on_arrays = True
 
     @staticmethod
     def forward(ctx, x):
@@ -50,6 +54,7 @@ class Log(Function):
 
 class Sqrt(Function):
     """out = √x;  dL/dx = g / (2 out)."""
+    backward_on_arrays = True
 
     @staticmethod
     def forward(ctx, x):
@@ -93,6 +98,7 @@ class Cos(Function):
 
 class Tanh(Function):
     """out = tanh(x);  dL/dx = g * (1 - out²)."""
+    backward_on_arrays = True
 
     @staticmethod
     def forward(ctx, x):
@@ -108,6 +114,7 @@ class Tanh(Function):
 
 class Sigmoid(Function):
     """out = 1 / (1 + exp(-x));  dL/dx = g * out * (1 - out)."""
+    backward_on_arrays = True
 
     @staticmethod
     def forward(ctx, x):
@@ -172,6 +179,7 @@ class ReLU(Function):
 
 class Abs(Function):
     """out = |x|;  dL/dx = g * sign(x), with sign(0) = 0."""
+    backward_on_arrays = True
 
     @staticmethod
     def forward(ctx, x):
@@ -186,6 +194,7 @@ class Abs(Function):
 
 class Clip(Function):
     """out = min(max(x, low), high);  dL/dx = g where low <= x <= high, else 0."""
+    backward_on_arrays = True
 
     @staticmethod
     def forward(ctx, x, low=None, high=None):
