@@ -1,9 +1,18 @@
 """Normalisation layers' functional forms: batch, layer, group and instance norm.
 
 Each subtracts a mean and divides by a standard deviation taken over some axes, then applies an
-optional per-channel (or per-element) scale and shift; they differ only in the axes. All are
-composites of the primitives in ``minigrad.ops`` (STYLE C9), re-exported by
-``minigrad.functional`` (``F.batch_norm``).
+optional per-channel (or per-element) scale and shift; they differ only in the axes. They are
+re-exported by ``minigrad.functional`` (``F.batch_norm``).
+
+Batch norm in training (and whenever it uses the batch's statistics) and the normalisation of
+layer, group and instance norm run on the fused Functions of ``minigrad/ops/norm.py``: one
+kernel pass forward and one backward instead of about ten ops each way (STYLE C9: promoted for
+speed). They cover NumPy and CuPy arrays of float32 or float64 with weight and bias (when
+given) of the same dtype and at least one value to normalise. Anything else, float16 or integer
+input, mixed dtypes, empty tensors, takes the composite of minigrad ops below
+(``_batch_norm_composite``, ``_normalize_composite``), which also serves the tests as the
+reference the fused path must match. Batch norm in eval mode is an affine map with constant
+statistics, three elementwise ops, and stays a composite.
 
 Notation
 --------
@@ -15,12 +24,44 @@ C / G channels; statistics are taken over
     group_norm      C / G and ...    one mean per sample and group
     instance_norm   ...              one mean per sample and channel
 """
+import math
+
+import numpy as np
+
+from .backend import is_cuda_array
 from .ops.elementwise import sqrt
+from .ops.norm import BatchNormTrain, LayerNorm
 from .ops.shape import reshape
 from .tensor import Tensor
 
+_FUSED_DTYPES = (np.float32, np.float64)
+
+
+def _fused(x, *params):
+    """Whether the fused kernels take ``x`` and ``params`` (Tensors or None): float32/float64
+    arrays of one dtype, on the CPU (NumPy) or a GPU (CuPy), and x not empty."""
+    data = x.data
+    if not (type(data) is np.ndarray or is_cuda_array(data)) or data.size == 0 \
+            or data.dtype not in _FUSED_DTYPES:
+        return False
+    return all(p is None or p.data.dtype == data.dtype for p in params)
+
+
+def _check_shape(op, name, t, shape):
+    """A ValueError naming ``op`` unless ``t`` (a Tensor or None) has ``shape``."""
+    if t is not None and tuple(t.shape) != tuple(shape):
+        raise ValueError(f"{op}: {name} must have shape {tuple(shape)}, got {tuple(t.shape)}")
+
 
 def _normalize(x, axes, eps):
+    """(x − mean) / √(var + eps) over ``axes``; fused when they are the trailing axes."""
+    k = len(axes)
+    if k and _fused(x) and tuple(axes) == tuple(range(x.ndim - k, x.ndim)):
+        return LayerNorm.apply(x, None, None, k=k, eps=eps)
+    return _normalize_composite(x, axes, eps)
+
+
+def _normalize_composite(x, axes, eps):
     """(x − mean) / √(var + eps), the statistics taken over ``axes`` (the biased variance)."""
     mean = x.mean(axes, keepdims=True)
     centred = x - mean
@@ -60,12 +101,34 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
     >>> F.batch_norm(mg.tensor([[1.0], [3.0]]), None, None, eps=0.0).tolist()
     [[-1.0], [1.0]]
     """
-    axes = (0,) + tuple(range(2, x.ndim))
+    if not isinstance(x, Tensor) or x.ndim < 2:
+        raise ValueError(f"batch_norm: expected an input of shape (N, C) or (N, C, ...), got "
+                         f"{x.shape if isinstance(x, Tensor) else type(x).__name__}")
+    C = x.shape[1]
+    for name, t in (("running_mean", running_mean), ("running_var", running_var),
+                    ("weight", weight), ("bias", bias)):
+        _check_shape("batch_norm", name, t, (C,))
     if training or running_mean is None:
-        count = x.data.size // x.shape[1]
+        count = math.prod(x.shape[:1] + x.shape[2:])
         if training and count <= 1:
             raise ValueError(f"batch_norm: expected more than 1 value per channel in training, "
                              f"got input of shape {x.shape}")
+        if _fused(x, weight, bias):
+            update = training and running_mean is not None
+            return BatchNormTrain.apply(
+                x, weight, bias, eps=eps, momentum=momentum,
+                running_mean=running_mean.data if update else None,
+                running_var=running_var.data if update else None)
+    return _batch_norm_composite(x, running_mean, running_var, weight, bias, training,
+                                 momentum, eps)
+
+
+def _batch_norm_composite(x, running_mean, running_var, weight, bias, training, momentum, eps):
+    """batch_norm written in minigrad ops: the fallback for what the kernels do not take, the
+    eval mode, and the tests' reference for the fused path."""
+    axes = (0,) + tuple(range(2, x.ndim))
+    if training or running_mean is None:
+        count = x.data.size // x.shape[1]
         mean = x.mean(axes, keepdims=True)
         centred = x - mean
         var = (centred * centred).mean(axes, keepdims=True)
@@ -105,7 +168,11 @@ def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
     if x.shape[x.ndim - k:] != normalized_shape:
         raise ValueError(f"layer_norm: input of shape {x.shape} does not end with "
                          f"normalized_shape {normalized_shape}")
-    out = _normalize(x, tuple(range(x.ndim - k, x.ndim)), eps)
+    _check_shape("layer_norm", "weight", weight, normalized_shape)
+    _check_shape("layer_norm", "bias", bias, normalized_shape)
+    if k and _fused(x, weight, bias):
+        return LayerNorm.apply(x, weight, bias, k=k, eps=eps)
+    out = _normalize_composite(x, tuple(range(x.ndim - k, x.ndim)), eps)
     if weight is not None:
         out = out * weight
     if bias is not None:
