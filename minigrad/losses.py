@@ -4,7 +4,8 @@ margin_losses.py (re-exported here too, so ``minigrad.losses.X`` names every los
 
 Each is a short composite of the primitives in ``minigrad.ops`` (STYLE C9), except binary
 cross-entropy on probabilities, whose clamped logs need a backward of their own
-(``ops/loss.py``). Every loss takes ``reduction='mean' | 'sum' | 'none'``; the arithmetic, the
+(``ops/loss.py``), and cross-entropy with class targets, one fused node for speed
+(``ops/softmax.py``). Every loss takes ``reduction='mean' | 'sum' | 'none'``; the arithmetic, the
 defaults and the weighting follow PyTorch's.
 
 Notation
@@ -19,7 +20,7 @@ from .tensor import raw
 from .ops.elementwise import abs, exp, log, softplus, where
 from .ops.index import getitem
 from .ops.loss import binary_cross_entropy as _bce
-from .ops.reduce import logsumexp
+from .ops.softmax import CrossEntropy, FUSED_DTYPES, log_softmax
 from .ops.shape import permute, reshape, unsqueeze
 from .margin_losses import (multi_margin_loss, cosine_similarity, pairwise_distance,  # noqa: F401
                             contrastive_loss, triplet_margin_loss, margin_ranking_loss,
@@ -75,11 +76,16 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
 
 def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean",
                   label_smoothing=0.0):
-    """Softmax cross-entropy, from log-probabilities (x − logsumexp x) for stability.
+    """Softmax cross-entropy: lse(x) − x[t] per prediction, with lse the log-sum-exp of the
+    row, computed from its max so that it is finite for any finite logits.
 
     With ``label_smoothing`` ε the target is mixed with the uniform distribution, PyTorch's
     way: (1 − ε)·nll + ε/C · Σ_c −w_c log p_c, the second term weighted, ignored and averaged
     exactly like the first.
+
+    Integer targets on float32/float64 logits take one fused node (``ops/softmax.py``): one
+    kernel pass over the logits for the loss, one for the gradient (softmax − onehot)·w·g.
+    Probability targets and other dtypes use the composite of log-softmax and a weighted sum.
 
     Parameters
     ----------
@@ -101,21 +107,76 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got "
                          f"{label_smoothing}")
+    if getattr(raw(target), "dtype", np.dtype(int)).kind == "f":
+        return _cross_entropy_probabilities(input, target, weight, reduction, label_smoothing)
+    if input.dtype not in FUSED_DTYPES:
+        return _cross_entropy_composite(input, target, weight, ignore_index, reduction,
+                                        label_smoothing)
+    target, valid = class_targets("cross_entropy", input, target, ignore_index)
+    if reduction not in ("mean", "sum", "none"):
+        reduce_loss(None, reduction, "cross_entropy")  # raises, naming the loss
+    C = input.shape[1]
+    if C == 0:
+        raise ValueError(f"cross_entropy: input of shape {input.shape} has no classes "
+                         "(C = 0); expected at least one")
+    w = _class_weights(weight, input)
+    xp = xp_of(input.data)
+    rows = target.reshape(-1).astype(np.int64)
+    ignored = -1 if ignore_index is None else int(ignore_index)
+    denominator = 1.0
+    if reduction == "mean":
+        # all entries ignored: 0, where PyTorch divides 0 by 0 and returns nan
+        picked = w[xp.where(valid, target, 0)] * valid
+        denominator = max(float(picked.sum()), 1e-12)
+    logits = _classes_last(input) if input.ndim > 2 else input
+    loss = CrossEntropy.apply(logits, target=rows, weight=w, ignore_index=ignored,
+                              label_smoothing=float(label_smoothing), reduction=reduction,
+                              denominator=denominator)
+    return reshape(loss, target.shape) if reduction == "none" else loss
+
+
+def _class_weights(weight, input):
+    """The class weights as an array of input's dtype, shape (C,): ones when not given."""
+    C = input.shape[1]
+    xp = xp_of(input.data)
+    if weight is None:
+        return xp.ones(C, dtype=input.dtype)
+    w = xp.asarray(raw(weight)).astype(input.dtype)
+    if w.shape != (C,):
+        raise ValueError(f"cross_entropy: weight of shape {w.shape} does not fit input of "
+                         f"shape {input.shape}; expected one weight per class, ({C},)")
+    return w
+
+
+def _weights_along_classes(weight, input):
+    """weight (C,) as a Tensor shaped (1, C, 1, ...) to multiply input's classes axis."""
     C = input.shape[1] if input.ndim >= 2 else 0
-    log_probs = input - logsumexp(input, 1, keepdims=True)
-    w = None if weight is None else reshape(as_target(weight, input),
-                                            (1, C) + (1,) * (input.ndim - 2))
+    return None if weight is None else reshape(as_target(weight, input),
+                                               (1, C) + (1,) * (input.ndim - 2))
+
+
+def _cross_entropy_probabilities(input, target, weight, reduction, label_smoothing):
+    """−Σ_c w_c·t_c·log p_c for probability targets t shaped like input."""
+    log_probs = log_softmax(input, 1)
+    w = _weights_along_classes(weight, input)
     weighted = log_probs if w is None else log_probs * w
-    target_data = raw(target)
-    if getattr(target_data, "dtype", np.dtype(int)).kind == "f":
-        target = as_target(target, input)
-        check_same_shape(input, target, "cross_entropy")
-        if label_smoothing:
-            target = target * (1 - label_smoothing) + label_smoothing / C
-        return reduce_loss(-(weighted * target).sum(1), reduction, "cross_entropy")
+    target = as_target(target, input)
+    check_same_shape(input, target, "cross_entropy")
+    if label_smoothing:
+        target = target * (1 - label_smoothing) + label_smoothing / input.shape[1]
+    return reduce_loss(-(weighted * target).sum(1), reduction, "cross_entropy")
+
+
+def _cross_entropy_composite(input, target, weight, ignore_index, reduction, label_smoothing):
+    """Class-index cross-entropy from log-softmax and ``nll_loss``, for the dtypes the fused
+    kernel does not take (float16, integer logits)."""
+    C = input.shape[1] if input.ndim >= 2 else 0
+    log_probs = log_softmax(input, 1) if input.ndim >= 2 else input
     loss = nll_loss(log_probs, target, weight, ignore_index, reduction)
     if not label_smoothing:
         return loss
+    w = _weights_along_classes(weight, input)
+    weighted = log_probs if w is None else log_probs * w
     target, valid = class_targets("cross_entropy", input, target, ignore_index)
     smooth = where(valid, -weighted.sum(1), 0.0)
     if reduction == "mean":
