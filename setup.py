@@ -21,7 +21,7 @@ setup(
     packages=find_packages(include=["minigrad", "minigrad.*", "layers", "layers.*", "optim",
                                     "optim.*", "models", "models.*"]),
     package_data={"minigrad.data": ["*.npz", "DIGITS_LICENSE", "*.txt"]},
-    install_requires=["numpy>=1.24", "numba>=0.58", "tqdm", "matplotlib"],
+    install_requires=["numpy>=1.24", "numba>=0.58", "tqdm", "matplotlib", "threadpoolctl"],
     extras_require={
         # gymnasium (pure Python, with pygame for rendering) so the RL tests run with the rest
         "test": ["pytest>=7", "hypothesis>=6.80", "pytest-cov>=4", "gymnasium[classic-control]"],

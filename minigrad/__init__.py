@@ -15,6 +15,7 @@ from .factories import (tensor, zeros, ones, empty, full, arange, eye, rand, ran
                         randperm, linspace)
 from .gradcheck import gradcheck, gradgradcheck, GradcheckError
 from .backend import manual_seed, device
+from .threads import set_num_threads, get_num_threads
 from .ops.elementwise import (exp, log, sqrt, sin, cos, tanh, sigmoid, relu, abs, clip,
                               maximum, minimum, where)
 from .ops.reduce import (sum, mean, max, min, amax, amin, prod, var, std, logsumexp, argmax,
