@@ -21,9 +21,8 @@ from .ops.elementwise import clip, erf, exp, relu, sigmoid, softplus, tanh, wher
 from .ops.index import getitem  # noqa: F401
 from .ops.scatter import gather, scatter_add, scatter_mean, scatter_max, scatter_min, segment_softmax  # noqa: F401,E501
 from .ops import softmax as _softmax
-from .ops.linalg import matmul
+from .ops.linear import linear as _linear
 from .ops.reduce import dim_or_axis, logsumexp
-from .ops.shape import transpose
 from .ops.conv import conv2d, conv_transpose2d  # noqa: F401  (re-exported as F.conv2d, ...)
 from .ops.pool import max_pool2d, max_unpool2d, avg_pool2d, adaptive_avg_pool2d  # noqa: F401
 from .ops.resample import interpolate  # noqa: F401
@@ -143,7 +142,7 @@ def log_softmax(x, dim=None, axis=None):
 
 
 def linear(x, weight, bias=None):
-    """x @ weightᵀ + bias.
+    """x @ weightᵀ + bias, one node (``ops/linear.py``): one GEMM, the bias added in place.
 
     Parameters
     ----------
@@ -164,8 +163,7 @@ def linear(x, weight, bias=None):
     if x.shape[-1:] != weight.shape[-1:]:
         raise ValueError(f"linear: input of shape {x.shape} does not match weight of shape "
                          f"{weight.shape} (expected last axis {weight.shape[-1]})")
-    out = matmul(x, transpose(weight))
-    return out + bias if bias is not None else out
+    return _linear(x, weight, bias)
 
 
 def dropout(x, p=0.5, training=True):

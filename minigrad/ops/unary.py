@@ -165,16 +165,20 @@ class Erf(Function):
 
 
 class ReLU(Function):
-    """out = max(x, 0);  dL/dx = g * [x > 0]. At the kink x = 0 the gradient is 0 (PyTorch's)."""
+    """out = max(x, 0);  dL/dx = g * [out > 0]. At the kink x = 0 the gradient is 0 (PyTorch's)."""
 
     @staticmethod
     def forward(ctx, x):
-        ctx.mask = x > 0  # kept raw: only multiplied as a constant, its derivative is zero
-        return xp_of(x).maximum(x, 0)
+        # The output tells where x > 0, so forward makes one array, not a second (mask) one.
+        out = xp_of(x).maximum(x, 0)
+        ctx.save_for_backward(out)
+        return out
 
     @staticmethod
     def backward(ctx, grad_output):
-        return grad_output * ctx.mask
+        (out,) = ctx.saved_tensors
+        # compared, never differentiated: a raw mask whose derivative is zero
+        return grad_output * (out.data > 0)
 
 
 class Abs(Function):
