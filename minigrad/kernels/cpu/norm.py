@@ -24,7 +24,8 @@ row of a (T, D) buffer and the partials are summed at the end; no two threads wr
 ``fastmath`` allows only re-association (and contraction into fused multiply-adds), so that the
 sums vectorise; NaN and inf still propagate.
 
-The wrappers take arrays of any shape, check them (dtype, shapes) before a loop runs, make the
+The wrappers take arrays of any shape, check them with ``kernels/norm_shapes.py`` (dtypes,
+shapes; shared with the GPU twins) before a loop runs, make the
 input C-contiguous (a copy for a view) and allocate outputs in their final shape, so that the
 engine can hand them to a leaf's ``.grad`` without a copy.
 
@@ -40,33 +41,10 @@ import numba
 import numpy as np
 from numba import prange
 
-from .. import geometry
+from ..norm_shapes import channels, check_arrays, check_gradient, rows
 from .parallel import threads_for
 
 FAST = {"reassoc", "contract"}
-
-
-def _check(op, x, params, *shapes):
-    """A clear error unless ``x`` is float32/float64 and every named array in ``params`` has
-    x's dtype (or float64, for the statistics) and its expected shape."""
-    geometry.check_float(op, "x", x.dtype)
-    for (name, a), shape in zip(params, shapes):
-        if tuple(a.shape) != tuple(shape):
-            raise ValueError(f"{op}: {name} must have shape {tuple(shape)} for x of shape "
-                             f"{tuple(x.shape)}, got {tuple(a.shape)}")
-        if a.dtype != x.dtype and a.dtype != np.float64:
-            raise TypeError(f"{op}: {name} must have x's dtype {x.dtype}, got {a.dtype}")
-
-
-def _channels(op, x):
-    """(N, C, L) of an (N, C, ...) input."""
-    if x.ndim < 2:
-        raise ValueError(f"{op}: expected x of shape (N, C, ...), got shape {tuple(x.shape)}")
-    N, C = x.shape[0], x.shape[1]
-    L = 1
-    for side in x.shape[2:]:
-        L *= side
-    return (N, C, L)
 
 
 def batch_norm_forward(x, weight, bias, eps):
@@ -84,10 +62,8 @@ def batch_norm_forward(x, weight, bias, eps):
     mean, var : ndarray of float64, shape (C,); var is the biased (1/M) variance
     """
     op = "batch_norm_forward"
-    N, C, L = _channels(op, x)
-    _check(op, x, (("weight", weight), ("bias", bias)), (C,), (C,))
-    if N * L < 1:
-        raise ValueError(f"{op}: no values per channel in x of shape {tuple(x.shape)}")
+    N, C, L = channels(op, x)
+    check_arrays(op, x, (("weight", weight), ("bias", bias)), ((C,), (C,)))
     y = np.empty(x.shape, dtype=x.dtype)
     mean = np.empty(C, dtype=np.float64)
     var = np.empty(C, dtype=np.float64)
@@ -139,11 +115,10 @@ def batch_norm_backward(g, x, weight, mean, invstd):
     grad_weight, grad_bias : ndarray, shape (C,), x's dtype: ``Σ g · xhat`` and ``Σ g``
     """
     op = "batch_norm_backward"
-    N, C, L = _channels(op, x)
-    _check(op, x, (("g", g), ("weight", weight), ("mean", mean), ("invstd", invstd)),
-           x.shape, (C,), (C,), (C,))
-    if g.dtype != x.dtype:
-        raise TypeError(f"{op}: g must have x's dtype {x.dtype}, got {g.dtype}")
+    N, C, L = channels(op, x)
+    check_gradient(op, g, x)
+    check_arrays(op, x, (("weight", weight), ("mean", mean), ("invstd", invstd)),
+                 ((C,), (C,), (C,)))
     grad_x = np.empty(x.shape, dtype=x.dtype)
     grad_weight = np.empty(C, dtype=x.dtype)
     grad_bias = np.empty(C, dtype=x.dtype)
@@ -169,8 +144,6 @@ def _batch_norm_backward_loop(g, x, weight, mean, invstd, grad_x, grad_weight, g
                 sum_g_centred += g[n, c, l] * (x[n, c, l] - mu)
         grad_bias[c] = sum_g
         grad_weight[c] = sum_g_centred * s
-        if M == 0:
-            continue
         # grad_x = k · (g − mean(g) − (x − mean) · s² · mean(g · (x − mean)))
         k = weight[c] * s
         mean_g = sum_g / M
@@ -178,13 +151,6 @@ def _batch_norm_backward_loop(g, x, weight, mean, invstd, grad_x, grad_weight, g
         for n in range(N):
             for l in range(L):
                 grad_x[n, c, l] = k * (g[n, c, l] - mean_g - (x[n, c, l] - mu) * slope)
-
-
-def _rows(op, x, D):
-    """R, the number of rows of D trailing values in ``x``."""
-    if D < 0 or (D == 0 and x.size) or (D and x.size % D):
-        raise ValueError(f"{op}: x of shape {tuple(x.shape)} does not split into rows of {D}")
-    return x.size // D if D else 0
 
 
 def layer_norm_forward(x, weight, bias, D, eps):
@@ -203,15 +169,15 @@ def layer_norm_forward(x, weight, bias, D, eps):
     mean, var : ndarray of float64, shape (R,), R = x.size // D
     """
     op = "layer_norm_forward"
-    R = _rows(op, x, D)
-    _check(op, x, (("weight", weight.reshape(-1)), ("bias", bias.reshape(-1))), (D,), (D,))
+    R = rows(op, x, D)
+    check_arrays(op, x, (("weight", weight.reshape(-1)), ("bias", bias.reshape(-1))),
+                 ((D,), (D,)))
     y = np.empty(x.shape, dtype=x.dtype)
-    mean = np.zeros(R, dtype=np.float64)
-    var = np.zeros(R, dtype=np.float64)
-    if D:
-        with threads_for(2 * x.size):
-            _layer_norm_forward_loop(np.ascontiguousarray(x).reshape(R, D), weight.reshape(D),
-                                     bias.reshape(D), float(eps), y.reshape(R, D), mean, var)
+    mean = np.empty(R, dtype=np.float64)
+    var = np.empty(R, dtype=np.float64)
+    with threads_for(2 * x.size):
+        _layer_norm_forward_loop(np.ascontiguousarray(x).reshape(R, D), weight.reshape(D),
+                                 bias.reshape(D), float(eps), y.reshape(R, D), mean, var)
     return (y, mean, var)
 
 
@@ -252,21 +218,19 @@ def layer_norm_backward(g, x, weight, mean, invstd, D):
         over the rows
     """
     op = "layer_norm_backward"
-    R = _rows(op, x, D)
-    _check(op, x, (("g", g), ("weight", weight.reshape(-1)), ("mean", mean),
-                   ("invstd", invstd)), x.shape, (D,), (R,), (R,))
-    if g.dtype != x.dtype:
-        raise TypeError(f"{op}: g must have x's dtype {x.dtype}, got {g.dtype}")
+    R = rows(op, x, D)
+    check_gradient(op, g, x)
+    check_arrays(op, x, (("weight", weight.reshape(-1)), ("mean", mean), ("invstd", invstd)),
+                 ((D,), (R,), (R,)))
     grad_x = np.empty(x.shape, dtype=x.dtype)
     with threads_for(3 * x.size):
         T = max(1, min(numba.get_num_threads(), R))
         partial_weight = np.zeros((T, D), dtype=np.float64)
         partial_bias = np.zeros((T, D), dtype=np.float64)
-        if D:
-            _layer_norm_backward_loop(np.ascontiguousarray(g).reshape(R, D),
-                                      np.ascontiguousarray(x).reshape(R, D), weight.reshape(D),
-                                      mean, invstd, grad_x.reshape(R, D), partial_weight,
-                                      partial_bias)
+        _layer_norm_backward_loop(np.ascontiguousarray(g).reshape(R, D),
+                                  np.ascontiguousarray(x).reshape(R, D), weight.reshape(D),
+                                  mean, invstd, grad_x.reshape(R, D), partial_weight,
+                                  partial_bias)
     grad_weight = partial_weight.sum(0).astype(x.dtype).reshape(weight.shape)
     grad_bias = partial_bias.sum(0).astype(x.dtype).reshape(weight.shape)
     return (grad_x, grad_weight, grad_bias)

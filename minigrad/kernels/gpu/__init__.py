@@ -11,3 +11,4 @@ from .conv import im2col, col2im, CONV_CHUNK_BYTES  # noqa: F401
 from .roi import roi_align, roi_align_adjoint, roi_pool, roi_pool_adjoint, roi_pool_gather, nms  # noqa: F401,E501
 from .scatter import gather, scatter_add, scatter_mean, scatter_max, scatter_min, segment_softmax  # noqa: F401,E501
 from .softmax import softmax, log_softmax, cross_entropy, cross_entropy_backward  # noqa: F401
+from .norm import batch_norm_forward, batch_norm_backward, layer_norm_forward, layer_norm_backward  # noqa: F401,E501
