@@ -20,3 +20,4 @@ from .roi import roi_align, roi_align_adjoint, roi_pool, roi_pool_adjoint, roi_p
 from .scatter import gather, scatter_add, scatter_mean, scatter_max, scatter_min, segment_softmax  # noqa: F401,E501
 from .softmax import softmax, log_softmax, cross_entropy, cross_entropy_backward  # noqa: F401
 from .norm import batch_norm_forward, batch_norm_backward, layer_norm_forward, layer_norm_backward  # noqa: F401,E501
+from .optim import sgd_update_, adam_update_  # noqa: F401
