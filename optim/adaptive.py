@@ -17,6 +17,7 @@ m, v        Adam's first and second moment estimates; v_max their running maximu
 from minigrad.backend import xp_of
 
 from minigrad.checks import check_number
+from .foreach import check_switches, fused_kernels
 from .optimizer import Optimizer
 
 
@@ -224,22 +225,33 @@ class Adam(Optimizer):
         Ascend the objective instead of descending it.
     decoupled_weight_decay : bool
         Decay the parameter directly, ``p <- p * (1 - lr * lambda)``, before the moment updates.
+    foreach : bool or None
+        None (the default) updates each float parameter with one fused kernel pass
+        (``minigrad.kernels``) and any other with the NumPy rule; False uses the NumPy rule,
+        an array expression at a time, for all; True demands the kernel (see ``optim.foreach``).
+        Both paths give the same bits.
+    fused : bool or None
+        True is the same as ``foreach=True`` here (one kernel does the whole rule); it cannot
+        be set together with ``foreach=True``.
     """
 
     required_state = ("step", "exp_avg", "exp_avg_sq")
     optional_state = ("max_exp_avg_sq",)
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
-                 amsgrad=False, maximize=False, decoupled_weight_decay=False):
+                 amsgrad=False, maximize=False, decoupled_weight_decay=False, foreach=None,
+                 fused=None):
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                         amsgrad=amsgrad, maximize=maximize,
-                        decoupled_weight_decay=decoupled_weight_decay)
+                        decoupled_weight_decay=decoupled_weight_decay, foreach=foreach,
+                        fused=fused)
         super().__init__(params, defaults)
 
     def check_group(self, group):
         owner = type(self).__name__
         _check_common(owner, group)
         _check_betas(owner, group)
+        check_switches(owner, group)
 
     def init_state(self, state, param, group):
         xp = xp_of(param)
@@ -250,6 +262,10 @@ class Adam(Optimizer):
             state["max_exp_avg_sq"] = xp.zeros_like(param)
 
     def update(self, param, grad, state, group):
+        kernels = fused_kernels(type(self).__name__, group, param, grad)
+        if kernels is not None:
+            self.fused_update(kernels, param, grad, state, group)
+            return
         xp = xp_of(param)
         lr, weight_decay = group["lr"], group["weight_decay"]
         beta1, beta2 = group["betas"]
@@ -278,6 +294,16 @@ class Adam(Optimizer):
             denom = xp.sqrt(exp_avg_sq) / root_correction + group["eps"]
         param -= step_size * (exp_avg / denom)
 
+    def fused_update(self, kernels, param, grad, state, group):
+        """The same step in one pass of ``kernels.adam_update_`` over param, grad and buffers;
+        the bias corrections of step t are computed once, on the host."""
+        state["step"] += 1
+        max_exp_avg_sq = _buffer(state, "max_exp_avg_sq", param) if group["amsgrad"] else None
+        kernels.adam_update_(param, grad, state["exp_avg"], state["exp_avg_sq"], max_exp_avg_sq,
+                             group["lr"], group["betas"][0], group["betas"][1], group["eps"],
+                             group["weight_decay"], state["step"], group["amsgrad"],
+                             group["maximize"], group["decoupled_weight_decay"])
+
 
 class AdamW(Adam):
     """AdamW: Adam with weight decay decoupled from the gradient.
@@ -305,11 +331,14 @@ class AdamW(Adam):
         Use the running maximum of v (AMSGrad).
     maximize : bool
         Ascend the objective instead of descending it.
+    foreach, fused : bool or None
+        The fused kernel or the NumPy rule, as in :class:`Adam`.
     """
 
     fixed_options = {"decoupled_weight_decay": True}
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
-                 amsgrad=False, maximize=False):
+                 amsgrad=False, maximize=False, foreach=None, fused=None):
         super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
-                         amsgrad=amsgrad, maximize=maximize, decoupled_weight_decay=True)
+                         amsgrad=amsgrad, maximize=maximize, decoupled_weight_decay=True,
+                         foreach=foreach, fused=fused)

@@ -6,7 +6,9 @@ p, g     the parameter and its gradient arrays
 b        the momentum buffer, one per parameter
 lr       the learning rate; mu the momentum; tau the dampening; lambda the weight decay
 """
+from minigrad.backend import xp_of
 from minigrad.checks import check_number
+from .foreach import check_switches, fused_kernels
 from .optimizer import Optimizer
 
 
@@ -39,6 +41,14 @@ class SGD(Optimizer):
         Use Nesterov momentum; needs ``momentum > 0`` and ``dampening == 0``.
     maximize : bool
         Ascend the objective instead of descending it.
+    foreach : bool or None
+        None (the default) updates each float parameter with one fused kernel pass
+        (``minigrad.kernels``) and any other with the NumPy rule; False uses the NumPy rule,
+        an array expression at a time, for all; True demands the kernel (see ``optim.foreach``).
+        Both paths give the same bits.
+    fused : bool or None
+        True is the same as ``foreach=True`` here (one kernel does the whole rule); it cannot
+        be set together with ``foreach=True``.
 
     Examples
     --------
@@ -55,9 +65,10 @@ class SGD(Optimizer):
     optional_state = ("momentum_buffer",)
 
     def __init__(self, params, lr, momentum=0.0, dampening=0.0, weight_decay=0.0,
-                 nesterov=False, maximize=False):
+                 nesterov=False, maximize=False, foreach=None, fused=None):
         defaults = dict(lr=lr, momentum=momentum, dampening=dampening,
-                        weight_decay=weight_decay, nesterov=nesterov, maximize=maximize)
+                        weight_decay=weight_decay, nesterov=nesterov, maximize=maximize,
+                        foreach=foreach, fused=fused)
         super().__init__(params, defaults)
 
     def check_group(self, group):
@@ -69,8 +80,13 @@ class SGD(Optimizer):
             raise ValueError(f"SGD: nesterov momentum requires momentum > 0 and dampening = 0, "
                              f"got momentum={group['momentum']} and "
                              f"dampening={group['dampening']}")
+        check_switches("SGD", group)
 
     def update(self, param, grad, state, group):
+        kernels = fused_kernels("SGD", group, param, grad)
+        if kernels is not None:
+            self.fused_update(kernels, param, grad, state, group)
+            return
         lr, momentum = group["lr"], group["momentum"]
         if group["maximize"]:
             grad = -grad
@@ -87,3 +103,14 @@ class SGD(Optimizer):
                 buf += (1 - group["dampening"]) * grad
             grad = grad + momentum * buf if group["nesterov"] else buf
         param -= lr * grad
+
+    def fused_update(self, kernels, param, grad, state, group):
+        """The same step in one pass of ``kernels.sgd_update_`` over param, grad and buffer."""
+        momentum = group["momentum"]
+        buf = state.get("momentum_buffer")
+        first = momentum != 0 and buf is None
+        if first:
+            # the kernel writes the first buffer (the gradient itself) without reading it
+            buf = state["momentum_buffer"] = xp_of(param).empty(param.shape, param.dtype)
+        kernels.sgd_update_(param, grad, buf, group["lr"], momentum, group["dampening"],
+                            group["weight_decay"], group["nesterov"], group["maximize"], first)
