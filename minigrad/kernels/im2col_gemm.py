@@ -11,6 +11,11 @@ A large batch goes through in chunks, so that the column buffer stays in cache (
 ``_batch_slices``); the chunks of one call share one workspace. The callers have checked the
 operands (``ops/conv.py``); the kernels check what reaches them again.
 
+Saved columns: the weight gradient needs the very columns the forward built, ``im2col(x)``.
+``conv_arrays`` can hand them out (``columns=[]``, a list it fills with one array per chunk,
+each in its own buffer instead of the shared workspace), and ``grad_weight_arrays`` takes them
+back (``columns=``) and skips its im2col. ``ops/conv.py`` decides when that memory is worth it.
+
 Notation
 --------
 N           batch size
@@ -47,8 +52,11 @@ def _rows(space, rows, columns):
     return space[:rows * columns].reshape(rows, columns)
 
 
-def conv_arrays(kernels, x, weight, geometry, G, OH, OW):
-    """conv2d on raw arrays, no bias: ``(N, C, H, W), (K, Cg, KH, KW) -> (N, K, OH, OW)``."""
+def conv_arrays(kernels, x, weight, geometry, G, OH, OW, columns=None):
+    """conv2d on raw arrays, no bias: ``(N, C, H, W), (K, Cg, KH, KW) -> (N, K, OH, OW)``.
+
+    ``columns``, a list, receives the columns of each chunk, ``(C*KH*KW, n*OH*OW)`` arrays.
+    """
     xp = xp_of(x)
     N, C = x.shape[:2]
     K, Cg, KH, KW = weight.shape
@@ -56,12 +64,18 @@ def conv_arrays(kernels, x, weight, geometry, G, OH, OW):
     w = weight.reshape(G, K // G, Cg * KH * KW)
     y = xp.empty((N, K, OH, OW), dtype=x.dtype)
     slices = _batch_slices(kernels, x, C * KH * KW * L * x.itemsize)
-    cols_space = _workspace(xp, x.dtype, slices, C * KH * KW * L)
+    # Kept columns need one buffer for the whole batch; otherwise the chunks share one.
+    cols_space = (xp.empty(N * C * KH * KW * L, dtype=x.dtype) if columns is not None else
+                  _workspace(xp, x.dtype, slices, C * KH * KW * L))
     gemm_space = _workspace(xp, x.dtype, slices, K * L)
     for batch in slices:
         n = batch.stop - batch.start
+        space = (cols_space[batch.start * C * KH * KW * L:] if columns is not None else
+                 cols_space)
         cols = kernels.im2col(x[batch], KH, KW, *geometry, OH, OW,
-                                     out=_rows(cols_space, C * KH * KW, n * L))
+                              out=_rows(space, C * KH * KW, n * L))
+        if columns is not None:
+            columns.append(cols)
         part = xp.matmul(w, cols.reshape(G, Cg * KH * KW, n * L),
                          out=_rows(gemm_space, K, n * L).reshape(G, K // G, n * L))
         # The GEMM gives channels first, (K, n, OH, OW); the copy into y puts the batch first.
@@ -93,21 +107,28 @@ def conv_transpose_arrays(kernels, x, weight, geometry, G, H, W):
     return y
 
 
-def grad_weight_arrays(kernels, x, grad_y, KH, KW, geometry, G):
-    """The weight gradient on raw arrays: ``(N, C, H, W), (N, K, OH, OW) -> (K, C//G, KH, KW)``."""
+def grad_weight_arrays(kernels, x, grad_y, KH, KW, geometry, G, columns=None):
+    """The weight gradient on raw arrays: ``(N, C, H, W), (N, K, OH, OW) -> (K, C//G, KH, KW)``.
+
+    ``columns``: what ``conv_arrays(..., columns=[])`` collected for this ``x`` and geometry,
+    used instead of a new im2col (the chunks match: both split the batch the same way).
+    """
     xp = xp_of(x)
     C = x.shape[1]
     _, K, OH, OW = grad_y.shape
     L = OH * OW
     slices = _batch_slices(kernels, x, C * KH * KW * L * x.itemsize)
-    cols_space = _workspace(xp, x.dtype, slices, C * KH * KW * L)
+    if columns and [c.shape[1] for c in columns] != [(b.stop - b.start) * L for b in slices]:
+        columns = None  # chunked differently (the chunk size changed since): recompute
+    cols_space = None if columns else _workspace(xp, x.dtype, slices, C * KH * KW * L)
     # The GEMM computes the transpose, (G, Cg*KH*KW, Kg) = cols @ gᵀ, which BLAS runs faster
     # than g @ colsᵀ when the inner dimension n*OH*OW is long (up to 1.3x here).
     grad_weight_t = None
-    for batch in slices:
+    for index, batch in enumerate(slices):
         n = batch.stop - batch.start
-        cols = kernels.im2col(x[batch], KH, KW, *geometry, OH, OW,
-                                     out=_rows(cols_space, C * KH * KW, n * L))
+        cols = (columns[index] if columns else
+                kernels.im2col(x[batch], KH, KW, *geometry, OH, OW,
+                               out=_rows(cols_space, C * KH * KW, n * L)))
         g = grad_y[batch].reshape(n, K, L).transpose(1, 0, 2).reshape(G, K // G, n * L)
         part = xp.matmul(cols.reshape(G, C // G * KH * KW, n * L), g.transpose(0, 2, 1))
         grad_weight_t = part if grad_weight_t is None else xp.add(grad_weight_t, part,

@@ -14,6 +14,15 @@ Each forward is a matrix product around the im2col / col2im data movement, on ra
 ``kernels/im2col_gemm.py``. Bad input is refused here, before any of it runs: dtypes other
 than float32 and float64, mixed dtypes, an empty (H, W) plane (N and the channels may be 0).
 
+Saved columns: ``Conv2d``'s forward builds ``cols = im2col(x)``, and its weight gradient
+``Conv2dGradWeight(x, g)`` needs the same ``cols``. When the weight wants a gradient and the
+columns fit in ``SAVED_COLUMNS_BYTES`` (a per-node budget), the forward keeps them for
+backward (as a saved value, so the engine frees them with the node's other saved arrays once
+backward has run without ``retain_graph``) and the backward skips one im2col. The columns
+only rearrange x, so the second-order graph is the same: ``Conv2dGradWeight`` still saves x.
+``ConvTranspose2d.backward`` shares the im2col of its incoming gradient the same way between
+its two gradients.
+
 Notation
 --------
 N           batch size
@@ -29,13 +38,23 @@ OH, OW      output size of the convolution, ``OH = (H + 2*PH - DH*(KH - 1) - 1) 
 """
 import numbers
 
-from ..autograd import Function
+from ..autograd import Function, is_grad_enabled
 from ..backend import kernels_for
 from ..checks import pair
 from ..kernels.geometry import check_float, check_planes
 from ..kernels.im2col_gemm import conv_arrays, conv_transpose_arrays, grad_weight_arrays
 from ..tensor import Tensor
 from .shape import pad
+
+
+# The most bytes of im2col columns one Conv2d node keeps from its forward for its weight
+# gradient; a larger im2col is recomputed in backward. Measured at 1 thread (CPU time,
+# interleaved runs): sharing the 4 MB im2col of conv_transpose2d's backward saved 8-10%, but
+# keeping the 14-20 MB columns of the conv2d and LeNet benchmarks was 1-5% slower than
+# recomputing them: kept columns go to fresh memory that has left the cache by backward,
+# while a recomputation reads the 4-9x smaller input into a cache-hot chunk (the "same" path
+# of im2col copies at memory speed). So only what fits in cache is kept.
+SAVED_COLUMNS_BYTES = 8 * 2**20
 
 
 def _output_padding(image_shape, column_shape, kernel, geometry):
@@ -58,22 +77,26 @@ class Conv2d(Function):
     dL/dx = conv_transpose2d(g, w), dL/dw = Conv2dGradWeight(x, g), dL/db = Σ_{n, oh, ow} g."""
 
     @staticmethod
-    def forward(ctx, x, weight, bias, *, geometry, groups):
-        ctx.save_for_backward(x, weight)
-        ctx.geometry, ctx.groups = geometry, groups
+    def forward(ctx, x, weight, bias, *, geometry, groups, columns=None):
+        """``columns``: None, or a list that receives im2col(x) (one array per batch chunk)
+        when it fits in SAVED_COLUMNS_BYTES; the list is also saved for this node's backward."""
         SH, SW, PH, PW, DH, DW = geometry
-        _, _, H, W = x.shape
+        N, C, H, W = x.shape
         _, _, KH, KW = weight.shape
         OH = (H + 2 * PH - DH * (KH - 1) - 1) // SH + 1
         OW = (W + 2 * PW - DW * (KW - 1) - 1) // SW + 1
-        y = conv_arrays(kernels_for(x), x, weight, geometry, groups, OH, OW)
+        if columns is not None and C * KH * KW * N * OH * OW * x.itemsize > SAVED_COLUMNS_BYTES:
+            columns = None
+        ctx.save_for_backward(x, weight, columns)
+        ctx.geometry, ctx.groups = geometry, groups
+        y = conv_arrays(kernels_for(x), x, weight, geometry, groups, OH, OW, columns=columns)
         if bias is not None:
             y += bias.reshape(1, -1, 1, 1)  # y is a fresh array, so adding in place is safe
         return y
 
     @staticmethod
     def backward(ctx, grad_output):
-        x, weight = ctx.saved_tensors
+        x, weight, columns = ctx.saved_tensors
         geometry, G = ctx.geometry, ctx.groups
         grad_x = grad_weight = grad_bias = None
         if ctx.needs_input_grad[0]:
@@ -83,7 +106,7 @@ class Conv2d(Function):
                                                geometry))
         if ctx.needs_input_grad[1]:
             grad_weight = Conv2dGradWeight.apply(x, grad_output, kernel=weight.shape[2:],
-                                                 geometry=geometry, groups=G)
+                                                 geometry=geometry, groups=G, columns=columns)
         if ctx.needs_input_grad[2]:
             grad_bias = grad_output.sum(axis=(0, 2, 3))
         return (grad_x, grad_weight, grad_bias)
@@ -113,12 +136,14 @@ class ConvTranspose2d(Function):
         x, weight = ctx.saved_tensors
         geometry, G = ctx.geometry, ctx.groups
         grad_x = grad_weight = grad_bias = None
+        # Both gradients start from im2col(grad_output): the first one's columns serve the second.
+        columns = [] if ctx.needs_input_grad[1] else None
         if ctx.needs_input_grad[0]:
-            grad_x = _crop(Conv2d.apply(grad_output, weight, None, geometry=geometry, groups=G),
-                           *x.shape[2:])
+            grad_x = _crop(Conv2d.apply(grad_output, weight, None, geometry=geometry, groups=G,
+                                        columns=columns), *x.shape[2:])
         if ctx.needs_input_grad[1]:
             grad_weight = Conv2dGradWeight.apply(grad_output, x, kernel=weight.shape[2:],
-                                                 geometry=geometry, groups=G)
+                                                 geometry=geometry, groups=G, columns=columns)
         if ctx.needs_input_grad[2]:
             grad_bias = grad_output.sum(axis=(0, 2, 3))
         return (grad_x, grad_weight, grad_bias)
@@ -130,10 +155,12 @@ class Conv2dGradWeight(Function):
     dL/dx = conv_transpose2d(gy, g), dL/dgy = conv2d(x, g)."""
 
     @staticmethod
-    def forward(ctx, x, grad_y, *, kernel, geometry, groups):
+    def forward(ctx, x, grad_y, *, kernel, geometry, groups, columns=None):
+        """``columns``: im2col(x) kept by a Conv2d forward (a list of chunks), or None/empty."""
         ctx.save_for_backward(x, grad_y)
         ctx.geometry, ctx.groups = geometry, groups
-        return grad_weight_arrays(kernels_for(x), x, grad_y, *kernel, geometry, groups)
+        return grad_weight_arrays(kernels_for(x), x, grad_y, *kernel, geometry, groups,
+                                  columns=columns)
 
     @staticmethod
     def backward(ctx, grad_output):
@@ -242,7 +269,9 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
         raise ValueError(f"{op}: the kernel spans {span} (weight {weight.shape}, dilation "
                          f"{(DH, DW)}), more than the padded input {padded} of x {x.shape} with "
                          f"padding {(PH, PW)}")
-    return Conv2d.apply(x, weight, bias, geometry=geometry, groups=int(groups))
+    keep = is_grad_enabled() and weight.requires_grad  # will the weight gradient need im2col(x)?
+    return Conv2d.apply(x, weight, bias, geometry=geometry, groups=int(groups),
+                        columns=[] if keep else None)
 
 
 def _string_padding(op, x, weight, padding, stride, dilation):

@@ -51,8 +51,10 @@ from .. import geometry
 # ops/conv.py feeds im2col and the GEMM at most this many bytes of columns at a time. A chunk
 # this small is still in cache when the GEMM reads what im2col wrote, and the allocator
 # recycles it, where one buffer of hundreds of MB is page-faulted in afresh on every call. On
-# the benchmark shapes (2 cores), 1-4 MB ran up to 25% faster than one buffer for the batch.
-CONV_CHUNK_BYTES = 4 * 2**20
+# the benchmark shapes (2 cores), 1-4 MB ran up to 25% faster than one buffer for the batch;
+# with the faster im2col, 1 MB (half the L2 cache of a core) beat 2 and 4 MB by 3-7% at 1
+# thread on the conv2d and conv_transpose2d benchmarks (CPU time, interleaved runs).
+CONV_CHUNK_BYTES = 1 * 2**20
 
 
 def im2col(x, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, out=None):
