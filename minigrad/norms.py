@@ -47,6 +47,15 @@ def _fused(x, *params):
     return all(p is None or p.data.dtype == data.dtype for p in params)
 
 
+def _check_input(op, x):
+    """A TypeError naming ``op`` unless ``x`` is a floating-point Tensor (as PyTorch, which has
+    no normalisation of integers or booleans)."""
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{op}: expected a Tensor input, got {type(x).__name__}")
+    if x.dtype.kind != "f":
+        raise TypeError(f"{op}: expected a floating-point input, got dtype {x.dtype}")
+
+
 def _check_shape(op, name, t, shape):
     """A ValueError naming ``op`` unless ``t`` (a Tensor or None) has ``shape``."""
     if t is not None and tuple(t.shape) != tuple(shape):
@@ -101,9 +110,10 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
     >>> F.batch_norm(mg.tensor([[1.0], [3.0]]), None, None, eps=0.0).tolist()
     [[-1.0], [1.0]]
     """
-    if not isinstance(x, Tensor) or x.ndim < 2:
+    _check_input("batch_norm", x)
+    if x.ndim < 2:
         raise ValueError(f"batch_norm: expected an input of shape (N, C) or (N, C, ...), got "
-                         f"{x.shape if isinstance(x, Tensor) else type(x).__name__}")
+                         f"{x.shape}")
     C = x.shape[1]
     for name, t in (("running_mean", running_mean), ("running_var", running_var),
                     ("weight", weight), ("bias", bias)):
@@ -128,7 +138,7 @@ def _batch_norm_composite(x, running_mean, running_var, weight, bias, training, 
     eval mode, and the tests' reference for the fused path."""
     axes = (0,) + tuple(range(2, x.ndim))
     if training or running_mean is None:
-        count = x.data.size // x.shape[1]
+        count = math.prod(x.shape[:1] + x.shape[2:])
         mean = x.mean(axes, keepdims=True)
         centred = x - mean
         var = (centred * centred).mean(axes, keepdims=True)
@@ -162,6 +172,7 @@ def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
     >>> F.layer_norm(mg.tensor([[1.0, 3.0]]), 2, eps=0.0).tolist()
     [[-1.0, 1.0]]
     """
+    _check_input("layer_norm", x)
     normalized_shape = (normalized_shape,) if isinstance(normalized_shape, int) \
         else tuple(normalized_shape)
     k = len(normalized_shape)
@@ -194,6 +205,7 @@ def group_norm(x, num_groups, weight=None, bias=None, eps=1e-5):
     >>> F.group_norm(mg.tensor([[1.0, 3.0, 5.0, 9.0]]), 2, eps=0.0).tolist()
     [[-1.0, 1.0, -1.0, 1.0]]
     """
+    _check_input("group_norm", x)
     N, C = x.shape[:2]
     if C % num_groups:
         raise ValueError(f"group_norm: {C} channels (input shape {x.shape}) cannot be split "
@@ -220,6 +232,7 @@ def instance_norm(x, running_mean=None, running_var=None, weight=None, bias=None
     >>> F.instance_norm(mg.tensor([[[1.0, 3.0]]]), eps=0.0).tolist()
     [[[-1.0, 1.0]]]
     """
+    _check_input("instance_norm", x)
     if not use_input_stats and running_mean is not None:
         return batch_norm(x, running_mean, running_var, weight, bias, False, momentum, eps)
     out = _normalize(x, tuple(range(2, x.ndim)), eps)

@@ -312,6 +312,9 @@ def test_bad_shapes_are_clear_errors():
         F.batch_norm(mg.tensor(np.ones((1, 3, 1), np.float32)), None, None, training=True)
     with pytest.raises(ValueError, match=r"batch_norm: expected an input of shape \(N, C\)"):
         F.batch_norm(mg.tensor(np.ones(3, np.float32)), None, None, training=True)
+    with pytest.raises(TypeError, match=r"layer_norm: expected a floating-point input, got "
+                                        r"dtype int64"):
+        F.layer_norm(mg.tensor(np.ones((2, 3), np.int64)), 3)
     with pytest.raises(ValueError, match=r"layer_norm: bias must have shape \(2,\), got \(3,\)"):
         F.layer_norm(x, 2, None, mg.tensor(np.ones(3, np.float32)))
 
