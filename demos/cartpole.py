@@ -27,9 +27,8 @@ import os
 import sys
 import time
 
-# Small matrices: BLAS threads cost more than they save, and thrash on a busy machine.
-for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_name, "1")
+# Small matrices: BLAS threads cost more than they save, and thrash on a busy machine; minigrad's
+# thread policy gives BLAS one thread when minigrad is imported (minigrad/threads.py).
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")  # rgb_array rendering needs no display
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

@@ -42,10 +42,9 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 # The products of one time step are small ((N, H) by (H, 4H)): on them a multi-threaded BLAS
 # spends more time waking and synchronising its threads than it saves (measured on two loaded
-# cores: twelve times the CPU time of one thread). Set before NumPy loads BLAS; an explicit
-# setting in the environment wins.
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-os.environ.setdefault("MKL_NUM_THREADS", "1")
+# cores: twelve times the CPU time of one thread). minigrad's thread policy gives BLAS one
+# thread when minigrad is imported (minigrad/threads.py); an explicit setting in the
+# environment wins.
 
 import numpy as np  # noqa: E402
 

@@ -40,9 +40,8 @@ import time
 
 # The products here are small (a few thousand columns): a multi-threaded BLAS spends more time
 # waking and synchronising its threads than it saves (seven times the CPU time of one thread,
-# measured on two loaded cores). Set before NumPy loads BLAS; the environment's setting wins.
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-os.environ.setdefault("MKL_NUM_THREADS", "1")
+# measured on two loaded cores). minigrad's thread policy gives BLAS one thread when minigrad is
+# imported (minigrad/threads.py); an OPENBLAS_NUM_THREADS in the environment wins.
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 

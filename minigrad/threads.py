@@ -8,9 +8,9 @@ Two pools of threads do minigrad's CPU work, and each sizes itself to the whole 
     BLAS's pool     every matrix product NumPy hands to its BLAS (OpenBLAS, pthreads): the GEMMs
                     of Linear and of the convolutions
 
-They take turns (a kernel, then a GEMM, then a kernel), but an idle thread of either pool does
-not sleep at once: it spins, waiting for the next task. With n threads each, the two pools can
-want 2n cores, and a BLAS thread that must wait for a partner that has no core is very slow.
+They take turns (a kernel, then a GEMM, then a kernel), but an idle OpenBLAS thread does not
+sleep at once: it spins, waiting for the next product, and holds a core while it does. With n
+threads each, the two pools then want more than n cores.
 
 The policy
 ----------
@@ -20,24 +20,37 @@ The policy
             see kernels/cpu/parallel.py)
     BLAS    1 thread, for every GEMM
 
-Measured with ``bench/profile_step.py``, the LeNet step of bench/bench_speed.py (batch 64),
-on 2 cores that other jobs loaded (load average 3-7), medians of 20 steps, over three alternating
-rounds; wall / CPU time of the whole step in ms:
+Measured on 2 cores that other jobs loaded (load average 3 to 8), so rough figures:
 
-    BLAS 1, Numba 1       35-94 / 35-38
-    BLAS 1, Numba 2       37-137 / 37-39
-    BLAS 2, Numba 1      470     / 298
-    BLAS 2, Numba 2      523     / 313
+Idle spinning (``python -m bench.thread_spin``): the cores a pool keeps busy while the main
+thread sleeps right after one of LeNet's GEMMs ((32, 400) @ (400, 2548)) or one of its im2col
+kernels, CPU seconds per second of sleep::
 
-A BLAS at two threads made the step 5 to 13 times slower (the same products that take 0.7 ms
-at 90 GFLOP/s on one thread took 13 ms at 5 GFLOP/s), and cost 8 times the CPU time: its
-threads spin while they wait for each other. On one free core pair the same product runs at
-160 GFLOP/s on two BLAS threads, 1.8 times one thread's rate, so a quiet machine would gain
-from it, up to the GEMMs' share of the step (40% of LeNet's on one thread); a loaded one loses
-ten times more. One BLAS thread is the policy that never loses much; the Numba kernels,
-whose parallel loops stop at a barrier but do not spin between kernels as long, keep n threads.
-Re-measure on a quiet machine with::
+    BLAS 2 threads, after a GEMM            0.79 over 5 ms, 0.36 over 50 ms, 0.07 over 0.5 s
+    Numba 2 threads, after an im2col        0.01 over 5 ms, 0.00 over 50 ms
+    one thread each                         0.01 or less
 
+A LeNet step runs a GEMM every few milliseconds, so a second BLAS thread never sleeps during
+a step: it competes with Numba's second thread and with the main thread's NumPy work.
+
+The LeNet step of bench/bench_speed.py (batch 64), ``python -m bench.profile_step --threads 2
+--blas-threads B --numba-threads M``, medians of 20 steps, three alternating rounds, ms of
+wall time / of CPU time (all threads) per step::
+
+    BLAS 1, Numba 1     35-100 / 35-50
+    BLAS 1, Numba 2     37-137 / 35-39
+    BLAS 2, Numba 1    470-756 / 246-298
+    BLAS 2, Numba 2    523-971 / 313-337
+
+At two BLAS threads the conv GEMMs that run at 90 GFLOP/s on one thread ran at 2 to 5 GFLOP/s:
+each product waited for its second thread to get a core. On two free cores the same product
+reached 160 GFLOP/s (1.8 times one thread; profile_step's "alone" column, its best call), so a
+quiet machine could gain up to about a fifth of the LeNet step (the GEMMs are 40% of it on one
+thread) from a second BLAS thread, and a busy one made the step 7 to 14 times slower. One BLAS
+thread never loses much; Numba's kernels keep n threads, as their pool does not spin between
+kernels. Re-measure on a quiet machine with::
+
+    python -m bench.thread_spin
     for b in 1 2; do for m in 1 2; do
         python -m bench.profile_step --threads 2 --blas-threads $b --numba-threads $m
     done; done
