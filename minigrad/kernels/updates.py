@@ -10,7 +10,10 @@ What does not depend on the entry is computed once per call, in Python floats, b
 :func:`sgd_scalars` and :func:`adam_scalars`: ``1 - dampening``, Adam's bias corrections, AdamW's
 decay factor. Each is then cast to the parameter's dtype, as NumPy casts a Python float in
 ``array * 0.9``, so that a float32 update computes in float32, operation for operation like the
-NumPy rule of ``optim/``, and gives the same bits (in float64 too).
+NumPy rule of ``optim/``, and gives the same bits (in float64 too). The options become numbers
+too where that is exact, so that the loop has few branches left (a loop with many branches,
+even ones that never change inside it, was not vectorized and ran about ten times slower):
+``maximize`` becomes a sign, -1 or 1, and AdamW's decay a factor that is 1 for Adam.
 
 Notation
 --------
@@ -26,9 +29,9 @@ from minigrad.checks import check_int, check_number
 FLOATS = ("float32", "float64")
 
 
-def sgd_entry(p, b, g, lr, mu, one_minus_tau, wd, nesterov, maximize, first):
+def sgd_entry(p, b, g, sign, lr, mu, one_minus_tau, wd, nesterov, first):
     """One entry of SGD: returns the new (p, b); b is returned unchanged when ``mu`` is 0."""
-    d = -g if maximize else g
+    d = sign * g
     if wd != 0:
         d = d + wd * p
     if mu != 0:
@@ -38,15 +41,13 @@ def sgd_entry(p, b, g, lr, mu, one_minus_tau, wd, nesterov, maximize, first):
 
 
 def adam_entry(p, m, v, v_max, g, amsgrad, beta1, one_minus_beta1, beta2, one_minus_beta2,
-               step_size, root_correction, eps, wd, decay, maximize, decoupled):
+               step_size, root_correction, eps, sign, wd, decay):
     """One entry of Adam: returns the new (p, m, v, v_max). Without amsgrad, v_max is v (so a
     caller without a v_max buffer may pass v in its place)."""
-    d = -g if maximize else g
+    d = sign * g
+    p = p * decay
     if wd != 0:
-        if decoupled:
-            p = p * decay
-        else:
-            d = d + wd * p
+        d = d + wd * p
     m = m * beta1 + one_minus_beta1 * d
     v = v * beta2 + one_minus_beta2 * (d * d)
     if not amsgrad or v_max < v or v != v:  # np.maximum's rule: a NaN on either side wins
@@ -91,26 +92,30 @@ def _at_least_zero(op, name, value):
     return check_number(op, name, value, low=0.0)
 
 
-def sgd_scalars(param, lr, momentum, dampening, weight_decay):
-    """(lr, momentum, 1 - dampening, weight_decay), checked and cast to ``param``'s dtype."""
+def sgd_scalars(param, lr, momentum, dampening, weight_decay, maximize):
+    """(sign, lr, momentum, 1 - dampening, weight_decay), checked and cast to ``param``'s dtype;
+    sign is -1 to maximize (negating by a product with -1 is exact), 1 to minimize."""
     lr = _at_least_zero("sgd_update_", "lr", lr)
     momentum = _at_least_zero("sgd_update_", "momentum", momentum)
     dampening = _at_least_zero("sgd_update_", "dampening", dampening)
     weight_decay = _at_least_zero("sgd_update_", "weight_decay", weight_decay)
     cast = param.dtype.type
-    return (cast(lr), cast(momentum), cast(1 - dampening), cast(weight_decay))
+    return (cast(-1 if maximize else 1), cast(lr), cast(momentum), cast(1 - dampening),
+            cast(weight_decay))
 
 
-def adam_scalars(param, lr, beta1, beta2, eps, weight_decay, step):
+def adam_scalars(param, lr, beta1, beta2, eps, weight_decay, step, maximize, decoupled):
     """Adam's per-call constants, checked and cast to ``param``'s dtype.
 
     Returns
     -------
     tuple
-        ``(beta1, 1 - beta1, beta2, 1 - beta2, step_size, root_correction, eps, weight_decay,
-        decay)`` with ``step_size = lr / (1 - beta1^t)``, ``root_correction =
+        ``(beta1, 1 - beta1, beta2, 1 - beta2, step_size, root_correction, eps, sign, wd,
+        decay)`` with ``step_size = lr / (1 - beta1^t)`` and ``root_correction =
         sqrt(1 - beta2^t)`` (both moments start at 0, so early on they underestimate by these
-        factors) and ``decay = 1 - lr * weight_decay`` (AdamW's shrinking of p).
+        factors), sign -1 to maximize and 1 else, and the weight decay split in two: ``wd`` is
+        the L2 penalty added to the gradient (0 when decoupled), ``decay`` the factor
+        ``1 - lr * weight_decay`` that AdamW shrinks p by (1, an exact no-op, for Adam).
     """
     lr = _at_least_zero("adam_update_", "lr", lr)
     eps = _at_least_zero("adam_update_", "eps", eps)
@@ -122,5 +127,6 @@ def adam_scalars(param, lr, beta1, beta2, eps, weight_decay, step):
     cast = param.dtype.type
     step_size = lr / (1 - beta1 ** t)
     root_correction = (1 - beta2 ** t) ** 0.5
+    wd, decay = (0.0, 1 - lr * weight_decay) if decoupled else (weight_decay, 1.0)
     return (cast(beta1), cast(1 - beta1), cast(beta2), cast(1 - beta2), cast(step_size),
-            cast(root_correction), cast(eps), cast(weight_decay), cast(1 - lr * weight_decay))
+            cast(root_correction), cast(eps), cast(-1 if maximize else 1), cast(wd), cast(decay))

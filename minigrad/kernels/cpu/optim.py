@@ -84,8 +84,8 @@ def sgd_update_(param, grad, momentum_buffer, lr, momentum, dampening, weight_de
     else:
         updates.check_update("sgd_update_", param, grad, ("momentum_buffer", momentum_buffer))
         writes = [param, momentum_buffer]
-    scalars = updates.sgd_scalars(param, lr, momentum, dampening, weight_decay)
-    flags = (bool(nesterov), bool(maximize), bool(first))
+    scalars = updates.sgd_scalars(param, lr, momentum, dampening, weight_decay, maximize)
+    flags = (bool(nesterov), bool(first))
     if momentum == 0:
         _run((_sgd_plain_loop, _sgd_plain_loop_parallel), writes, grad, *scalars, *flags)
     else:
@@ -150,10 +150,11 @@ def adam_update_(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, lr, beta1, be
     if amsgrad:
         buffers.append(("max_exp_avg_sq", max_exp_avg_sq))
     updates.check_update("adam_update_", param, grad, *buffers)
-    scalars = updates.adam_scalars(param, lr, beta1, beta2, eps, weight_decay, step)
+    scalars = updates.adam_scalars(param, lr, beta1, beta2, eps, weight_decay, step, maximize,
+                                   decoupled_weight_decay)
     v_max = max_exp_avg_sq if amsgrad else np.empty(0, param.dtype)  # not read without amsgrad
     _run((_adam_loop, _adam_loop_parallel), [param, exp_avg, exp_avg_sq, v_max], grad,
-         bool(amsgrad), *scalars, bool(maximize), bool(decoupled_weight_decay))
+         bool(amsgrad), *scalars)
 
 
 @numba.njit(cache=True, error_model="numpy")

@@ -57,8 +57,8 @@ def sgd_update_(param, grad, momentum_buffer, lr, momentum, dampening, weight_de
     else:
         updates.check_update("sgd_update_", param, grad, ("momentum_buffer", momentum_buffer))
         writes = [param, momentum_buffer]
-    scalars = updates.sgd_scalars(param, lr, momentum, dampening, weight_decay)
-    flags = (bool(nesterov), bool(maximize), bool(first))
+    scalars = updates.sgd_scalars(param, lr, momentum, dampening, weight_decay, maximize)
+    flags = (bool(nesterov), bool(first))
     if momentum == 0:
         _run(_sgd_plain_thread, writes, grad, *scalars, *flags)
     else:
@@ -66,19 +66,19 @@ def sgd_update_(param, grad, momentum_buffer, lr, momentum, dampening, weight_de
 
 
 @cuda.jit
-def _sgd_thread(p, b, g, lr, mu, one_minus_tau, wd, nesterov, maximize, first):
+def _sgd_thread(p, b, g, sign, lr, mu, one_minus_tau, wd, nesterov, first):
     i = cuda.grid(1)
     if i < p.shape[0]:
-        p[i], b[i] = _sgd_entry(p[i], b[i], g[i], lr, mu, one_minus_tau, wd, nesterov,
-                                maximize, first)
+        p[i], b[i] = _sgd_entry(p[i], b[i], g[i], sign, lr, mu, one_minus_tau, wd, nesterov,
+                                first)
 
 
 @cuda.jit
-def _sgd_plain_thread(p, g, lr, mu, one_minus_tau, wd, nesterov, maximize, first):
+def _sgd_plain_thread(p, g, sign, lr, mu, one_minus_tau, wd, nesterov, first):
     # without momentum there is no buffer: the rule gets p in its place and returns it unused
     i = cuda.grid(1)
     if i < p.shape[0]:
-        p[i] = _sgd_entry(p[i], p[i], g[i], lr, mu, one_minus_tau, wd, nesterov, maximize,
+        p[i] = _sgd_entry(p[i], p[i], g[i], sign, lr, mu, one_minus_tau, wd, nesterov,
                           first)[0]
 
 
@@ -99,21 +99,21 @@ def adam_update_(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, lr, beta1, be
     if amsgrad:
         buffers.append(("max_exp_avg_sq", max_exp_avg_sq))
     updates.check_update("adam_update_", param, grad, *buffers)
-    scalars = updates.adam_scalars(param, lr, beta1, beta2, eps, weight_decay, step)
+    scalars = updates.adam_scalars(param, lr, beta1, beta2, eps, weight_decay, step, maximize,
+                                   decoupled_weight_decay)
     v_max = max_exp_avg_sq if amsgrad else xp_of(param).empty(0, param.dtype)  # not read
-    _run(_adam_thread, [param, exp_avg, exp_avg_sq, v_max], grad, bool(amsgrad), *scalars,
-         bool(maximize), bool(decoupled_weight_decay))
+    _run(_adam_thread, [param, exp_avg, exp_avg_sq, v_max], grad, bool(amsgrad), *scalars)
 
 
 @cuda.jit
 def _adam_thread(p, m, v, v_max, g, amsgrad, beta1, one_minus_beta1, beta2, one_minus_beta2,
-                 step_size, root_correction, eps, wd, decay, maximize, decoupled):
+                 step_size, root_correction, eps, sign, wd, decay):
     i = cuda.grid(1)
     if i < p.shape[0]:
         # without amsgrad there is no v_max buffer: the rule gets v in its place
         w = v_max[i] if amsgrad else v[i]
         p[i], m[i], v[i], w = _adam_entry(p[i], m[i], v[i], w, g[i], amsgrad, beta1,
                                           one_minus_beta1, beta2, one_minus_beta2, step_size,
-                                          root_correction, eps, wd, decay, maximize, decoupled)
+                                          root_correction, eps, sign, wd, decay)
         if amsgrad:
             v_max[i] = w
