@@ -122,3 +122,42 @@ def test_the_command_profiles_a_tiny_mlp_step(tmp_path):
 def test_bad_options_are_refused():
     with pytest.raises(SystemExit):
         profile_step.main(["--steps", "0"])
+
+
+def _command(tmp_path, *options):
+    out = tmp_path / "profile.json"
+    done = subprocess.run([sys.executable, "-m", "bench.profile_step", "--model", "mlp",
+                           "--batch", "4", "--steps", "1", "--json", str(out), *options],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300,
+                          env=dict(os.environ, PYTHONPATH=ROOT))
+    assert done.returncode == 0, done.stderr
+    return json.loads(out.read_text())
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="needs 2 cores for a pool of 2 threads")
+def test_threads_set_both_pools_and_each_pool_can_be_set_apart(tmp_path):
+    pytest.importorskip("threadpoolctl", reason="the BLAS pool's size is read through it")
+    (both,) = _command(tmp_path, "--threads", "2")
+    assert (both["blas_threads"], both["numba_threads"]) == (2, 2)
+    (apart,) = _command(tmp_path, "--threads", "2", "--blas-threads", "1", "--numba-threads", "1")
+    assert (apart["blas_threads"], apart["numba_threads"]) == (1, 1)
+
+
+def test_torch_profiles_the_same_step(tmp_path):
+    pytest.importorskip("torch", reason="--torch profiles PyTorch's step")
+    ours, theirs = _command(tmp_path, "--torch")
+    assert (ours["library"], theirs["library"]) == ("minigrad", "torch")
+    calls = {r["op"]: r["calls"] for r in theirs["rows"]}
+    assert calls["aten::addmm"] == 3  # the MLP's three Linear layers, forward
+    assert sum(r["share"] for r in theirs["rows"]) == pytest.approx(100.0, abs=1e-6)
+
+
+def test_thread_spin_reports_every_setting():
+    done = subprocess.run([sys.executable, "-m", "bench.thread_spin", "--sleep", "0.001",
+                           "--repeats", "1"], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300, env=dict(os.environ, PYTHONPATH=ROOT))
+    assert done.returncode == 0, done.stderr
+    rows = [line for line in done.stdout.splitlines() if line.startswith("| ") and "," in line
+            and "after" not in line]
+    assert len(rows) == 12  # 4 (BLAS, Numba) settings x (GEMM, Numba kernel, nothing)
+    assert all(float(line.split("|")[3]) >= 0 for line in rows)
