@@ -179,7 +179,7 @@ class Function:
             if result.data.base is not None:
                 _share_version_with_viewed_input(result, inputs)
             if record:
-                ctx._record(edges, inputs, (result,), (out,))
+                ctx._record(edges, inputs, arrays, (result,), (out,))
             return result
         node = ctx if record else None
         outputs = tuple([_output(o, node, nr) for nr, o in enumerate(out)])
@@ -190,10 +190,10 @@ class Function:
             if t.data.base is not None:
                 _share_version_with_viewed_input(t, inputs)
         if record:
-            ctx._record(edges, inputs, outputs, out)
+            ctx._record(edges, inputs, arrays, outputs, out)
         return outputs
 
-    def _record(self, edges, inputs, outputs, raw):
+    def _record(self, edges, inputs, arrays, outputs, raw):
         """Keep the edges to the inputs and what backward needs: the outputs' shapes and
         dtypes and the saved arrays (the outputs already point at this node).
 
@@ -206,14 +206,34 @@ class Function:
         """
         self._edges = tuple(edges)
         # Built-in dtypes are not tracked by the collector, so this tuple gets untracked too.
-        self._out_meta = tuple([(t.data.shape, t.data.dtype) for t in outputs])
+        if len(outputs) == 1:  # one output: no list comprehension (a call of its own)
+            data = outputs[0].data
+            self._out_meta = ((data.shape, data.dtype),)
+        else:
+            self._out_meta = tuple([(t.data.shape, t.data.dtype) for t in outputs])
         self._census = census
         to_save = self._to_save
         if to_save:
-            self._saved = tuple([_saved_entry(x, inputs, outputs, raw) for x in to_save])
+            self._saved = tuple([_saved_entry(x, inputs, arrays, outputs, raw)
+                                 for x in to_save])
             del self._to_save
         if state.anomaly:
             self._trace = user_frame()
+
+    def _output_version_counter(self, output_nr, new_counter):
+        """The version counter of output ``output_nr``, asked for when a Tensor of that output
+        first needs one (an in-place change, a view, a detach): ``new_counter`` (at 0), unless
+        forward saved that output and its entry already holds one. The saved entry keeps the
+        counter, so that backward sees changes made through any Tensor of the output; saving
+        does not make one for every saved output, most of which are never changed in place."""
+        saved = self._saved or ()
+        for k, entry in enumerate(saved):
+            if type(entry) is SavedOutput and entry[1] == output_nr:
+                if entry[2] is None:  # never asked for: the output is at version 0, as saved
+                    entry = SavedOutput((entry[0], output_nr, new_counter, 0))
+                    self._saved = saved[:k] + (entry,) + saved[k + 1:]
+                return entry[2]
+        return new_counter
 
     def _release(self):
         """Drop what backward needed, once it has run without retain_graph: the saved arrays
@@ -254,24 +274,28 @@ class SavedInput(Saved, tuple):
 class SavedOutput(Saved, tuple):
     """``(array, output_nr, counter, version)``: one of the node's own outputs, kept as its
     array and version counter and rebuilt as a Tensor attached to the node on demand. Keeping
-    the output Tensor itself would make the reference cycle output -> node -> output."""
+    the output Tensor itself would make the reference cycle output -> node -> output.
+
+    ``counter`` is None until a Tensor of this output needs one (see
+    ``Function._output_version_counter``): until then nothing has changed the output."""
     __slots__ = ()
 
     def unpack(self, node):
         array, output_nr, counter, version = self
         tensor = Tensor._wrap(array, True)
         tensor._grad_fn, tensor._output_nr = node, output_nr
-        tensor._version_counter = counter
-        if counter.value != version:
-            raise _version_error(node, tensor, f"output {output_nr}", version)
+        if counter is not None:
+            tensor._version_counter = counter
+            if counter.value != version:
+                raise _version_error(node, tensor, f"output {output_nr}", version)
         return tensor
 
     def unpack_array(self, node):
         """The array alone, checked the same way: no Tensor is built unless the check fails."""
-        array, output_nr, counter, version = self
-        if counter.value != version:
+        counter = self[2]
+        if counter is not None and counter.value != self[3]:
             return self.unpack(node)  # raises the version error
-        return array
+        return self[0]
 
 
 def backward_on_arrays(node, output_grads):
@@ -301,18 +325,26 @@ def _wrap_gradient(g):
     return None if g is None else Tensor._wrap(g)
 
 
-def _saved_entry(x, inputs, outputs, raw):
-    """How ``save_for_backward`` keeps ``x``: found by identity among the inputs' arrays, then
-    among forward's own results, else as a constant."""
-    for i, a in enumerate(inputs):
-        if isinstance(a, Tensor) and (a.data is x or a is x):
-            counter = a._version_counter  # read inline: the _version property is a call
-            return SavedInput((a, i, 0 if counter is None else counter.value))
+def _saved_entry(x, inputs, arrays, outputs, raw):
+    """How ``save_for_backward`` keeps ``x``: found by identity among the arrays forward was
+    given (``arrays[i]`` is ``inputs[i].data`` for a Tensor input), then among forward's own
+    results, else as a constant."""
+    i = 0
+    for a in arrays:  # identity tests on the arrays: no isinstance or attribute read per input
+        if a is x:
+            tensor = inputs[i]
+            if isinstance(tensor, Tensor):
+                counter = tensor._version_counter  # read inline: the _version property is a call
+                return SavedInput((tensor, i, 0 if counter is None else counter.value))
+        i += 1
     for nr, (t, r) in enumerate(zip(outputs, raw)):
         if r is x:  # forward's own result (a NumPy scalar was turned into a 0-d array by _wrap)
-            counter = t._shared_version_counter()
-            return SavedOutput((t.data, nr, counter, counter.value))
+            counter = t._version_counter  # a view's counter, shared with its input; else None
+            return SavedOutput((t.data, nr, counter, 0 if counter is None else counter.value))
     if isinstance(x, Tensor):
+        for i, a in enumerate(inputs):
+            if a is x:  # forward saved the input Tensor itself rather than its array
+                return SavedInput((x, i, x._version))
         return SavedInput((x, None, x._version))
     if hasattr(x, "shape") and hasattr(x, "dtype"):
         return Tensor._wrap(x)
