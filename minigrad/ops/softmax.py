@@ -27,6 +27,8 @@ a, b     the cross-entropy's gradient per row is a·p − b, with
          a = (1 − eps)·w[t] + eps/C·W  and  b = (1 − eps)·w[t]·onehot(t) + eps/C·w
 s        the reduction's scale of g per row: g / Σ w[t] for ``'mean'``, g for ``'sum'``/``'none'``
 """
+import math
+
 import numpy as np
 
 from ..autograd import Function
@@ -42,7 +44,7 @@ def _softmax_array(x, dim, log):
     is the last axis and the dtype is float32/float64, otherwise the same steps with xp."""
     if dim == x.ndim - 1 and x.dtype in FUSED_DTYPES:
         kernels = kernels_for(x)
-        flat = x.reshape(-1, x.shape[-1])
+        flat = x.reshape(math.prod(x.shape[:-1]), x.shape[-1])
         out = kernels.log_softmax(flat) if log else kernels.softmax(flat)
         return out.reshape(x.shape)
     xp = xp_of(x)
@@ -92,14 +94,15 @@ class LogSoftmax(Function):
 def softmax(x, dim=-1):
     """exp(x) / Σ exp(x) along ``dim``, one node; see ``F.softmax``."""
     if x.ndim == 0:  # one entry: treat it as a row of one
-        return reshape(Softmax.apply(reshape(x, (1,)), dim=normalize_axis(dim, 0, "softmax")), ())
+        normalize_axis(dim, 1, "softmax")  # 0 and -1 name its one entry, as in PyTorch
+        return reshape(Softmax.apply(reshape(x, (1,)), dim=0), ())
     return Softmax.apply(x, dim=normalize_axis(dim, x.ndim, "softmax"))
 
 
 def log_softmax(x, dim=-1):
     """x − log Σ exp(x) along ``dim``, one node; see ``F.log_softmax``."""
     if x.ndim == 0:
-        normalize_axis(dim, 0, "log_softmax")
+        normalize_axis(dim, 1, "log_softmax")
         return reshape(LogSoftmax.apply(reshape(x, (1,)), dim=0), ())
     return LogSoftmax.apply(x, dim=normalize_axis(dim, x.ndim, "log_softmax"))
 

@@ -5,7 +5,8 @@ Every public function here has a twin of the same name, argument order and retur
 the rows in parallel. Each row is shifted by its max before ``exp`` (the log-sum-exp trick):
 every exponent is then <= 0 and the largest term is exp(0) = 1, so nothing overflows and the
 sum is at least 1, whose log is finite. The exponentials are taken in the input's dtype and
-summed in float64.
+summed in float64, and lse stays float64: float32 logits near 1e4 are 1e-3 apart, and an lse
+rounded to float32 would carry that error into every loss and probability.
 
 The callers (``minigrad/ops/softmax.py``) check shapes, dtypes and targets first; these
 functions trust them, except that an empty array (R = 0 or C = 0) runs no loop.
@@ -74,11 +75,11 @@ def cross_entropy(x, target, weight, ignore_index, label_smoothing):
     Returns
     -------
     loss : ndarray, shape (R,)
-    lse : ndarray, shape (R,), kept for the backward
+    lse : float64 ndarray, shape (R,), kept for the backward
     """
     R = x.shape[0]
     loss = np.empty(R, dtype=x.dtype)
-    lse = np.empty(R, dtype=x.dtype)
+    lse = np.empty(R, dtype=np.float64)
     if x.size:
         with threads_for(x.size):
             _cross_entropy_loop(np.ascontiguousarray(x), target, weight, ignore_index,
@@ -115,9 +116,9 @@ def _softmax_loop(x, out, log):
             out[r, c] = e
             total += e
         if log:
-            lse = top + math.log(total)
+            lse = float(top) + math.log(total)
             for c in range(C):
-                out[r, c] = x[r, c] - lse
+                out[r, c] = float(x[r, c]) - lse
         else:
             for c in range(C):
                 out[r, c] /= total
@@ -133,7 +134,7 @@ def _cross_entropy_loop(x, target, weight, ignore_index, label_smoothing, loss, 
         total = 0.0
         for c in range(C):
             total += math.exp(x[r, c] - top)
-        lse[r] = top + math.log(total)
+        lse[r] = float(top) + math.log(total)
         t = target[r]
         if t == ignore_index:
             loss[r] = 0.0
