@@ -1,0 +1,274 @@
+"""The convolution's fast paths give the values of the plain ones.
+
+- Saved columns: a Conv2d whose weight wants a gradient keeps im2col(x) from its forward for
+  its weight gradient (within ``SAVED_COLUMNS_BYTES``), and conv_transpose2d's backward shares
+  one im2col between its two gradients. Gradients must equal those of the recomputing path, the
+  columns must be freed with the node, survive ``retain_graph=True``, and leave second
+  derivatives right.
+- The shifted im2col / col2im of "same" geometries (stride 1, OW == W) against slow loops.
+"""
+import gc
+import itertools
+import weakref
+
+import numpy as np
+import pytest
+
+import minigrad as mg
+import minigrad.kernels.cpu as cpu_kernels
+import minigrad.ops.conv as conv_ops
+from minigrad.ops.conv import conv2d, conv_transpose2d
+
+# (x shape, weight shape, keywords): plain, strided and grouped, 'same' padding, dilated
+CONV_CASES = [
+    ((3, 4, 6, 5), (6, 4, 3, 3), dict(padding=1)),
+    ((2, 4, 7, 6), (4, 2, 3, 2), dict(stride=2, padding=(1, 0), groups=2)),
+    ((2, 3, 5, 5), (2, 3, 5, 5), dict(padding=2)),
+    ((2, 2, 6, 6), (3, 2, 3, 3), dict(padding=2, dilation=2)),
+]
+TRANSPOSED_CASES = [
+    ((3, 4, 4, 3), (4, 2, 4, 4), dict(stride=2, padding=1)),
+    ((2, 4, 3, 5), (4, 3, 3, 3), dict(padding=1, groups=2)),
+    ((2, 2, 4, 4), (2, 3, 3, 2), dict(stride=(2, 1), output_padding=(1, 0))),
+]
+
+
+def _problem(x_shape, w_shape, seed=0, x_grad=True):
+    rng = np.random.default_rng(seed)
+    x = mg.tensor(rng.standard_normal(x_shape), dtype=np.float64, requires_grad=x_grad)
+    w = mg.tensor(rng.standard_normal(w_shape), dtype=np.float64, requires_grad=True)
+    return (x, w)
+
+
+def _grads(op, x_shape, w_shape, keywords, budget, monkeypatch):
+    monkeypatch.setattr(conv_ops, "SAVED_COLUMNS_BYTES", budget)
+    x, w = _problem(x_shape, w_shape)
+    y = op(x, w, **keywords)
+    y.backward(mg.tensor(np.sin(np.arange(y.numpy().size)).reshape(y.shape)))
+    return (y.numpy(), x.grad.numpy(), w.grad.numpy())
+
+
+def _count_im2col(monkeypatch):
+    """Count the calls of the CPU im2col kernel (what the saved columns spare)."""
+    calls = []
+    real = cpu_kernels.im2col
+
+    def counted(*args, **kwargs):
+        calls.append(args[0].shape)
+        return real(*args, **kwargs)
+    monkeypatch.setattr(cpu_kernels, "im2col", counted)
+    return calls
+
+
+@pytest.mark.parametrize("x_shape, w_shape, keywords", CONV_CASES)
+def test_conv2d_gradients_are_the_same_with_and_without_saved_columns(x_shape, w_shape, keywords,
+                                                                      monkeypatch):
+    kept = _grads(conv2d, x_shape, w_shape, keywords, 2**30, monkeypatch)
+    recomputed = _grads(conv2d, x_shape, w_shape, keywords, 0, monkeypatch)
+    for a, b in zip(kept, recomputed):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("x_shape, w_shape, keywords", TRANSPOSED_CASES)
+def test_conv_transpose2d_gradients_are_the_same_with_and_without_shared_columns(
+        x_shape, w_shape, keywords, monkeypatch):
+    shared = _grads(conv_transpose2d, x_shape, w_shape, keywords, 2**30, monkeypatch)
+    recomputed = _grads(conv_transpose2d, x_shape, w_shape, keywords, 0, monkeypatch)
+    for a, b in zip(shared, recomputed):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_saved_columns_spare_the_backward_its_im2col(monkeypatch):
+    # x needs no gradient, so backward runs only the weight gradient: with the columns kept it
+    # calls no im2col at all, without them one per chunk.
+    calls = _count_im2col(monkeypatch)
+    for budget, expected in ((2**30, (1, 0)), (0, (1, 1))):
+        monkeypatch.setattr(conv_ops, "SAVED_COLUMNS_BYTES", budget)
+        x, w = _problem((2, 3, 5, 5), (4, 3, 3, 3), x_grad=False)
+        calls.clear()
+        y = conv2d(x, w, padding=1)
+        forward_calls = len(calls)
+        y.sum().backward()
+        assert (forward_calls, len(calls) - forward_calls) == expected
+
+
+def test_conv_transpose2d_backward_runs_one_im2col_for_both_gradients(monkeypatch):
+    calls = _count_im2col(monkeypatch)
+    for budget, expected in ((2**30, 1), (0, 2)):
+        monkeypatch.setattr(conv_ops, "SAVED_COLUMNS_BYTES", budget)
+        x, w = _problem((2, 4, 3, 3), (4, 2, 4, 4))
+        y = conv_transpose2d(x, w, stride=2, padding=1)
+        calls.clear()
+        y.sum().backward()
+        assert len(calls) == expected
+
+
+def _kept_columns(y):
+    """The list of column chunks the Conv2d node that made ``y`` saved (None: nothing kept)."""
+    return y.grad_fn.saved_tensors[2]
+
+
+def test_columns_are_kept_only_when_the_weight_wants_a_gradient_and_they_fit(monkeypatch):
+    x, w = _problem((2, 3, 5, 5), (4, 3, 3, 3))
+    columns = _kept_columns(conv2d(x, w, padding=1))
+    # one chunk, (C*KH*KW, N*OH*OW), holding im2col(x)
+    assert len(columns) == 1 and columns[0].shape == (27, 50)
+    np.testing.assert_array_equal(columns[0], cpu_kernels.im2col(x.numpy(), 3, 3, 1, 1, 1, 1,
+                                                                 1, 1, 5, 5))
+    assert _kept_columns(conv2d(x, w.detach(), padding=1)) is None  # no weight gradient
+    monkeypatch.setattr(conv_ops, "SAVED_COLUMNS_BYTES", 27 * 50 * 8 - 1)  # one byte too few
+    assert _kept_columns(conv2d(x, w, padding=1)) is None
+    monkeypatch.setattr(conv_ops, "SAVED_COLUMNS_BYTES", 27 * 50 * 8)
+    assert _kept_columns(conv2d(x, w, padding=1)) is not None
+
+
+def test_columns_chunked_like_the_batch(monkeypatch):
+    # Chunks of 2 samples: the saved columns are one array per chunk, and the backward uses
+    # them chunk by chunk with the values of one unchunked pass.
+    whole = _grads(conv2d, (5, 3, 4, 4), (2, 3, 3, 3), dict(padding=1), 2**30, monkeypatch)
+    monkeypatch.setattr(cpu_kernels, "CONV_CHUNK_BYTES", 2 * 27 * 16 * 8)
+    x, w = _problem((5, 3, 4, 4), (2, 3, 3, 3))
+    y = conv2d(x, w, padding=1)
+    assert [c.shape for c in _kept_columns(y)] == [(27, 32), (27, 32), (27, 16)]
+    y.backward(mg.tensor(np.sin(np.arange(y.numpy().size)).reshape(y.shape)))
+    for a, b in zip(whole, (y.numpy(), x.grad.numpy(), w.grad.numpy())):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+def test_saved_columns_are_freed_when_the_node_has_run():
+    x, w = _problem((2, 3, 5, 5), (4, 3, 3, 3))
+    y = conv2d(x, w, padding=1)
+    alive = weakref.ref(_kept_columns(y)[0])
+    y.sum().backward()
+    gc.collect()
+    assert alive() is None
+    with pytest.raises(RuntimeError, match="backward through the graph a second time"):
+        y.sum().backward()
+
+
+def test_retain_graph_keeps_the_columns_for_a_second_backward(monkeypatch):
+    x, w = _problem((2, 3, 5, 5), (4, 3, 3, 3), x_grad=False)
+    y = conv2d(x, w, padding=1)
+    columns = _kept_columns(y)
+    calls = _count_im2col(monkeypatch)
+    y.sum().backward(retain_graph=True)
+    once = w.grad.numpy().copy()
+    assert _kept_columns(y) is columns
+    y.sum().backward()
+    assert calls == []  # both weight gradients came from the kept columns
+    np.testing.assert_allclose(w.grad.numpy(), 2 * once, rtol=1e-12)
+    expected = conv_ops.Conv2dGradWeight.apply(
+        x, mg.ones(y.shape, dtype=np.float64), kernel=(3, 3), geometry=(1, 1, 1, 1, 1, 1),
+        groups=1).numpy()
+    np.testing.assert_allclose(once, expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize("budget", [0, 2**30])
+@pytest.mark.parametrize("transposed", [False, True], ids=["conv2d", "conv_transpose2d"])
+def test_second_derivatives_are_right_with_and_without_saved_columns(budget, transposed,
+                                                                     monkeypatch):
+    monkeypatch.setattr(conv_ops, "SAVED_COLUMNS_BYTES", budget)
+    if transposed:
+        x, w = _problem((1, 2, 3, 3), (2, 2, 2, 2))
+
+        def f(x, w):
+            return conv_transpose2d(x, w, stride=2)
+    else:
+        x, w = _problem((1, 2, 4, 4), (2, 2, 3, 3))
+
+        def f(x, w):
+            return conv2d(x, w, padding=1)
+    assert mg.gradcheck(f, (x, w))
+    assert mg.gradgradcheck(f, (x, w))
+
+
+def test_create_graph_gradient_penalty_matches_the_recomputing_path(monkeypatch):
+    # d/dw of |dL/dw|^2 through a create_graph backward: the kept columns feed the first
+    # derivative only, the second goes through the saved x as before.
+    results = []
+    for budget in (2**30, 0):
+        monkeypatch.setattr(conv_ops, "SAVED_COLUMNS_BYTES", budget)
+        x, w = _problem((2, 2, 5, 5), (3, 2, 3, 3), seed=3)
+        y = conv2d(x, w, padding=1)
+        (grad_w,) = mg.grad((y * y).sum(), (w,), create_graph=True)
+        (grad_w * grad_w).sum().backward()
+        results.append((grad_w.numpy(), w.grad.numpy(), x.grad.numpy()))
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+def reference_im2col(x, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW):
+    N, C, H, W = x.shape
+    cols = np.zeros((C * KH * KW, N * OH * OW), x.dtype)
+    for n, c, kh, kw, oh, ow in itertools.product(range(N), range(C), range(KH), range(KW),
+                                                  range(OH), range(OW)):
+        ih, iw = oh * SH - PH + kh * DH, ow * SW - PW + kw * DW
+        if 0 <= ih < H and 0 <= iw < W:
+            cols[(c * KH + kh) * KW + kw, (n * OH + oh) * OW + ow] = x[n, c, ih, iw]
+    return cols
+
+
+def reference_col2im(cols, N, C, H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW):
+    x = np.zeros((N, C, H, W), cols.dtype)
+    for n, c, kh, kw, oh, ow in itertools.product(range(N), range(C), range(KH), range(KW),
+                                                  range(OH), range(OW)):
+        ih, iw = oh * SH - PH + kh * DH, ow * SW - PW + kw * DW
+        if 0 <= ih < H and 0 <= iw < W:
+            x[n, c, ih, iw] += cols[(c * KH + kh) * KW + kw, (n * OH + oh) * OW + ow]
+    return x
+
+
+# Stride 1 with OW == W (2*PW == DW*(KW - 1)): the shifted path. Rows may differ (OH != H),
+# taps may see only padding (PH beyond the kernel), and an odd image is narrower than the kernel.
+SHIFTED = [
+    ((2, 3, 5, 6), dict(KH=3, KW=3, PH=1, PW=1, DH=1, DW=1, OH=5, OW=6)),
+    ((1, 2, 6, 4), dict(KH=3, KW=3, PH=0, PW=1, DH=1, DW=1, OH=4, OW=4)),
+    ((1, 2, 4, 5), dict(KH=2, KW=5, PH=3, PW=2, DH=1, DW=1, OH=9, OW=5)),
+    ((2, 1, 5, 7), dict(KH=3, KW=4, PH=2, PW=3, DH=2, DW=2, OH=5, OW=7)),
+    ((1, 1, 3, 2), dict(KH=5, KW=5, PH=2, PW=2, DH=1, DW=1, OH=3, OW=2)),
+]
+ARGS = ("KH", "KW", "SH", "SW", "PH", "PW", "DH", "DW", "OH", "OW")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape, geometry", SHIFTED)
+def test_shifted_im2col_and_col2im_match_slow_loops(shape, geometry, dtype):
+    args = [dict(geometry, SH=1, SW=1)[k] for k in ARGS]
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal(shape).astype(dtype)
+    cols = cpu_kernels.im2col(x, *args)
+    np.testing.assert_array_equal(cols, reference_im2col(x, *args))
+    cols = rng.standard_normal(cols.shape).astype(dtype)
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(cpu_kernels.col2im(cols, *shape, *args),
+                               reference_col2im(cols, *shape, *args), rtol=tol, atol=tol)
+
+
+def test_shifted_col2im_ignores_infinite_columns_on_the_padding():
+    # The shifted add masks the wrapped-around columns with a select: an inf there must not
+    # reach the image (an inf * 0 mask would make a NaN).
+    args = [dict(SHIFTED[0][1], SH=1, SW=1)[k] for k in ARGS]
+    shape = SHIFTED[0][0]
+    x = np.ones(shape)
+    cols = cpu_kernels.im2col(x, *args)
+    cols[cols == 0] = np.inf  # exactly the entries that came from the padding
+    image = cpu_kernels.col2im(cols, *shape, *args)
+    np.testing.assert_array_equal(image, reference_col2im(np.where(np.isinf(cols), 0, cols),
+                                                          *shape, *args))
+
+
+@pytest.mark.parametrize("shape, geometry", SHIFTED[:2])
+def test_gpu_twins_match_the_cpu_on_shifted_geometries(shape, geometry):
+    import numba
+    from numba import cuda
+    if not cuda.is_available():
+        pytest.skip("no CUDA GPU and NUMBA_ENABLE_CUDASIM is not set")
+    from minigrad.backend import cupy, to_numpy
+    from minigrad.kernels import gpu
+    to_gpu = np.asarray if numba.config.ENABLE_CUDASIM else cupy().asarray
+    args = [dict(geometry, SH=1, SW=1)[k] for k in ARGS]
+    x = np.random.default_rng(6).standard_normal(shape)
+    cols = cpu_kernels.im2col(x, *args)
+    np.testing.assert_array_equal(to_numpy(gpu.im2col(to_gpu(x), *args)), cols)
+    np.testing.assert_allclose(to_numpy(gpu.col2im(to_gpu(cols), *shape, *args)),
+                               cpu_kernels.col2im(cols, *shape, *args), rtol=1e-12, atol=1e-12)
