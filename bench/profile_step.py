@@ -26,8 +26,9 @@ other                 the rest of the step
 Every matrix product that goes through ``np.matmul`` or ``np.dot`` (``xp.matmul`` in the conv
 and linalg code) is listed with its shape, its operands' layout (C: row-major, T: a transposed
 row-major matrix, S: other strides), the op that called it, its FLOPs (2 * batch * M * K * N)
-and its rate in the step, against NumPy's rate on the same operands measured alone afterwards
-in the same process, and on row-major copies of them. The ``@`` operator on raw arrays does not
+and its rate in the step (per wall time and per CPU time), against NumPy's rate on the same
+operands measured alone afterwards in the same process (the best of repeated calls), and on
+row-major copies of them. The ``@`` operator on raw arrays does not
 go through ``np.matmul`` and is not seen.
 
 Threads are set as bench_speed sets them: in a fresh process, before NumPy and Numba start, every
@@ -110,20 +111,21 @@ class GemmLog:
 
     def __init__(self, timer):
         self.timer = timer
-        self.rows = {}  # key -> [calls, seconds, flops per call, (a, b) of one call]
+        self.rows = {}  # key -> [calls, seconds, cpu seconds, flops per call, (a, b) of one]
 
     def wrap(self, function, name):
         def timed(a, b, *args, **kwargs):
-            start = time.perf_counter()
+            start, cpu_start = time.perf_counter(), time.process_time()
             out = function(a, b, *args, **kwargs)
-            seconds = time.perf_counter() - start
+            seconds, cpu = time.perf_counter() - start, time.process_time() - cpu_start
             key = (name, _shape(a), _shape(b), _layout(a) + _layout(b), self.timer.top(),
                    self.timer.phase)
             row = self.rows.get(key)
             if row is None:
-                row = self.rows[key] = [0, 0.0, _flops(a, b), (a, b)]
+                row = self.rows[key] = [0, 0.0, 0.0, _flops(a, b), (a, b)]
             row[0] += 1
             row[1] += seconds
+            row[2] += cpu
             return out
         return timed
 
@@ -254,8 +256,8 @@ def profile(step, steps, warmup=3):
                      gemm_ms=sum(seconds for (caller, _), seconds in gemm_seconds.items()
                                  if caller is None) / steps * 1e3))
     gemm_rows = []
-    for (name, a_shape, b_shape, layout, caller, phase), (calls, seconds, flops, (a, b)) \
-            in gemms.rows.items():
+    for (name, a_shape, b_shape, layout, caller, phase), (calls, seconds, cpu_seconds, flops,
+                                                          (a, b)) in gemms.rows.items():
         function = getattr(np, name.split(".")[1])
         alone = _sgemm_rate(a, b, function) if flops else 0.0
         contiguous = (_sgemm_rate(np.ascontiguousarray(a), np.ascontiguousarray(b), function)
@@ -264,6 +266,8 @@ def profile(step, steps, warmup=3):
                               caller=caller, phase=phase, calls=calls / steps,
                               ms=seconds / steps * 1e3, flops=flops,
                               gflops=flops * calls / seconds / 1e9 if seconds else 0.0,
+                              gflops_cpu=(flops * calls / cpu_seconds / 1e9 if cpu_seconds
+                                          else 0.0),
                               gflops_alone=alone, gflops_contiguous=contiguous))
     gemm_rows.sort(key=lambda r: -r["ms"])
     return dict(step_ms=statistics.median(p[0] for p in plain) * 1e3,
@@ -361,16 +365,21 @@ def _print_report(report, title, smallest=0.1):
         return
     ms = sum(g["ms"] for g in gemms)
     flops = sum(g["flops"] * g["calls"] for g in gemms)
+    cpu_ms = sum(g["flops"] * g["calls"] / g["gflops_cpu"] for g in gemms if g["gflops_cpu"]) / 1e6
     alone = sum(g["flops"] * g["calls"] / g["gflops_alone"] for g in gemms if g["flops"]) / 1e6
     print(f"\nGEMMs: {ms:.3f} ms a step ({100 * ms / report['profiled_ms']:.1f}% of it), "
-          f"{flops / ms / 1e6:.1f} GFLOP/s; the same products alone would take {alone:.3f} ms")
+          f"{flops / ms / 1e6:.1f} GFLOP/s ({cpu_ms:.3f} ms of CPU time); the same products "
+          f"alone would take {alone:.3f} ms")
+    print("GFLOP/s: in the step per wall time and per CPU time (all threads); alone: the same "
+          "operands, best call; row-major: copies of them")
     print("| call | a | b | layout | caller | pass | calls / step | ms / step | MFLOP | "
-          "GFLOP/s | alone | row-major |")
-    print("| --- | --- | --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+          "GFLOP/s | per CPU | alone | row-major |")
+    print("| --- | --- | --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for g in gemms:
         print(f"| {g['function']} | {tuple(g['a'])} | {tuple(g['b'])} | {g['layout']} | "
               f"{g['caller']} | {g['phase']} | {g['calls']:g} | {g['ms']:.3f} | "
-              f"{g['flops'] / 1e6:.2f} | {g['gflops']:.1f} | {g['gflops_alone']:.1f} | "
+              f"{g['flops'] / 1e6:.2f} | {g['gflops']:.1f} | {g['gflops_cpu']:.1f} | "
+              f"{g['gflops_alone']:.1f} | "
               f"{g['gflops_contiguous']:.1f} |")
 
 
