@@ -95,8 +95,10 @@ class SGD(Optimizer):
         if momentum != 0:
             buf = state.get("momentum_buffer")
             if buf is None:
-                # The first buffer is the gradient itself, undamped, as in PyTorch.
-                buf = grad.copy()
+                # The first buffer is the gradient itself, undamped, as in PyTorch. An array
+                # even for a 0-d parameter, whose -grad is a NumPy scalar that `*=` would not
+                # update in place.
+                buf = xp_of(param).array(grad, copy=True)
                 state["momentum_buffer"] = buf
             else:
                 buf *= momentum
