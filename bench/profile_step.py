@@ -456,9 +456,11 @@ def main(argv=None):
         except ImportError:
             print("profile_step: PyTorch is not installed; --torch skipped")
     for report in reports:
+        threads = (f"torch.set_num_threads({report['threads']})"
+                   if report["library"] == "torch" else
+                   f"BLAS {report['blas_threads']}, Numba {report['numba_threads']}")
         _print_report(report, f"{report['library']}: {report['model']} step, batch "
-                      f"{report['batch']}, float32, CPU; threads: BLAS "
-                      f"{report['blas_threads']}, Numba {report['numba_threads']}; "
+                      f"{report['batch']}, float32, CPU; threads: {threads}; "
                       f"{time.strftime('%Y-%m-%d')}, load average {os.getloadavg()[0]:.2f}")
     if args.json:
         with open(args.json, "w") as f:
