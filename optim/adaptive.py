@@ -17,7 +17,7 @@ m, v        Adam's first and second moment estimates; v_max their running maximu
 from minigrad.backend import xp_of
 
 from minigrad.checks import check_number
-from .foreach import check_switches, fused_kernels
+from .foreach import check_step, check_switches, fused_kernels
 from .optimizer import Optimizer
 
 
@@ -261,8 +261,12 @@ class Adam(Optimizer):
         if group["amsgrad"]:
             state["max_exp_avg_sq"] = xp.zeros_like(param)
 
+    def check_gradients(self):
+        super().check_gradients()
+        check_step(type(self).__name__, self.param_groups)
+
     def update(self, param, grad, state, group):
-        kernels = fused_kernels(type(self).__name__, group, param, grad)
+        kernels = fused_kernels(group, param, grad)
         if kernels is not None:
             self.fused_update(kernels, param, grad, state, group)
             return

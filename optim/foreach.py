@@ -42,18 +42,23 @@ def check_switches(owner, group):
                 raise ValueError(_refusal(owner, group, i, p.data, reason))
 
 
-def fused_kernels(owner, group, param, grad):
+def check_step(owner, groups):
+    """Raise, before any parameter moves, when a group that demands the kernel has a parameter
+    whose gradient the kernel cannot take (of another dtype, say)."""
+    for group in groups:
+        if group["foreach"] or group["fused"]:
+            for i, p in enumerate(group["params"]):
+                reason = None if p.grad is None else _unsupported(p.data, p.grad.data)
+                if reason:
+                    raise ValueError(_refusal(owner, group, i, p.data, reason))
+
+
+def fused_kernels(group, param, grad):
     """The kernel module that updates ``param``, or None for the NumPy rule (see the module
-    docstring); a ValueError when the group demands the kernel and ``param`` cannot take it."""
+    docstring). A group that demands the kernel was checked by :func:`check_step`."""
     if group["foreach"] is False and not group["fused"]:
         return None
-    reason = _unsupported(param, grad)
-    if reason is None:
-        return kernels_for(param)
-    if group["foreach"] or group["fused"]:
-        index = next((i for i, p in enumerate(group["params"]) if p.data is param), "?")
-        raise ValueError(_refusal(owner, group, index, param, reason))
-    return None
+    return kernels_for(param) if _unsupported(param, grad) is None else None
 
 
 def _unsupported(p, g):

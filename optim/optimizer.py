@@ -131,6 +131,16 @@ class Optimizer:
         """
         raise NotImplementedError
 
+    def check_gradients(self):
+        """Raise before any parameter moves when a step cannot use some gradient: one of
+        another shape here; subclasses add their own demands (e.g. of their fused kernels)."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is not None and p.grad.data.shape != p.data.shape:
+                    raise ValueError(f"{type(self).__name__}: the gradient of a parameter has "
+                                     f"shape {p.grad.data.shape} but the parameter has shape "
+                                     f"{p.data.shape}")
+
     def add_param_group(self, param_group):
         """Add a group of parameters, e.g. layers unfrozen during fine-tuning.
 
@@ -211,15 +221,12 @@ class Optimizer:
         if closure is not None:
             with mg.enable_grad():
                 loss = closure()
+        self.check_gradients()
         for group in self.param_groups:
             for p in group["params"]:
                 if p.grad is None:
                     continue
                 grad = p.grad.data
-                if grad.shape != p.data.shape:
-                    raise ValueError(f"{type(self).__name__}: the gradient of a parameter has "
-                                     f"shape {grad.shape} but the parameter has shape "
-                                     f"{p.data.shape}")
                 state = self.state[p]
                 if not state:
                     self.init_state(state, p.data, group)

@@ -8,7 +8,7 @@ lr       the learning rate; mu the momentum; tau the dampening; lambda the weigh
 """
 from minigrad.backend import xp_of
 from minigrad.checks import check_number
-from .foreach import check_switches, fused_kernels
+from .foreach import check_step, check_switches, fused_kernels
 from .optimizer import Optimizer
 
 
@@ -82,8 +82,12 @@ class SGD(Optimizer):
                              f"dampening={group['dampening']}")
         check_switches("SGD", group)
 
+    def check_gradients(self):
+        super().check_gradients()
+        check_step("SGD", self.param_groups)
+
     def update(self, param, grad, state, group):
-        kernels = fused_kernels("SGD", group, param, grad)
+        kernels = fused_kernels(group, param, grad)
         if kernels is not None:
             self.fused_update(kernels, param, grad, state, group)
             return

@@ -176,13 +176,23 @@ def test_foreach_true_refuses_a_parameter_the_kernel_cannot_take():
     with pytest.raises(ValueError, match=r"SGD: foreach=True but parameter 1 of its group "
                                          r"\(shape \(2,\)\) .* dtype is float16"):
         optim.SGD([mg.tensor(np.ones(3), requires_grad=True), half], lr=0.1, foreach=True)
-    w = mg.tensor(np.ones(2, np.float32), requires_grad=True)
-    opt = optim.Adam([w], fused=True)
-    w.grad = mg.tensor(np.ones(2, np.float64))
-    with pytest.raises(ValueError, match="Adam: fused=True but parameter 0 .* gradient has "
+    w, v = (mg.tensor(np.ones(2, np.float32), requires_grad=True) for _ in range(2))
+    opt = optim.Adam([w, v], fused=True)
+    w.grad, v.grad = mg.ones(2), mg.tensor(np.ones(2, np.float64))
+    with pytest.raises(ValueError, match="Adam: fused=True but parameter 1 .* gradient has "
                                          "dtype float64, not the parameter's float32"):
         opt.step()
-    assert np.all(w.numpy() == 1)  # refused before anything moved
+    # refused before anything moved, the parameter before the bad one included
+    assert np.all(w.numpy() == 1) and np.all(v.numpy() == 1) and not opt.state[w]
+
+
+def test_a_gradient_of_the_wrong_shape_is_refused_before_anything_moves():
+    w, v = (mg.tensor(np.ones(2), requires_grad=True) for _ in range(2))
+    opt = optim.SGD([w, v], lr=0.1)
+    w.grad, v.grad = mg.ones(2, dtype=mg.float64), mg.ones(3, dtype=mg.float64)
+    with pytest.raises(ValueError, match=r"SGD: the gradient of a parameter has shape \(3,\)"):
+        opt.step()
+    assert np.all(w.numpy() == 1)
 
 
 # The kernels themselves, against a slow and obvious NumPy spelling of each rule.
