@@ -220,21 +220,6 @@ class Function:
         if state.anomaly:
             self._trace = user_frame()
 
-    def _output_version_counter(self, output_nr, new_counter):
-        """The version counter of output ``output_nr``, asked for when a Tensor of that output
-        first needs one (an in-place change, a view, a detach): ``new_counter`` (at 0), unless
-        forward saved that output and its entry already holds one. The saved entry keeps the
-        counter, so that backward sees changes made through any Tensor of the output; saving
-        does not make one for every saved output, most of which are never changed in place."""
-        saved = self._saved or ()
-        for k, entry in enumerate(saved):
-            if type(entry) is SavedOutput and entry[1] == output_nr:
-                if entry[2] is None:  # never asked for: the output is at version 0, as saved
-                    entry = SavedOutput((entry[0], output_nr, new_counter, 0))
-                    self._saved = saved[:k] + (entry,) + saved[k + 1:]
-                return entry[2]
-        return new_counter
-
     def _release(self):
         """Drop what backward needed, once it has run without retain_graph: the saved arrays
         (a second backward through this node then raises) and the edges, so the spent part of
@@ -274,28 +259,24 @@ class SavedInput(Saved, tuple):
 class SavedOutput(Saved, tuple):
     """``(array, output_nr, counter, version)``: one of the node's own outputs, kept as its
     array and version counter and rebuilt as a Tensor attached to the node on demand. Keeping
-    the output Tensor itself would make the reference cycle output -> node -> output.
-
-    ``counter`` is None until a Tensor of this output needs one (see
-    ``Function._output_version_counter``): until then nothing has changed the output."""
+    the output Tensor itself would make the reference cycle output -> node -> output."""
     __slots__ = ()
 
     def unpack(self, node):
         array, output_nr, counter, version = self
         tensor = Tensor._wrap(array, True)
         tensor._grad_fn, tensor._output_nr = node, output_nr
-        if counter is not None:
-            tensor._version_counter = counter
-            if counter.value != version:
-                raise _version_error(node, tensor, f"output {output_nr}", version)
+        tensor._version_counter = counter
+        if counter.value != version:
+            raise _version_error(node, tensor, f"output {output_nr}", version)
         return tensor
 
     def unpack_array(self, node):
         """The array alone, checked the same way: no Tensor is built unless the check fails."""
-        counter = self[2]
-        if counter is not None and counter.value != self[3]:
+        array, output_nr, counter, version = self
+        if counter.value != version:
             return self.unpack(node)  # raises the version error
-        return self[0]
+        return array
 
 
 def backward_on_arrays(node, output_grads):
@@ -304,7 +285,10 @@ def backward_on_arrays(node, output_grads):
     ``backward`` would have."""
     node._unpack_arrays = True
     try:
-        input_grads = type(node).backward(node, *[g.data for g in output_grads])
+        if len(output_grads) == 1:  # one output: no list of arrays to build
+            input_grads = type(node).backward(node, output_grads[0].data)
+        else:
+            input_grads = type(node).backward(node, *[g.data for g in output_grads])
     finally:
         node._unpack_arrays = False
     if type(input_grads) is not tuple:
@@ -339,8 +323,8 @@ def _saved_entry(x, inputs, arrays, outputs, raw):
         i += 1
     for nr, (t, r) in enumerate(zip(outputs, raw)):
         if r is x:  # forward's own result (a NumPy scalar was turned into a 0-d array by _wrap)
-            counter = t._version_counter  # a view's counter, shared with its input; else None
-            return SavedOutput((t.data, nr, counter, 0 if counter is None else counter.value))
+            counter = t._shared_version_counter()
+            return SavedOutput((t.data, nr, counter, counter.value))
     if isinstance(x, Tensor):
         for i, a in enumerate(inputs):
             if a is x:  # forward saved the input Tensor itself rather than its array

@@ -47,7 +47,7 @@ class Tensor:
     __array_priority__ = 1000  # ndarray <op> Tensor defers to Tensor's reflected operator
 
     grad = None
-    _version_counter = None   # created on the first in-place change, detach() or view
+    _version_counter = None   # created on the first in-place change, detach() or save
     _hooks = None
     _retains_grad = False
 
@@ -126,17 +126,9 @@ class Tensor:
         self._shared_version_counter().value = value
 
     def _shared_version_counter(self):
-        """The counter this tensor shares with its views and detach()es, made on first use. An
-        op's output gets it from its node, which holds it if forward saved that output: the
-        node then sees a change made through any Tensor of that output (see
-        ``Function._output_version_counter``)."""
-        counter = self._version_counter
-        if counter is None:
-            counter = inplace.VersionCounter()
-            if self._grad_fn is not None:
-                counter = self._grad_fn._output_version_counter(self._output_nr, counter)
-            self._version_counter = counter
-        return counter
+        if self._version_counter is None:
+            self._version_counter = inplace.VersionCounter()
+        return self._version_counter
 
     def size(self, axis=None):
         """The shape, or the length of one axis (PyTorch's ``size``); ``numel()`` counts."""
