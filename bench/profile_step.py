@@ -241,20 +241,25 @@ def profile(step, steps, warmup=3):
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     covered_wall = sum(r[1] for r in timer.rows.values())
     covered_cpu = sum(r[2] for r in timer.rows.values())
-    gemm_seconds = {}  # (caller, pass) -> seconds in its GEMMs
+    gemm_seconds = {}  # (caller, pass) -> [wall, cpu] seconds in its GEMMs
     for key, row in gemms.rows.items():
-        gemm_seconds[key[4:]] = gemm_seconds.get(key[4:], 0.0) + row[1]
+        total = gemm_seconds.setdefault(key[4:], [0.0, 0.0])
+        total[0] += row[1]
+        total[1] += row[2]
     rows = [dict(op=label, phase=phase, calls=calls / steps, wall_ms=w / steps * 1e3,
                  cpu_ms=c / steps * 1e3, share=100 * w / wall,
-                 gemm_ms=gemm_seconds.get((label, phase), 0.0) / steps * 1e3)
+                 gemm_ms=gemm_seconds.get((label, phase), [0.0])[0] / steps * 1e3,
+                 gemm_cpu_ms=gemm_seconds.get((label, phase), [0.0, 0.0])[1] / steps * 1e3)
             for (label, phase), (calls, w, c) in timer.rows.items()]
     rows.sort(key=lambda r: -r["wall_ms"])
     rows.append(dict(op="other", phase="", calls=float(steps) / steps,
                      wall_ms=(wall - covered_wall) / steps * 1e3,
                      cpu_ms=(cpu - covered_cpu) / steps * 1e3,
                      share=100 * (wall - covered_wall) / wall,
-                     gemm_ms=sum(seconds for (caller, _), seconds in gemm_seconds.items()
-                                 if caller is None) / steps * 1e3))
+                     gemm_ms=sum(t[0] for (caller, _), t in gemm_seconds.items()
+                                 if caller is None) / steps * 1e3,
+                     gemm_cpu_ms=sum(t[1] for (caller, _), t in gemm_seconds.items()
+                                     if caller is None) / steps * 1e3))
     gemm_rows = []
     for (name, a_shape, b_shape, layout, caller, phase), (calls, seconds, cpu_seconds, flops,
                                                           (a, b)) in gemms.rows.items():
@@ -311,9 +316,9 @@ def profile_torch(model, batch, steps, threads, warmup=3):
         step()
     plain = []
     for _ in range(steps):
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         step()
-        plain.append(time.perf_counter() - start)
+        plain.append((time.perf_counter() - start, time.process_time() - cpu))
     with torch_profile(activities=[ProfilerActivity.CPU]) as prof:
         start = time.perf_counter()
         for _ in range(steps):
@@ -325,12 +330,15 @@ def profile_torch(model, batch, steps, threads, warmup=3):
             continue
         ms = event.self_cpu_time_total / 1e3 / steps  # microseconds in total
         rows.append(dict(op=event.key, phase="", calls=event.count / steps, wall_ms=ms,
-                         cpu_ms=None, share=100 * ms / (wall / steps * 1e3), gemm_ms=None))
+                         cpu_ms=None, share=100 * ms / (wall / steps * 1e3), gemm_ms=None,
+                         gemm_cpu_ms=None))
     rows.sort(key=lambda r: -r["wall_ms"])
     covered = sum(r["wall_ms"] for r in rows)
     rows.append(dict(op="other", phase="", calls=1.0, wall_ms=wall / steps * 1e3 - covered,
-                     cpu_ms=None, share=100 - sum(r["share"] for r in rows), gemm_ms=None))
-    return dict(step_ms=statistics.median(plain) * 1e3, step_cpu_ms=None,
+                     cpu_ms=None, share=100 - sum(r["share"] for r in rows), gemm_ms=None,
+                     gemm_cpu_ms=None))
+    return dict(step_ms=statistics.median(p[0] for p in plain) * 1e3,
+                step_cpu_ms=statistics.median(p[1] for p in plain) * 1e3,
                 profiled_ms=wall / steps * 1e3, profiled_cpu_ms=None, steps=steps, rows=rows,
                 gemms=[])
 
@@ -346,7 +354,8 @@ def _print_report(report, title, smallest=0.1):
           + _cell(report["step_cpu_ms"], ", {:.2f} ms CPU")
           + f" unprofiled (median of {report['steps']}); profiled "
           f"{report['profiled_ms']:.2f} ms a step, which the shares below divide")
-    print("| op | pass | calls / step | ms / step | share | CPU ms / step | of which GEMM ms |")
+    print("| op | pass | calls / step | ms / step | share | CPU ms / step | of which GEMM ms, "
+          "wall / CPU |")
     print("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
     small = [r for r in report["rows"] if r["share"] < smallest and r["op"] != "other"]
     for r in report["rows"]:
@@ -357,7 +366,8 @@ def _print_report(report, title, smallest=0.1):
                   f"{sum(s['wall_ms'] for s in small):.3f} | "
                   f"{sum(s['share'] for s in small):.1f}% | | |")
         print(f"| {r['op']} | {r['phase']} | {r['calls']:g} | {r['wall_ms']:.3f} | "
-              f"{r['share']:.1f}% | {_cell(r['cpu_ms'])} | {_cell(r['gemm_ms'])} |")
+              f"{r['share']:.1f}% | {_cell(r['cpu_ms'])} | "
+              f"{_cell(r['gemm_ms'])}{_cell(r['gemm_cpu_ms'], ' / {:.3f}')} |")
     print(f"| total | | | {sum(r['wall_ms'] for r in report['rows']):.3f} | "
           f"{sum(r['share'] for r in report['rows']):.1f}% | | |")
     gemms = report["gemms"]
