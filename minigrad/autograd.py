@@ -247,7 +247,8 @@ class SavedInput(Saved, tuple):
 
     def unpack(self, node):
         tensor, input_nr, version = self
-        if tensor._version != version:
+        counter = tensor._version_counter  # read inline: the _version property is a call
+        if (0 if counter is None else counter.value) != version:
             role = "a tensor saved" if input_nr is None else f"input {input_nr}"
             raise _version_error(node, tensor, role, version)
         return tensor
