@@ -67,7 +67,7 @@ def _unsupported(p, g):
         return f"its dtype is {p.dtype}; the kernel takes float32 and float64"
     if g.dtype != p.dtype:
         return f"its gradient has dtype {g.dtype}, not the parameter's {p.dtype}"
-    if is_cuda_array(g) != is_cuda_array(p):
+    if type(g) is not type(p) and is_cuda_array(g) != is_cuda_array(p):
         return "its gradient is on another device"
     if not getattr(p.flags, "writeable", True):
         return "its array is read-only"

@@ -22,6 +22,7 @@ b           SGD's momentum buffer;  m, v, v_max  Adam's moments and the running 
 d           the gradient as the rule uses it, after maximize and weight decay
 t           Adam's step count, 1 on the first update
 """
+import functools
 import math
 
 from minigrad.checks import check_int, check_number
@@ -85,23 +86,11 @@ def _describe(a):
     return f"shape {tuple(a.shape)} and dtype {a.dtype}"
 
 
-def _at_least_zero(op, name, value):
-    """``value`` if it is a real number >= 0 (the quick test first), else check_number's error."""
-    if type(value) is float and value >= 0:
-        return value
-    return check_number(op, name, value, low=0.0)
-
-
 def sgd_scalars(param, lr, momentum, dampening, weight_decay, maximize):
     """(sign, lr, momentum, 1 - dampening, weight_decay), checked and cast to ``param``'s dtype;
     sign is -1 to maximize (negating by a product with -1 is exact), 1 to minimize."""
-    lr = _at_least_zero("sgd_update_", "lr", lr)
-    momentum = _at_least_zero("sgd_update_", "momentum", momentum)
-    dampening = _at_least_zero("sgd_update_", "dampening", dampening)
-    weight_decay = _at_least_zero("sgd_update_", "weight_decay", weight_decay)
-    cast = param.dtype.type
-    return (cast(-1 if maximize else 1), cast(lr), cast(momentum), cast(1 - dampening),
-            cast(weight_decay))
+    return _cached(_sgd_scalars, param.dtype, lr, momentum, dampening, weight_decay,
+                   bool(maximize))
 
 
 def adam_scalars(param, lr, beta1, beta2, eps, weight_decay, step, maximize, decoupled):
@@ -117,14 +106,42 @@ def adam_scalars(param, lr, beta1, beta2, eps, weight_decay, step, maximize, dec
         the L2 penalty added to the gradient (0 when decoupled), ``decay`` the factor
         ``1 - lr * weight_decay`` that AdamW shrinks p by (1, an exact no-op, for Adam).
     """
-    lr = _at_least_zero("adam_update_", "lr", lr)
-    eps = _at_least_zero("adam_update_", "eps", eps)
-    weight_decay = _at_least_zero("adam_update_", "weight_decay", weight_decay)
+    return _cached(_adam_scalars, param.dtype, lr, beta1, beta2, eps, weight_decay, step,
+                   bool(maximize), bool(decoupled))
+
+
+def _cached(compute, *key):
+    """``compute(*key)``, remembered: every parameter of a group asks for the same constants
+    at each step, and checking and casting them costs more than a small parameter's update.
+    A key that cannot be hashed (a list, say) is computed, so that its check says what is
+    wrong."""
+    try:
+        return _remembered(compute, *key)
+    except TypeError:
+        return compute(*key)
+
+
+@functools.lru_cache(maxsize=256, typed=True)  # typed: 1, 1.0 and True are different keys
+def _remembered(compute, *key):
+    return compute(*key)
+
+
+def _sgd_scalars(dtype, lr, momentum, dampening, weight_decay, maximize):
+    for name, value in (("lr", lr), ("momentum", momentum), ("dampening", dampening),
+                        ("weight_decay", weight_decay)):
+        check_number("sgd_update_", name, value, low=0.0)
+    cast = dtype.type
+    return (cast(-1 if maximize else 1), cast(lr), cast(momentum), cast(1 - dampening),
+            cast(weight_decay))
+
+
+def _adam_scalars(dtype, lr, beta1, beta2, eps, weight_decay, step, maximize, decoupled):
+    for name, value in (("lr", lr), ("eps", eps), ("weight_decay", weight_decay)):
+        check_number("adam_update_", name, value, low=0.0)
     for name, beta in (("beta1", beta1), ("beta2", beta2)):
-        if not (type(beta) is float and 0 <= beta < 1):
-            check_number("adam_update_", name, beta, low=0.0, high=1.0, high_open=True)
-    t = step if type(step) is int and step >= 1 else check_int("adam_update_", "step", step, 1)
-    cast = param.dtype.type
+        check_number("adam_update_", name, beta, low=0.0, high=1.0, high_open=True)
+    t = check_int("adam_update_", "step", step, low=1)
+    cast = dtype.type
     step_size = lr / (1 - beta1 ** t)
     root_correction = (1 - beta2 ** t) ** 0.5
     wd, decay = (0.0, 1 - lr * weight_decay) if decoupled else (weight_decay, 1.0)

@@ -322,6 +322,18 @@ def test_kernels_refuse_bad_input_before_touching_anything(kernels, call, error,
     np.testing.assert_array_equal(a, [1.0, 2.0, 3.0])
 
 
+def test_remembered_constants_do_not_let_bad_ones_through():
+    """The constants of a call are remembered (typed): after lr=1 was used, lr=True is still
+    refused, and an unhashable lr gets the check's message, not a hashing error."""
+    a = np.ones(3)
+    cpu.sgd_update_(a, np.ones(3), None, 1, 0, 0, 0, False, False, False)
+    np.testing.assert_array_equal(a, np.zeros(3))
+    with pytest.raises(TypeError, match="sgd_update_: lr must be a real number, got True"):
+        cpu.sgd_update_(a, np.ones(3), None, True, 0, 0, 0, False, False, False)
+    with pytest.raises(TypeError, match=r"adam_update_: lr must be a real number, got \[0.1\]"):
+        cpu.adam_update_(a, a, a, a, None, [0.1], 0.9, 0.9, 1e-8, 0, 1, False, False, False)
+
+
 def test_read_only_parameter_is_refused():
     a = np.ones(3)
     a.flags.writeable = False

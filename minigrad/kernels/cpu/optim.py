@@ -36,7 +36,7 @@ _adam_entry = numba.njit(cache=True, error_model="numpy")(updates.adam_entry)
 
 def _flat(a):
     """``a`` as a 1-D C-ordered array: a view when ``a`` is C-contiguous, else a copy."""
-    return np.ascontiguousarray(a).reshape(-1)
+    return a.ravel()
 
 
 def _run(loops, writes, grad, *scalars):

@@ -26,7 +26,7 @@ _adam_entry = cuda.jit(device=True)(updates.adam_entry)
 
 def _flat(a):
     """``a`` as a 1-D C-ordered array: a view when ``a`` is C-contiguous, else a copy."""
-    return xp_of(a).ascontiguousarray(a).reshape(-1)
+    return a.ravel()
 
 
 def _run(kernel, writes, grad, *scalars):
