@@ -76,6 +76,7 @@ import numba
 from .checks import check_int
 
 ENVIRONMENT_VARIABLE = "MINIGRAD_NUM_THREADS"
+# What sizes the BLAS pool when set before NumPy loads (OpenBLAS falls back on OMP_NUM_THREADS).
 BLAS_VARIABLES = ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS")
 
 
@@ -97,9 +98,11 @@ def set_num_threads(n):
     Examples
     --------
     >>> import minigrad as mg
+    >>> previous = mg.get_num_threads()
     >>> mg.set_num_threads(1)
     >>> mg.get_num_threads()
     1
+    >>> mg.set_num_threads(previous)
     """
     n = check_int("set_num_threads", "n", n, low=1)
     numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
