@@ -68,8 +68,13 @@ def batch_norm_forward(x, weight, bias, eps):
     mean = np.empty(C, dtype=np.float64)
     var = np.empty(C, dtype=np.float64)
     with threads_for(2 * x.size):
-        _batch_norm_forward_loop(np.ascontiguousarray(x).reshape(N, C, L), weight, bias,
-                                 float(eps), y.reshape(N, C, L), mean, var)
+        if L == 1:
+            T = max(1, min(numba.get_num_threads(), C))
+            _batch_norm_forward_columns_loop(np.ascontiguousarray(x).reshape(N, C), weight,
+                                             bias, float(eps), y.reshape(N, C), mean, var, T)
+        else:
+            _batch_norm_forward_loop(np.ascontiguousarray(x).reshape(N, C, L), weight, bias,
+                                     float(eps), y.reshape(N, C, L), mean, var)
     return (y, mean, var)
 
 
@@ -99,6 +104,39 @@ def _batch_norm_forward_loop(x, weight, bias, eps, y, mean, var):
         var[c] = sigma2
 
 
+# An (N, C) input has one value per channel in each row: walking a channel down the rows reads
+# one value per cache line. These loops walk the rows instead, each thread over its own block of
+# channels [lo, hi) with one accumulator per channel, so the reads are contiguous. They index
+# views of the block from 0 (``row[j]``, not ``x[n, lo + j]``): Numba then knows the index is
+# not negative, skips the wrap-around test, and the loop vectorises (six times faster).
+@numba.njit(parallel=True, cache=True, fastmath=FAST)
+def _batch_norm_forward_columns_loop(x, weight, bias, eps, y, mean, var, T):
+    N, C = x.shape
+    scale = np.empty(C, dtype=np.float64)
+    for t in prange(T):
+        lo, hi = t * C // T, (t + 1) * C // T
+        mu, sigma2, k, b = mean[lo:hi], var[lo:hi], scale[lo:hi], bias[lo:hi]
+        mu[:] = 0.0
+        sigma2[:] = 0.0
+        for n in range(N):
+            row = x[n, lo:hi]
+            for j in range(hi - lo):
+                mu[j] += row[j]
+        mu /= N
+        for n in range(N):
+            row = x[n, lo:hi]
+            for j in range(hi - lo):
+                d = row[j] - mu[j]
+                sigma2[j] += d * d
+        sigma2 /= N
+        for j in range(hi - lo):
+            k[j] = weight[lo + j] / np.sqrt(sigma2[j] + eps)
+        for n in range(N):
+            row, out = x[n, lo:hi], y[n, lo:hi]
+            for j in range(hi - lo):
+                out[j] = (row[j] - mu[j]) * k[j] + b[j]
+
+
 def batch_norm_backward(g, x, weight, mean, invstd):
     """The three gradients of batch norm's training forward, in two passes over (g, x).
 
@@ -123,9 +161,16 @@ def batch_norm_backward(g, x, weight, mean, invstd):
     grad_weight = np.empty(C, dtype=x.dtype)
     grad_bias = np.empty(C, dtype=x.dtype)
     with threads_for(3 * x.size):
-        _batch_norm_backward_loop(np.ascontiguousarray(g).reshape(N, C, L),
-                                  np.ascontiguousarray(x).reshape(N, C, L), weight, mean,
-                                  invstd, grad_x.reshape(N, C, L), grad_weight, grad_bias)
+        if L == 1:
+            T = max(1, min(numba.get_num_threads(), C))
+            _batch_norm_backward_columns_loop(np.ascontiguousarray(g).reshape(N, C),
+                                              np.ascontiguousarray(x).reshape(N, C), weight,
+                                              mean, invstd, grad_x.reshape(N, C), grad_weight,
+                                              grad_bias, T)
+        else:
+            _batch_norm_backward_loop(np.ascontiguousarray(g).reshape(N, C, L),
+                                      np.ascontiguousarray(x).reshape(N, C, L), weight, mean,
+                                      invstd, grad_x.reshape(N, C, L), grad_weight, grad_bias)
     return (grad_x, grad_weight, grad_bias)
 
 
@@ -151,6 +196,34 @@ def _batch_norm_backward_loop(g, x, weight, mean, invstd, grad_x, grad_weight, g
         for n in range(N):
             for l in range(L):
                 grad_x[n, c, l] = k * (g[n, c, l] - mean_g - (x[n, c, l] - mu) * slope)
+
+
+@numba.njit(parallel=True, cache=True, fastmath=FAST)
+def _batch_norm_backward_columns_loop(g, x, weight, mean, invstd, grad_x, grad_weight,
+                                      grad_bias, T):
+    N, C = x.shape
+    sum_g = np.zeros(C, dtype=np.float64)
+    sum_g_centred = np.zeros(C, dtype=np.float64)
+    k = np.empty(C, dtype=np.float64)
+    for t in prange(T):
+        lo, hi = t * C // T, (t + 1) * C // T
+        mu, s, sg, sgc, kk = mean[lo:hi], invstd[lo:hi], sum_g[lo:hi], sum_g_centred[lo:hi], \
+            k[lo:hi]
+        for n in range(N):
+            row_g, row_x = g[n, lo:hi], x[n, lo:hi]
+            for j in range(hi - lo):
+                sg[j] += row_g[j]
+                sgc[j] += row_g[j] * (row_x[j] - mu[j])
+        for j in range(hi - lo):
+            grad_bias[lo + j] = sg[j]
+            grad_weight[lo + j] = sgc[j] * s[j]
+            kk[j] = weight[lo + j] * s[j]
+            sg[j] /= N                       # now mean(g)
+            sgc[j] *= s[j] * s[j] / N        # now the slope of grad_x in (x − mean)
+        for n in range(N):
+            row_g, row_x, out = g[n, lo:hi], x[n, lo:hi], grad_x[n, lo:hi]
+            for j in range(hi - lo):
+                out[j] = kk[j] * (row_g[j] - sg[j] - (row_x[j] - mu[j]) * sgc[j])
 
 
 def layer_norm_forward(x, weight, bias, D, eps):
