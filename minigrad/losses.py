@@ -16,7 +16,7 @@ import numpy as np
 
 from .backend import xp_of
 from .loss_args import as_target, check_same_shape, class_targets, reduce_loss
-from .tensor import raw
+from .tensor import Tensor, raw
 from .ops.elementwise import abs, exp, log, softplus, where
 from .ops.index import getitem
 from .ops.loss import binary_cross_entropy as _bce
@@ -67,11 +67,17 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
         w = w * raw(weight)[safe]
     loss = -picked * w
     if reduction == "mean":
-        # all entries ignored: 0, where PyTorch divides 0 by 0 and returns nan
-        return loss.sum() / max(float(w.sum()), 1e-12)
+        return _weighted_mean(loss.sum(), float(w.sum()))
     if reduction == "none":
         return reshape(loss, target.shape)
     return reduce_loss(loss, reduction, "nll_loss")
+
+
+def _weighted_mean(total_loss, total_weight):
+    """The weighted mean of a loss: its sum over the sum of the weights, or, when every entry
+    is ignored (the weights sum to 0), the sum itself, 0, where PyTorch divides 0 by 0 and
+    returns nan."""
+    return total_loss / total_weight if total_weight > 0 else total_loss
 
 
 def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean",
@@ -109,9 +115,6 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
                          f"{label_smoothing}")
     if getattr(raw(target), "dtype", np.dtype(int)).kind == "f":
         return _cross_entropy_probabilities(input, target, weight, reduction, label_smoothing)
-    if input.dtype not in FUSED_DTYPES:
-        return _cross_entropy_composite(input, target, weight, ignore_index, reduction,
-                                        label_smoothing)
     target, valid = class_targets("cross_entropy", input, target, ignore_index)
     if reduction not in ("mean", "sum", "none"):
         reduce_loss(None, reduction, "cross_entropy")  # raises, naming the loss
@@ -120,14 +123,17 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
         raise ValueError(f"cross_entropy: input of shape {input.shape} has no classes "
                          "(C = 0); expected at least one")
     w = _class_weights(weight, input)
+    if input.dtype not in FUSED_DTYPES:
+        return _cross_entropy_composite(input, target, w, ignore_index, reduction,
+                                        label_smoothing)
     xp = xp_of(input.data)
     rows = target.reshape(-1).astype(np.int64)
     ignored = -1 if ignore_index is None else int(ignore_index)
     denominator = 1.0
     if reduction == "mean":
         # all entries ignored: 0, where PyTorch divides 0 by 0 and returns nan
-        picked = w[xp.where(valid, target, 0)] * valid
-        denominator = max(float(picked.sum()), 1e-12)
+        total = float((w[xp.where(valid, target, 0)] * valid).sum())
+        denominator = total if total > 0 else 1.0  # as _weighted_mean does
     logits = _classes_last(input) if input.ndim > 2 else input
     loss = CrossEntropy.apply(logits, target=rows, weight=w, ignore_index=ignored,
                               label_smoothing=float(label_smoothing), reduction=reduction,
@@ -136,12 +142,14 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
 
 
 def _class_weights(weight, input):
-    """The class weights as an array of input's dtype, shape (C,): ones when not given."""
+    """The class weights as an array of input's floating dtype, shape (C,): ones when not
+    given."""
     C = input.shape[1]
     xp = xp_of(input.data)
+    dtype = input.dtype if input.dtype.kind == "f" else np.float64
     if weight is None:
-        return xp.ones(C, dtype=input.dtype)
-    w = xp.asarray(raw(weight)).astype(input.dtype)
+        return xp.ones(C, dtype=dtype)
+    w = xp.asarray(raw(weight)).astype(dtype)
     if w.shape != (C,):
         raise ValueError(f"cross_entropy: weight of shape {w.shape} does not fit input of "
                          f"shape {input.shape}; expected one weight per class, ({C},)")
@@ -169,20 +177,19 @@ def _cross_entropy_probabilities(input, target, weight, reduction, label_smoothi
 
 def _cross_entropy_composite(input, target, weight, ignore_index, reduction, label_smoothing):
     """Class-index cross-entropy from log-softmax and ``nll_loss``, for the dtypes the fused
-    kernel does not take (float16, integer logits)."""
-    C = input.shape[1] if input.ndim >= 2 else 0
-    log_probs = log_softmax(input, 1) if input.ndim >= 2 else input
+    kernel does not take (float16, integer logits); ``weight`` is the (C,) array of
+    ``_class_weights``, floating even for integer logits."""
+    C = input.shape[1]
+    log_probs = log_softmax(input, 1)
     loss = nll_loss(log_probs, target, weight, ignore_index, reduction)
     if not label_smoothing:
         return loss
-    w = _weights_along_classes(weight, input)
-    weighted = log_probs if w is None else log_probs * w
+    weighted = log_probs * reshape(Tensor._wrap(weight), (1, C) + (1,) * (input.ndim - 2))
     target, valid = class_targets("cross_entropy", input, target, ignore_index)
     smooth = where(valid, -weighted.sum(1), 0.0)
     if reduction == "mean":
         safe = xp_of(input.data).where(valid, target, 0)
-        total = valid.sum() if weight is None else (raw(weight)[safe] * valid).sum()
-        smooth = smooth.sum() / max(float(total), 1e-12)
+        smooth = _weighted_mean(smooth.sum(), float((weight[safe] * valid).sum()))
     else:
         smooth = reduce_loss(smooth, reduction, "cross_entropy")
     return loss * (1 - label_smoothing) + smooth * (label_smoothing / C)

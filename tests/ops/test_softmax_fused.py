@@ -106,8 +106,9 @@ def test_fused_cross_entropy_equals_the_composite(inputs, dtype):
     ignore_index = params.pop("ignore_index", -100)
     target = mg.tensor(params.pop("target"))
     fused = F.cross_entropy(a, target, ignore_index=ignore_index, **params)
-    composite = _cross_entropy_composite(b, target, params.get("weight"), ignore_index,
-                                         params["reduction"], params.get("label_smoothing", 0.0))
+    weight = params.get("weight", np.ones(x.shape[1])).astype(dtype)
+    composite = _cross_entropy_composite(b, target, weight, ignore_index, params["reduction"],
+                                         params.get("label_smoothing", 0.0))
     assert fused.grad_fn.__class__.__name__ in ("CrossEntropy", "Reshape")
     tol = 1e-5 if dtype == np.float32 else 1e-12
     np.testing.assert_allclose(fused.numpy(), composite.numpy(), rtol=tol, atol=tol)
