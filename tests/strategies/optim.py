@@ -72,3 +72,37 @@ def adam_options(draw):
                 weight_decay=draw(st.sampled_from([0.0, 0.1])),
                 amsgrad=draw(st.booleans()), maximize=draw(st.booleans()),
                 decoupled_weight_decay=draw(st.booleans()))
+
+
+PARAM_DTYPES = ["float32", "float64"] * 4 + ["float16"]
+GRAD_DTYPES = ["same"] * 12 + ["float16", "float32", "float64", "int64"]
+
+
+@st.composite
+def optimizer_cases(draw):
+    """A JSON case for the optimizer fuzzer (test_fuzz_optim.py): an optimizer, its options
+    (``foreach`` and ``fused`` among them), parameters of drawn shapes, dtypes and layouts,
+    and their gradients: mostly fitting, sometimes of another dtype or shape, or missing."""
+    name = draw(st.sampled_from(["SGD", "Adam", "AdamW"]))
+    if name == "SGD":
+        options = draw(sgd_options())
+    else:
+        options = draw(adam_options())
+        options["betas"] = list(options["betas"])
+        if name == "AdamW":
+            del options["decoupled_weight_decay"]
+    switch = draw(st.sampled_from([(None, None)] * 3 + [(False, None), (True, None), (None, True),
+                                   (False, True), (False, False), (True, True)]))
+    options["foreach"], options["fused"] = switch
+    params, grads = [], []
+    for _ in range(draw(st.integers(1, 3))):
+        shape = draw(st.lists(st.integers(0, 4), max_size=3))
+        dtype = draw(st.sampled_from(PARAM_DTYPES))
+        params.append({"shape": shape, "dtype": dtype, "layout": draw(st.sampled_from(LAYOUTS))})
+        grad_dtype = draw(st.sampled_from(GRAD_DTYPES))
+        grad_shape = shape if draw(st.integers(0, 19)) else shape + [1]
+        grads.append(None if draw(st.integers(0, 7)) == 0 else
+                     {"shape": grad_shape, "dtype": dtype if grad_dtype == "same" else grad_dtype,
+                      "layout": draw(st.sampled_from(LAYOUTS))})
+    return {"op": name, "seed": draw(st.integers(0, 2**31 - 1)), "options": options,
+            "params": params, "grads": grads, "steps": draw(st.integers(1, 3))}
