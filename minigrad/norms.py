@@ -12,7 +12,8 @@ given) of the same dtype and at least one value to normalise. Anything else, flo
 input, mixed dtypes, empty tensors, takes the composite of minigrad ops below
 (``_batch_norm_composite``, ``_normalize_composite``), which also serves the tests as the
 reference the fused path must match. Batch norm in eval mode is an affine map with constant
-statistics, three elementwise ops, and stays a composite.
+statistics, three elementwise ops, and stays a composite (forward + backward on (64, 32, 28,
+28) took 1.1-1.5x PyTorch's CPU time at one thread: a fused kernel would still help there).
 
 Notation
 --------
@@ -150,11 +151,17 @@ def _batch_norm_composite(x, running_mean, running_var, weight, bias, training, 
             running_var.data *= 1 - momentum
             running_var.data += momentum * batch_var
         out = centred / sqrt(var + eps)
-    else:
-        mean = _channel_view(running_mean, x.ndim).detach()
-        std = (running_var.data + eps) ** 0.5
-        out = (x - mean) / _channel_view(Tensor._wrap(std), x.ndim)
-    return _affine(out, weight, bias)
+        return _affine(out, weight, bias)
+    # Eval: an affine map with constant statistics, (x − mean) · (weight · invstd) + bias, three
+    # passes over x. The scale is folded on the C values; the mean is subtracted first, not
+    # folded into the shift as x · scale + (bias − mean · scale), which cancels when
+    # |mean| >> std (float32 x = 1e4 + noise would lose three digits).
+    mean = _channel_view(running_mean, x.ndim).detach()
+    scale = Tensor._wrap((running_var.data + eps) ** -0.5)
+    if weight is not None:
+        scale = scale * weight
+    out = (x - mean) * _channel_view(scale, x.ndim)
+    return out if bias is None else out + _channel_view(bias, x.ndim)
 
 
 def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
