@@ -10,8 +10,9 @@ SGD, Adam and AdamW take PyTorch's two switches, kept in each parameter group:
 ``foreach=True`` or ``fused=True``
     the fused kernel, and a clear error for a parameter it cannot update.
 
-The kernels do the rule's operations in the same order and dtype, so both paths give the same
-bits and a run may switch between them (or resume a checkpoint) without changing a trajectory.
+The kernels do the rule's operations in the same order and dtype, so on the CPU both paths give
+the same bits and a run may switch between them (or resume a checkpoint) without changing a
+trajectory; on a GPU they may differ by the roundings of its fused multiply-adds.
 PyTorch's ``foreach`` runs one kernel over a list of tensors and its ``fused`` one kernel per
 tensor that does the whole rule; here one fused kernel per parameter does both jobs, since
 calling it once per parameter measured as fast as passing the whole list at once. The decision

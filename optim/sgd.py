@@ -45,7 +45,7 @@ class SGD(Optimizer):
         None (the default) updates each float parameter with one fused kernel pass
         (``minigrad.kernels``) and any other with the NumPy rule; False uses the NumPy rule,
         an array expression at a time, for all; True demands the kernel (see ``optim.foreach``).
-        Both paths give the same bits.
+        Both paths give the same bits on the CPU.
     fused : bool or None
         True is the same as ``foreach=True`` here (one kernel does the whole rule); it cannot
         be set together with ``foreach=True``.

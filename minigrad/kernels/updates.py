@@ -27,8 +27,6 @@ import math
 
 from minigrad.checks import check_int, check_number
 
-FLOATS = ("float32", "float64")
-
 
 def sgd_entry(p, b, g, sign, lr, mu, one_minus_tau, wd, nesterov, first):
     """One entry of SGD: returns the new (p, b); b is returned unchanged when ``mu`` is 0."""

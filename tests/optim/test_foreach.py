@@ -6,10 +6,12 @@ SGD, Adam and AdamW update float parameters with one pass of a fused kernel by d
 paths must agree exactly, in float32 as in float64, over drawn shapes (0-d and empty included),
 options, missing gradients and strided gradients. PyTorch is the oracle for the trajectories,
 with ``foreach=True`` on both sides. The GPU twins run under Numba's CUDA simulator where there
-is no GPU, and must agree with the CPU kernels exactly.
+is no GPU, and must agree with the CPU kernels exactly there (on a GPU, up to the roundings
+that its fused multiply-adds change).
 """
 import math
 
+import numba
 import numpy as np
 import pytest
 from hypothesis import given, strategies as st
@@ -262,6 +264,15 @@ def test_adam_kernel_matches_numpy(kernels, shape, options, step, layout):
         np.testing.assert_allclose(got, want, rtol=1e-13, atol=1e-15)
 
 
+def assert_twins(a, b):
+    """The simulator runs the GPU twin's Python on the CPU: the same bits. A GPU contracts
+    multiply-adds into FMAs (see kernels/gpu/optim.py): a few roundings apart."""
+    if numba.config.ENABLE_CUDASIM:
+        np.testing.assert_array_equal(a, b)
+    else:
+        np.testing.assert_allclose(a, b, rtol=1e-5 if a.dtype == np.float32 else 1e-13)
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_gpu_twins_give_the_bits_of_the_cpu_kernels(dtype):
     rng = np.random.default_rng(2)
@@ -275,7 +286,7 @@ def test_gpu_twins_give_the_bits_of_the_cpu_kernels(dtype):
                                      maximize, decoupled)
                 kernels.sgd_update_(m, g, w, 0.1, 0.9, 0.0, 0.1, True, maximize, t == 1)
         for a, b in zip(arrays, twins):
-            np.testing.assert_array_equal(a, b)
+            assert_twins(a, b)
 
 
 def test_large_parameters_take_the_parallel_loop(monkeypatch):

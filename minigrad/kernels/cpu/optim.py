@@ -6,8 +6,9 @@ a pass over memory and most allocate a temporary, so a step reads and writes eve
 several times. Here one loop visits each entry once and applies the whole rule to it (the
 function of numbers ``updates.sgd_entry`` or ``updates.adam_entry``, compiled): read p, g and
 the buffers, write p and the buffers. Every public function has a twin of the same name and
-signature in ``minigrad.kernels.gpu.optim``. Both do the NumPy rule's operations in the same
-order and dtype, without fused multiply-adds, so all paths give the same bits.
+signature in ``minigrad.kernels.gpu.optim``. The loop does the NumPy rule's operations in the
+same order and dtype, and LLVM fuses no multiply-add unless asked to, so on the CPU the fused
+update and the NumPy rule give the same bits.
 
 One call updates one parameter. Passing all of a group's parameters in one call (a tuple of
 arrays) measured no faster, and building a Numba typed list of them costs more than the calls
