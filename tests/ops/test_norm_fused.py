@@ -297,6 +297,20 @@ def test_which_inputs_take_the_fused_path():
     np.testing.assert_array_equal(one.numpy(), np.zeros((1, 3, 1), np.float32))
 
 
+def test_eval_mode_is_exact_far_from_zero():
+    """Eval in float32 with |mean| = 1e4 and std 0.01: subtracting the mean before scaling
+    keeps the output to float32 precision (folding it into the shift would lose 1e-3 · 100)."""
+    rng = np.random.default_rng(8)
+    noise = rng.standard_normal((8, 2, 5))
+    x = (1e4 + 0.01 * noise).astype(np.float32)
+    rm, rv = np.full(2, 1e4, np.float32), np.full(2, 1e-4, np.float32)
+    w, b = np.array([2.0, 0.5], np.float32), np.array([1.0, -1.0], np.float32)
+    out = F.batch_norm(mg.tensor(x), mg.tensor(rm), mg.tensor(rv), mg.tensor(w), mg.tensor(b),
+                       training=False, eps=0.0).numpy()
+    exact = (x.astype(np.float64) - 1e4) / 0.01 * w[:, None] + b[:, None]
+    np.testing.assert_allclose(out, exact, atol=1e-3)
+
+
 def test_running_statistics_in_float32_follow_pytorchs_rule():
     """running ← (1 − m)·running + m·stat, the variance unbiased (M / (M − 1))."""
     rng = np.random.default_rng(5)
