@@ -214,8 +214,7 @@ class Function:
         self._census = census
         to_save = self._to_save
         if to_save:
-            self._saved = tuple([_saved_entry(x, inputs, arrays, outputs, raw)
-                                 for x in to_save])
+            self._saved = _saved_entries(to_save, inputs, arrays, outputs, raw)
             del self._to_save
         if state.anomaly:
             self._trace = user_frame()
@@ -310,18 +309,25 @@ def _wrap_gradient(g):
     return None if g is None else Tensor._wrap(g)
 
 
-def _saved_entry(x, inputs, arrays, outputs, raw):
-    """How ``save_for_backward`` keeps ``x``: found by identity among the arrays forward was
-    given (``arrays[i]`` is ``inputs[i].data`` for a Tensor input), then among forward's own
-    results, else as a constant."""
-    i = 0
-    for a in arrays:  # identity tests on the arrays: no isinstance or attribute read per input
-        if a is x:
-            tensor = inputs[i]
-            if isinstance(tensor, Tensor):
-                counter = tensor._version_counter  # read inline: the _version property is a call
-                return SavedInput((tensor, i, 0 if counter is None else counter.value))
-        i += 1
+def _saved_entries(to_save, inputs, arrays, outputs, raw):
+    """How ``save_for_backward`` keeps each of ``to_save``: an input found by identity among
+    the arrays forward was given (``arrays[i]`` is ``inputs[i].data`` for a Tensor input), else
+    as :func:`_saved_other` says. One call per node, not one per saved value."""
+    entries = []
+    for x in to_save:
+        for i, a in enumerate(arrays):  # identity tests: no isinstance or attribute read each
+            if a is x and isinstance(inputs[i], Tensor):
+                counter = inputs[i]._version_counter  # inline: the _version property is a call
+                entries.append(SavedInput((inputs[i], i, 0 if counter is None else counter.value)))
+                break
+        else:
+            entries.append(_saved_other(x, inputs, outputs, raw))
+    return tuple(entries)
+
+
+def _saved_other(x, inputs, outputs, raw):
+    """A saved value that is not an input's array: one of forward's own results, a Tensor,
+    a constant array or a Python value."""
     for nr, (t, r) in enumerate(zip(outputs, raw)):
         if r is x:  # forward's own result (a NumPy scalar was turned into a 0-d array by _wrap)
             counter = t._shared_version_counter()
