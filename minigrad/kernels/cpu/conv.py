@@ -51,10 +51,11 @@ from .. import geometry
 # ops/conv.py feeds im2col and the GEMM at most this many bytes of columns at a time. A chunk
 # this small is still in cache when the GEMM reads what im2col wrote, and the allocator
 # recycles it, where one buffer of hundreds of MB is page-faulted in afresh on every call. On
-# the benchmark shapes (2 cores), 1-4 MB ran up to 25% faster than one buffer for the batch;
-# with the faster im2col, 1 MB (half the L2 cache of a core) beat 2 and 4 MB by 3-7% at 1
-# thread on the conv2d and conv_transpose2d benchmarks (CPU time, interleaved runs).
-CONV_CHUNK_BYTES = 1 * 2**20
+# the benchmark shapes (2 cores), 1-4 MB ran up to 25% faster than one buffer for the batch.
+# Smaller is not better overall: 1 MB chunks gained 3-7% at 1 thread, but each chunk is one
+# more multi-threaded GEMM, whose end is a barrier between BLAS's threads; at 2 threads on a
+# busy machine, 1 MB made the conv2d benchmark 3.8x and LeNet 1.8x slower than 4 MB.
+CONV_CHUNK_BYTES = 4 * 2**20
 
 
 def im2col(x, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, out=None):
