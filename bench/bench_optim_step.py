@@ -12,6 +12,10 @@ counts are set with the usual variables, e.g. for one thread::
 
     OMP_NUM_THREADS=1 NUMBA_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 \\
         python -m bench.bench_optim_step [--repeats 7] [--number 200] [--clock cpu]
+
+``--threshold`` instead times the fused Adam kernel alone on one large parameter, on the
+calling thread and on Numba's thread pool (wall time), to choose
+``minigrad.kernels.cpu.optim.PARALLEL_FROM`` on a quiet machine with two or more threads.
 """
 import argparse
 import os
@@ -66,12 +70,40 @@ def steps(build, name, options, torch):
     return out
 
 
+def threshold(clock, repeats):
+    """Print serial against parallel fused Adam on parameters of 2^16 to 2^23 entries."""
+    from minigrad.kernels.cpu import adam_update_, optim as kernels
+    chosen = kernels.PARALLEL_FROM
+    print(f"\nfused Adam kernel, wall us per call; PARALLEL_FROM is 2^{chosen.bit_length() - 1}")
+    print("| entries | calling thread | thread pool | pool / calling |")
+    print("|---|---|---|---|")
+    for power in range(16, 24):
+        rng = np.random.default_rng(0)
+        p, g, m = (rng.standard_normal(1 << power, dtype=np.float32) for _ in range(3))
+        v = np.abs(rng.standard_normal(1 << power, dtype=np.float32))
+
+        def step():
+            adam_update_(p, g, m, v, None, 1e-3, 0.9, 0.999, 1e-8, 0.0, 10, False, False, False)
+        number = max(1, (1 << 22) >> power)
+        times = []
+        for parallel_from in (1 << 62, 0):  # never, always
+            kernels.PARALLEL_FROM = parallel_from
+            times.append(median_time(step, clock, number, repeats) * 1e6)
+        print(f"| 2^{power} | {times[0]:.1f} | {times[1]:.1f} | {times[1] / times[0]:.2f}x |")
+    kernels.PARALLEL_FROM = chosen
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--number", type=int, default=200, help="steps per timed batch")
     parser.add_argument("--clock", choices=("cpu", "wall"), default="cpu")
+    parser.add_argument("--threshold", action="store_true",
+                        help="time the kernel serial against parallel instead (wall time)")
     args = parser.parse_args(argv)
+    if args.threshold:
+        threshold(time.perf_counter, args.repeats)
+        return
     clock = time.process_time if args.clock == "cpu" else time.perf_counter
     torch = torch_or_none(threads=int(os.environ.get("OMP_NUM_THREADS", 0)) or None)
     for build in (mlp, lenet):
