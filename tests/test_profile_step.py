@@ -124,9 +124,9 @@ def test_bad_options_are_refused():
         profile_step.main(["--steps", "0"])
 
 
-def _command(tmp_path, *options):
+def _command(tmp_path, *options, model="mlp"):
     out = tmp_path / "profile.json"
-    done = subprocess.run([sys.executable, "-m", "bench.profile_step", "--model", "mlp",
+    done = subprocess.run([sys.executable, "-m", "bench.profile_step", "--model", model,
                            "--batch", "4", "--steps", "1", "--json", str(out), *options],
                           cwd=ROOT, capture_output=True, text=True, timeout=300,
                           env=dict(os.environ, PYTHONPATH=ROOT))
@@ -141,6 +141,15 @@ def test_threads_set_both_pools_and_each_pool_can_be_set_apart(tmp_path):
     assert (both["blas_threads"], both["numba_threads"]) == (2, 2)
     (apart,) = _command(tmp_path, "--threads", "2", "--blas-threads", "1", "--numba-threads", "1")
     assert (apart["blas_threads"], apart["numba_threads"]) == (1, 1)
+
+
+def test_the_lenet_step_finds_every_forward_product(tmp_path):
+    (report,) = _command(tmp_path, model="lenet")
+    B = 4
+    conv = 2 * B * (16 * 1 * 25 * 28 * 28 + 32 * 16 * 25 * 14 * 14)  # K * C*KH*KW * OH*OW
+    linear = 2 * B * (1568 * 128 + 128 * 10)
+    assert sum(g["flops"] * g["calls"] for g in report["gemms"]
+               if g["phase"] == "forward") == conv + linear
 
 
 def test_torch_profiles_the_same_step(tmp_path):
