@@ -107,7 +107,7 @@ class StackTimer:
 
 
 class GemmLog:
-    """Every np.matmul / np.dot call: shape, layout, caller, calls and wall time."""
+    """Every np.matmul / np.dot call: shape, layout, caller, calls, wall and CPU time."""
 
     def __init__(self, timer):
         self.timer = timer
