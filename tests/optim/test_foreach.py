@@ -72,6 +72,47 @@ def test_fused_adamw_gives_the_bits_of_the_numpy_rule(schedule, amsgrad):
     assert_same_bits(run(make, schedule, None), run(make, schedule, False))
 
 
+FIXED = {"params": [np.linspace(-2.0, 3.0, 12).reshape(3, 4), np.array([0.5, -0.25])],
+         "steps": [[np.cos(np.arange(12.0) + k).reshape(3, 4), None if k == 2 else
+                    np.array([0.3, -0.1]) * (k + 1)] for k in range(6)]}
+EVERY_OPTION = [
+    ("SGD", dict(lr=0.1)),
+    ("SGD", dict(lr=0.1, momentum=0.9, dampening=0.25, weight_decay=0.05)),
+    ("SGD", dict(lr=0.1, momentum=0.8, nesterov=True, maximize=True, weight_decay=0.5)),
+    ("Adam", dict(lr=0.1)),
+    ("Adam", dict(lr=0.1, betas=(0.5, 0.75), eps=0.5, weight_decay=0.25, amsgrad=True,
+                  maximize=True)),
+    ("Adam", dict(lr=0.1, weight_decay=0.25, decoupled_weight_decay=True)),
+    ("AdamW", dict(lr=0.1, weight_decay=0.5, amsgrad=True)),
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name, options", EVERY_OPTION)
+def test_every_option_takes_the_same_path_in_both(name, options, dtype):
+    """Fixed data, each option on, and an option switched on after two steps (momentum, or
+    amsgrad, whose buffers then start then): fused and NumPy rule give the same bits."""
+    schedule = {"params": [p.astype(dtype) for p in FIXED["params"]],
+                "steps": [[None if g is None else g.astype(dtype) for g in grads]
+                          for grads in FIXED["steps"]]}
+    switched = "momentum" if name == "SGD" else "amsgrad"
+
+    def make(params, foreach):
+        opt = getattr(optim, name)(params, **options, foreach=foreach)
+        original, count = opt.step, []
+
+        def step():
+            count.append(1)
+            if len(count) == 3 and not opt.param_groups[0][switched]:
+                opt.param_groups[0][switched] = 0.5 if switched == "momentum" else True
+            return original()
+        opt.step = step
+        return opt
+    reference = run(make, schedule, False)
+    assert not np.array_equal(reference[0][0], schedule["params"][0])  # it moved
+    assert_same_bits(run(make, schedule, None), reference)
+
+
 def test_numpy_rule_updates_the_momentum_buffer_of_a_0d_parameter():
     """-g of a 0-d array is a NumPy scalar; the buffer made from it must still be an array that
     later steps update in place (it was not, and the fused path disagreed)."""
