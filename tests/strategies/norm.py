@@ -53,9 +53,9 @@ def laid_out(a, layout):
 
 @st.composite
 def norm_problems(draw, kind="batch"):
-    """(x, weight, bias, g, eps) for a kernel test: x of a drawn shape, dtype, offset and layout;
-    weight and bias of x's dtype (C,) for batch norm, tail-shaped for layer norm; g the output
-    gradient. Layer norm problems also carry D in ``eps``'s place as (D, eps)."""
+    """(x, weight, bias, g, eps) for a kernel test: x of a drawn shape, dtype, offset, spread
+    and layout; weight and bias of x's dtype, (C,) for batch norm and normalized_shape for
+    layer norm (so D = weight.size); g the output gradient."""
     dtype = draw(st.sampled_from([np.float32, np.float64]))
     offset = draw(st.sampled_from([0.0, 0.0, 1e4, -3e3]))
     layout = draw(st.sampled_from(LAYOUTS))
