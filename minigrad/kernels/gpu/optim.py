@@ -6,10 +6,10 @@ device functions). Where the CPU loops over the entries, each entry gets a threa
 launch reads p, g and the buffers once and writes p and the buffers once. Arrays are CuPy
 arrays on a GPU, NumPy arrays under Numba's CUDA simulator.
 
-Under the simulator the twins give the CPU kernels' bits. On a GPU, NVVM contracts a multiply
-followed by an add into one fused multiply-add unless fast math is off *and* contraction is
-disabled, which Numba offers no switch for; a result may then differ from the CPU's by a
-rounding (about one unit in the last place per step).
+Under the simulator the twins give the CPU kernels' bits. On a GPU, NVVM by default contracts
+a multiply followed by an add into one fused multiply-add (Numba's ``cuda.jit`` has no option
+against it), so a result may differ from the CPU's by a rounding, about one unit in the last
+place per step.
 
 One launch updates one parameter. Launches cost microseconds each, so a model with hundreds of
 parameters pays for them; packing a group's parameters into one launch is left for later.
