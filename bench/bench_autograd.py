@@ -48,7 +48,7 @@ def main():
 
     row = compare(f"chain of {OPS} elementwise ops on (4, 4), fwd+bwd", run_minigrad,
                   run_torch, number=20, repeats=9, unit="µs per op", scale=1e6 / OPS,
-                  target=2)
+                  target=1.5)
     report([row], "Autograd overhead (CPU)")
 
 
