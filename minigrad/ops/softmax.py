@@ -21,7 +21,7 @@ Notation
 --------
 R, C     rows (distributions) and classes of the 2-D logits of the cross-entropy
 x        logits;  y  the output;  g  ``grad_output``
-lse      log Σ exp(x) per row;  p  softmax(x) = exp(x − lse)
+lse      log Σ exp(x) per row;  p  softmax(x) = exp(x − lse), kept by the cross-entropy
 t        a row's target class;  w  class weights (C,);  W  their sum;  eps  label smoothing
 a, b     the cross-entropy's gradient per row is a·p − b, with
          a = (1 − eps)·w[t] + eps/C·W  and  b = (1 − eps)·w[t]·onehot(t) + eps/C·w
@@ -111,19 +111,20 @@ class CrossEntropy(Function):
     """loss_r = (1 − eps)·w[t]·(lse − x[t]) + eps/C·Σ_c w[c]·(lse − x[c]), reduced over rows;
     dL/dx = s·(a·p − b) (Notation), computed by ``CrossEntropyBackward``.
 
-    One kernel pass over the logits gives every row's loss and its lse; the lse is kept (R
-    numbers), and the backward recomputes p = exp(x − lse) in its own single pass, as the
-    logits are saved anyway. Rows whose target is ``ignore_index`` give 0 and no gradient.
+    One kernel pass over the logits gives every row's loss and its probabilities p, which
+    are kept, as PyTorch keeps its log-softmax: the backward is then one pass without exp.
+    Rows whose target is ``ignore_index`` give 0 and no gradient.
     """
 
     @staticmethod
     def forward(ctx, x, target, weight, ignore_index, label_smoothing, reduction, denominator):
-        loss, lse = kernels_for(x).cross_entropy(x, target, weight, ignore_index,
-                                                 label_smoothing)
+        loss, probs = kernels_for(x).cross_entropy(x, target, weight, ignore_index,
+                                                   label_smoothing)
         ctx.save_for_backward(x)
-        # kept raw: the backward passes them to a kernel or compares with them, never
-        # differentiates them (the weights are constants, as in PyTorch)
-        ctx.rows = (lse, target, weight, ignore_index, label_smoothing)
+        # kept raw: the backward hands them to a kernel or compares with them, never
+        # differentiates them (the weights are constants, as in PyTorch; a second derivative
+        # gets p from softmax(x), in ops)
+        ctx.rows = (probs, target, weight, ignore_index, label_smoothing)
         ctx.scale = 1.0 / denominator if reduction == "mean" else 1.0
         if reduction == "none":
             return loss
@@ -142,13 +143,12 @@ class CrossEntropyBackward(Function):
 
     @staticmethod
     def forward(ctx, x, grad_output, rows, scale):
-        lse, target, weight, ignore_index, label_smoothing = rows
-        xp = xp_of(x)
-        row_scale = xp.empty(x.shape[0], dtype=x.dtype)
+        probs, target, weight, ignore_index, label_smoothing = rows
+        row_scale = xp_of(x).empty(x.shape[0], dtype=x.dtype)
         row_scale[...] = grad_output * scale  # a scalar g (mean, sum) or one per row (none)
         ctx.save_for_backward(x, grad_output)
         ctx.rows, ctx.scale = rows, scale
-        return kernels_for(x).cross_entropy_backward(x, lse, target, weight, row_scale,
+        return kernels_for(x).cross_entropy_backward(probs, target, weight, row_scale,
                                                      ignore_index, label_smoothing)
 
     @staticmethod
@@ -165,7 +165,7 @@ class CrossEntropyBackward(Function):
 
 def _gradient_terms(x, rows):
     """The constants a (R, 1) and b (R, C) of the gradient s·(a·p − b); 0 in ignored rows."""
-    lse, target, weight, ignore_index, label_smoothing = rows
+    _, target, weight, ignore_index, label_smoothing = rows
     xp = xp_of(x)
     R, C = x.shape
     valid = target != ignore_index

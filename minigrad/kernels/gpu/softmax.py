@@ -4,7 +4,7 @@ Every public function here has a twin of the same name, argument order and retur
 ``minigrad.kernels.cpu.softmax``, with the loops written in the same order: one thread per row
 here where the CPU runs rows in parallel there. Each row is shifted by its max before ``exp``,
 so nothing overflows; the exponentials are taken in the input's dtype and summed in float64,
-and lse stays float64 (rounded to float32 near 1e4 it would be 1e-3 off).
+and lse is a float64 (rounded to float32 near 1e4 it would be 1e-3 off).
 
 Notation
 --------
@@ -45,25 +45,25 @@ def log_softmax(x):
 
 def cross_entropy(x, target, weight, ignore_index, label_smoothing):
     """Per-row loss ``(1 - eps)·w[t]·(lse - x[t]) + eps/C · Σ_c w[c]·(lse - x[c])`` (0 where t
-    is ``ignore_index``) and the rows' lse in float64: ``(loss, lse)``, each of shape (R,)."""
+    is ``ignore_index``) and the probabilities exp(x - lse): ``(loss, probs)``, shapes (R,)
+    and (R, C)."""
     xp = xp_of(x)
-    R = x.shape[0]
-    loss = xp.empty(R, dtype=x.dtype)
-    lse = xp.empty(R, dtype=xp.float64)
+    x = xp.ascontiguousarray(x)
+    loss = xp.empty(x.shape[0], dtype=x.dtype)
+    probs = xp.empty(x.shape, dtype=x.dtype)
     if x.size:
-        launch(_cross_entropy_thread, R, xp.ascontiguousarray(x), target, weight, ignore_index,
-               label_smoothing, loss, lse)
-    return (loss, lse)
+        launch(_cross_entropy_thread, x.shape[0], x, target, weight, ignore_index,
+               label_smoothing, loss, probs)
+    return (loss, probs)
 
 
-def cross_entropy_backward(x, lse, target, weight, row_scale, ignore_index, label_smoothing):
-    """``row_scale·((1 - eps)·w[t]·(p - onehot(t)) + eps/C·(W·p - w))`` with p = exp(x - lse),
-    0 in ignored rows; shape (R, C)."""
-    xp = xp_of(x)
-    grad_x = xp.empty(x.shape, dtype=x.dtype)
-    if x.size:
-        launch(_cross_entropy_backward_thread, x.shape[0], xp.ascontiguousarray(x), lse, target,
-               weight, row_scale, ignore_index, label_smoothing, grad_x)
+def cross_entropy_backward(probs, target, weight, row_scale, ignore_index, label_smoothing):
+    """``row_scale·((1 - eps)·w[t]·(p - onehot(t)) + eps/C·(W·p - w))``, 0 in ignored rows;
+    shape (R, C)."""
+    grad_x = xp_of(probs).empty(probs.shape, dtype=probs.dtype)
+    if probs.size:
+        launch(_cross_entropy_backward_thread, probs.shape[0], probs, target, weight,
+               row_scale, ignore_index, label_smoothing, grad_x)
     return grad_x
 
 
@@ -91,7 +91,7 @@ def _softmax_thread(x, out, log):
 
 
 @cuda.jit
-def _cross_entropy_thread(x, target, weight, ignore_index, label_smoothing, loss, lse):
+def _cross_entropy_thread(x, target, weight, ignore_index, label_smoothing, loss, probs):
     R, C = x.shape
     r = cuda.grid(1)
     if r >= R:
@@ -101,25 +101,29 @@ def _cross_entropy_thread(x, target, weight, ignore_index, label_smoothing, loss
         top = max(top, x[r, c])
     total = 0.0
     for c in range(C):
-        total += math.exp(x[r, c] - top)
-    lse[r] = float(top) + math.log(total)
+        e = math.exp(x[r, c] - top)
+        probs[r, c] = e
+        total += e
+    for c in range(C):
+        probs[r, c] /= total
+    lse = float(top) + math.log(total)
     t = target[r]
     if t == ignore_index:
         loss[r] = 0.0
         return
-    value = (1.0 - label_smoothing) * weight[t] * (lse[r] - x[r, t])
+    value = (1.0 - label_smoothing) * weight[t] * (lse - float(x[r, t]))
     if label_smoothing != 0.0:
         smooth = 0.0
         for c in range(C):
-            smooth += weight[c] * (lse[r] - x[r, c])
+            smooth += weight[c] * (lse - float(x[r, c]))
         value += label_smoothing / C * smooth
     loss[r] = value
 
 
 @cuda.jit
-def _cross_entropy_backward_thread(x, lse, target, weight, row_scale, ignore_index,
+def _cross_entropy_backward_thread(probs, target, weight, row_scale, ignore_index,
                                    label_smoothing, grad_x):
-    R, C = x.shape
+    R, C = probs.shape
     r = cuda.grid(1)
     if r >= R:
         return
@@ -134,6 +138,6 @@ def _cross_entropy_backward_thread(x, lse, target, weight, row_scale, ignore_ind
     hard = (1.0 - label_smoothing) * weight[t]
     soft = label_smoothing / C
     for c in range(C):
-        p = math.exp(x[r, c] - lse[r])
+        p = probs[r, c]
         grad_x[r, c] = row_scale[r] * (hard * p + soft * (W * p - weight[c]))
     grad_x[r, t] -= row_scale[r] * hard
