@@ -120,11 +120,12 @@ class CrossEntropy(Function):
     def forward(ctx, x, target, weight, ignore_index, label_smoothing, reduction, denominator):
         loss, probs = kernels_for(x).cross_entropy(x, target, weight, ignore_index,
                                                    label_smoothing)
-        ctx.save_for_backward(x)
-        # kept raw: the backward hands them to a kernel or compares with them, never
-        # differentiates them (the weights are constants, as in PyTorch; a second derivative
-        # gets p from softmax(x), in ops)
-        ctx.rows = (probs, target, weight, ignore_index, label_smoothing)
+        # p is saved (so it is freed with the node's other saved arrays once backward ran) but
+        # only handed to a kernel: a second derivative gets p from softmax(x), in ops
+        ctx.save_for_backward(x, probs)
+        # kept raw: compared with or handed to a kernel, never differentiated (the weights
+        # are constants, as in PyTorch)
+        ctx.rows = (target, weight, ignore_index, label_smoothing)
         ctx.scale = 1.0 / denominator if reduction == "mean" else 1.0
         if reduction == "none":
             return loss
@@ -132,8 +133,9 @@ class CrossEntropy(Function):
 
     @staticmethod
     def backward(ctx, grad_output):
-        (x,) = ctx.saved_tensors
-        return CrossEntropyBackward.apply(x, grad_output, rows=ctx.rows, scale=ctx.scale)
+        (x, probs) = ctx.saved_tensors
+        return CrossEntropyBackward.apply(x, grad_output, probs=probs.data, rows=ctx.rows,
+                                          scale=ctx.scale)
 
 
 class CrossEntropyBackward(Function):
@@ -142,8 +144,8 @@ class CrossEntropyBackward(Function):
     dL/dg = the reduction's scale · Σ_c G·(a·p − b), summed over rows when g is a scalar."""
 
     @staticmethod
-    def forward(ctx, x, grad_output, rows, scale):
-        probs, target, weight, ignore_index, label_smoothing = rows
+    def forward(ctx, x, grad_output, probs, rows, scale):
+        target, weight, ignore_index, label_smoothing = rows
         row_scale = xp_of(x).empty(x.shape[0], dtype=x.dtype)
         row_scale[...] = grad_output * scale  # a scalar g (mean, sum) or one per row (none)
         ctx.save_for_backward(x, grad_output)
@@ -165,7 +167,7 @@ class CrossEntropyBackward(Function):
 
 def _gradient_terms(x, rows):
     """The constants a (R, 1) and b (R, C) of the gradient s·(a·p − b); 0 in ignored rows."""
-    _, target, weight, ignore_index, label_smoothing = rows
+    target, weight, ignore_index, label_smoothing = rows
     xp = xp_of(x)
     R, C = x.shape
     valid = target != ignore_index
