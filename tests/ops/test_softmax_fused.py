@@ -269,3 +269,15 @@ def test_gpu_twins_match_the_cpu_kernels(dtype):
         to_numpy(grad), cpu.cross_entropy_backward(ref_probs, target, weight, row_scale,
                                                    -100, 0.25), rtol=tol, atol=tol)
     assert gpu.softmax(to_device(np.zeros((0, 4), dtype))).shape == (0, 4)
+
+
+def test_cross_entropy_retain_graph_then_frees_its_probabilities():
+    x = mg.tensor(np.random.default_rng(2).standard_normal((4, 3)), requires_grad=True)
+    loss = F.cross_entropy(x, mg.tensor([0, 1, 2, 0]))
+    loss.backward(retain_graph=True)
+    first = x.grad.numpy().copy()
+    loss.backward()
+    np.testing.assert_allclose(x.grad.numpy(), 2 * first)
+    assert loss.grad_fn._saved is None  # the saved logits and probabilities are gone
+    with pytest.raises(RuntimeError, match="CrossEntropy: trying to backward through the graph"):
+        loss.backward()
