@@ -10,6 +10,7 @@ Workloads (float32, forward + backward; ratios minigrad / PyTorch, lower is bett
     batch_norm2d  training mode, x (64, 32, 28, 28), affine                       target <= 1.0x
     MLP step      784-256-256-10, batch 128, cross-entropy, SGD (momentum 0.9)    target <= 1.1x
     overhead      a chain of 200 elementwise ops on (4, 4), per op                target <= 1.5x
+    layer_norm    x (4096, 128) over the last axis, affine                        (no target)
     max_pool2d    2x2 with indices on (64, 32, 28, 28)                            target <= 1.0x
     max_unpool2d  those indices back to 28x28                                     target <= 1.0x
 
@@ -34,13 +35,15 @@ import time
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
                     "NUMBA_NUM_THREADS")
 TARGETS = {"lenet": 1.2, "conv2d": 1.3, "conv_transpose2d": 1.3, "batch_norm2d": 1.0,
-           "mlp": 1.1, "overhead": 1.5, "max_pool2d": 1.0, "max_unpool2d": 1.0}
+           "mlp": 1.1, "overhead": 1.5, "layer_norm": None, "max_pool2d": 1.0,
+           "max_unpool2d": 1.0}
 NAMES = {"lenet": "LeNet step, batch 64 x 1x28x28 (ms)",
          "conv2d": "conv2d x(64,32,14,14) w(64,32,3,3) p1 (ms)",
          "conv_transpose2d": "conv_transpose2d x(32,64,8,8) w(64,32,4,4) s2 p1 (ms)",
          "batch_norm2d": "batch_norm2d training (64,32,28,28) (ms)",
          "mlp": "MLP 784-256-256-10 step, batch 128 (ms)",
          "overhead": "autograd overhead, 200 ops on (4,4) (us per op)",
+         "layer_norm": "layer_norm (4096,128) over the last axis (ms)",
          "max_pool2d": "max_pool2d 2x2 + indices (64,32,28,28) (ms)",
          "max_unpool2d": "max_unpool2d 2x2 to (64,32,28,28) (ms)"}
 OPS = 200  # length of the overhead chain
@@ -158,6 +161,13 @@ def runners(name, torch):
         else:
             theirs_bn = None
         return (*_forward_backward(ours_bn, theirs_bn, arrays, shape_of, {}, rng, torch), 1e3)
+    if name == "layer_norm":
+        arrays = [rng.standard_normal((4096, 128), dtype=np.float32),
+                  rng.random(128, dtype=np.float32) + 0.5,
+                  rng.standard_normal(128, dtype=np.float32)]
+        return (*_forward_backward(lambda x, w, b: F.layer_norm(x, (128,), w, b),
+                                   tF and (lambda x, w, b: tF.layer_norm(x, (128,), w, b)),
+                                   arrays, shape_of, {}, rng, torch), 1e3)
     if name in ("max_pool2d", "max_unpool2d"):
         x0 = rng.standard_normal((64, 32, 28, 28), dtype=np.float32)
         if name == "max_pool2d":
@@ -262,7 +272,8 @@ def main(argv=None):
             cells.append(f"{ours * scale:.3g} / {theirs * scale:.3g}" if theirs
                          else f"{ours * scale:.3g} / n/a")
             ratios.append(f"{ours / theirs:.2f}x" if theirs else "n/a")
-        print("| " + " | ".join(cells + ratios + [f"<= {TARGETS[name]}x"]) + " |")
+        target = f"<= {TARGETS[name]}x" if TARGETS[name] else "-"
+        print("| " + " | ".join(cells + ratios + [target]) + " |")
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"date": time.strftime("%Y-%m-%d"), "load": load, "results": summary},
