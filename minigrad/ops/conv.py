@@ -50,7 +50,7 @@ from .shape import pad
 # The most bytes of im2col columns one Conv2d node keeps from its forward for its weight
 # gradient; a larger im2col is recomputed in backward. Measured at 1 thread (CPU time,
 # interleaved runs): sharing the 4 MB im2col of conv_transpose2d's backward saved 8-10%, but
-# keeping the 14-20 MB columns of the conv2d and LeNet benchmarks was 1-5% slower than
+# keeping the 14-20 MB columns of the conv2d and LeNet benchmarks was 1-6% slower than
 # recomputing them: kept columns go to fresh memory that has left the cache by backward,
 # while a recomputation reads the 4-9x smaller input into a cache-hot chunk (the "same" path
 # of im2col copies at memory speed). So only what fits in cache is kept.
