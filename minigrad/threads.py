@@ -60,7 +60,7 @@ The default
 At import, ``MINIGRAD_NUM_THREADS=n`` in the environment applies ``set_num_threads(n)``. Without
 it, the BLAS pool is set to one thread unless the environment sizes it itself
 (``OPENBLAS_NUM_THREADS``, ``MKL_NUM_THREADS`` or ``OMP_NUM_THREADS``: an explicit setting
-wins), and Numba's pool keeps its size.
+wins), and Numba's pool keeps its size; Numba is then not loaded until a kernel needs it.
 
 BLAS threads are set through ``threadpoolctl`` (a small pure-Python package, installed with
 minigrad). Without it, only Numba's pool is set, and BLAS keeps the size it started with (set
@@ -71,8 +71,6 @@ the BLAS count is the whole process's.
 """
 import os
 
-import numba
-
 from .checks import check_int
 
 ENVIRONMENT_VARIABLE = "MINIGRAD_NUM_THREADS"
@@ -81,7 +79,8 @@ BLAS_VARIABLES = ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS")
 
 
 def blas_threads_for(n):
-    """The policy: how many BLAS threads go with ``n`` threads in all (see the module)."""
+    """The policy: how many BLAS threads go with ``n`` threads in all (None where no count was
+    asked for, at import). One, whatever ``n``: see the module."""
     return 1
 
 
@@ -104,6 +103,7 @@ def set_num_threads(n):
     1
     >>> mg.set_num_threads(previous)
     """
+    import numba  # here, not at the top: ``import minigrad`` leaves Numba to the first kernel
     n = check_int("set_num_threads", "n", n, low=1)
     numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
     _set_blas_threads(blas_threads_for(n))
@@ -111,6 +111,7 @@ def set_num_threads(n):
 
 def get_num_threads():
     """The number of threads minigrad's parallel kernels use (Numba's, for this thread)."""
+    import numba
     return numba.get_num_threads()
 
 
@@ -140,7 +141,8 @@ def _from_environment(environ=os.environ):
         set_num_threads(n)
         return n
     if not any(environ.get(name) for name in BLAS_VARIABLES):
-        _set_blas_threads(blas_threads_for(get_num_threads()))
+        # The policy's BLAS size does not depend on n, so Numba need not load to know it.
+        _set_blas_threads(blas_threads_for(None))
     return None
 
 
