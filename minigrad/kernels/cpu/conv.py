@@ -159,8 +159,8 @@ def _shifted_run(KH, KW, SH, SW, PH, PW, DH, DW, H, W, OH, OW):
     ``runs[tap] = (start, stop, shift)``, the column positions ``start <= p < stop`` (from
     the first valid window to the last) reading image position ``p + shift``, always inside
     the plane. Inside that run the columns ``ow`` outside the tap's valid range would read a
-    neighbouring row instead of the padding; the loops mask those with the tap table. ``start == stop`` when the tap
-    sees only padding. Shape (KH*KW, 3)."""
+    neighbouring row instead of the padding; the loops mask those with the tap table.
+    ``start == stop`` when the tap sees only padding. Shape (KH*KW, 3)."""
     rows = _valid_range(OH, H, KH, SH, PH, DH)
     across = _valid_range(OW, W, KW, SW, PW, DW)
     runs = np.zeros((KH * KW, 3), dtype=np.int64)
