@@ -35,6 +35,7 @@ def test_the_threshold_table_covers_the_sizes(capsys, monkeypatch):
     monkeypatch.setattr(bench_optim_step, "median_time", lambda fn, clock, number, repeats: 1.0)
     bench_optim_step.threshold(None, 1)
     out = capsys.readouterr().out
-    assert "PARALLEL_FROM is 2^20" in out
+    from minigrad.kernels.cpu.optim import PARALLEL_FROM
+    assert f"PARALLEL_FROM is 2^{PARALLEL_FROM.bit_length() - 1}" in out
     assert [line.split(" | ")[0] for line in out.splitlines() if line.startswith("| 2^")] == \
         [f"| 2^{k}" for k in range(16, 24)]

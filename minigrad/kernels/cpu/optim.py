@@ -14,8 +14,9 @@ One call updates one parameter. Passing all of a group's parameters in one call 
 arrays) measured no faster, and building a Numba typed list of them costs more than the calls
 (about 24 us against about 1 us a call, for an MLP's six parameters). Small parameters run on
 the calling thread; from ``PARALLEL_FROM`` entries the loop is split over Numba's threads. The
-loop does so little per entry that waking the pool does not pay below that, on a loaded two-core
-machine not even at a million entries; ``threads_for``'s general threshold is far lower.
+loop does so little per entry that waking the pool does not pay below that: on a busy two-core
+machine Adam on the pool was 1.1-1.4x slower up to 2^20 entries and even from 2^21 (``python -m
+bench.bench_optim_step --threshold``); ``threads_for``'s general threshold is far lower.
 
 Notation
 --------
@@ -29,7 +30,7 @@ from numba import prange
 from .. import updates
 from .parallel import threads_for
 
-PARALLEL_FROM = 1 << 20  # entries of a parameter from which the loop uses the thread pool
+PARALLEL_FROM = 1 << 21  # entries of a parameter from which the loop uses the thread pool
 
 _sgd_entry = numba.njit(cache=True, error_model="numpy")(updates.sgd_entry)
 _adam_entry = numba.njit(cache=True, error_model="numpy")(updates.adam_entry)
