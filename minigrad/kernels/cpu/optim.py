@@ -15,8 +15,9 @@ arrays) measured no faster, and building a Numba typed list of them costs more t
 (about 24 us against about 1 us a call, for an MLP's six parameters). Small parameters run on
 the calling thread; from ``PARALLEL_FROM`` entries the loop is split over Numba's threads. The
 loop does so little per entry that waking the pool does not pay below that: on a busy two-core
-machine Adam on the pool was 1.1-1.4x slower up to 2^20 entries and no faster from 2^21 (``python -m
-bench.bench_optim_step --threshold``); ``threads_for``'s general threshold is far lower.
+machine Adam on the pool was 1.1-1.4x slower up to 2^20 entries and no faster from 2^21
+(``python -m bench.bench_optim_step --threshold``); ``threads_for``'s general threshold is far
+lower.
 
 Notation
 --------
