@@ -94,7 +94,7 @@ def test_graph_of_a_module_names_parameters_and_ops(tmp_path):
     for name in ("net/0/weight", "net/0/bias", "net/2/weight", "net/2/bias", "input_0"):
         assert name in nodes
     assert nodes["net/0/weight"].op == "Parameter"
-    assert [n.op for n in graph.node].count("MatMul") == 2
+    assert [n.op for n in graph.node].count("Linear") == 2
     assert [n.op for n in graph.node].count("ReLU") == 1
     relu = next(n for n in graph.node if n.op == "ReLU")
     (shape,) = relu.attr["_output_shapes"].list.shape
