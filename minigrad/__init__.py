@@ -16,6 +16,7 @@ from .factories import (tensor, zeros, ones, empty, full, arange, eye, rand, ran
 from .gradcheck import gradcheck, gradgradcheck, GradcheckError
 from .backend import manual_seed, device
 from .threads import set_num_threads, get_num_threads
+from .allocator import keep_freed_memory
 from .ops.elementwise import (exp, log, sqrt, sin, cos, tanh, sigmoid, relu, abs, clip,
                               maximum, minimum, where)
 from .ops.reduce import (sum, mean, max, min, amax, amin, prod, var, std, logsumexp, argmax,
@@ -36,6 +37,8 @@ from . import viz
 from .trace import trace_backward
 from .serialization_safetensors import save_safetensors, load_safetensors
 from . import cuda as accelerator  # noqa: F401  (PyTorch's device-generic name; see cuda.py)
+
+keep_freed_memory()  # a training loop's arrays reuse freed memory (see allocator.py)
 
 # dtypes are NumPy's; PyTorch's names for them are aliases. The names float, int, bool shadow
 # the builtins only as attributes of this package (mg.float), never inside the engine.
