@@ -87,7 +87,7 @@ def test_targets_met_and_missed():
     rows = {row[0]: row[1:] for row in report.targets(synthetic())}
     assert rows["minigrad forward µs/op at 100,000 ops <= 1.2x that at 1,000"] == ["1.000x", "met"]
     assert rows["forward + backward µs/op at 100,000 ops <= 1.3x PyTorch"] == ["1.250x", "met"]
-    assert rows["slope on length (forward) within 0.1 of PyTorch's"] == ["0.000 apart", "met"]
+    assert rows["slope on length (forward) at most 0.1 above PyTorch's"] == ["+0.000", "met"]
     assert rows["peak RSS rise, backward through the 1,000-step RNN <= 1.5x PyTorch"] == [
         "1.500x", "met"]
     rows = {row[0]: row[1:] for row in report.targets(synthetic(k_ours=1.2, rnn_rise=(2, 1)))}
@@ -96,9 +96,12 @@ def test_targets_met_and_missed():
         f"{growth:.3f}x", "MISSED"]
     assert rows["forward + backward µs/op at 100,000 ops <= 1.3x PyTorch"] == [
         f"{1.25 * growth:.3f}x", "MISSED"]
-    assert rows["slope on length (backward) within 0.1 of PyTorch's"] == ["0.200 apart", "MISSED"]
+    assert rows["slope on length (backward) at most 0.1 above PyTorch's"] == ["+0.200", "MISSED"]
     assert rows["peak RSS rise, backward through the 1,000-step RNN <= 1.5x PyTorch"] == [
         "2.000x", "MISSED"]
+    rows = {row[0]: row[1:] for row in report.targets(synthetic(k_ours=0.8))}
+    # growing more slowly than PyTorch is within the target
+    assert rows["slope on length (backward) at most 0.1 above PyTorch's"] == ["-0.200", "met"]
 
 
 def test_a_target_just_missed_does_not_print_as_its_limit():
@@ -117,7 +120,7 @@ def test_summary_tables():
     assert "| 1,000 | 5.000 | 4.000 | 1.25x |" in text
     assert "| length (forward) | 1.20 | 1.00 | +0.20 |" in text
     assert f"| steps at 1,000 | {150e6 / 2**20:.1f} | {100e6 / 2**20:.1f} | 1.50x |" in text
-    assert "| slope on length (forward) within 0.1 of PyTorch's | 0.200 apart | MISSED |" in text
+    assert "| slope on length (forward) at most 0.1 above PyTorch's | +0.200 | MISSED |" in text
     text = report.summary(synthetic(torch=False), ["minigrad"])
     assert "| 1,000 | 5.000 | n/a |" in text and "PyTorch (" not in text
 
