@@ -66,6 +66,9 @@ def serve(run_case):
     read from stdin with ``run_case`` and prints its verdict."""
     import traceback
     sys.path.insert(0, HERE)
+    # The project's root before tests/: the script's folder (tests/) holds test folders named
+    # optim/ and layers/, which would otherwise be imported as those packages.
+    sys.path.insert(0, os.path.dirname(HERE))
     import minigrad as mg
     import minigrad.functional as F
     import minigrad.kernels.cpu as kernels
