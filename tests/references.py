@@ -247,3 +247,27 @@ def interpolate(x, size=None, scale_factor=None, mode="nearest", align_corners=N
         y[:, :, oh, ow] = ((1 - lh) * ((1 - lw) * x[:, :, h0, w0] + lw * x[:, :, h0, w1])
                            + lh * ((1 - lw) * x[:, :, h1, w0] + lw * x[:, :, h1, w1]))
     return y
+
+
+def im2col(x, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW):
+    """Every kernel window of x (N, C, H, W) as a column: row (c*KH + kh)*KW + kw, column
+    (n*OH + oh)*OW + ow, zero where the window reads padding (kernels/cpu/conv.py's layout)."""
+    N, C, H, W = x.shape
+    cols = np.zeros((C * KH * KW, N * OH * OW), x.dtype)
+    for n, c, kh, kw, oh, ow in itertools.product(range(N), range(C), range(KH), range(KW),
+                                                  range(OH), range(OW)):
+        ih, iw = oh * SH - PH + kh * DH, ow * SW - PW + kw * DW
+        if 0 <= ih < H and 0 <= iw < W:
+            cols[(c * KH + kh) * KW + kw, (n * OH + oh) * OW + ow] = x[n, c, ih, iw]
+    return cols
+
+
+def col2im(cols, N, C, H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW):
+    """The adjoint of :func:`im2col`: each column added back onto its window."""
+    x = np.zeros((N, C, H, W), cols.dtype)
+    for n, c, kh, kw, oh, ow in itertools.product(range(N), range(C), range(KH), range(KW),
+                                                  range(OH), range(OW)):
+        ih, iw = oh * SH - PH + kh * DH, ow * SW - PW + kw * DW
+        if 0 <= ih < H and 0 <= iw < W:
+            x[n, c, ih, iw] += cols[(c * KH + kh) * KW + kw, (n * OH + oh) * OW + ow]
+    return x

@@ -1,38 +1,17 @@
 """im2col / col2im kernels (CPU, and GPU through CuPy or Numba's CUDA simulator) against slow,
 obvious NumPy loops."""
-import itertools
 
 import numba
 import numpy as np
 import pytest
 from hypothesis import given, strategies as st
 
+import references as R
 import strategies as S
 from minigrad.backend import cupy, to_numpy
 from minigrad.kernels import cpu
 
 ARGS = ("KH", "KW", "SH", "SW", "PH", "PW", "DH", "DW", "OH", "OW")
-
-
-def reference_im2col(x, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW):
-    N, C, H, W = x.shape
-    cols = np.zeros((C * KH * KW, N * OH * OW), x.dtype)
-    for n, c, kh, kw, oh, ow in itertools.product(range(N), range(C), range(KH), range(KW),
-                                                  range(OH), range(OW)):
-        ih, iw = oh * SH - PH + kh * DH, ow * SW - PW + kw * DW
-        if 0 <= ih < H and 0 <= iw < W:
-            cols[(c * KH + kh) * KW + kw, (n * OH + oh) * OW + ow] = x[n, c, ih, iw]
-    return cols
-
-
-def reference_col2im(cols, N, C, H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW):
-    x = np.zeros((N, C, H, W), cols.dtype)
-    for n, c, kh, kw, oh, ow in itertools.product(range(N), range(C), range(KH), range(KW),
-                                                  range(OH), range(OW)):
-        ih, iw = oh * SH - PH + kh * DH, ow * SW - PW + kw * DW
-        if 0 <= ih < H and 0 <= iw < W:
-            x[n, c, ih, iw] += cols[(c * KH + kh) * KW + kw, (n * OH + oh) * OW + ow]
-    return x
 
 
 @given(S.im2col_cases())
@@ -41,7 +20,7 @@ def test_im2col_matches_reference(case):
     args = [g[k] for k in ARGS]
     cols = cpu.im2col(x, *args)
     assert cols.dtype == x.dtype
-    np.testing.assert_array_equal(cols, reference_im2col(x, *args))
+    np.testing.assert_array_equal(cols, R.im2col(x, *args))
 
 
 @given(S.im2col_cases(), st.integers(0, 2**32 - 1))
@@ -54,7 +33,7 @@ def test_col2im_matches_reference(case, seed):
     image = cpu.col2im(cols, N, C, H, W, *args)
     assert image.dtype == x.dtype
     tol = 1e-5 if x.dtype == np.float32 else 1e-12
-    np.testing.assert_allclose(image, reference_col2im(cols, N, C, H, W, *args), rtol=tol,
+    np.testing.assert_allclose(image, R.col2im(cols, N, C, H, W, *args), rtol=tol,
                                atol=tol)
 
 
@@ -85,13 +64,13 @@ EDGE_CASES = [
 def test_im2col_edge_cases_match_reference(geometry):
     x = np.random.default_rng(1).standard_normal((2, 3, 5, 4))
     args = [geometry[k] for k in ARGS]
-    np.testing.assert_array_equal(cpu.im2col(x, *args), reference_im2col(x, *args))
+    np.testing.assert_array_equal(cpu.im2col(x, *args), R.im2col(x, *args))
 
 
 def test_im2col_accepts_non_contiguous_input():
     x = np.arange(2 * 3 * 4 * 5, dtype=np.float64).reshape(3, 2, 4, 5).transpose(1, 0, 2, 3)
     args = (2, 3, 1, 2, 1, 0, 1, 1, 5, 2)
-    np.testing.assert_array_equal(cpu.im2col(x, *args), reference_im2col(x, *args))
+    np.testing.assert_array_equal(cpu.im2col(x, *args), R.im2col(x, *args))
 
 
 def test_im2col_of_a_known_image():
@@ -154,11 +133,11 @@ def test_gpu_kernels_match_reference(shape, geometry, dtype):
     x = rng.standard_normal(shape).astype(dtype)
     cols = gpu.im2col(to_gpu(x), *args)
     assert cols.dtype == dtype
-    np.testing.assert_array_equal(to_numpy(cols), reference_im2col(x, *args))
+    np.testing.assert_array_equal(to_numpy(cols), R.im2col(x, *args))
     cols = rng.standard_normal(cols.shape).astype(dtype)
     image = gpu.col2im(to_gpu(cols), *shape, *args)
     assert image.dtype == dtype
-    np.testing.assert_allclose(to_numpy(image), reference_col2im(cols, *shape, *args),
+    np.testing.assert_allclose(to_numpy(image), R.col2im(cols, *shape, *args),
                                rtol=1e-5, atol=1e-5)
 
 
@@ -186,10 +165,10 @@ def test_kernels_write_into_a_given_workspace():
     args = (3, 2, 1, 2, 1, 0, 1, 1, 4, 2)
     cols = np.full((18, 16), np.nan)
     assert cpu.im2col(x, *args, out=cols) is cols
-    np.testing.assert_array_equal(cols, reference_im2col(x, *args))
+    np.testing.assert_array_equal(cols, R.im2col(x, *args))
     image = np.full(x.shape, np.nan)
     assert cpu.col2im(cols, *x.shape, *args, out=image) is image
-    np.testing.assert_allclose(image, reference_col2im(cols, *x.shape, *args), rtol=1e-12)
+    np.testing.assert_allclose(image, R.col2im(cols, *x.shape, *args), rtol=1e-12)
 
 
 @pytest.mark.parametrize("out", [np.zeros((18, 15)), np.zeros((18, 16), np.float32),

@@ -8,7 +8,6 @@
 - The shifted im2col / col2im of "same" geometries (stride 1, OW == W) against slow loops.
 """
 import gc
-import itertools
 import weakref
 
 import numpy as np
@@ -18,6 +17,7 @@ import minigrad as mg
 import minigrad.kernels.cpu as cpu_kernels
 import minigrad.ops.conv as conv_ops
 from minigrad.ops.conv import conv2d, conv_transpose2d
+import references as R
 
 # (x shape, weight shape, keywords): plain, strided and grouped, 'same' padding, dilated
 CONV_CASES = [
@@ -197,27 +197,6 @@ def test_create_graph_gradient_penalty_matches_the_recomputing_path(monkeypatch)
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
 
 
-def reference_im2col(x, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW):
-    N, C, H, W = x.shape
-    cols = np.zeros((C * KH * KW, N * OH * OW), x.dtype)
-    for n, c, kh, kw, oh, ow in itertools.product(range(N), range(C), range(KH), range(KW),
-                                                  range(OH), range(OW)):
-        ih, iw = oh * SH - PH + kh * DH, ow * SW - PW + kw * DW
-        if 0 <= ih < H and 0 <= iw < W:
-            cols[(c * KH + kh) * KW + kw, (n * OH + oh) * OW + ow] = x[n, c, ih, iw]
-    return cols
-
-
-def reference_col2im(cols, N, C, H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW):
-    x = np.zeros((N, C, H, W), cols.dtype)
-    for n, c, kh, kw, oh, ow in itertools.product(range(N), range(C), range(KH), range(KW),
-                                                  range(OH), range(OW)):
-        ih, iw = oh * SH - PH + kh * DH, ow * SW - PW + kw * DW
-        if 0 <= ih < H and 0 <= iw < W:
-            x[n, c, ih, iw] += cols[(c * KH + kh) * KW + kw, (n * OH + oh) * OW + ow]
-    return x
-
-
 # Stride 1 with OW == W (2*PW == DW*(KW - 1)): the shifted path. Rows may differ (OH != H),
 # taps may see only padding (PH beyond the kernel), and an odd image is narrower than the kernel.
 SHIFTED = [
@@ -237,11 +216,11 @@ def test_shifted_im2col_and_col2im_match_slow_loops(shape, geometry, dtype):
     rng = np.random.default_rng(5)
     x = rng.standard_normal(shape).astype(dtype)
     cols = cpu_kernels.im2col(x, *args)
-    np.testing.assert_array_equal(cols, reference_im2col(x, *args))
+    np.testing.assert_array_equal(cols, R.im2col(x, *args))
     cols = rng.standard_normal(cols.shape).astype(dtype)
     tol = 1e-5 if dtype == np.float32 else 1e-12
     np.testing.assert_allclose(cpu_kernels.col2im(cols, *shape, *args),
-                               reference_col2im(cols, *shape, *args), rtol=tol, atol=tol)
+                               R.col2im(cols, *shape, *args), rtol=tol, atol=tol)
 
 
 def test_shifted_col2im_ignores_infinite_columns_on_the_padding():
@@ -253,7 +232,7 @@ def test_shifted_col2im_ignores_infinite_columns_on_the_padding():
     cols = cpu_kernels.im2col(x, *args)
     cols[cols == 0] = np.inf  # exactly the entries that came from the padding
     image = cpu_kernels.col2im(cols, *shape, *args)
-    np.testing.assert_array_equal(image, reference_col2im(np.where(np.isinf(cols), 0, cols),
+    np.testing.assert_array_equal(image, R.col2im(np.where(np.isinf(cols), 0, cols),
                                                           *shape, *args))
 
 
