@@ -15,30 +15,13 @@ CPU a call used does not depend on how often other jobs took the core away.
 
     python -m bench.bench_norm [--threads 1] [--repeats 7] [--cpu-time]
 """
-import argparse
-import statistics
-import time
 
 import numpy as np
 
 import minigrad as mg
 import minigrad.functional as F
 from minigrad import norms
-from bench.harness import Row, compare, report, torch_or_none
-
-
-def compare_cpu_time(name, ours, theirs=None, repeats=7, number=5):
-    """:func:`bench.harness.compare` with CPU seconds (``process_time``) per call."""
-    def median(fn):
-        fn()
-        times = []
-        for _ in range(repeats):
-            start = time.process_time()
-            for _ in range(number):
-                fn()
-            times.append((time.process_time() - start) / number)
-        return statistics.median(times)
-    return Row(name, median(ours), median(theirs) if theirs else None)
+from bench.harness import kernel_bench_arguments, report
 
 
 def _runner(fn, arrays, g, make):
@@ -86,16 +69,7 @@ def workloads():
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--repeats", type=int, default=7)
-    parser.add_argument("--cpu-time", action="store_true",
-                        help="time CPU seconds (process_time), not the wall clock")
-    args = parser.parse_args(argv)
-    timer = compare_cpu_time if args.cpu_time else compare
-    import numba
-    numba.set_num_threads(args.threads)
-    torch = torch_or_none(args.threads)
+    args, timer, torch = kernel_bench_arguments(__doc__.split("\n")[0], argv)
     rng = np.random.default_rng(0)
     rows = []
     for name, shape, param_shape, ours, composite, theirs in workloads():

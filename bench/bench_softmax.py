@@ -18,7 +18,6 @@ jobs took the core away.
 
     python -m bench.bench_softmax [--threads 1] [--repeats 7] [--cpu-time]
 """
-import argparse
 
 import numpy as np
 
@@ -27,8 +26,7 @@ import minigrad.functional as F
 from minigrad.ops.linalg import matmul
 from minigrad.ops.reduce import logsumexp
 from minigrad.ops.shape import transpose
-from bench.bench_norm import compare_cpu_time
-from bench.harness import compare, report, torch_or_none
+from bench.harness import kernel_bench_arguments, report
 
 
 def softmax_composite(x):
@@ -84,16 +82,7 @@ def _runner(fn, arrays, target, g, make):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--repeats", type=int, default=7)
-    parser.add_argument("--cpu-time", action="store_true",
-                        help="time CPU seconds (process_time), not the wall clock")
-    args = parser.parse_args(argv)
-    timer = compare_cpu_time if args.cpu_time else compare
-    import numba
-    numba.set_num_threads(args.threads)
-    torch = torch_or_none(args.threads)
+    args, timer, torch = kernel_bench_arguments(__doc__.split("\n")[0], argv)
     rng = np.random.default_rng(0)
     rows = []
     for name, arrays, target, ours, composite, theirs in workloads(rng):

@@ -26,16 +26,18 @@ def torch_or_none(threads=None):
     return torch
 
 
-def median_time(fn, number=1, repeats=7, warmup=2):
-    """Median seconds per call of ``fn`` over ``repeats`` batches of ``number`` calls."""
+def median_time(fn, number=1, repeats=7, warmup=2, clock=time.perf_counter):
+    """Median seconds per call of ``fn`` over ``repeats`` batches of ``number`` calls, read off
+    ``clock`` (``time.process_time`` counts the process's CPU seconds: steadier on a shared
+    machine at one thread)."""
     for _ in range(warmup):
         fn()
     times = []
     for _ in range(repeats):
-        start = time.perf_counter()
+        start = clock()
         for _ in range(number):
             fn()
-        times.append((time.perf_counter() - start) / number)
+        times.append((clock() - start) / number)
     return statistics.median(times)
 
 
@@ -58,11 +60,33 @@ class Row:
 
 
 def compare(name, ours, theirs=None, number=1, repeats=7, warmup=2, unit="ms", scale=1e3,
-            target=None):
+            target=None, clock=time.perf_counter):
     """Time ``ours`` and (if given) ``theirs``; return a :class:`Row`."""
-    t_ours = median_time(ours, number, repeats, warmup)
-    t_theirs = median_time(theirs, number, repeats, warmup) if theirs else None
+    t_ours = median_time(ours, number, repeats, warmup, clock)
+    t_theirs = median_time(theirs, number, repeats, warmup, clock) if theirs else None
     return Row(name, t_ours, t_theirs, unit, scale, target)
+
+
+def compare_cpu_time(name, ours, theirs=None, repeats=7, number=5):
+    """:func:`compare` in CPU seconds of the process (``time.process_time``) per call."""
+    return compare(name, ours, theirs, number, repeats, warmup=1, clock=time.process_time)
+
+
+def kernel_bench_arguments(description, argv=None):
+    """The options shared by the kernel benchmarks (``--threads``, ``--repeats``,
+    ``--cpu-time``), applied: Numba's pool sized, PyTorch loaded if installed.
+    Returns ``(args, timer, torch)``, ``timer`` being :func:`compare` or
+    :func:`compare_cpu_time`."""
+    import argparse
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--cpu-time", action="store_true",
+                        help="time CPU seconds (process_time), not the wall clock")
+    args = parser.parse_args(argv)
+    import numba
+    numba.set_num_threads(args.threads)
+    return args, (compare_cpu_time if args.cpu_time else compare), torch_or_none(args.threads)
 
 
 def report(rows, title=""):
