@@ -163,6 +163,36 @@ def test_max_pool2d_ties_take_the_first_and_nan_wins():
     assert y[0].item() == 1.0 and np.isnan(y[1].item())
 
 
+@given(N=st.integers(1, 3), C=st.integers(1, 3), H=st.integers(2, 9), W=st.integers(2, 19),
+       ceil_mode=st.booleans(), nan=st.booleans(), dtype=st.sampled_from([np.float32, np.float64]),
+       seed=st.integers(0, 2**16))
+def test_max_pool2x2_path_agrees_with_the_general_loop(N, C, H, W, ceil_mode, nan, dtype, seed):
+    """The written-out 2x2 / stride 2 path against the general loop and the reference, on values
+    drawn from {0, 1, 2} (ties everywhere) and, when ``nan``, some NaNs (the last one wins)."""
+    rng = np.random.default_rng(seed)
+    x = rng.integers(0, 3, (N, C, H, W)).astype(dtype)
+    if nan:
+        x[rng.random(x.shape) < 0.2] = np.nan
+    y, indices = cpu_pool.max_pool2d(x, 2, 2, 2, 2, 0, 0, ceil_mode=ceil_mode)
+    y_general, indices_general = np.empty_like(y), np.empty_like(indices)
+    cpu_pool._max_pool2d_loop(x, 2, 2, 2, 2, 0, 0, 1, 1, y_general, indices_general)
+    np.testing.assert_array_equal(indices, indices_general)
+    np.testing.assert_array_equal(y, y_general)
+    if not nan:
+        y_ref, indices_ref = ref_max_pool2d(x, 2, 2, 2, 2, 0, 0, 1, 1, *y.shape[2:])
+        np.testing.assert_array_equal(indices, indices_ref)
+        np.testing.assert_array_equal(y, y_ref)
+
+
+def test_max_pool2x2_path_nan_rule():
+    """Scan order within a window is (0,0), (0,1), (1,0), (1,1); a NaN takes over from any
+    number, and a later NaN from an earlier one."""
+    x = np.array([[[[np.nan, 5.0, 1.0, 1.0], [7.0, np.nan, 1.0, 4.0]]]], dtype=np.float32)
+    y, indices = cpu_pool.max_pool2d(x, 2, 2, 2, 2, 0, 0)
+    assert indices.ravel().tolist() == [5, 7]
+    assert np.isnan(y[0, 0, 0, 0]) and y[0, 0, 0, 1] == 4.0
+
+
 def test_max_pool2d_keeps_float32():
     x = np.arange(16, dtype=np.float32).reshape(1, 1, 4, 4)
     y, indices = cpu_pool.max_pool2d(x, 2, 2, 2, 2, 0, 0)

