@@ -10,16 +10,15 @@ Column layout
 ``cols`` has shape ``(C*KH*KW, N*OH*OW)``: row ``r = (c*KH + kh)*KW + kw``, column
 ``j = (n*OH + oh)*OW + ow``. This layout was chosen for speed:
 
-- the GEMM ``weight.reshape(C_out, C*KH*KW) @ cols`` is one large product whose inner
-  dimension is contiguous in both operands, the case BLAS handles best, and it covers many
-  samples at once (a chunk of the batch, see ``CONV_CHUNK_BYTES``) instead of one small
-  product per sample;
+- the weight gradient's GEMM ``grad_y @ colsᵀ`` is one large product over a chunk of the
+  batch (see ``CONV_CHUNK_BYTES``) whose inner dimension is contiguous in both operands, the
+  case BLAS handles best;
 - the rows of channel group ``g`` are the contiguous block ``[g*Cg*KH*KW, (g+1)*Cg*KH*KW)``,
   so ``cols.reshape(G, Cg*KH*KW, N*OH*OW)`` gives one GEMM per group without a copy;
 - each (n, c) input plane fills KH*KW runs of OH*OW contiguous entries, so the copy streams.
 
-The price is one transpose of the (C_out, N, OH, OW) product into NCHW, a cheap copy next to
-the GEMM.
+The forward's GEMM runs per sample on a strided view of these columns (each sample's block
+``cols[:, n*OH*OW:(n + 1)*OH*OW]``), writing the output in NCHW order with no transposing copy.
 
 Both loops first solve the geometry once, in a table of where each tap reads (``_tap_table``),
 and then run a flat gather (im2col) or scatter-add (col2im) per (n, c) plane, in parallel over
