@@ -9,6 +9,9 @@ broadcasts.
 a named tuple ``(values, indices)``; with a Tensor as second argument, the elementwise
 ``maximum``/``minimum``. ``amax``/``amin`` reduce over one or several axes and return values only.
 
+A 0-d tensor takes ``dim`` 0 or -1 (alone or in a tuple), as in PyTorch: the result is 0-d, its
+one entry reduced on its own (``var`` with the default correction is then nan).
+
 Notation
 --------
 axes          the reduced axes, normalised to a sorted tuple of non-negative ints
@@ -26,14 +29,21 @@ from .elementwise import where, sqrt, exp, log, maximum, minimum
 
 
 def normalize_axes(axis, ndim, op):
-    """``axis`` (None, int or sequence) as a sorted tuple of distinct non-negative axes."""
+    """``axis`` (None, int or sequence) as a sorted tuple of distinct non-negative axes.
+
+    A 0-d tensor has no axes, yet takes dim 0 or -1 as PyTorch does (they name its one entry):
+    each is checked as an axis of a 1-d tensor, and nothing is reduced.
+    """
     if axis is None:
         return tuple(range(ndim))
-    if isinstance(axis, (tuple, list)):
-        axes = tuple(sorted({normalize_axis(a, ndim, op) for a in axis}))
-    else:
-        axes = (normalize_axis(axis, ndim, op),)
-    return axes
+    dims = axis if isinstance(axis, (tuple, list)) else (axis,)
+    if ndim == 0:
+        for a in dims:
+            if a not in (0, -1):
+                raise IndexError(f"{op}: dim {a} is out of range for a 0-d tensor "
+                                 f"(0 and -1 name its one entry)")
+        return ()
+    return tuple(sorted({normalize_axis(a, ndim, op) for a in dims}))
 
 
 def kept_shape(shape, axes):
@@ -167,8 +177,7 @@ def mean(x, dim=None, keepdim=None, *, axis=None, keepdims=None):
     return Sum.apply(x, axes=axes, keepdims=keepdim) / builtins.max(_count(x.shape, axes), 1)
 
 
-def _extreme(op, x, dim, keepdim):
-    name = op.__name__.lower()
+def _extreme(op, name, x, dim, keepdim):
     axes = normalize_axes(dim, x.ndim, name)
     if builtins.any(x.shape[a] == 0 for a in axes):
         raise ValueError(f"{name}: cannot reduce an empty axis (shape {x.shape}, dim {dim})")
@@ -183,11 +192,11 @@ def _extreme_along(op, arg, x, dim, keepdim, axis, keepdims):
         return (maximum if op is Max else minimum)(x, dim)
     dim, keepdim = dim_args(name, dim, keepdim, axis, keepdims)
     if dim is None:
-        return _extreme(op, x, None, keepdim)
+        return _extreme(op, name, x, None, keepdim)
     if isinstance(dim, (tuple, list)):
         raise TypeError(f"{name}: dim must be one int to get (values, indices), got {dim}; "
                         f"use a{name}(x, dim={tuple(dim)}) to reduce several axes")
-    values = _extreme(op, x, dim, keepdim)
+    values = _extreme(op, name, x, dim, keepdim)
     return ValuesIndices(values, arg(x, dim, keepdim))
 
 
@@ -217,14 +226,14 @@ def amax(x, dim=None, keepdim=None, *, axis=None, keepdims=None):
     """Maximum over ``dim`` (all axes when None, or a tuple); values only, ties share the
     gradient evenly."""
     dim, keepdim = dim_args("amax", dim, keepdim, axis, keepdims)
-    return _extreme(Max, x, dim, keepdim)
+    return _extreme(Max, "amax", x, dim, keepdim)
 
 
 def amin(x, dim=None, keepdim=None, *, axis=None, keepdims=None):
     """Minimum over ``dim`` (all axes when None, or a tuple); values only, ties share the
     gradient evenly."""
     dim, keepdim = dim_args("amin", dim, keepdim, axis, keepdims)
-    return _extreme(Min, x, dim, keepdim)
+    return _extreme(Min, "amin", x, dim, keepdim)
 
 
 def prod(x, dim=None, keepdim=None, *, axis=None, keepdims=None):
@@ -247,6 +256,15 @@ def _correction(op, dim, unbiased, correction):
     return dim, correction
 
 
+def _var(op, x, dim, unbiased, keepdim, correction, axis, keepdims):
+    dim, correction = _correction(op, dim, unbiased, correction)
+    dim, keepdim = dim_args(op, dim, keepdim, axis, keepdims)
+    axes = normalize_axes(dim, x.ndim, op)
+    centred = x - mean(x, axes, keepdim=True)
+    return (sum(centred * centred, axes, keepdim)
+            / _positive(_count(x.shape, axes) - correction))
+
+
 def var(x, dim=None, unbiased=None, keepdim=None, *, correction=None, axis=None, keepdims=None):
     """Variance over ``dim``, dividing by ``n - correction``.
 
@@ -258,19 +276,12 @@ def var(x, dim=None, unbiased=None, keepdim=None, *, correction=None, axis=None,
     >>> mg.var(mg.tensor([1.0, 3.0]), unbiased=False).item()
     1.0
     """
-    dim, correction = _correction("var", dim, unbiased, correction)
-    dim, keepdim = dim_args("var", dim, keepdim, axis, keepdims)
-    axes = normalize_axes(dim, x.ndim, "var")
-    centred = x - mean(x, axes, keepdim=True)
-    return (sum(centred * centred, axes, keepdim)
-            / _positive(_count(x.shape, axes) - correction))
+    return _var("var", x, dim, unbiased, keepdim, correction, axis, keepdims)
 
 
 def std(x, dim=None, unbiased=None, keepdim=None, *, correction=None, axis=None, keepdims=None):
     """Standard deviation, the square root of :func:`var` (same arguments)."""
-    dim, correction = _correction("std", dim, unbiased, correction)
-    dim, keepdim = dim_args("std", dim, keepdim, axis, keepdims)
-    return sqrt(var(x, dim, keepdim=keepdim, correction=correction))
+    return sqrt(_var("std", x, dim, unbiased, keepdim, correction, axis, keepdims))
 
 
 def _positive(n):
@@ -291,23 +302,33 @@ def logsumexp(x, dim=None, keepdim=None, *, axis=None, keepdims=None):
                                                   if i not in axes))
 
 
-def _no_grad_reduction(name, fn, x, dim, keepdim, axis, keepdims):
-    """A reduction whose result is an index or a truth value: an array op, no gradient."""
+def _no_grad_reduction(name, fn, x, dim, keepdim, axis, keepdims, several=True):
+    """A reduction whose result is an index or a truth value: an array op, no gradient.
+    ``several``: whether ``dim`` may be a tuple (``all``/``any``; not ``argmax``/``argmin``)."""
     dim, keepdim = dim_args(name, dim, keepdim, axis, keepdims)
+    if not several and isinstance(dim, (tuple, list)):
+        raise TypeError(f"{name}: dim must be one int, got {dim}")
     if dim is not None:
-        dim = (normalize_axis(dim, x.ndim, name) if not isinstance(dim, (tuple, list))
-               else normalize_axes(dim, x.ndim, name))
+        if x.ndim == 0:
+            normalize_axes(dim, 0, name)  # only checks: dim 0 or -1 names the one entry
+            dim = None
+        elif isinstance(dim, (tuple, list)):
+            dim = normalize_axes(dim, x.ndim, name)
+        else:
+            dim = normalize_axis(dim, x.ndim, name)
     return Tensor._wrap(fn(x.data, axis=dim, keepdims=keepdim))
 
 
 def argmax(x, dim=None, keepdim=None, *, axis=None, keepdims=None):
     """Index of the maximum along ``dim`` (flat index when None); int64, no grad."""
-    return _no_grad_reduction("argmax", xp_of(x.data).argmax, x, dim, keepdim, axis, keepdims)
+    return _no_grad_reduction("argmax", xp_of(x.data).argmax, x, dim, keepdim, axis, keepdims,
+                              several=False)
 
 
 def argmin(x, dim=None, keepdim=None, *, axis=None, keepdims=None):
     """Index of the minimum along ``dim`` (flat index when None); int64, no grad."""
-    return _no_grad_reduction("argmin", xp_of(x.data).argmin, x, dim, keepdim, axis, keepdims)
+    return _no_grad_reduction("argmin", xp_of(x.data).argmin, x, dim, keepdim, axis, keepdims,
+                              several=False)
 
 
 def all(x, dim=None, keepdim=None, *, axis=None, keepdims=None):
