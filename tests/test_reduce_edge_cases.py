@@ -1,5 +1,6 @@
 """Reductions at their edges: dim 0 and -1 of a 0-d tensor (PyTorch takes both and returns a
-0-d result), and error messages that name the op called."""
+0-d result), error messages that name the op called, and ``var``/``std`` refusing ``unbiased``
+given twice."""
 import math
 
 import numpy as np
@@ -107,6 +108,19 @@ def test_std_errors_name_std():
         mg.std(mg.ones(2, 3), 1, keepdim=True, keepdims=True)
 
 
+@pytest.mark.parametrize("op", ["var", "std"])
+@pytest.mark.parametrize("positional, keyword", [(True, False), (False, True), (True, True),
+                                                 (False, False)])
+def test_var_std_refuse_unbiased_both_in_place_of_dim_and_by_keyword(op, positional, keyword):
+    x = mg.tensor([1.0, 2.0, 4.0])
+    with pytest.raises(TypeError, match=rf"^{op}: got unbiased={positional} in the place of dim "
+                                        rf"and unbiased={keyword}"):
+        getattr(mg, op)(x, positional, unbiased=keyword)
+    with pytest.raises(TypeError, match=rf"^{op}: got unbiased={positional} in the place of dim "
+                                        rf"and unbiased={keyword}"):
+        getattr(x, op)(positional, unbiased=keyword)
+
+
 @pytest.mark.parametrize("op, ref", [("var", np.var), ("std", np.std)])
 def test_var_std_unbiased_alone_still_taken_in_either_place(op, ref):
     data = np.array([1.0, 2.0, 4.0])
@@ -144,3 +158,11 @@ def test_0d_reductions_vs_torch():
         assert ours.grad.item() == theirs.grad.item() == 1.0
     values, indices = torch.max(theirs, 0)
     assert indices.shape == () and indices.item() == 0
+
+
+def test_var_unbiased_twice_vs_torch():
+    torch = pytest.importorskip("torch")
+    with pytest.raises(TypeError):
+        torch.var(torch.tensor([1.0, 2.0, 4.0]), True, unbiased=False)
+    with pytest.raises(TypeError, match=r"^var: got unbiased=True in the place of dim"):
+        mg.var(mg.tensor([1.0, 2.0, 4.0]), True, unbiased=False)

@@ -245,9 +245,13 @@ def prod(x, dim=None, keepdim=None, *, axis=None, keepdims=None):
 
 def _correction(op, dim, unbiased, correction):
     """PyTorch's two spellings of the divisor: ``unbiased`` (True: n - 1) or ``correction``.
-    A bool in the place of ``dim`` is ``unbiased`` (``torch.var(x, False)``)."""
+    A bool in the place of ``dim`` is ``unbiased`` (``torch.var(x, False)``); giving
+    ``unbiased=`` as well is a TypeError, as in PyTorch, whatever the two values."""
     if isinstance(dim, bool):
-        dim, unbiased = None, dim if unbiased is None else unbiased
+        if unbiased is not None:
+            raise TypeError(f"{op}: got unbiased={dim} in the place of dim and "
+                            f"unbiased={unbiased}; give one of them")
+        dim, unbiased = None, dim
     if unbiased is not None and correction is not None:
         raise TypeError(f"{op}: got both unbiased={unbiased} and correction={correction}; "
                         f"give one of them")
@@ -270,7 +274,8 @@ def var(x, dim=None, unbiased=None, keepdim=None, *, correction=None, axis=None,
 
     ``correction=1`` (the default, as ``unbiased=True``) is PyTorch's unbiased estimate;
     ``correction=0`` (``unbiased=False``) divides by n. The positional order is PyTorch's
-    ``(dim, unbiased, keepdim)``.
+    ``(dim, unbiased, keepdim)``; a bool in the place of ``dim`` is ``unbiased``
+    (``var(x, False)``), and ``unbiased=`` given beside it is a TypeError, as in PyTorch.
 
     >>> import minigrad as mg
     >>> mg.var(mg.tensor([1.0, 3.0]), unbiased=False).item()
