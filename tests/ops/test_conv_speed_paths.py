@@ -251,3 +251,26 @@ def test_gpu_twins_match_the_cpu_on_shifted_geometries(shape, geometry):
     np.testing.assert_array_equal(to_numpy(gpu.im2col(to_gpu(x), *args)), cols)
     np.testing.assert_allclose(to_numpy(gpu.col2im(to_gpu(cols), *shape, *args)),
                                cpu_kernels.col2im(cols, *shape, *args), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("rows", [0, 10**9])
+@pytest.mark.parametrize("x_shape, w_shape, keywords", CONV_CASES)
+def test_weight_gradient_per_sample_and_one_product_paths_match_the_reference(
+        x_shape, w_shape, keywords, rows, monkeypatch):
+    """``grad_weight_arrays`` sums one product per sample when the weight has at most
+    PER_SAMPLE_WEIGHT_ROWS rows of columns per group, else runs one product over the chunk:
+    both give the reference's weight gradient, by linearity Σ y(e_i) · g for each unit weight e_i."""
+    import minigrad.kernels.im2col_gemm as im2col_gemm
+    monkeypatch.setattr(im2col_gemm, "PER_SAMPLE_WEIGHT_ROWS", rows)
+    monkeypatch.setattr(cpu_kernels, "CONV_CHUNK_BYTES", 700)  # several chunks, summed too
+    _, _, w_grad = _grads(conv2d, x_shape, w_shape, keywords, 0, monkeypatch)
+    x, w = _problem(x_shape, w_shape)
+    x = x.numpy()
+    y_shape = R.conv2d(x, w.numpy(), **keywords).shape
+    g = np.sin(np.arange(np.prod(y_shape))).reshape(y_shape)
+    expected = np.zeros(w_shape)
+    for i in np.ndindex(*w_shape):
+        unit = np.zeros(w_shape)
+        unit[i] = 1.0
+        expected[i] = (R.conv2d(x, unit, **keywords) * g).sum()
+    np.testing.assert_allclose(w_grad, expected, rtol=1e-10, atol=1e-10)
