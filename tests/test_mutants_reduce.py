@@ -65,12 +65,13 @@ def test_extreme_gradient_keeps_float32(op):
     np.testing.assert_array_equal(x.grad.numpy(), expected)
 
 
-def test_var_keyword_unbiased_wins_over_a_positional_bool():
+def test_var_positional_bool_is_unbiased_and_refuses_a_second_unbiased():
     """``var(x, True)`` puts the bool in ``dim``'s place (PyTorch's ``unbiased``); an explicit
-    ``unbiased=`` keyword alongside it is the one used."""
+    ``unbiased=`` keyword alongside it is refused, as PyTorch does."""
     x = mg.tensor([1.0, 2.0, 4.0])
-    assert mg.var(x, True, unbiased=False).item() == pytest.approx(np.var(x.numpy()))
-    assert mg.var(x, False, unbiased=True).item() == pytest.approx(np.var(x.numpy(), ddof=1))
+    with pytest.raises(TypeError, match=r"^var: got unbiased=True in the place of dim"):
+        mg.var(x, True, unbiased=False)
+    assert mg.var(x, True).item() == pytest.approx(np.var(x.numpy(), ddof=1))
     assert mg.var(x, False).item() == pytest.approx(np.var(x.numpy()))
 
 

@@ -166,3 +166,25 @@ def test_var_unbiased_twice_vs_torch():
         torch.var(torch.tensor([1.0, 2.0, 4.0]), True, unbiased=False)
     with pytest.raises(TypeError, match=r"^var: got unbiased=True in the place of dim"):
         mg.var(mg.tensor([1.0, 2.0, 4.0]), True, unbiased=False)
+
+
+@pytest.mark.parametrize("value, count", [(3.0, 1), (0.0, 0)])
+def test_nonzero_of_a_0d_tensor(value, count):
+    """PyTorch: a nonzero scalar gives indices of shape (1, 0), a zero one (0, 0); as a tuple,
+    one index tensor of length 1 or 0."""
+    out = mg.nonzero(mg.tensor(value))
+    assert out.shape == (count, 0) and out.dtype == np.int64
+    (only,) = mg.nonzero(mg.tensor(value), as_tuple=True)
+    assert only.tolist() == [0] * count and only.dtype == np.int64
+
+
+@pytest.mark.parametrize("op", ["cumsum", "cumprod"])
+@pytest.mark.parametrize("dim", [0, -1])
+def test_running_ops_take_dim_0_and_minus_1_of_a_0d_tensor(op, dim):
+    x = mg.tensor(2.5, requires_grad=True)
+    out = getattr(mg, op)(x, dim)
+    assert out.shape == () and out.item() == 2.5
+    out.backward()
+    assert x.grad.item() == 1.0
+    with pytest.raises(IndexError):
+        getattr(mg, op)(x, 1)

@@ -76,7 +76,11 @@ def nonzero(x, as_tuple=False):
     """The indices of the nonzero entries: an int64 tensor of shape (count, ndim), or with
     ``as_tuple`` one 1-D tensor per dim (NumPy's ``nonzero``)."""
     xp = xp_of(x.data)
+    if x.ndim == 0:  # one entry, indexed by no dims: PyTorch's (1, 0) if nonzero, else (0, 0)
+        n = int(bool(x.data))
+        return ((Tensor._wrap(xp.zeros(n, dtype="int64")),) if as_tuple
+                else Tensor._wrap(xp.zeros((n, 0), dtype="int64")))
     found = xp.nonzero(x.data)
     if as_tuple:
         return tuple(Tensor._wrap(i) for i in found)
-    return Tensor._wrap(xp.stack(found, axis=1) if found else xp.zeros((1, 0), dtype="int64"))
+    return Tensor._wrap(xp.stack(found, axis=1))

@@ -39,7 +39,8 @@ def _dim(op, x, dim, axis):
     if dim is None:
         raise TypeError(f"{op}: missing dim, the axis to accumulate along (tensor of shape "
                         f"{x.shape})")
-    return normalize_axis(dim, x.ndim, op)
+    # a 0-d tensor takes dim 0 or -1, as one entry (PyTorch's rule)
+    return normalize_axis(dim, max(x.ndim, 1), op)
 
 
 def cumsum(x, dim=None, *, axis=None):
