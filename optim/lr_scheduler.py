@@ -63,7 +63,10 @@ class LambdaLR(LRScheduler):
     """
 
     def __init__(self, optimizer, lr_lambda, last_epoch=-1):
-        groups = len(optimizer.param_groups) if isinstance(optimizer, Optimizer) else 0
+        if not isinstance(optimizer, Optimizer):
+            # Before counting its groups: a list of lambdas must not be refused for its length.
+            raise TypeError(f"LambdaLR: expected an Optimizer, got {type(optimizer).__name__}")
+        groups = len(optimizer.param_groups)
         if isinstance(lr_lambda, (list, tuple)):
             if len(lr_lambda) != groups:
                 raise ValueError(f"LambdaLR: expected {groups} lr_lambdas (one per parameter "
