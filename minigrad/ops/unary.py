@@ -17,6 +17,8 @@ g        ``grad_output``, dL/d(out)
 """
 import math
 
+import numpy as np
+
 from ..autograd import Function
 from ..backend import xp_of, kernels_for
 
@@ -161,7 +163,11 @@ class Erf(Function):
     @staticmethod
     def backward(ctx, grad_output):
         (x,) = ctx.saved_tensors
-        return grad_output * (2 / math.sqrt(math.pi)) * exp(-(x * x))
+        # x² overflows to inf beyond |x| ~ 1.8e19 in float32 (1.3e154 in float64), where
+        # exp(-inf) = 0 is the right factor: NumPy's overflow warning there is noise. CuPy never
+        # warns, and np.errstate touches only NumPy's state, so this serves both backends.
+        with np.errstate(over="ignore"):
+            return grad_output * (2 / math.sqrt(math.pi)) * exp(-(x * x))
 
 
 class ReLU(Function):

@@ -1,0 +1,93 @@
+"""What ``minigrad/ops/elementwise.py`` and ``minigrad/ops/unary.py`` promise, checked where the
+rest of the suite did not look: each test here fails for a small, realistic change (a keyword
+dropped, a skipped gradient computed anyway, a bound ignored), against NumPy or exact values.
+
+An arithmetic backward runs on raw arrays when the pass is not recorded and on Tensors under
+``create_graph``, so the gradient checks below take both paths where an op has both.
+"""
+import math
+import warnings
+
+import numpy as np
+import pytest
+
+import minigrad as mg
+import minigrad.functional as F
+
+
+def _grads(fn, arrays, create_graph):
+    """The gradients of ``fn(*tensors).sum()`` as arrays, by plain backward or by ``mg.grad``
+    with ``create_graph`` (the Tensor path of a ``backward_on_arrays`` op)."""
+    tensors = [mg.tensor(a, requires_grad=True) for a in arrays]
+    out = fn(*tensors).sum()
+    if create_graph:
+        return [g.numpy() for g in mg.grad(out, tensors, create_graph=True)]
+    out.backward()
+    return [t.grad.numpy() for t in tensors]
+
+
+BOTH_PATHS = pytest.mark.parametrize("create_graph", [False, True], ids=["arrays", "tensors"])
+
+
+# --- clamp: PyTorch's name and keywords for clip ---------------------------------------------
+
+@BOTH_PATHS
+def test_clamp_min_and_max_keywords(create_graph):
+    x = np.array([-3.0, -1.0, 0.5, 2.0, 4.0])
+    both = lambda t: mg.clamp(t, min=-1.5, max=1.0)  # noqa: E731
+    np.testing.assert_array_equal(both(mg.tensor(x)).numpy(), np.clip(x, -1.5, 1.0))
+    (g,) = _grads(both, [x], create_graph)
+    np.testing.assert_array_equal(g, [0.0, 1.0, 1.0, 0.0, 0.0])
+
+    low = lambda t: mg.clamp(t, min=0.0)  # noqa: E731
+    np.testing.assert_array_equal(low(mg.tensor(x)).numpy(), np.maximum(x, 0.0))
+    (g,) = _grads(low, [x], create_graph)
+    np.testing.assert_array_equal(g, [0.0, 0.0, 1.0, 1.0, 1.0])
+
+    high = lambda t: mg.clamp(t, max=0.0)  # noqa: E731
+    np.testing.assert_array_equal(high(mg.tensor(x)).numpy(), np.minimum(x, 0.0))
+    (g,) = _grads(high, [x], create_graph)
+    np.testing.assert_array_equal(g, [1.0, 1.0, 0.0, 0.0, 0.0])
+
+
+# --- pow: a gradient that is not needed is not computed ----------------------------------------
+
+def test_pow_zero_base_constant_computes_no_base_gradient():
+    """With a constant base 0 and 0 < p < 1, only dL/dp = out·log(x) = 0 is wanted: the base's
+    p·x**(p-1) = inf (a divide-by-zero warning) must not be computed at all."""
+    x = mg.tensor([0.0, 0.0, 4.0])
+    p = mg.tensor([0.5, 0.25, 0.5], requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        out = x ** p
+        out.sum().backward()
+    np.testing.assert_array_equal(out.numpy(), [0.0, 0.0, 2.0])
+    np.testing.assert_allclose(p.grad.numpy(), [0.0, 0.0, 2.0 * math.log(4.0)], rtol=1e-6)
+
+
+# --- erf / gelu: no overflow warning where x² overflows but the answer is finite --------------
+
+@pytest.mark.parametrize("dtype, big", [(np.float32, 1e30), (np.float64, 1e200)])
+@BOTH_PATHS
+def test_gelu_gradient_at_huge_inputs_raises_no_overflow_warning(dtype, big, create_graph):
+    """erf'(x) = 2/√π·exp(-x²): x² overflows to inf beyond ~1.8e19 (float32) or ~1.3e154
+    (float64), where exp(-inf) = 0 is exact. gelu'(x) = Φ(x) + x·φ(x) is then 1 or 0."""
+    x = np.array([-big, -1.0, 0.0, 1.0, big], dtype=dtype)
+    t = mg.tensor(x, dtype=dtype, requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        out = F.gelu(t)
+        if create_graph:
+            (g,) = mg.grad(out.sum(), [t], create_graph=True)
+            (g2,) = mg.grad(g.sum(), [t])
+        else:
+            out.sum().backward()
+            g = t.grad
+    phi = lambda v: math.exp(-v * v / 2) / math.sqrt(2 * math.pi)  # noqa: E731
+    cdf = lambda v: 0.5 * math.erfc(-v / math.sqrt(2))  # noqa: E731
+    expected = [0.0, cdf(-1.0) - phi(-1.0), 0.5, cdf(1.0) + phi(1.0), 1.0]
+    assert g.dtype == dtype
+    np.testing.assert_allclose(g.numpy(), expected, rtol=1e-6, atol=1e-30)
+    if create_graph:  # gelu''(x) = φ(x)·(2 - x²): 0 far out, 2φ(0) at 0
+        expected2 = [0.0, phi(1.0), 2 * phi(0.0), phi(1.0), 0.0]
+        np.testing.assert_allclose(g2.numpy(), expected2, rtol=1e-5, atol=1e-30)
