@@ -325,3 +325,106 @@ def test_lambda_lr_resumes_at_last_epoch():
 def test_lambda_lr_on_a_non_optimizer_names_the_type(lr_lambda):
     with pytest.raises(TypeError, match=r"^LambdaLR: expected an Optimizer, got str$"):
         LambdaLR("sgd", lr_lambda)
+
+
+# ---- scheduler state dicts (lr_scheduler_base) ------------------------------------------------
+
+def step_lr_state(**changes):
+    scheduler = StepLR(sgd(), step_size=2, gamma=0.5)
+    scheduler.step()
+    saved = scheduler.state_dict()
+    saved.update(changes)
+    return saved
+
+
+def refusal(scheduler, saved):
+    with pytest.raises((TypeError, ValueError)) as info:
+        scheduler.load_state_dict(saved)
+    return type(info.value), str(info.value)
+
+
+@pytest.mark.parametrize("saved, error, message", [
+    ([1, 2], TypeError, "StepLR.load_state_dict: expected a dict as returned by state_dict(), "
+                        "got a list"),
+    ({"gamma": 0.5}, ValueError, "StepLR.load_state_dict: the state dict does not fit a StepLR "
+                                 "(missing keys ['step_size', 'base_lrs', 'last_epoch', "
+                                 "'_is_initial', '_last_lr'], unexpected keys [])"),
+    (step_lr_state(surprise=1), ValueError, "StepLR.load_state_dict: the state dict does not "
+                                            "fit a StepLR (missing keys [], unexpected keys "
+                                            "['surprise'])"),
+    (step_lr_state(last_epoch=-2), ValueError, "StepLR.load_state_dict: last_epoch must be "
+                                               ">= -1, got -2"),
+    (step_lr_state(last_epoch=3.0), TypeError, "StepLR.load_state_dict: last_epoch is 3.0, but "
+                                               "this scheduler holds 0 there (a int)"),
+    (step_lr_state(last_epoch=True), TypeError, "StepLR.load_state_dict: last_epoch is True, "
+                                                "but this scheduler holds 0 there (a int)"),
+    (step_lr_state(gamma=True), TypeError, "StepLR.load_state_dict: gamma is True, but this "
+                                           "scheduler holds 0.1 there (a float)"),
+    (step_lr_state(gamma="0.5"), TypeError, "StepLR.load_state_dict: gamma is '0.5', but this "
+                                            "scheduler holds 0.1 there (a float)"),
+    (step_lr_state(gamma=None), TypeError, "StepLR.load_state_dict: gamma is None, but this "
+                                           "scheduler holds 0.1 there (a float)"),
+    (step_lr_state(_is_initial=0), TypeError, "StepLR.load_state_dict: _is_initial is 0, but "
+                                              "this scheduler holds False there (a bool)"),
+    (step_lr_state(base_lrs=[0.1, 0.2]), TypeError, "StepLR.load_state_dict: base_lrs is "
+                                                    "[0.1, 0.2], but this scheduler holds "
+                                                    "[0.1] there (a list)"),
+    (step_lr_state(base_lrs=0.1), TypeError, "StepLR.load_state_dict: base_lrs is 0.1, but "
+                                             "this scheduler holds [0.1] there (a list)"),
+    (step_lr_state(_last_lr=["x"]), TypeError, "StepLR.load_state_dict: _last_lr[0] is 'x', "
+                                               "but this scheduler holds 0.1 there (a float)"),
+    (step_lr_state(step_size=0), ValueError, "StepLR.load_state_dict: step_size must be >= 1, "
+                                             "got 0"),
+    (step_lr_state(base_lrs=["a" * 100]), TypeError,
+     "StepLR.load_state_dict: base_lrs[0] is '" + "a" * 79 + ", but this scheduler holds 0.1 "
+     "there (a float)"),
+])
+def test_a_refused_scheduler_state_names_the_entry(saved, error, message):
+    scheduler = StepLR(sgd(), step_size=3, gamma=0.1)
+    before = dict(scheduler.__dict__)
+    assert refusal(scheduler, saved) == (error, message)
+    assert scheduler.__dict__ == before
+
+
+def test_a_multistep_state_needs_a_dict_of_milestones():
+    scheduler = MultiStepLR(sgd(), [1, 2])
+    saved = scheduler.state_dict()
+    saved["milestones"] = [1, 2]
+    assert refusal(scheduler, saved) == (
+        TypeError, "MultiStepLR.load_state_dict: milestones is [1, 2], but this scheduler holds "
+                   "Counter({1: 1, 2: 1}) there (a Counter)")
+
+
+def test_a_loaded_scheduler_state_takes_numpy_numbers_as_python_numbers():
+    saved = step_lr_state(gamma=np.float64(0.25), step_size=np.int64(1),
+                          last_epoch=np.array(4), base_lrs=(np.float32(0.5),),
+                          _is_initial=np.bool_(False))
+    scheduler = StepLR(sgd(), step_size=3, gamma=0.1)
+    scheduler.load_state_dict(saved)
+    assert type(scheduler.gamma) is float and scheduler.gamma == 0.25
+    assert type(scheduler.step_size) is int and scheduler.step_size == 1
+    assert type(scheduler.last_epoch) is int and scheduler.last_epoch == 4
+    assert type(scheduler.base_lrs) is list and scheduler.base_lrs == [0.5]
+    assert scheduler._is_initial is False
+    scheduler.step()                        # epoch 5, step_size 1: one more decay
+    assert scheduler.get_last_lr() == [pytest.approx(BASE * 0.25, rel=1e-12)]
+
+
+def test_an_int_loads_where_a_float_was_saved():
+    scheduler = StepLR(sgd(), step_size=3, gamma=0.1)
+    scheduler.load_state_dict(step_lr_state(gamma=1, base_lrs=[2]))
+    assert scheduler.gamma == 1 and scheduler.base_lrs == [2]
+
+
+def test_scheduler_state_dict_is_a_deep_copy_without_the_optimizer():
+    scheduler = MultiStepLR(sgd(), [1, 2])
+    saved = scheduler.state_dict()
+    assert "optimizer" not in saved
+    saved["base_lrs"][0] = 9.0
+    saved["milestones"][5] = 1
+    assert scheduler.base_lrs == [BASE] and 5 not in scheduler.milestones
+    loaded = dict(step_lr_state())
+    target = StepLR(sgd(), step_size=3)
+    target.load_state_dict(loaded)
+    loaded["base_lrs"][0] = 7.0
+    assert target.base_lrs == [BASE]
