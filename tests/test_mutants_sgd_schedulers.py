@@ -241,6 +241,17 @@ def test_scheduler_options_at_their_bounds_are_accepted(build):
     assert len(scheduler.get_last_lr()) == 1
 
 
+def test_linear_lr_from_one_to_zero_in_one_epoch():
+    np.testing.assert_allclose(rates(LinearLR(sgd((0.1, 0.2)), 1.0, 0.0, 1), 3),
+                               [[0.1, 0.2], [0.0, 0.0], [0.0, 0.0], [0.0, 0.0]], atol=1e-17)
+
+
+def test_cosine_with_t_max_one_alternates_between_base_lr_and_a_negative_eta_min():
+    expected = [[0.1, 0.2], [-0.05, -0.05]] * 3
+    np.testing.assert_allclose(rates(CosineAnnealingLR(sgd((0.1, 0.2)), 1, -0.05), 5),
+                               expected, rtol=1e-12, atol=1e-17)
+
+
 def test_multistep_milestone_at_epoch_zero_decays_at_construction():
     # As in PyTorch: construction is epoch 0, and a milestone there applies at once.
     scheduler = MultiStepLR(sgd(), [0, 2], gamma=0.5)
@@ -428,3 +439,96 @@ def test_scheduler_state_dict_is_a_deep_copy_without_the_optimizer():
     target.load_state_dict(loaded)
     loaded["base_lrs"][0] = 7.0
     assert target.base_lrs == [BASE]
+
+
+@pytest.mark.parametrize("milestones, error, message", [
+    ({-2: 1}, ValueError, "MultiStepLR.load_state_dict: a milestone must be >= 0, got -2"),
+    ({"3": 1}, TypeError, "MultiStepLR.load_state_dict: a milestone must be an int, got '3' "
+                          "of type str"),
+    ({3: 0}, ValueError, "MultiStepLR.load_state_dict: the count of milestone 3 must be >= 1, "
+                         "got 0"),
+    ({3: 1.0}, TypeError, "MultiStepLR.load_state_dict: the count of milestone 3 must be an "
+                          "int, got 1.0 of type float"),
+])
+def test_a_multistep_state_with_a_bad_milestone_is_refused(milestones, error, message):
+    scheduler = MultiStepLR(sgd(), [1, 2])
+    saved = scheduler.state_dict()
+    saved["milestones"] = milestones
+    assert refusal(scheduler, saved) == (error, message)
+    assert scheduler.milestones == {1: 1, 2: 1}
+
+
+def test_a_multistep_state_read_back_as_a_plain_dict_loads_as_a_counter():
+    scheduler = MultiStepLR(sgd(), [1], gamma=0.5)
+    saved = scheduler.state_dict()
+    # As a file gives it back: a plain dict with NumPy integer keys and counts.
+    saved["milestones"] = {np.int64(2): np.int64(2), np.int64(4): np.int64(1)}
+    scheduler.load_state_dict(saved)
+    assert type(scheduler.milestones).__name__ == "Counter"
+    assert all(type(m) is int and type(c) is int for m, c in scheduler.milestones.items())
+    scheduler.last_epoch = 3
+    assert scheduler.closed_form_lr() == [pytest.approx(BASE * 0.25, rel=1e-12)]
+    scheduler.last_epoch = 4
+    assert scheduler.closed_form_lr() == [pytest.approx(BASE * 0.125, rel=1e-12)]
+
+
+@pytest.mark.parametrize("gamma", [0.0, -1.0])
+def test_a_loaded_gamma_is_checked(gamma):
+    for scheduler in (MultiStepLR(sgd(), [1]), ExponentialLR(sgd(), 0.5), StepLR(sgd(), 2)):
+        saved = scheduler.state_dict()
+        saved["gamma"] = gamma
+        name = type(scheduler).__name__
+        assert refusal(scheduler, saved) == (
+            ValueError, f"{name}.load_state_dict: invalid gamma {gamma}, expected a value in "
+                        "(0.0, inf]")
+
+
+def test_loaded_linear_and_cosine_options_are_checked():
+    linear = LinearLR(sgd())
+    for key, value, message in [
+            ("start_factor", 0.0, "invalid start_factor 0.0, expected a value in (0.0, 1.0]"),
+            ("end_factor", 2.0, "invalid end_factor 2.0, expected a value in [0.0, 1.0]"),
+            ("total_iters", 0, "total_iters must be >= 1, got 0")]:
+        saved = linear.state_dict()
+        saved[key] = value
+        assert refusal(linear, saved) == (ValueError, "LinearLR.load_state_dict: " + message)
+    cosine = CosineAnnealingLR(sgd(), T_max=3)
+    saved = cosine.state_dict()
+    saved["T_max"] = 0
+    assert refusal(cosine, saved) == (
+        ValueError, "CosineAnnealingLR.load_state_dict: T_max must be >= 1, got 0")
+
+
+# ---- the same edge cases against PyTorch (each has a NumPy-only test above) -------------------
+
+EDGE_CASES = {
+    "milestone at epoch 0": (lambda m, opt: m.MultiStepLR(opt, [0, 2], gamma=0.5), None),
+    "step resumed": (lambda m, opt: m.StepLR(opt, step_size=2, gamma=0.5, last_epoch=2),
+                     (1.0, 2.0)),
+    "lambda resumed": (lambda m, opt: m.LambdaLR(opt, lambda e: 0.5 ** e, last_epoch=2),
+                       (0.1, 0.2)),
+    "linear from 1 to 0 in one epoch": (lambda m, opt: m.LinearLR(opt, 1.0, 0.0, 1), None),
+    "cosine with T_max 1": (lambda m, opt: m.CosineAnnealingLR(opt, T_max=1, eta_min=-0.05),
+                            None),
+}
+
+
+@pytest.mark.parametrize("case", sorted(EDGE_CASES))
+def test_scheduler_edge_cases_vs_torch(case):
+    torch = pytest.importorskip("torch")
+    build, initial = EDGE_CASES[case]
+    from optim import lr_scheduler
+
+    ours = sgd((0.1, 0.2))
+    theirs = torch.optim.SGD([{"params": [torch.zeros(1, requires_grad=True)], "lr": lr}
+                              for lr in (0.1, 0.2)], lr=BASE)
+    for opt in (ours, theirs):
+        for group, lr in zip(opt.param_groups, initial or ()):
+            group["initial_lr"] = lr
+    ours, theirs = build(lr_scheduler, ours), build(torch.optim.lr_scheduler, theirs)
+    for epoch in range(6):
+        np.testing.assert_allclose(ours.get_last_lr(), theirs.get_last_lr(), rtol=1e-12,
+                                   atol=1e-15, err_msg=f"epoch {epoch}")
+        theirs.optimizer.step()
+        ours.step()
+        theirs.step()
