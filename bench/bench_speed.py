@@ -17,12 +17,16 @@ Workloads (float32, forward + backward; ratios minigrad / PyTorch, lower is bett
 Each thread count runs in a fresh process whose thread variables (``OMP_NUM_THREADS``,
 ``OPENBLAS_NUM_THREADS``, ``MKL_NUM_THREADS``, ``NUMBA_NUM_THREADS``) are set before NumPy,
 Numba or PyTorch start, with ``torch.set_num_threads`` matching, so both libraries get the same
-cores. Each library runs in its own process (two libraries' thread pools in one process spin
+cores. minigrad's process, by default (``--blas policy``), gets ``MINIGRAD_NUM_THREADS`` and
+``NUMBA_NUM_THREADS`` instead of the BLAS variables: its own policy then runs BLAS on one
+thread and splits large products over the n threads (minigrad/threads.py); ``--blas threads``
+gives BLAS the n threads instead. Each library runs in its own process (two libraries' thread pools in one process spin
 and steal each other's cores), and ``--rounds`` rounds of (minigrad, PyTorch) processes
 alternate so that a change in the machine's load hits both. Reported: the median over rounds of
 each process's median per call.
 
     python -m bench.bench_speed [--threads 1 2] [--repeats 10] [--rounds 3] [--only lenet ...]
+                                [--blas policy|threads]
 """
 import argparse
 import json
@@ -47,6 +51,9 @@ NAMES = {"lenet": "LeNet step, batch 64 x 1x28x28 (ms)",
          "max_pool2d": "max_pool2d 2x2 + indices (64,32,28,28) (ms)",
          "max_unpool2d": "max_unpool2d 2x2 to (64,32,28,28) (ms)"}
 OPS = 200  # length of the overhead chain
+# The BLAS variables (OpenBLAS falls back on OMP_NUM_THREADS): unset for minigrad's process under
+# ``--blas policy``, so that its own policy sizes BLAS (minigrad/threads.py).
+POLICY_UNSET = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 def lenet(nn):
@@ -222,8 +229,13 @@ def measure(names, threads, repeats, library):
 
 
 def _child(library, threads, args, root):
-    """Run ``measure`` in a fresh process with every thread variable set to ``threads``."""
+    """Run ``measure`` in a fresh process with every thread variable set to ``threads``; with
+    ``--blas policy``, minigrad's process gets ``MINIGRAD_NUM_THREADS`` and no BLAS variable."""
     env = dict(os.environ, PYTHONPATH=root, **{v: str(threads) for v in THREAD_VARIABLES})
+    if library == "minigrad" and args.blas == "policy":
+        for name in POLICY_UNSET:
+            env.pop(name, None)
+        env["MINIGRAD_NUM_THREADS"] = str(threads)
     out = subprocess.run([sys.executable, "-m", "bench.bench_speed", "--in-process", library,
                           "--threads", str(threads), "--repeats", str(args.repeats),
                           "--only", *args.only],
@@ -238,6 +250,9 @@ def main(argv=None):
     parser.add_argument("--rounds", type=int, default=3,
                         help="rounds of (minigrad, PyTorch) processes, alternating")
     parser.add_argument("--only", nargs="+", choices=list(NAMES), default=list(NAMES))
+    parser.add_argument("--blas", choices=("policy", "threads"), default="policy",
+                        help="minigrad's BLAS: its own policy (one BLAS thread, large products "
+                             "split over the n threads; the default) or n BLAS threads")
     parser.add_argument("--json", help="also write the figures to this JSON file")
     parser.add_argument("--in-process", choices=("minigrad", "torch"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -255,7 +270,8 @@ def main(argv=None):
                     table[n][name] = table[n][name][:2] + (scale,)
     load = os.getloadavg()[0]
     print(f"\nCNN training path, float32, CPU; {time.strftime('%Y-%m-%d')}, load average "
-          f"{load:.2f} at the end; medians over {args.rounds} alternating process rounds")
+          f"{load:.2f} at the end; medians over {args.rounds} alternating process rounds; "
+          f"minigrad's BLAS: {args.blas}")
     header = ["workload"] + [f"{n} thr: minigrad / PyTorch" for n in args.threads] \
         + [f"ratio {n} thr" for n in args.threads] + ["target"]
     print("| " + " | ".join(header) + " |")

@@ -68,12 +68,25 @@ minigrad). Without it, only Numba's pool is set, and BLAS keeps the size it star
 
 Numba's count belongs to the calling thread (a new thread starts with Numba's default), while
 the BLAS count is the whole process's.
+
+Matrix products on n threads
+----------------------------
+With BLAS on one thread, a large product would use one core. ``minigrad.kernels.gemm.matmul``
+splits it instead: n parts (rows, columns or samples), each on one BLAS thread, run by a small
+pool of Python threads (NumPy lets go of the GIL during a product). A waiting thread sleeps
+rather than spins, so a busy machine costs a split product no more than its slowest part.
+``gemm_threads()`` says how many parts: the n of ``set_num_threads(n)`` (or of
+``MINIGRAD_NUM_THREADS``; by default the cores this process may use) when the policy sized
+BLAS, and 1 when the environment sized BLAS itself (then BLAS threads each product).
 """
 import os
 
 from .checks import check_int
 
 ENVIRONMENT_VARIABLE = "MINIGRAD_NUM_THREADS"
+# What the policy last applied: n of set_num_threads (None: not called) and whether it sized
+# BLAS's pool (False where the environment did, or threadpoolctl is missing).
+_state = {"n": None, "sized_blas": False}
 # What sizes the BLAS pool when set before NumPy loads (OpenBLAS falls back on OMP_NUM_THREADS).
 BLAS_VARIABLES = ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS")
 
@@ -106,13 +119,28 @@ def set_num_threads(n):
     import numba  # here, not at the top: ``import minigrad`` leaves Numba to the first kernel
     n = check_int("set_num_threads", "n", n, low=1)
     numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
-    _set_blas_threads(blas_threads_for(n))
+    _state["n"] = n
+    _state["sized_blas"] = _set_blas_threads(blas_threads_for(n))
 
 
 def get_num_threads():
     """The number of threads minigrad's parallel kernels use (Numba's, for this thread)."""
     import numba
     return numba.get_num_threads()
+
+
+def gemm_threads():
+    """How many parts ``kernels.gemm.matmul`` splits a large product into: 1 when BLAS was not
+    sized by the policy (it threads each product itself), else the n of the last
+    ``set_num_threads(n)``, or the cores this process may use."""
+    if not _state["sized_blas"]:
+        return 1
+    if _state["n"] is not None:
+        return _state["n"]
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
 
 
 def _set_blas_threads(k):
@@ -142,7 +170,7 @@ def _from_environment(environ=os.environ):
         return n
     if not any(environ.get(name) for name in BLAS_VARIABLES):
         # The policy's BLAS size does not depend on n, so Numba need not load to know it.
-        _set_blas_threads(blas_threads_for(None))
+        _state["sized_blas"] = _set_blas_threads(blas_threads_for(None))
     return None
 
 

@@ -42,3 +42,29 @@ def test_a_tiny_run_reports_both_libraries(tmp_path, capsys):
     assert figures["minigrad"] > 0 and figures["torch"] > 0
     row = [line for line in capsys.readouterr().out.splitlines() if "overhead" in line][0]
     assert f"{figures['minigrad'] / figures['torch']:.2f}x" in row
+
+
+@pytest.mark.parametrize("blas, library", [("policy", "minigrad"), ("threads", "minigrad"),
+                                           ("policy", "torch")])
+def test_child_environment_per_blas_choice(monkeypatch, blas, library):
+    """Under --blas policy minigrad's process gets MINIGRAD_NUM_THREADS and no BLAS variable (its
+    policy sizes BLAS); otherwise, and always for PyTorch, every thread variable is n."""
+    seen = {}
+
+    class Done:
+        stdout = "{}"
+
+    def fake_run(command, env, **kwargs):
+        seen.update(env)
+        return Done()
+    monkeypatch.setattr(bench_speed.subprocess, "run", fake_run)
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "7")
+    monkeypatch.delenv("MINIGRAD_NUM_THREADS", raising=False)
+    args = bench_speed.argparse.Namespace(repeats=1, only=["overhead"], blas=blas)
+    bench_speed._child(library, 2, args, "/root")
+    if blas == "policy" and library == "minigrad":
+        assert seen["MINIGRAD_NUM_THREADS"] == "2" and seen["NUMBA_NUM_THREADS"] == "2"
+        assert not set(bench_speed.POLICY_UNSET) & set(seen)
+    else:
+        assert all(seen[v] == "2" for v in bench_speed.THREAD_VARIABLES)
+        assert "MINIGRAD_NUM_THREADS" not in seen

@@ -26,6 +26,7 @@ def _blas_sizes():
 def restore_threads():
     """Put Numba's count and the BLAS limits back as they were."""
     previous = numba.get_num_threads()
+    state = dict(threads._state)
     try:
         from threadpoolctl import threadpool_limits
         limits = threadpool_limits(limits=None, user_api="blas")  # records, changes nothing
@@ -33,6 +34,7 @@ def restore_threads():
         limits = None
     yield
     numba.set_num_threads(previous)
+    threads._state.update(state)
     if limits is not None:
         limits.restore_original_limits()
 
@@ -113,3 +115,23 @@ def test_a_bad_environment_value_stops_the_import_with_its_message():
     done = _run("import minigrad", MINIGRAD_NUM_THREADS="many")
     assert done.returncode != 0
     assert "MINIGRAD_NUM_THREADS must be a whole number of threads >= 1, got 'many'" in done.stderr
+
+
+def test_gemm_threads_follow_the_policy(restore_threads):
+    """Products split into n parts when the policy sized BLAS; n follows set_num_threads."""
+    mg.set_num_threads(1)
+    assert threads.gemm_threads() == 1
+    mg.set_num_threads(3)
+    assert threads.gemm_threads() == (3 if threads._state["sized_blas"] else 1)
+
+
+@pytest.mark.parametrize("environment, parts", [
+    ({}, "cores"), ({"MINIGRAD_NUM_THREADS": "3"}, 3), ({"OPENBLAS_NUM_THREADS": "2"}, 1),
+    ({"OMP_NUM_THREADS": "1"}, 1)])
+def test_gemm_threads_default(environment, parts):
+    """By default a product splits over the cores; where the environment sized BLAS itself,
+    BLAS threads the products and they are not split."""
+    out = _run("from minigrad import threads; print(threads.gemm_threads())", **environment)
+    assert out.returncode == 0, out.stderr
+    expected = len(os.sched_getaffinity(0)) if parts == "cores" else parts
+    assert int(out.stdout) == expected
