@@ -23,8 +23,9 @@ autograd engine       ``Tensor.backward`` less the backwards it ran: the graph w
                       accumulation and the apply of the backward's ops
 other                 the rest of the step
 
-Every matrix product that goes through ``np.matmul`` or ``np.dot`` (``xp.matmul`` in the conv
-and linalg code) is listed with its shape, its operands' layout (C: row-major, T: a transposed
+Every matrix product that goes through ``minigrad.kernels.gemm.matmul`` (the conv, linear and
+matmul code: a product split over threads counts once, whole), ``np.matmul`` or ``np.dot`` is
+listed with its shape, its operands' layout (C: row-major, T: a transposed
 row-major matrix, S: other strides), the op that called it, its FLOPs (2 * batch * M * K * N)
 and its rate in the step (per wall time and per CPU time), against NumPy's rate on the same
 operands measured alone afterwards in the same process (the best of repeated calls), and on
@@ -32,13 +33,17 @@ row-major copies of them. The ``@`` operator on raw arrays does not
 go through ``np.matmul`` and is not seen.
 
 Threads are set as bench_speed sets them: in a fresh process, before NumPy and Numba start, every
-thread variable is set to ``--threads``; ``--blas-threads`` and ``--numba-threads`` set the two
-pools apart (the measurement behind minigrad/threads.py's policy). Times are wall time
+thread variable is set to ``--threads``, except that minigrad's process by default (``--blas
+policy``) gets ``MINIGRAD_NUM_THREADS`` instead of the BLAS variables, so that its own policy
+runs (BLAS on one thread, large products split over the threads); ``--blas threads`` gives BLAS
+the threads instead, and ``--blas-threads`` and ``--numba-threads`` set the two pools apart (the
+measurement behind minigrad/threads.py's policy). Times are wall time
 (``perf_counter``) and the CPU time of the whole process (``process_time``: every thread's,
 so a thread that spins while it waits shows up there).
 
     python -m bench.profile_step [--model lenet|mlp] [--batch 64] [--threads 1]
-                                 [--blas-threads B] [--numba-threads M] [--steps 20]
+                                 [--blas policy|threads] [--blas-threads B]
+                                 [--numba-threads M] [--steps 20]
                                  [--torch] [--json PATH]
 """
 import argparse
@@ -50,7 +55,7 @@ import subprocess
 import sys
 import time
 
-from bench.bench_speed import THREAD_VARIABLES, lenet, mlp, runners
+from bench.bench_speed import POLICY_UNSET, THREAD_VARIABLES, lenet, mlp, runners
 
 MODELS = {"lenet": (lenet, (1, 28, 28), 64), "mlp": (mlp, (784,), 128)}
 
@@ -112,11 +117,18 @@ class GemmLog:
     def __init__(self, timer):
         self.timer = timer
         self.rows = {}  # key -> [calls, seconds, cpu seconds, flops per call, (a, b) of one]
+        self.depth = 0  # > 0 inside a logged product: its parts (on any thread) are not logged
 
     def wrap(self, function, name):
         def timed(a, b, *args, **kwargs):
+            if self.depth:
+                return function(a, b, *args, **kwargs)
             start, cpu_start = time.perf_counter(), time.process_time()
-            out = function(a, b, *args, **kwargs)
+            self.depth += 1
+            try:
+                out = function(a, b, *args, **kwargs)
+            finally:
+                self.depth -= 1
             seconds, cpu = time.perf_counter() - start, time.process_time() - cpu_start
             key = (name, _shape(a), _shape(b), _layout(a) + _layout(b), self.timer.top(),
                    self.timer.phase)
@@ -200,6 +212,10 @@ def _patches(timer, gemms):
                     cls.__dict__[method], lambda *_, m=method: f"optimizer.{m}", phase)))
     patches.append((mg.Tensor, "backward", timer.wrap(
         mg.Tensor.__dict__["backward"], lambda *_: "autograd engine", "backward")))
+    from minigrad.kernels import gemm
+    # minigrad's products go through gemm.matmul, which may split them over threads: each is
+    # logged whole there, its parts (np.matmul calls inside) not again
+    patches.append((gemm, "matmul", gemms.wrap(gemm.matmul, "gemm.matmul")))
     for name in ("matmul", "dot"):
         patches.append((np, name, gemms.wrap(np.__dict__[name], f"np.{name}")))
     return patches
@@ -393,6 +409,12 @@ def _print_report(report, title, smallest=0.1):
               f"{g['gflops_contiguous']:.1f} |")
 
 
+def gemm_threads():
+    """The parts minigrad splits a large product into (minigrad/threads.py)."""
+    from minigrad import threads
+    return threads.gemm_threads()
+
+
 def _in_process(args):
     if args.in_process == "torch":
         report = profile_torch(args.model, args.batch, args.steps, args.threads)
@@ -401,23 +423,34 @@ def _in_process(args):
     import numba
     report.update(library=args.in_process, model=args.model, threads=args.threads,
                   numba_threads=numba.get_num_threads(), blas_threads=_blas_threads(),
+                  gemm_threads=gemm_threads(),
                   batch=args.batch or MODELS[args.model][2])
     print(json.dumps(report))
 
 
 def _blas_threads():
-    """NumPy's BLAS pool size, from threadpoolctl (None without it)."""
+    """NumPy's BLAS pool size, from threadpoolctl (None without it). Numba's first compilation
+    loads SciPy's own OpenBLAS (for np.dot inside compiled code), which keeps its default size:
+    the figure is NumPy's, the one every product of the step goes to."""
     try:
         from threadpoolctl import threadpool_info
     except ImportError:
         return None
-    sizes = [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
+    pools = [pool for pool in threadpool_info() if pool["user_api"] == "blas"]
+    numpys = [pool for pool in pools if "numpy" in pool["filepath"]]
+    sizes = [pool["num_threads"] for pool in numpys or pools]
     return max(sizes) if sizes else None
 
 
 def _child(library, args, root):
-    """One fresh process with the thread variables set before NumPy and Numba start."""
+    """One fresh process with the thread variables set before NumPy and Numba start (for
+    minigrad under ``--blas policy``: MINIGRAD_NUM_THREADS and no BLAS variable, as in
+    bench_speed)."""
     env = dict(os.environ, PYTHONPATH=root, **{v: str(args.threads) for v in THREAD_VARIABLES})
+    if library == "minigrad" and args.blas == "policy" and not args.blas_threads:
+        for name in POLICY_UNSET:
+            env.pop(name, None)
+        env["MINIGRAD_NUM_THREADS"] = str(args.threads)
     if args.blas_threads:
         env.update(OPENBLAS_NUM_THREADS=str(args.blas_threads),
                    MKL_NUM_THREADS=str(args.blas_threads))
@@ -444,6 +477,9 @@ def main(argv=None):
                         help="OpenBLAS / MKL threads, overriding --threads for BLAS")
     parser.add_argument("--numba-threads", type=int, default=None,
                         help="Numba's (and OpenMP's) threads, overriding --threads for them")
+    parser.add_argument("--blas", choices=("policy", "threads"), default="policy",
+                        help="minigrad's BLAS as in bench_speed: its own policy (default) or "
+                             "--threads BLAS threads (--blas-threads implies the latter)")
     parser.add_argument("--steps", type=int, default=20, help="profiled steps (default 20)")
     parser.add_argument("--torch", action="store_true",
                         help="also profile the same step in PyTorch (torch.profiler)")
@@ -468,7 +504,8 @@ def main(argv=None):
     for report in reports:
         threads = (f"torch.set_num_threads({report['threads']})"
                    if report["library"] == "torch" else
-                   f"BLAS {report['blas_threads']}, Numba {report['numba_threads']}")
+                   f"BLAS {report['blas_threads']}, Numba {report['numba_threads']}, "
+                   f"products split in {report['gemm_threads']}")
         _print_report(report, f"{report['library']}: {report['model']} step, batch "
                       f"{report['batch']}, float32, CPU; threads: {threads}; "
                       f"{time.strftime('%Y-%m-%d')}, load average {os.getloadavg()[0]:.2f}")

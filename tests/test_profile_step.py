@@ -137,8 +137,10 @@ def _command(tmp_path, *options, model="mlp"):
 @pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="needs 2 cores for a pool of 2 threads")
 def test_threads_set_both_pools_and_each_pool_can_be_set_apart(tmp_path):
     pytest.importorskip("threadpoolctl", reason="the BLAS pool's size is read through it")
-    (both,) = _command(tmp_path, "--threads", "2")
-    assert (both["blas_threads"], both["numba_threads"]) == (2, 2)
+    (policy,) = _command(tmp_path, "--threads", "2")
+    assert (policy["blas_threads"], policy["numba_threads"], policy["gemm_threads"]) == (1, 2, 2)
+    (both,) = _command(tmp_path, "--threads", "2", "--blas", "threads")
+    assert (both["blas_threads"], both["numba_threads"], both["gemm_threads"]) == (2, 2, 1)
     (apart,) = _command(tmp_path, "--threads", "2", "--blas-threads", "1", "--numba-threads", "1")
     assert (apart["blas_threads"], apart["numba_threads"]) == (1, 1)
 

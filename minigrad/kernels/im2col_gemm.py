@@ -27,7 +27,7 @@ OH, OW      output size of the convolution
 geometry    the tuple ``(SH, SW, PH, PW, DH, DW)``: stride, zero padding and dilation
 """
 from ..backend import xp_of
-from .gemm import matmul
+from . import gemm
 
 
 # The weight gradient of a convolution with at most this many rows of columns per group
@@ -89,7 +89,7 @@ def conv_arrays(kernels, x, weight, geometry, G, OH, OW, columns=None):
         # straight into y, batch first. One GEMM over the whole chunk would give channels first,
         # (K, n, OH, OW), and need a transposing copy into y; the per-sample products were as
         # fast on LeNet's second conv and 1.5-2x faster where Cg*KH*KW is small (a first layer).
-        matmul(w, cols.reshape(G, Cg * KH * KW, n, L).transpose(2, 0, 1, 3),
+        gemm.matmul(w, cols.reshape(G, Cg * KH * KW, n, L).transpose(2, 0, 1, 3),
                   out=y[batch].reshape(n, G, K // G, L))
     return y
 
@@ -111,7 +111,7 @@ def conv_transpose_arrays(kernels, x, weight, geometry, G, H, W):
     for batch in slices:
         n = batch.stop - batch.start
         x_cols = x[batch].reshape(n, K, L).transpose(1, 0, 2).reshape(G, K // G, n * L)
-        cols = matmul(w, x_cols, out=_rows(cols_space, G * Cg * KH * KW, n * L).reshape(
+        cols = gemm.matmul(w, x_cols, out=_rows(cols_space, G * Cg * KH * KW, n * L).reshape(
             G, Cg * KH * KW, n * L))
         kernels.col2im(cols.reshape(G * Cg * KH * KW, n * L), n, G * Cg, H, W, KH, KW,
                               *geometry, OH, OW, out=y[batch])
@@ -142,12 +142,12 @@ def grad_weight_arrays(kernels, x, grad_y, KH, KW, geometry, G, columns=None):
                                out=_rows(cols_space, C * KH * KW, n * L)))
         if C // G * KH * KW <= PER_SAMPLE_WEIGHT_ROWS:
             # a short (Cg*KH*KW, Kg) product per sample, summed: no copy of g
-            part = matmul(cols.reshape(G, C // G * KH * KW, n, L).transpose(2, 0, 1, 3),
+            part = gemm.matmul(cols.reshape(G, C // G * KH * KW, n, L).transpose(2, 0, 1, 3),
                              grad_y[batch].reshape(n, G, K // G, L).transpose(0, 1, 3, 2)
                              ).sum(axis=0)
         else:
             g = grad_y[batch].reshape(n, K, L).transpose(1, 0, 2).reshape(G, K // G, n * L)
-            part = matmul(cols.reshape(G, C // G * KH * KW, n * L), g.transpose(0, 2, 1))
+            part = gemm.matmul(cols.reshape(G, C // G * KH * KW, n * L), g.transpose(0, 2, 1))
         grad_weight_t = part if grad_weight_t is None else xp.add(grad_weight_t, part,
                                                                   out=grad_weight_t)
     return grad_weight_t.transpose(0, 2, 1).reshape(K, C // G, KH, KW)
