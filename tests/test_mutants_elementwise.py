@@ -91,3 +91,54 @@ def test_gelu_gradient_at_huge_inputs_raises_no_overflow_warning(dtype, big, cre
     if create_graph:  # gelu''(x) = φ(x)·(2 - x²): 0 far out, 2φ(0) at 0
         expected2 = [0.0, phi(1.0), 2 * phi(0.0), phi(1.0), 0.0]
         np.testing.assert_allclose(g2.numpy(), expected2, rtol=1e-5, atol=1e-30)
+
+
+@pytest.mark.parametrize("tensor_exponent", [False, True], ids=["number", "tensor"])
+def test_pow_zero_exponent_gives_zero_base_gradient_at_every_base(tensor_exponent):
+    """d(x**0)/dx = 0 everywhere, also at x = 0 (where p·x**(p-1) reads 0·inf) and x = inf
+    (0·inf again, were the exponent p - 1 = -1 or anything but 0 used at p = 0)."""
+    x = mg.tensor([0.0, -2.0, 3.0, np.inf], requires_grad=True)
+    p = mg.tensor([0.0, 0.0, 0.0, 0.0]) if tensor_exponent else 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        out = x ** p
+        (g,) = mg.grad(out.sum(), [x], create_graph=True)
+    np.testing.assert_array_equal(out.numpy(), [1.0, 1.0, 1.0, 1.0])
+    np.testing.assert_array_equal(g.numpy(), [0.0, 0.0, 0.0, 0.0])
+
+
+def test_pow_number_exponent_one_and_two():
+    """The exponent's p - 1 for a number: x**1 has gradient 1, x**2 has 2x, also at x = 0."""
+    x = mg.tensor([0.0, -2.0, 3.0], requires_grad=True)
+    (g1,) = mg.grad((x ** 1).sum(), [x])
+    (g2,) = mg.grad((x ** 2).sum(), [x])
+    np.testing.assert_array_equal(g1.numpy(), [1.0, 1.0, 1.0])
+    np.testing.assert_array_equal(g2.numpy(), [0.0, -4.0, 6.0])
+
+
+# --- gradients for inputs that want none: not computed, so not reported by trace_backward -----
+
+def test_where_sends_a_gradient_only_to_the_input_that_wants_one():
+    """trace_backward's |grad in| covers what a node sends to its inputs: where(c, x, y) with a
+    constant y sends g·c to x only (norm 2 here, not the 3 of both branches)."""
+    cond = np.array([True, False, True, False])
+    for wants_x in (True, False):
+        a = mg.tensor([1.0, 2.0, 3.0, 4.0], requires_grad=wants_x)
+        b = mg.tensor([5.0, 6.0, 7.0, 8.0], requires_grad=not wants_x)
+        with mg.trace_backward() as t:
+            mg.where(cond, a, b).sum().backward()
+        (row,) = [r for r in t.rows if r.op == "Where"]
+        assert row.grad_input_norm == pytest.approx(math.sqrt(2.0))
+        leaf, expected = (a, cond * 1.0) if wants_x else (b, ~cond * 1.0)
+        np.testing.assert_array_equal(leaf.grad.numpy(), expected)
+
+
+@pytest.mark.parametrize("exponent", [3.0, "constant tensor"])
+def test_pow_with_a_constant_exponent_sends_only_the_base_gradient(exponent):
+    x = mg.tensor([1.0, -2.0], requires_grad=True)
+    p = mg.tensor([3.0, 3.0]) if exponent == "constant tensor" else exponent
+    with mg.trace_backward() as t:
+        (x ** p).sum().backward()
+    (row,) = [r for r in t.rows if r.op == "Pow"]
+    np.testing.assert_array_equal(x.grad.numpy(), [3.0, 12.0])
+    assert row.grad_input_norm == pytest.approx(math.hypot(3.0, 12.0))
