@@ -532,3 +532,17 @@ def test_scheduler_edge_cases_vs_torch(case):
         theirs.optimizer.step()
         ours.step()
         theirs.step()
+
+
+@pytest.mark.parametrize("switch", ["foreach", "fused"])
+def test_sgd_names_itself_when_the_kernel_cannot_take_a_gradient(switch):
+    p = param([1.0, 2.0])
+    opt = SGD([p], lr=0.1, **{switch: True})
+    p.grad = mg.tensor(np.ones(2, dtype=np.float32))
+    with pytest.raises(ValueError) as info:
+        opt.step()
+    assert str(info.value) == (
+        f"SGD: {switch}=True but parameter 0 of its group (shape (2,)) cannot be updated by "
+        "the fused kernel: its gradient has dtype float32, not the parameter's float64. Use "
+        "foreach=None to update such parameters with the NumPy rule")
+    np.testing.assert_array_equal(p.data, [1.0, 2.0])
