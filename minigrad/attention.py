@@ -28,55 +28,12 @@ import math
 
 import numpy as np
 
-from .autograd import Function
 from .backend import xp_of
-from .grad_mode import is_grad_enabled
 from .tensor import Tensor, raw
 from .ops.elementwise import where
 from .ops.linalg import matmul
 from .ops.shape import transpose
-
-
-class Softmax(Function):
-    """out = softmax(scale · x) along the last axis;  dL/dx = scale · out · (g − Σ g·out).
-
-    ``F.softmax`` composes this from exp, sum and divide; attention, where the weights are the
-    largest arrays, uses this one Function instead (STYLE C9, for speed). The scale of the
-    scores is applied here, on the array the softmax makes anyway, rather than to the queries
-    by an op of its own; the forward then works in place on that one array (subtract the row
-    max, so the largest entry becomes exp(0) and nothing overflows; exp; divide by the sum).
-
-    Backward needs one sum and no exp. Without ``create_graph`` it runs on the arrays: Σ g·out
-    as a batched dot product (``einsum``, no temporary), then one array for the result,
-    scaled in place. With ``create_graph`` the same formula is written in ops, so the second
-    derivative comes from it.
-    """
-
-    @staticmethod
-    def forward(ctx, x, scale=1.0):
-        xp = xp_of(x)
-        out = x * scale if scale != 1 else x.copy()
-        out -= out.max(-1, keepdims=True)
-        xp.exp(out, out=out)
-        out /= out.sum(-1, keepdims=True)
-        ctx.save_for_backward(out)
-        ctx.scale = scale
-        return out
-
-    @staticmethod
-    def backward(ctx, grad_output):
-        (out,) = ctx.saved_tensors
-        scale = ctx.scale
-        if not is_grad_enabled():
-            g, w = grad_output.data, out.data
-            grad = g - xp_of(g).einsum("...i,...i->...", g, w)[..., None]
-            grad *= w
-            if scale != 1:
-                grad *= scale
-            return Tensor._wrap(grad)
-        weighted = grad_output * out
-        grad = weighted - out * weighted.sum(-1, keepdims=True)
-        return grad * scale if scale != 1 else grad
+from .ops.softmax import Softmax
 
 
 def _check_shapes(query, key, value):
@@ -194,7 +151,7 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     xp = xp_of(scores.data)
     allowed, bias = _allowed_and_bias(attn_mask, is_causal, L, S, xp)
     if bias is None and allowed is None:
-        weights = Softmax.apply(scores, scale=scale)  # the scale is applied inside
+        weights = Softmax.apply(scores, dim=scores.ndim - 1, scale=scale)  # scaled inside
     else:
         scores = scores * scale  # the mask is added to the scaled scores
         if bias is not None:
@@ -203,7 +160,7 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
             # finite, and halved so that subtracting the row max cannot overflow either
             very_negative = float(np.finfo(scores.dtype).min) / 2
             scores = where(allowed, scores, very_negative)
-        weights = Softmax.apply(scores)
+        weights = Softmax.apply(scores, dim=scores.ndim - 1)
     if allowed is not None and not allowed.any(-1).all():
         # a fully masked row: uniform weights from the softmax, replaced by zeros (see module doc)
         weights = weights * allowed.any(-1, keepdims=True).astype(scores.dtype)

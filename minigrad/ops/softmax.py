@@ -11,7 +11,7 @@ The family is closed under differentiation:
     ====================================  =======================================================
     forward                               backward (vector-Jacobian product)
     ====================================  =======================================================
-    Softmax: y = softmax(x)               y·(g − Σ g·y)                  ops
+    Softmax: y = softmax(scale·x)         scale·y·(g − Σ g·y)            arrays, or ops
     LogSoftmax: y = x − lse(x)            g − exp(y)·Σ g                 ops
     CrossEntropy: per-row loss, reduced   CrossEntropyBackward(x, g)     kernel, one pass
     CrossEntropyBackward: s·(a·p − b)     softmax(x) and ops             closed
@@ -33,6 +33,8 @@ import numpy as np
 
 from ..autograd import Function
 from ..backend import kernels_for, xp_of
+from ..grad_mode import is_grad_enabled
+from ..tensor import Tensor
 from .elementwise import exp
 from .shape import normalize_axis, reshape
 
@@ -59,20 +61,41 @@ def _softmax_array(x, dim, log):
 
 
 class Softmax(Function):
-    """y = exp(x) / Σ exp(x) along ``dim``;  dL/dx = y·(g − Σ g·y)."""
+    """y = softmax(scale·x) along ``dim``;  dL/dx = scale·y·(g − Σ g·y).
+
+    ``scale`` (1 by default) serves attention, whose scores are scaled just before their
+    softmax: applied here, on the copy the softmax reads anyway, it costs no op of its own.
+
+    Backward needs one sum and no exp. Without ``create_graph`` it runs on the arrays: Σ g·y as
+    a batched dot product along ``dim`` (``einsum``, no temporary), then one array for the
+    result, scaled in place. With ``create_graph`` the same formula is written in ops, so the
+    second derivative comes from it.
+    """
 
     @staticmethod
-    def forward(ctx, x, dim):
-        out = _softmax_array(x, dim, log=False)
+    def forward(ctx, x, dim, scale=1.0):
+        out = _softmax_array(x * scale if scale != 1 else x, dim, log=False)
         ctx.save_for_backward(out)
-        ctx.dim = dim
+        ctx.dim, ctx.scale = dim, scale
         return out
 
     @staticmethod
     def backward(ctx, grad_output):
         (out,) = ctx.saved_tensors
+        dim, scale = ctx.dim, ctx.scale
+        if not is_grad_enabled():
+            g, y = grad_output.data, out.data
+            xp = xp_of(g)
+            g_dot_y = xp.expand_dims(xp.einsum("...i,...i->...", xp.moveaxis(g, dim, -1),
+                                               xp.moveaxis(y, dim, -1)), dim)
+            grad = g - g_dot_y
+            grad *= y
+            if scale != 1:
+                grad *= scale
+            return Tensor._wrap(grad)
         weighted = grad_output * out
-        return weighted - out * weighted.sum(ctx.dim, keepdims=True)
+        grad = weighted - out * weighted.sum(dim, keepdims=True)
+        return grad * scale if scale != 1 else grad
 
 
 class LogSoftmax(Function):

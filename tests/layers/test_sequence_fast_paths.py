@@ -1,6 +1,7 @@
 """The array fast paths of the sequence Functions against their op-written twins.
 
-Attention's Softmax and SplitQKV, and the LSTM cell, have a backward that runs on plain arrays
+The softmax (``ops/softmax.py``, which attention calls with its scale), SplitQKV and the LSTM
+cell have a backward that runs on plain arrays
 (in place) when no graph is recorded, and the same formula in ops under ``create_graph``. The
 two must agree; gradgradcheck (tests/test_op_specs.py) only exercises the second.
 """
@@ -11,7 +12,7 @@ import minigrad as mg
 import minigrad.functional as F
 from layers import LSTM, MultiheadAttention
 from layers.attention import SplitQKV
-from minigrad.attention import Softmax
+from minigrad.ops.softmax import Softmax
 
 RNG = np.random.default_rng(11)
 
@@ -30,15 +31,16 @@ def _both_backwards(make, inputs, grad):
     return results
 
 
+@pytest.mark.parametrize("dim", [2, 1, 0])
 @pytest.mark.parametrize("scale", [1.0, 0.35, -2.0])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_softmax_fast_backward_matches_ops_and_formula(scale, dtype):
+def test_softmax_fast_backward_matches_ops_and_formula(scale, dtype, dim):
     x = RNG.normal(size=(2, 3, 5)).astype(dtype)
     g = RNG.normal(size=x.shape).astype(dtype)
-    fast, ops = _both_backwards(lambda t: Softmax.apply(t, scale=scale), [x], [g])
-    e = np.exp(scale * x - (scale * x).max(-1, keepdims=True))
-    w = e / e.sum(-1, keepdims=True)
-    expected = scale * w * (g - (g * w).sum(-1, keepdims=True))
+    fast, ops = _both_backwards(lambda t: Softmax.apply(t, dim=dim, scale=scale), [x], [g])
+    e = np.exp(scale * x - (scale * x).max(dim, keepdims=True))
+    w = e / e.sum(dim, keepdims=True)
+    expected = scale * w * (g - (g * w).sum(dim, keepdims=True))
     tol = 1e-5 if dtype == np.float32 else 1e-12
     np.testing.assert_allclose(fast[0], expected, atol=tol)
     np.testing.assert_allclose(ops[0], expected, atol=tol)
