@@ -142,3 +142,80 @@ def test_pow_with_a_constant_exponent_sends_only_the_base_gradient(exponent):
     (row,) = [r for r in t.rows if r.op == "Pow"]
     np.testing.assert_array_equal(x.grad.numpy(), [3.0, 12.0])
     assert row.grad_input_norm == pytest.approx(math.hypot(3.0, 12.0))
+
+
+@BOTH_PATHS
+@pytest.mark.parametrize("op, wants_a, expected", [
+    ("sub", True, [1.0, 1.0]),
+    ("mul", True, [4.0, -8.0]), ("mul", False, [2.0, 3.0]),
+    ("div", True, [0.25, -0.125]), ("div", False, [-0.125, -0.046875])])
+def test_arithmetic_sends_a_gradient_only_to_the_input_that_wants_one(op, wants_a, expected,
+                                                                      create_graph):
+    """a - b, a * b, a / b with one side constant: the node's |grad in| (trace_backward) is the
+    norm of the other side's gradient alone, on the array path and under create_graph alike.
+    (Sub hands g itself to a whether or not a wants it: nothing is computed for it.)"""
+    fn = {"sub": lambda a, b: a - b, "mul": lambda a, b: a * b, "div": lambda a, b: a / b}[op]
+    a = mg.tensor([2.0, 3.0], requires_grad=wants_a)
+    b = mg.tensor([4.0, -8.0], requires_grad=not wants_a)
+    leaf = a if wants_a else b
+    with mg.trace_backward() as t:
+        (g,) = _grads_of(fn(a, b).sum(), leaf, create_graph)
+    (row,) = [r for r in t.rows if r.op == op.capitalize()]
+    np.testing.assert_allclose(g, expected, rtol=1e-7)
+    assert row.grad_input_norm == pytest.approx(float(np.linalg.norm(expected)), rel=1e-7)
+
+
+def _grads_of(out, leaf, create_graph):
+    if create_graph:
+        return [mg.grad(out, [leaf], create_graph=True)[0].numpy()]
+    out.backward()
+    return [leaf.grad.numpy()]
+
+
+# --- dtypes and conventions at the edges ------------------------------------------------------
+
+@BOTH_PATHS
+def test_sigmoid_keeps_float32(create_graph):
+    x = np.array([-30.0, -1.0, 0.0, 2.0, 30.0], dtype=np.float32)
+    t = mg.tensor(x, requires_grad=True)
+    out = mg.sigmoid(t)
+    assert out.dtype == np.float32
+    expected = (1 / (1 + np.exp(-x.astype(np.float64))))
+    np.testing.assert_allclose(out.numpy(), expected, rtol=1e-6)
+    (g,) = _grads_of(out.sum(), t, create_graph)
+    assert g.dtype == np.float32
+    np.testing.assert_allclose(g, expected * (1 - expected), rtol=1e-5, atol=1e-12)
+
+
+@BOTH_PATHS
+def test_clip_passes_the_gradient_at_both_bounds(create_graph):
+    """low <= x <= high, bounds included (PyTorch's clamp): x exactly at a bound gets g."""
+    x = np.array([-2.0, -1.0, 0.0, 1.5, 3.0])
+    (g,) = _grads(lambda t: mg.clip(t, -1.0, 1.5) * 3.0, [x], create_graph)
+    np.testing.assert_array_equal(g, [0.0, 3.0, 3.0, 3.0, 0.0])
+    (g,) = _grads(lambda t: mg.clip(t, low=-1.0), [x], create_graph)
+    np.testing.assert_array_equal(g, [0.0, 1.0, 1.0, 1.0, 1.0])
+    (g,) = _grads(lambda t: mg.clip(t, high=1.5), [x], create_graph)
+    np.testing.assert_array_equal(g, [1.0, 1.0, 1.0, 1.0, 0.0])
+
+
+@BOTH_PATHS
+@pytest.mark.parametrize("mask_kind", ["array", "bool tensor"])
+def test_where_gradient_follows_the_mask_as_it_was_in_forward(mask_kind, create_graph):
+    """A mask changed in place after where() ran (the caller's array, or a bool Tensor through
+    item assignment) does not move the gradient: backward uses the mask forward used."""
+    a = mg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    b = mg.tensor([4.0, 5.0, 6.0], requires_grad=True)
+    mask = np.array([True, False, True])
+    if mask_kind == "bool tensor":
+        mask = mg.tensor(mask)
+    out = mg.where(mask, a, b)
+    mask[0] = False
+    np.testing.assert_array_equal(out.numpy(), [1.0, 5.0, 3.0])
+    if create_graph:
+        ga, gb = (g.numpy() for g in mg.grad(out.sum(), [a, b], create_graph=True))
+    else:
+        out.sum().backward()
+        ga, gb = a.grad.numpy(), b.grad.numpy()
+    np.testing.assert_array_equal(ga, [1.0, 0.0, 1.0])
+    np.testing.assert_array_equal(gb, [0.0, 1.0, 0.0])

@@ -182,7 +182,9 @@ class Where(Function):
 
     @staticmethod
     def forward(ctx, x, y, cond):
-        ctx.cond = cond.astype(bool, copy=False)
+        # A copy even when cond is already bool: it may be the caller's array or a bool Tensor's,
+        # and a change to it in place before backward must not move the gradient.
+        ctx.cond = cond.astype(bool)
         return xp_of(cond, x, y).where(ctx.cond, x, y)
 
     @staticmethod
