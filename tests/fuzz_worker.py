@@ -5,7 +5,8 @@ A fuzz test file (``test_fuzz_*.py``) defines ``run_case(case, mg, F, R, calls)`
     if __name__ == "__main__" and sys.argv[1:] == ["--worker"]:
         serve(run_case)
 
-Its tests send JSON cases through ``Worker(__file__).check(case)``. Each case runs in that
+Its tests send JSON cases through ``Worker(__file__).check(case)`` (the fixture
+``worker = worker_fixture(__file__)`` makes one per module). Each case runs in that
 long-lived child process, so a kernel that corrupts memory or dies on a signal fails the one test
 and names the case, instead of killing pytest. ``calls`` lists the ``minigrad.kernels.cpu``
 functions the case called: a ``rejected`` verdict is only valid while it is empty (the error
@@ -59,6 +60,17 @@ class Worker:
             self.process.stdin.close()
             self.process.wait(timeout=60)
         self.log.close()
+
+
+def worker_fixture(script):
+    """A module-scoped pytest fixture giving one ``Worker(script)``, closed after the module:
+    a fuzz file writes ``worker = worker_fixture(__file__)``."""
+    @pytest.fixture(scope="module")
+    def worker():
+        w = Worker(script)
+        yield w
+        w.close()
+    return worker
 
 
 def serve(run_case):

@@ -19,17 +19,12 @@ import sys
 import numpy as np
 from hypothesis import example, given, settings
 
-from fuzz_worker import Worker, serve
+from fuzz_worker import serve, worker_fixture
 from strategies.detection import fuzz_cases
 
-import pytest
 
 
-@pytest.fixture(scope="module")
-def worker():
-    w = Worker(__file__)
-    yield w
-    w.close()
+worker = worker_fixture(__file__)
 
 
 fuzz = settings(max_examples=max(60, settings.default.max_examples))

@@ -24,7 +24,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from fuzz_worker import Worker, serve
+from fuzz_worker import serve, worker_fixture
 
 OPS = ["gather", "scatter_add", "scatter_mean", "scatter_max", "scatter_min", "segment_softmax"]
 FLOATS = ("float32", "float64")
@@ -138,11 +138,7 @@ def run_case(case, mg, F, R, calls):
     return {"status": "ok"}
 
 
-@pytest.fixture(scope="module")
-def worker():
-    w = Worker(__file__)
-    yield w
-    w.close()
+worker = worker_fixture(__file__)
 
 
 fuzz = settings(max_examples=max(40, settings.default.max_examples))

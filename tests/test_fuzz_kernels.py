@@ -34,18 +34,14 @@ import numpy as np
 import pytest
 from hypothesis import example, given, settings, strategies as st
 
-from fuzz_worker import Worker, serve
+from fuzz_worker import serve, worker_fixture
 from strategies import kernel_cases
 from strategies.fuzz import FLOATS
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-@pytest.fixture(scope="module")
-def worker():
-    w = Worker(__file__)
-    yield w
-    w.close()
+worker = worker_fixture(__file__)
 
 
 OPS = ["conv2d", "conv_transpose2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d",

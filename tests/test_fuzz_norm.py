@@ -24,21 +24,16 @@ import math
 import sys
 
 import numpy as np
-import pytest
 from hypothesis import example, given, settings
 
-from fuzz_worker import Worker, serve
+from fuzz_worker import serve, worker_fixture
 from strategies.norm import fuzz_norm_cases
 
 FLOATS = ("float16", "float32", "float64")
 TOLERANCE = {"float16": 3e-2, "float32": 1e-4, "float64": 1e-9}
 
 
-@pytest.fixture(scope="module")
-def worker():
-    w = Worker(__file__)
-    yield w
-    w.close()
+worker = worker_fixture(__file__)
 
 
 fuzz = settings(max_examples=max(60, settings.default.max_examples))

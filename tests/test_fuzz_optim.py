@@ -20,17 +20,12 @@ import sys
 import numpy as np
 from hypothesis import example, given, settings
 
-from fuzz_worker import Worker, serve
+from fuzz_worker import serve, worker_fixture
 from strategies.optim import laid_out, optimizer_cases
 
-import pytest
 
 
-@pytest.fixture(scope="module")
-def worker():
-    w = Worker(__file__)
-    yield w
-    w.close()
+worker = worker_fixture(__file__)
 
 
 HALF_FUSED = {"op": "SGD", "seed": 0, "steps": 1,

@@ -28,7 +28,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from fuzz_worker import Worker, serve
+from fuzz_worker import serve, worker_fixture
 
 OPS = ["softmax", "log_softmax", "cross_entropy"]
 FLOATS = ("float32", "float64")
@@ -184,11 +184,7 @@ def run_case(case, mg, F, R, calls):
     return {"status": "ok"}
 
 
-@pytest.fixture(scope="module")
-def worker():
-    w = Worker(__file__)
-    yield w
-    w.close()
+worker = worker_fixture(__file__)
 
 
 fuzz = settings(max_examples=max(40, settings.default.max_examples))
