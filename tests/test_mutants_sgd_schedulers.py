@@ -546,3 +546,22 @@ def test_sgd_names_itself_when_the_kernel_cannot_take_a_gradient(switch):
         "the fused kernel: its gradient has dtype float32, not the parameter's float64. Use "
         "foreach=None to update such parameters with the NumPy rule")
     np.testing.assert_array_equal(p.data, [1.0, 2.0])
+
+
+def test_lambda_lr_load_state_dict_takes_a_copy_of_the_saved_attributes():
+    class Table:
+        """A schedule read from a list of factors, one per epoch."""
+
+        def __init__(self, factors):
+            self.factors = factors
+
+        def __call__(self, epoch):
+            return self.factors[min(epoch, len(self.factors) - 1)]
+
+    saved = LambdaLR(sgd(), Table([1.0, 0.5, 0.25])).state_dict()
+    resumed = LambdaLR(sgd(), Table([1.0]))
+    resumed.load_state_dict(saved)
+    saved["lr_lambdas"][0]["factors"][1] = 9.0
+    assert resumed.lr_lambdas[0].factors == [1.0, 0.5, 0.25]
+    resumed.step()
+    assert resumed.get_last_lr() == [pytest.approx(BASE * 0.5, rel=1e-12)]
