@@ -21,6 +21,9 @@ import numpy as np
 
 from ..autograd import Function
 from ..backend import xp_of, kernels_for
+from ..grad_mode import is_grad_enabled
+from ..tensor import Tensor
+from . import elementwise  # where(), at call time: elementwise imports this module
 
 
 class Exp(Function):
@@ -170,21 +173,39 @@ class Erf(Function):
             return grad_output * (2 / math.sqrt(math.pi)) * exp(-(x * x))
 
 
+def _relu_kernel_takes(*arrays):
+    """Whether the ReLU kernels take these arrays: float32/float64, C-contiguous, one dtype."""
+    return (arrays[0].dtype in _RELU_KERNEL_DTYPES and len({a.dtype for a in arrays}) == 1
+            and all(a.flags.c_contiguous for a in arrays))
+
+
+_RELU_KERNEL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
 class ReLU(Function):
-    """out = max(x, 0);  dL/dx = g * [out > 0]. At the kink x = 0 the gradient is 0 (PyTorch's)."""
+    """out = max(x, 0);  dL/dx = g where out > 0, else 0. At the kink x = 0 the gradient is 0,
+    and it stays 0 where out is not positive even for a NaN or infinite g (PyTorch's rules).
+
+    C-contiguous float32/float64 arrays take one kernel pass each way (kernels/*/activation.py:
+    NumPy's ``g * (out > 0)`` is a mask pass and a product pass); other arrays, and the
+    backward under ``create_graph`` (written in ops, so it can be differentiated again), take
+    the same rule from the array module.
+    """
 
     @staticmethod
     def forward(ctx, x):
         # The output tells where x > 0, so forward makes one array, not a second (mask) one.
-        out = xp_of(x).maximum(x, 0)
+        out = kernels_for(x).relu(x) if _relu_kernel_takes(x) else xp_of(x).maximum(x, 0)
         ctx.save_for_backward(out)
         return out
 
     @staticmethod
     def backward(ctx, grad_output):
         (out,) = ctx.saved_tensors
+        if not is_grad_enabled() and _relu_kernel_takes(grad_output.data, out.data):
+            return Tensor._wrap(kernels_for(out.data).relu_backward(grad_output.data, out.data))
         # compared, never differentiated: a raw mask whose derivative is zero
-        return grad_output * (out.data > 0)
+        return elementwise.where(out.data > 0, grad_output, 0.0)
 
 
 class Abs(Function):
