@@ -24,6 +24,7 @@ Notation
 M, K, N     a is (..., M, K), b is (..., K, N), out is (..., M, N)
 n           the number of parts, ``threads.gemm_threads()``
 """
+import functools
 import math
 import os
 import threading
@@ -53,9 +54,9 @@ if hasattr(os, "register_at_fork"):
 
 
 def _executor(workers):
-    """The shared pool of helper threads, (re)made when the wanted size changes."""
+    """The shared pool of helper threads, made anew (larger) when more are wanted than it has."""
     with _pool_lock:
-        if _pool["workers"] != workers:
+        if _pool["workers"] < workers:
             if _pool["executor"] is not None:
                 _pool["executor"].shutdown(wait=True)
             _pool["executor"] = ThreadPoolExecutor(max_workers=workers,
@@ -95,9 +96,24 @@ def matmul(a, b, out=None):
         return np.matmul(a, b, out=out)
     if out is None:
         out = np.empty(shape, dtype=np.result_type(a, b))
-    parts = _parts(a, b, out, n)
-    futures = [_executor(n - 1).submit(np.matmul, pa, pb, out=po) for pa, pb, po in parts[1:]]
-    np.matmul(*parts[0][:2], out=parts[0][2])
-    for future in futures:
-        future.result()  # re-raises a part's error here
+    run_on_threads([functools.partial(np.matmul, pa, pb, out=po)
+                    for pa, pb, po in _parts(a, b, out, n)])
     return out
+
+
+def run_on_threads(tasks):
+    """Call every task (a function of no arguments), the first on this thread and the others
+    on the pool's threads at once; returns when all are done, re-raising the first error.
+    The tasks must write disjoint memory and release the GIL to run side by side (NumPy's
+    products do, and Numba's ``nogil`` kernels)."""
+    if len(tasks) == 1:
+        tasks[0]()
+        return
+    futures = [_executor(len(tasks) - 1).submit(task) for task in tasks[1:]]
+    try:
+        tasks[0]()
+    finally:
+        for future in futures:
+            future.exception()  # wait for every part, even after an error
+    for future in futures:
+        future.result()

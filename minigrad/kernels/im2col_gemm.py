@@ -11,6 +11,15 @@ A large batch goes through in chunks, so that the column buffer stays in cache (
 ``_batch_slices``); the chunks of one call share one workspace. The callers have checked the
 operands (``ops/conv.py``); the kernels check what reaches them again.
 
+Threads: where minigrad runs products on n > 1 threads of its own (``threads.gemm_threads``,
+NumPy arrays; see ``kernels/gemm.py``) and a call has at least n chunks, each chunk runs whole
+on one thread (thread t takes chunks t, t + n, ...): its im2col or col2im on that thread alone
+(``serial=True``, without the GIL) and its products on one BLAS thread, each thread with its
+own workspace. The threads then meet once per call instead of twice per chunk (after the
+kernel's parallel loop and after each split product), and each chunk's columns stay in the
+cache of the core that wrote them. With fewer chunks than threads, a chunk's kernel runs over
+Numba's threads and its products split over the threads.
+
 Saved columns: the weight gradient needs the very columns the forward built, ``im2col(x)``.
 ``conv_arrays`` can hand them out (``columns=[]``, a list it fills with one array per chunk,
 each in its own buffer instead of the shared workspace), and ``grad_weight_arrays`` takes them
@@ -26,6 +35,9 @@ KH, KW      kernel height and width;  L = OH * OW windows per sample
 OH, OW      output size of the convolution
 geometry    the tuple ``(SH, SW, PH, PW, DH, DW)``: stride, zero padding and dilation
 """
+import functools
+
+from .. import threads
 from ..backend import xp_of
 from . import gemm
 
@@ -38,27 +50,62 @@ from . import gemm
 PER_SAMPLE_WEIGHT_ROWS = 100
 
 
-def _batch_slices(kernels, x, bytes_per_sample):
+def _batch_slices(kernels, x, bytes_per_sample, n_threads=1):
     """Slices that split the batch of ``x`` evenly into chunks of at most CONV_CHUNK_BYTES of
     columns, the budget of x's kernel module (at least one sample each; one empty slice for an
-    empty batch). Chunks keep the column buffer in cache on a CPU (see kernels/cpu/conv.py)."""
+    empty batch). Chunks keep the column buffer in cache on a CPU (see kernels/cpu/conv.py).
+    With ``n_threads`` > 1 the number of chunks is rounded up to a multiple of it (where the
+    batch allows), so that the threads get equal shares."""
     N = x.shape[0]
     if N == 0:
         return [slice(0, 0)]
     per_chunk = max(1, kernels.CONV_CHUNK_BYTES // max(1, bytes_per_sample))
     chunks = -(-N // per_chunk)  # ceil
+    chunks = min(N, -(-chunks // n_threads) * n_threads)
     step = -(-N // chunks)
     return [slice(i, min(N, i + step)) for i in range(0, N, step)]
 
 
-def _workspace(xp, dtype, slices, per_sample):
-    """One flat buffer for the largest slice, which every slice of a call reuses."""
-    return xp.empty(max(b.stop - b.start for b in slices) * per_sample, dtype=dtype)
+def _chunk_threads(x, multiply_adds):
+    """How many threads share a call's chunks: minigrad's product threads for NumPy arrays
+    (``threads.gemm_threads``) when the call's products have more than gemm.SPLIT_ABOVE
+    multiply-adds, 1 for a smaller call and for anything else (CuPy: one stream of launches)."""
+    if type(x).__module__ != "numpy" or multiply_adds <= gemm.SPLIT_ABOVE:
+        return 1
+    return threads.gemm_threads()
+
+
+def _each_chunk(slices, n_threads, work):
+    """Call ``work(index, batch, serial, thread)`` for each chunk: in order on this thread
+    (``serial`` False: the chunk's kernels and products use the threads themselves), or, with
+    at least ``n_threads`` > 1 chunks, spread over that many threads (``serial`` True: each
+    chunk whole on the thread numbered ``thread``, chunks t, t + n_threads, ... on thread t)."""
+    if n_threads < 2 or len(slices) < n_threads:
+        for index, batch in enumerate(slices):
+            work(index, batch, False, 0)
+        return
+
+    def share(thread):
+        for index in range(thread, len(slices), n_threads):
+            work(index, slices[index], True, thread)
+    gemm.run_on_threads([functools.partial(share, t) for t in range(n_threads)])
+
+
+def _workspaces(xp, dtype, slices, per_sample, n_threads):
+    """One flat buffer per thread for the largest slice, which that thread's slices reuse."""
+    size = max(b.stop - b.start for b in slices) * per_sample
+    return [xp.empty(size, dtype=dtype) for _ in range(min(n_threads, len(slices)))]
 
 
 def _rows(space, rows, columns):
     """The front of a workspace as a C-contiguous (rows, columns) matrix."""
     return space[:rows * columns].reshape(rows, columns)
+
+
+def _matmul(xp, serial):
+    """The product for one chunk: whole on this thread when the chunks share the threads,
+    else split over them (gemm.matmul; CuPy's own for CuPy arrays)."""
+    return xp.matmul if serial else gemm.matmul
 
 
 def conv_arrays(kernels, x, weight, geometry, G, OH, OW, columns=None):
@@ -72,25 +119,30 @@ def conv_arrays(kernels, x, weight, geometry, G, OH, OW, columns=None):
     L = OH * OW
     w = weight.reshape(G, K // G, Cg * KH * KW)
     y = xp.empty((N, K, OH, OW), dtype=x.dtype)
-    slices = _batch_slices(kernels, x, C * KH * KW * L * x.itemsize)
-    # Kept columns need one buffer for the whole batch; otherwise the chunks share one.
-    cols_space = (xp.empty(N * C * KH * KW * L, dtype=x.dtype) if columns is not None else
-                  _workspace(xp, x.dtype, slices, C * KH * KW * L))
-    for batch in slices:
+    n_threads = _chunk_threads(x, N * K * Cg * KH * KW * L)
+    slices = _batch_slices(kernels, x, C * KH * KW * L * x.itemsize, n_threads)
+    # Kept columns need one buffer for the whole batch; otherwise each thread reuses its own.
+    kept = xp.empty(N * C * KH * KW * L, dtype=x.dtype) if columns is not None else None
+    spaces = None if kept is not None else _workspaces(xp, x.dtype, slices, C * KH * KW * L,
+                                                       n_threads)
+    chunk_columns = [None] * len(slices)
+
+    def work(index, batch, serial, thread):
         n = batch.stop - batch.start
-        space = (cols_space[batch.start * C * KH * KW * L:] if columns is not None else
-                 cols_space)
+        space = kept[batch.start * C * KH * KW * L:] if kept is not None else spaces[thread]
         cols = kernels.im2col(x[batch], KH, KW, *geometry, OH, OW,
-                              out=_rows(space, C * KH * KW, n * L))
-        if columns is not None:
-            columns.append(cols)
+                              out=_rows(space, C * KH * KW, n * L), serial=serial)
+        chunk_columns[index] = cols
         # One GEMM per sample and group, (Kg, Cg*KH*KW) @ (Cg*KH*KW, OH*OW), each reading its
         # sample's columns in place (a strided view: BLAS takes the row stride) and writing
         # straight into y, batch first. One GEMM over the whole chunk would give channels first,
         # (K, n, OH, OW), and need a transposing copy into y; the per-sample products were as
         # fast on LeNet's second conv and 1.5-2x faster where Cg*KH*KW is small (a first layer).
-        gemm.matmul(w, cols.reshape(G, Cg * KH * KW, n, L).transpose(2, 0, 1, 3),
-                  out=y[batch].reshape(n, G, K // G, L))
+        _matmul(xp, serial)(w, cols.reshape(G, Cg * KH * KW, n, L).transpose(2, 0, 1, 3),
+                            out=y[batch].reshape(n, G, K // G, L))
+    _each_chunk(slices, n_threads, work)
+    if columns is not None:
+        columns.extend(chunk_columns)
     return y
 
 
@@ -106,15 +158,18 @@ def conv_transpose_arrays(kernels, x, weight, geometry, G, H, W):
     L = OH * OW
     w = weight.reshape(G, K // G, Cg * KH * KW).transpose(0, 2, 1)
     y = xp.empty((N, G * Cg, H, W), dtype=x.dtype)
-    slices = _batch_slices(kernels, x, G * Cg * KH * KW * L * x.itemsize)
-    cols_space = _workspace(xp, x.dtype, slices, G * Cg * KH * KW * L)
-    for batch in slices:
+    n_threads = _chunk_threads(x, N * K * Cg * KH * KW * L)
+    slices = _batch_slices(kernels, x, G * Cg * KH * KW * L * x.itemsize, n_threads)
+    spaces = _workspaces(xp, x.dtype, slices, G * Cg * KH * KW * L, n_threads)
+
+    def work(index, batch, serial, thread):
         n = batch.stop - batch.start
         x_cols = x[batch].reshape(n, K, L).transpose(1, 0, 2).reshape(G, K // G, n * L)
-        cols = gemm.matmul(w, x_cols, out=_rows(cols_space, G * Cg * KH * KW, n * L).reshape(
-            G, Cg * KH * KW, n * L))
+        cols = _matmul(xp, serial)(w, x_cols, out=_rows(
+            spaces[thread], G * Cg * KH * KW, n * L).reshape(G, Cg * KH * KW, n * L))
         kernels.col2im(cols.reshape(G * Cg * KH * KW, n * L), n, G * Cg, H, W, KH, KW,
-                              *geometry, OH, OW, out=y[batch])
+                       *geometry, OH, OW, out=y[batch], serial=serial)
+    _each_chunk(slices, n_threads, work)
     return y
 
 
@@ -128,26 +183,35 @@ def grad_weight_arrays(kernels, x, grad_y, KH, KW, geometry, G, columns=None):
     C = x.shape[1]
     _, K, OH, OW = grad_y.shape
     L = OH * OW
-    slices = _batch_slices(kernels, x, C * KH * KW * L * x.itemsize)
+    n_threads = _chunk_threads(x, x.shape[0] * K * C // G * KH * KW * L)
+    slices = _batch_slices(kernels, x, C * KH * KW * L * x.itemsize, n_threads)
     if columns and [c.shape[1] for c in columns] != [(b.stop - b.start) * L for b in slices]:
         columns = None  # chunked differently (the chunk size changed since): recompute
-    cols_space = None if columns else _workspace(xp, x.dtype, slices, C * KH * KW * L)
-    # The GEMM computes the transpose, (G, Cg*KH*KW, Kg) = cols @ gᵀ, which BLAS runs faster
-    # than g @ colsᵀ when the inner dimension n*OH*OW is long (up to 1.3x here).
-    grad_weight_t = None
-    for index, batch in enumerate(slices):
+    spaces = None if columns else _workspaces(xp, x.dtype, slices, C * KH * KW * L, n_threads)
+    # Each thread sums its chunks' parts; the threads' sums are added at the end.
+    sums = [None] * max(1, min(n_threads, len(slices)))
+
+    def work(index, batch, serial, thread):
         n = batch.stop - batch.start
         cols = (columns[index] if columns else
                 kernels.im2col(x[batch], KH, KW, *geometry, OH, OW,
-                               out=_rows(cols_space, C * KH * KW, n * L)))
+                               out=_rows(spaces[thread], C * KH * KW, n * L), serial=serial))
         if C // G * KH * KW <= PER_SAMPLE_WEIGHT_ROWS:
             # a short (Cg*KH*KW, Kg) product per sample, summed: no copy of g
-            part = gemm.matmul(cols.reshape(G, C // G * KH * KW, n, L).transpose(2, 0, 1, 3),
-                             grad_y[batch].reshape(n, G, K // G, L).transpose(0, 1, 3, 2)
-                             ).sum(axis=0)
+            part = _matmul(xp, serial)(
+                cols.reshape(G, C // G * KH * KW, n, L).transpose(2, 0, 1, 3),
+                grad_y[batch].reshape(n, G, K // G, L).transpose(0, 1, 3, 2)).sum(axis=0)
         else:
+            # The GEMM computes the transpose, (G, Cg*KH*KW, Kg) = cols @ gᵀ, which BLAS runs
+            # faster than g @ colsᵀ when the inner dimension n*OH*OW is long (up to 1.3x here).
             g = grad_y[batch].reshape(n, K, L).transpose(1, 0, 2).reshape(G, K // G, n * L)
-            part = gemm.matmul(cols.reshape(G, C // G * KH * KW, n * L), g.transpose(0, 2, 1))
-        grad_weight_t = part if grad_weight_t is None else xp.add(grad_weight_t, part,
-                                                                  out=grad_weight_t)
+            part = _matmul(xp, serial)(cols.reshape(G, C // G * KH * KW, n * L),
+                                       g.transpose(0, 2, 1))
+        sums[thread] = part if sums[thread] is None else xp.add(sums[thread], part,
+                                                                out=sums[thread])
+    _each_chunk(slices, n_threads, work)
+    grad_weight_t = sums[0]
+    for other in sums[1:]:
+        if other is not None:
+            grad_weight_t = grad_weight_t + other
     return grad_weight_t.transpose(0, 2, 1).reshape(K, C // G, KH, KW)

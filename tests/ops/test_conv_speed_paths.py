@@ -274,3 +274,56 @@ def test_weight_gradient_per_sample_and_one_product_paths_match_the_reference(
         unit[i] = 1.0
         expected[i] = (R.conv2d(x, unit, **keywords) * g).sum()
     np.testing.assert_allclose(w_grad, expected, rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("threads", [2, 3])
+@pytest.mark.parametrize("budget", [0, 2**30])
+@pytest.mark.parametrize("op, x_shape, w_shape, keywords", [
+    (conv2d, (7, 4, 6, 5), (6, 4, 3, 3), dict(padding=1)),
+    (conv2d, (5, 4, 7, 6), (4, 2, 3, 2), dict(stride=2, padding=(1, 0), groups=2)),
+    (conv2d, (6, 1, 5, 5), (3, 1, 3, 3), dict(padding=1)),
+    (conv_transpose2d, (5, 4, 4, 3), (4, 2, 4, 4), dict(stride=2, padding=1)),
+    (conv_transpose2d, (4, 4, 3, 5), (4, 3, 3, 3), dict(padding=1, groups=2))])
+def test_chunks_shared_by_threads_give_the_one_thread_values(op, x_shape, w_shape, keywords,
+                                                             budget, threads, monkeypatch):
+    """With minigrad's product threads, a call's chunks run whole on those threads (serial
+    kernels, one BLAS thread each, a workspace per thread, weight-gradient parts summed per
+    thread); the values must be those of the one-thread path, with and without kept columns."""
+    import minigrad.kernels.gemm as gemm
+    from minigrad import threads as thread_policy
+    monkeypatch.setattr(cpu_kernels, "CONV_CHUNK_BYTES", 600)  # several chunks per thread
+    monkeypatch.setattr(gemm, "SPLIT_ABOVE", 0)
+    monkeypatch.setattr(thread_policy, "gemm_threads", lambda: 1)
+    one = _grads(op, x_shape, w_shape, keywords, budget, monkeypatch)
+    monkeypatch.setattr(thread_policy, "gemm_threads", lambda: threads)
+    serial_calls = []
+    real = cpu_kernels.im2col
+
+    def counted(*args, **kwargs):
+        serial_calls.append(kwargs.get("serial", False))
+        return real(*args, **kwargs)
+    monkeypatch.setattr(cpu_kernels, "im2col", counted)
+    shared = _grads(op, x_shape, w_shape, keywords, budget, monkeypatch)
+    assert serial_calls and all(serial_calls)  # every chunk ran whole on one thread
+    for a, b in zip(one, shared):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+def test_few_chunks_keep_the_threads_inside_each_chunk(monkeypatch):
+    """A batch of one sample has one chunk: its kernels and products use the threads inside
+    it (serial False), as before."""
+    import minigrad.kernels.gemm as gemm
+    from minigrad import threads as thread_policy
+    monkeypatch.setattr(gemm, "SPLIT_ABOVE", 0)
+    monkeypatch.setattr(thread_policy, "gemm_threads", lambda: 2)
+    serial_calls = []
+    real = cpu_kernels.im2col
+
+    def counted(*args, **kwargs):
+        serial_calls.append(kwargs.get("serial", False))
+        return real(*args, **kwargs)
+    monkeypatch.setattr(cpu_kernels, "im2col", counted)
+    x, w = _problem((1, 3, 5, 5), (2, 3, 3, 3))
+    expected = R.conv2d(x.numpy(), w.numpy(), padding=1)
+    np.testing.assert_allclose(conv2d(x, w, padding=1).numpy(), expected, rtol=1e-12)
+    assert serial_calls == [False]

@@ -57,7 +57,7 @@ from .. import geometry
 CONV_CHUNK_BYTES = 4 * 2**20
 
 
-def im2col(x, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, out=None):
+def im2col(x, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, out=None, serial=False):
     """Copy every (dilated, strided, zero-padded) kernel window of ``x`` into a column.
 
     Parameters
@@ -71,6 +71,9 @@ def im2col(x, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, out=None):
     out : array, shape (C*KH*KW, N*OH*OW), optional
         A C-contiguous array of x's dtype to write into (a reused workspace), instead of a
         new one.
+    serial : bool
+        Run on the calling thread alone, without holding the GIL (for a caller that runs
+        several chunks on threads of its own), instead of over Numba's threads.
 
     Returns
     -------
@@ -82,11 +85,11 @@ def im2col(x, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, out=None):
     N, C, H, W = x.shape
     x = np.ascontiguousarray(x)
     cols = geometry.checked_out("im2col", out, (C * KH * KW, N * OH * OW), x.dtype, np)
-    _im2col_loop(x, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, cols)
+    (_im2col_serial if serial else _im2col_loop)(x, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, cols)
     return cols
 
 
-def col2im(cols, N, C, H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, out=None):
+def col2im(cols, N, C, H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, out=None, serial=False):
     """Add every column of ``cols`` back onto its kernel window: the adjoint of :func:`im2col`.
 
     Parameters
@@ -98,6 +101,8 @@ def col2im(cols, N, C, H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, out=None):
         As in :func:`im2col`.
     out : array, shape (N, C, H, W), optional
         A C-contiguous array of cols' dtype to write into, instead of a new one.
+    serial : bool
+        As in :func:`im2col`.
 
     Returns
     -------
@@ -110,7 +115,7 @@ def col2im(cols, N, C, H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, out=None):
                           OH, OW)
     cols = np.ascontiguousarray(cols)
     x = geometry.checked_out("col2im", out, (N, C, H, W), cols.dtype, np)
-    _col2im_loop(cols, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, x)
+    (_col2im_serial if serial else _col2im_loop)(cols, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, x)
     return x
 
 
@@ -178,13 +183,29 @@ def _shifted_run(KH, KW, SH, SW, PH, PW, DH, DW, H, W, OH, OW):
 @numba.njit(parallel=True, cache=True)
 def _im2col_loop(x, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, cols):
     N, C, H, W = x.shape
-    L = OH * OW
-    planes = x.reshape(N * C, H * W)
     table = _tap_table(H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW)
-    shifted = SH == 1 and SW == 1 and OW == W
     runs = _shifted_run(KH, KW, SH, SW, PH, PW, DH, DW, H, W, OH, OW)
     # One (n, c) plane per iteration: planes fill disjoint runs of cols, so threads never collide.
     for nc in numba.prange(N * C):
+        _im2col_planes(x, KH, KW, SH, SW, OW, table, runs, cols, nc, nc + 1)
+
+
+@numba.njit(nogil=True, cache=True)
+def _im2col_serial(x, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, cols):
+    N, C, H, W = x.shape
+    table = _tap_table(H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW)
+    runs = _shifted_run(KH, KW, SH, SW, PH, PW, DH, DW, H, W, OH, OW)
+    _im2col_planes(x, KH, KW, SH, SW, OW, table, runs, cols, 0, N * C)
+
+
+@numba.njit(nogil=True, cache=True)
+def _im2col_planes(x, KH, KW, SH, SW, OW, table, runs, cols, first, last):
+    """im2col of the (n, c) planes ``first <= n*C + c < last``."""
+    N, C, H, W = x.shape
+    L = table.shape[1]
+    planes = x.reshape(N * C, H * W)
+    shifted = SH == 1 and SW == 1 and OW == W
+    for nc in range(first, last):
         n = nc // C
         c = nc % C
         plane = planes[nc]
@@ -214,14 +235,30 @@ def _im2col_loop(x, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, cols):
 @numba.njit(parallel=True, cache=True)
 def _col2im_loop(cols, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, x):
     N, C, H, W = x.shape
-    L = OH * OW
-    planes = x.reshape(N * C, H * W)
     table = _tap_table(H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW)
-    shifted = SH == 1 and SW == 1 and OW == W
     runs = _shifted_run(KH, KW, SH, SW, PH, PW, DH, DW, H, W, OH, OW)
     # Scatter-add, one (n, c) plane per iteration: a plane only receives its own taps, so the
     # additions of different threads never touch the same element and need no atomics.
     for nc in numba.prange(N * C):
+        _col2im_planes(cols, KH, KW, SH, SW, OW, table, runs, x, nc, nc + 1)
+
+
+@numba.njit(nogil=True, cache=True)
+def _col2im_serial(cols, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, x):
+    N, C, H, W = x.shape
+    table = _tap_table(H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW)
+    runs = _shifted_run(KH, KW, SH, SW, PH, PW, DH, DW, H, W, OH, OW)
+    _col2im_planes(cols, KH, KW, SH, SW, OW, table, runs, x, 0, N * C)
+
+
+@numba.njit(nogil=True, cache=True)
+def _col2im_planes(cols, KH, KW, SH, SW, OW, table, runs, x, first, last):
+    """col2im into the (n, c) planes ``first <= n*C + c < last``."""
+    N, C, H, W = x.shape
+    L = table.shape[1]
+    planes = x.reshape(N * C, H * W)
+    shifted = SH == 1 and SW == 1 and OW == W
+    for nc in range(first, last):
         n = nc // C
         c = nc % C
         plane = planes[nc]

@@ -36,7 +36,7 @@ from .launch import launch
 CONV_CHUNK_BYTES = 512 * 2**20
 
 
-def im2col(x, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, out=None):
+def im2col(x, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, out=None, serial=False):
     """Copy every (dilated, strided, zero-padded) kernel window of ``x`` into a column.
 
     Parameters
@@ -50,6 +50,8 @@ def im2col(x, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, out=None):
     out : cupy.ndarray, shape (C*KH*KW, N*OH*OW), optional
         A C-contiguous array of x's dtype to write into (a reused workspace), instead of a
         new one.
+    serial : bool
+        The CPU twin's switch to the calling thread alone; a launch here is the same either way.
 
     Returns
     -------
@@ -66,7 +68,7 @@ def im2col(x, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, out=None):
     return cols
 
 
-def col2im(cols, N, C, H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, out=None):
+def col2im(cols, N, C, H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, out=None, serial=False):
     """Add every column of ``cols`` back onto its kernel window: the adjoint of :func:`im2col`.
 
     Parameters
@@ -78,6 +80,8 @@ def col2im(cols, N, C, H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, out=None):
         As in :func:`im2col`.
     out : cupy.ndarray, shape (N, C, H, W), optional
         A C-contiguous array of cols' dtype to write into, instead of a new one.
+    serial : bool
+        As in :func:`im2col`: no effect here.
 
     Returns
     -------
