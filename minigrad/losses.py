@@ -237,7 +237,7 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):
     """
     target = as_target(target, input)
     check_same_shape(input, target, "binary_cross_entropy")
-    lo, hi = float(input.data.min(initial=0.5)), float(input.data.max(initial=0.5))
+    lo, hi = (float(input.data.min()), float(input.data.max())) if input.data.size else (0, 1)
     if lo < 0 or hi > 1:
         raise ValueError(f"binary_cross_entropy: input must be probabilities in [0, 1], got "
                          f"values in [{lo}, {hi}]; use binary_cross_entropy_with_logits for "
@@ -319,15 +319,20 @@ def smooth_l1_loss(input, target, reduction="mean", beta=1.0):
     """
     if beta < 0:
         raise ValueError(f"smooth_l1_loss: beta must be >= 0, got {beta}")
+    return _smooth_l1(input, target, reduction, beta, "smooth_l1_loss")
+
+
+def _smooth_l1(input, target, reduction, beta, op):
+    """smooth_l1_loss for a checked beta, its errors naming ``op`` (huber_loss uses it too)."""
     target = as_target(target, input)
-    check_same_shape(input, target, "smooth_l1_loss")
+    check_same_shape(input, target, op)
     diff = input - target
     if beta == 0:
-        return reduce_loss(abs(diff), reduction, "smooth_l1_loss")
+        return reduce_loss(abs(diff), reduction, op)
     # d·d rather than |d|², so the quadratic piece is smooth through d = 0 at every order
     loss = where(xp_of(diff.data).abs(diff.data) < beta, diff * diff * (0.5 / beta),
                  abs(diff) - 0.5 * beta)
-    return reduce_loss(loss, reduction, "smooth_l1_loss")
+    return reduce_loss(loss, reduction, op)
 
 
 def huber_loss(input, target, reduction="mean", delta=1.0):
@@ -343,7 +348,7 @@ def huber_loss(input, target, reduction="mean", delta=1.0):
     """
     if delta <= 0:
         raise ValueError(f"huber_loss: delta must be > 0, got {delta}")
-    return smooth_l1_loss(input, target, reduction, beta=delta) * delta
+    return _smooth_l1(input, target, reduction, delta, "huber_loss") * delta
 
 
 def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"):
