@@ -565,3 +565,14 @@ def test_lambda_lr_load_state_dict_takes_a_copy_of_the_saved_attributes():
     assert resumed.lr_lambdas[0].factors == [1.0, 0.5, 0.25]
     resumed.step()
     assert resumed.get_last_lr() == [pytest.approx(BASE * 0.5, rel=1e-12)]
+
+
+def test_multistep_lr_resumes_at_last_epoch():
+    opt = sgd((0.1, 0.2))
+    for group in opt.param_groups:
+        group["initial_lr"] = 1.0
+    scheduler = MultiStepLR(opt, [2, 4], gamma=0.5, last_epoch=3)
+    # Construction moves to epoch 4, a milestone: the current rates decay once.
+    assert scheduler.last_epoch == 4
+    np.testing.assert_allclose(scheduler.get_last_lr(), [0.05, 0.1], rtol=1e-12)
+    assert scheduler.closed_form_lr() == [0.25, 0.25]
