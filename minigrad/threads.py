@@ -83,6 +83,14 @@ import os
 
 from .checks import check_int
 
+# Numba's OpenMP pool must wait passively between kernels: with OpenMP's default policy its
+# idle threads spin for a while after each parallel loop and steal the cores that the next
+# product or NumPy pass needs (a demo-sized training step went from about 2 ms to over 40 ms
+# on two cores). The setting is read once, when the OpenMP runtime starts, which may be here
+# (MINIGRAD_NUM_THREADS makes set_num_threads start Numba's pool at import), so it is made
+# before anything can load Numba. A value the user set wins.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 ENVIRONMENT_VARIABLE = "MINIGRAD_NUM_THREADS"
 # What the policy last applied: n of set_num_threads (None: not called) and whether it sized
 # BLAS's pool (False where the environment did, or threadpoolctl is missing).

@@ -135,3 +135,17 @@ def test_gemm_threads_default(environment, parts):
     assert out.returncode == 0, out.stderr
     expected = len(os.sched_getaffinity(0)) if parts == "cores" else parts
     assert int(out.stdout) == expected
+
+
+def test_numbas_pool_waits_passively_even_when_started_at_import():
+    """MINIGRAD_NUM_THREADS starts Numba's OpenMP pool while minigrad is imported: the passive
+    wait policy must already be in the environment then (a user's own value wins)."""
+    code = "import os, minigrad; print(os.environ.get('OMP_WAIT_POLICY'))"
+    for environment, expected in (({"MINIGRAD_NUM_THREADS": "2"}, "PASSIVE"),
+                                  ({"OMP_WAIT_POLICY": "ACTIVE"}, "ACTIVE")):
+        env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+        env.update(PYTHONPATH=ROOT, **environment)
+        done = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT,
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.strip() == expected

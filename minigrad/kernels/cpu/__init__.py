@@ -1,14 +1,10 @@
 """CPU kernels compiled with ``numba.njit``; the same names and signatures as ``minigrad.kernels.gpu``.
 
 The parallel kernels run on Numba's OpenMP thread pool, while NumPy's matrix products run on
-BLAS's own threads. With OpenMP's default wait policy, idle pool threads keep spinning for a
-while and steal the cores that BLAS needs next (a demo-sized training step went from about
-2 ms to over 40 ms on two cores). Passive waiting removes that; it must be set before the
-OpenMP runtime starts, hence here, before any kernel is compiled. A value the user set wins.
+BLAS's own threads (or minigrad's, kernels/gemm.py). The pool waits passively between kernels:
+``minigrad/threads.py`` sets ``OMP_WAIT_POLICY=PASSIVE`` when minigrad is imported, before
+the OpenMP runtime can start.
 """
-import os
-
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from .pool import (max_pool2d, scatter_to_indices, gather_at_indices,  # noqa: F401
                    avg_pool2d, avg_pool2d_adjoint, adaptive_avg_pool2d,
