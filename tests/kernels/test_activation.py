@@ -12,7 +12,6 @@ from hypothesis.extra import numpy as hnp
 
 from minigrad.backend import to_numpy
 from minigrad.kernels.cpu import activation as cpu
-from minigrad.kernels.cpu.parallel import SERIAL_BELOW
 
 SPECIAL = [0.0, -0.0, 1.0, -1.0, np.inf, -np.inf, np.nan, 1e-40, -1e-40]
 
@@ -47,7 +46,7 @@ def test_relu_and_backward_match_the_definitions(data, dtype, shape):
 
 def test_a_large_array_runs_on_the_threads_and_matches():
     rng = np.random.default_rng(0)
-    x = rng.standard_normal(4 * SERIAL_BELOW).astype(np.float32)
+    x = rng.standard_normal(cpu.PARALLEL_ABOVE + 1001).astype(np.float32)
     x[::7] = np.nan
     g = rng.standard_normal(x.shape).astype(np.float32)
     g[::5] = np.inf
