@@ -50,3 +50,48 @@ def test_linear_of_a_0d_input_is_refused():
     with pytest.raises(ValueError, match="matmul: operands must have at least 1 dimension"):
         linear(mg.tensor(2.0), mg.tensor(np.ones((5, 1))))
 
+
+
+@pytest.mark.parametrize("dtype, expected", [(np.float32, np.float32), (np.float64, np.float64),
+                                             (np.float16, np.float16), (np.int64, np.float64)])
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+def test_softmax_over_an_empty_axis_keeps_a_float_dtype(name, dtype, expected):
+    """Nothing to normalise along an axis of length 0 (not the last axis, so not the kernel's
+    path): the result is empty, in x's float dtype, and integers give float64 as elsewhere."""
+    out = getattr(F, name)(mg.tensor(np.zeros((0, 3), dtype=dtype)), dim=0)
+    assert out.shape == (0, 3) and out.dtype == expected
+
+
+@pytest.mark.parametrize("name, value", [("softmax", 1.0), ("log_softmax", 0.0)])
+def test_softmax_of_a_0d_tensor_is_a_row_of_one(name, value):
+    """PyTorch's rule: a 0-d input is one entry along dim 0 or -1; softmax 1, log-softmax 0,
+    a 0-d result; its gradient is 0 (the output does not depend on x)."""
+    x = mg.tensor(2.5, requires_grad=True)
+    for dim in (0, -1):
+        out = getattr(F, name)(x, dim=dim)
+        assert out.shape == () and out.item() == value
+        out.backward()
+        assert x.grad.item() == 0.0
+        x.grad = None
+
+
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+@pytest.mark.parametrize("shape, dim", [((), 1), ((), -2), ((2, 3), 2), ((2, 3), -3)])
+def test_softmax_refuses_a_dim_out_of_range_naming_itself(name, shape, dim):
+    with pytest.raises(IndexError, match=rf"^{name}: axis {dim} is out of range"):
+        getattr(F, name)(mg.tensor(np.ones(shape)), dim=dim)
+
+
+@pytest.mark.parametrize("create_graph", [False, True])
+def test_softmax_scale_of_two_multiplies_the_gradient(create_graph):
+    """The scale (attention's) enters the gradient as a factor on both backward paths, for
+    every value including 2."""
+    from minigrad.ops.softmax import Softmax
+    x = mg.tensor(rng.standard_normal((3, 4)), requires_grad=True)
+    g = rng.standard_normal((3, 4))
+    (grad,) = mg.grad(Softmax.apply(x, dim=1, scale=2.0), [x], grad_outputs=[mg.tensor(g)],
+                      create_graph=create_graph)
+    e = np.exp(2 * x.numpy() - (2 * x.numpy()).max(1, keepdims=True))
+    y = e / e.sum(1, keepdims=True)
+    np.testing.assert_allclose(grad.numpy(), 2 * y * (g - (g * y).sum(1, keepdims=True)),
+                               rtol=1e-12)
