@@ -29,6 +29,14 @@ def test_linear_with_a_1d_weight_is_a_dot_product_along_the_last_axis():
     np.testing.assert_allclose(b.grad.numpy(), g.sum(), rtol=1e-12)
 
 
+def test_linear_with_a_1d_weight_and_no_bias():
+    x, w = _leaf((5, 3)), _leaf((3,))
+    out = F.linear(x, w)
+    np.testing.assert_allclose(out.numpy(), x.numpy() @ w.numpy(), rtol=1e-12)
+    out.sum().backward()
+    np.testing.assert_allclose(w.grad.numpy(), x.numpy().sum(0), rtol=1e-12)
+
+
 def test_linear_with_a_broadcast_bias_adds_it_and_sums_its_gradient():
     """A bias of shape (1,) is not one value per output: it broadcasts over the outputs, and
     its gradient is the sum over everything (the composite path)."""
