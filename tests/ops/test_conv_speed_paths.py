@@ -60,6 +60,18 @@ def _count_im2col(monkeypatch):
     return calls
 
 
+def _record_serial(monkeypatch):
+    """Record the ``serial`` flag of every call of the CPU im2col kernel."""
+    calls = []
+    real = cpu_kernels.im2col
+
+    def recorded(*args, **kwargs):
+        calls.append(kwargs.get("serial", False))
+        return real(*args, **kwargs)
+    monkeypatch.setattr(cpu_kernels, "im2col", recorded)
+    return calls
+
+
 @pytest.mark.parametrize("x_shape, w_shape, keywords", CONV_CASES)
 def test_conv2d_gradients_are_the_same_with_and_without_saved_columns(x_shape, w_shape, keywords,
                                                                       monkeypatch):
@@ -296,13 +308,7 @@ def test_chunks_shared_by_threads_give_the_one_thread_values(op, x_shape, w_shap
     monkeypatch.setattr(thread_policy, "gemm_threads", lambda: 1)
     one = _grads(op, x_shape, w_shape, keywords, budget, monkeypatch)
     monkeypatch.setattr(thread_policy, "gemm_threads", lambda: threads)
-    serial_calls = []
-    real = cpu_kernels.im2col
-
-    def counted(*args, **kwargs):
-        serial_calls.append(kwargs.get("serial", False))
-        return real(*args, **kwargs)
-    monkeypatch.setattr(cpu_kernels, "im2col", counted)
+    serial_calls = _record_serial(monkeypatch)
     shared = _grads(op, x_shape, w_shape, keywords, budget, monkeypatch)
     assert serial_calls and all(serial_calls)  # every chunk ran whole on one thread
     for a, b in zip(one, shared):
@@ -316,13 +322,7 @@ def test_few_chunks_keep_the_threads_inside_each_chunk(monkeypatch):
     from minigrad import threads as thread_policy
     monkeypatch.setattr(gemm, "SPLIT_ABOVE", 0)
     monkeypatch.setattr(thread_policy, "gemm_threads", lambda: 2)
-    serial_calls = []
-    real = cpu_kernels.im2col
-
-    def counted(*args, **kwargs):
-        serial_calls.append(kwargs.get("serial", False))
-        return real(*args, **kwargs)
-    monkeypatch.setattr(cpu_kernels, "im2col", counted)
+    serial_calls = _record_serial(monkeypatch)
     x, w = _problem((1, 3, 5, 5), (2, 3, 3, 3))
     expected = R.conv2d(x.numpy(), w.numpy(), padding=1)
     np.testing.assert_allclose(conv2d(x, w, padding=1).numpy(), expected, rtol=1e-12)

@@ -180,11 +180,17 @@ def _shifted_run(KH, KW, SH, SW, PH, PW, DH, DW, H, W, OH, OW):
     return runs
 
 
+@numba.njit(cache=True)
+def _tables(H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW):
+    """The geometry every plane shares: the tap table and the shifted runs."""
+    return (_tap_table(H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW),
+            _shifted_run(KH, KW, SH, SW, PH, PW, DH, DW, H, W, OH, OW))
+
+
 @numba.njit(parallel=True, cache=True)
 def _im2col_loop(x, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, cols):
     N, C, H, W = x.shape
-    table = _tap_table(H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW)
-    runs = _shifted_run(KH, KW, SH, SW, PH, PW, DH, DW, H, W, OH, OW)
+    table, runs = _tables(H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW)
     # One (n, c) plane per iteration: planes fill disjoint runs of cols, so threads never collide.
     for nc in numba.prange(N * C):
         _im2col_planes(x, KH, KW, SH, SW, OW, table, runs, cols, nc, nc + 1)
@@ -193,8 +199,7 @@ def _im2col_loop(x, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, cols):
 @numba.njit(nogil=True, cache=True)
 def _im2col_serial(x, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, cols):
     N, C, H, W = x.shape
-    table = _tap_table(H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW)
-    runs = _shifted_run(KH, KW, SH, SW, PH, PW, DH, DW, H, W, OH, OW)
+    table, runs = _tables(H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW)
     _im2col_planes(x, KH, KW, SH, SW, OW, table, runs, cols, 0, N * C)
 
 
@@ -235,8 +240,7 @@ def _im2col_planes(x, KH, KW, SH, SW, OW, table, runs, cols, first, last):
 @numba.njit(parallel=True, cache=True)
 def _col2im_loop(cols, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, x):
     N, C, H, W = x.shape
-    table = _tap_table(H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW)
-    runs = _shifted_run(KH, KW, SH, SW, PH, PW, DH, DW, H, W, OH, OW)
+    table, runs = _tables(H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW)
     # Scatter-add, one (n, c) plane per iteration: a plane only receives its own taps, so the
     # additions of different threads never touch the same element and need no atomics.
     for nc in numba.prange(N * C):
@@ -246,8 +250,7 @@ def _col2im_loop(cols, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, x):
 @numba.njit(nogil=True, cache=True)
 def _col2im_serial(cols, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, x):
     N, C, H, W = x.shape
-    table = _tap_table(H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW)
-    runs = _shifted_run(KH, KW, SH, SW, PH, PW, DH, DW, H, W, OH, OW)
+    table, runs = _tables(H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW)
     _col2im_planes(cols, KH, KW, SH, SW, OW, table, runs, x, 0, N * C)
 
 
