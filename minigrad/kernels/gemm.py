@@ -19,6 +19,10 @@ multiply-adds), products that are not 2-D or more or whose shapes do not fit (Nu
 then comes from one call), and anything not a NumPy array (CuPy) go to the backend's
 ``matmul`` whole.
 
+``run_on_threads`` is the pool's general entry: the convolutions (``kernels/im2col_gemm.py``)
+hand it one task per thread, each running whole chunks of a batch. A task must not call
+``run_on_threads`` itself (its own parts could wait behind it for a pool thread).
+
 Notation
 --------
 M, K, N     a is (..., M, K), b is (..., K, N), out is (..., M, N)
