@@ -3,8 +3,8 @@
 ``relu`` writes ``max(x, 0)``; ``relu_backward`` writes ``g`` where the saved output is positive
 and 0 elsewhere, in one pass (NumPy's ``g * (out > 0)`` makes a mask and then multiplies: two
 passes and a temporary). Both split the flat array over Numba's threads from PARALLEL_ABOVE
-elements up (smaller arrays stay on the calling thread). The twins of the same names and signatures are in
-``minigrad.kernels.gpu.activation``.
+elements up (smaller arrays stay on the calling thread). The twins of the same names and
+signatures are in ``minigrad.kernels.gpu.activation``.
 
 The rules are PyTorch's: a NaN input gives a NaN output (``max`` would give 0 for it, so the
 test is written ``not (v <= 0)``), and the backward gives 0 wherever the output is not
