@@ -21,9 +21,9 @@ cores. minigrad's process, by default (``--blas policy``), gets ``MINIGRAD_NUM_T
 ``NUMBA_NUM_THREADS`` instead of the BLAS variables: its own policy then runs BLAS on one
 thread and splits large products over the n threads (minigrad/threads.py); ``--blas threads``
 gives BLAS the n threads instead. Each library runs in its own process (two libraries'
-thread pools in one process spin and steal each other's cores), and ``--rounds`` rounds of (minigrad, PyTorch) processes
-alternate so that a change in the machine's load hits both. Reported: the median over rounds of
-each process's median per call.
+thread pools in one process spin and steal each other's cores), and ``--rounds`` rounds of
+(minigrad, PyTorch) processes alternate so that a change in the machine's load hits both.
+Reported: the median over rounds of each process's median per call.
 
     python -m bench.bench_speed [--threads 1 2] [--repeats 10] [--rounds 3] [--only lenet ...]
                                 [--blas policy|threads]
