@@ -9,7 +9,7 @@ Failure handling, by design:
 - every collective is started non-blocking and its ``wait`` polls with a deadline (``timeout``,
   a ``datetime.timedelta``; PyTorch's default, 30 minutes): a rank whose peer died or stopped
   calling collectives raises :class:`DistributedTimeoutError` instead of hanging;
-- with several ranks, an exception that nobody catches prints its traceback and then aborts
+- with several ranks, an exception that nobody catches prints a notice and its traceback, then aborts
   the whole job (``MPI_Abort``), so the other ranks stop at once rather than at the deadline.
 
 Notation
@@ -19,6 +19,7 @@ W       world size;  r  rank, 0..W-1 (rank 0 logs and saves)
 import datetime
 import os
 import sys
+import time
 
 from .. import backend
 from ..tensor import Tensor
@@ -36,6 +37,7 @@ class ReduceOp:
 _ALL_OPS = (ReduceOp.SUM, ReduceOp.AVG, ReduceOp.PRODUCT, ReduceOp.MIN, ReduceOp.MAX)
 _group = None               # the backend object once initialised
 _previous_excepthook = None
+ABORT_GRACE_SECONDS = 0.2  # lets the launcher forward the last lines before MPI_Abort
 
 
 def init_process_group(backend="mpi", init_method=None, timeout=None, world_size=-1, rank=-1):
@@ -115,12 +117,20 @@ def _nccl_rank(world_size, rank):
 
 
 def _abort_on_uncaught(kind, value, traceback):
-    """sys.excepthook with several ranks: show the error, then end every rank of the job."""
-    _previous_excepthook(kind, value, traceback)
+    """sys.excepthook with several ranks: show the error, then end every rank of the job.
+
+    The one-line notice goes out before the traceback and both are flushed, then the rank waits
+    a moment: the launcher forwards each rank's output through a pipe, and an abort that comes
+    right after a write can end the job before the launcher has read it.
+    """
     if _group is not None:
         sys.stderr.write(f"minigrad.distributed: rank {_group.rank} raised {kind.__name__}; "
                          "aborting all ranks\n")
         sys.stderr.flush()
+    _previous_excepthook(kind, value, traceback)
+    if _group is not None:
+        sys.stderr.flush()
+        time.sleep(ABORT_GRACE_SECONDS)
         _group.abort(1)
 
 
