@@ -9,19 +9,13 @@ Notation
 t       the Tensor changed in place;  mask  a bool tensor or array broadcast to t's shape
 """
 from ..backend import xp_of
-from ..grad_mode import is_grad_enabled
 from ..tensor import raw
+from . import inplace
+from .inplace import _written
 
 
 def _writable(t, op):
-    if t.requires_grad and is_grad_enabled():
-        raise RuntimeError(f"in-place {op} on a tensor that requires grad (shape {t.shape}); "
-                           f"wrap it in mg.no_grad()")
-
-
-def _written(t):
-    t._version += 1
-    return t
+    inplace._writable(t, f"in-place {op} on", "wrap it in mg.no_grad()")
 
 
 def fill_(t, value):

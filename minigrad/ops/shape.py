@@ -15,8 +15,9 @@ from .dims import dim_or_axis
 
 
 def normalize_axis(axis, ndim, op):
-    """An axis in ``[0, ndim)``, from a possibly negative one; a clear error when out of range."""
-    if not -ndim <= axis < max(ndim, 1):
+    """An axis in ``[0, ndim)``, from a possibly negative one; a clear error when out of range.
+    A 0-d tensor takes 0 or -1 (PyTorch's rule: a scalar counts as one entry along one axis)."""
+    if not -max(ndim, 1) <= axis < max(ndim, 1):
         raise IndexError(f"{op}: axis {axis} is out of range for a tensor of {ndim} dimensions")
     return axis % ndim if ndim else 0
 
