@@ -184,3 +184,142 @@ def test_scatter_checks_the_index_against_src_and_names_itself():
         mg.scatter(x, 0, mg.tensor([[0, 1], [1, 2]]), mg.ones(1, 2))
     with pytest.raises(IndexError, match=r"^scatter: index values must be in \[-3, 3\)"):
         mg.scatter(x, 0, mg.tensor([[3]]), 1.0)
+
+
+# --- sort, argsort, topk: defaults, ties, integer and bool keys -----------------------------
+
+def test_a_stable_sort_keeps_ties_in_order_where_numpys_default_would_not():
+    x = np.random.default_rng(0).integers(0, 3, 1000).astype(np.float32)
+    for descending in (False, True):
+        values, indices = mg.sort(mg.tensor(x), descending=descending, stable=True)
+        expected = np.argsort(-x if descending else x, kind="stable")
+        np.testing.assert_array_equal(indices.numpy(), expected)
+        np.testing.assert_array_equal(values.numpy(), x[expected])
+    np.testing.assert_array_equal(mg.argsort(mg.tensor(x), stable=True).numpy(),
+                                  np.argsort(x, kind="stable"))
+    # topk keeps the first of tied entries, largest or smallest
+    np.testing.assert_array_equal(mg.topk(mg.tensor(x), 400, largest=False).indices.numpy(),
+                                  np.argsort(x, kind="stable")[:400])
+    np.testing.assert_array_equal(mg.topk(mg.tensor(x), 400).indices.numpy(),
+                                  np.argsort(-x, kind="stable")[:400])
+
+
+@pytest.mark.parametrize("values, expected", [
+    ([True, False, True, False], [0, 2, 1, 3]),
+    (np.array([0, 1, 2, 1, 0], dtype=np.uint8), [2, 1, 3, 0, 4]),       # -x would wrap
+    (np.array([-128, 5, -128, 127], dtype=np.int8), [3, 1, 0, 2]),     # -(-128) is -128
+    (np.array([[0, 2], [1, 2], [0, 1]]), [[1, 0], [0, 1], [2, 2]]),   # along dim 0 below
+])
+def test_descending_sort_of_integers_and_bools_is_right_and_stable(values, expected):
+    x = mg.tensor(np.asarray(values))
+    dim = 0 if x.ndim == 2 else -1
+    sorted_values, indices = mg.sort(x, dim=dim, descending=True, stable=True)
+    np.testing.assert_array_equal(indices.numpy(), expected)
+    np.testing.assert_array_equal(sorted_values.numpy(),
+                                  np.take_along_axis(np.asarray(values), np.asarray(expected), dim))
+
+
+def test_argsort_and_topk_defaults_and_0d_tensors():
+    x = mg.tensor([1.0, 5.0, 3.0, 4.0])
+    assert mg.argsort(x).tolist() == [0, 2, 3, 1]
+    assert mg.topk(x, 2).values.tolist() == [5.0, 4.0]            # largest by default
+    assert mg.topk(x, 0).values.shape == (0,)                      # k = 0 is allowed
+    scalar = mg.tensor(2.5)
+    assert mg.argsort(scalar).dtype == np.int64 and mg.argsort(scalar).item() == 0
+    values, indices = mg.topk(scalar, 1)
+    assert values.item() == 2.5 and indices.item() == 0 and indices.dtype == np.int64
+    assert mg.topk(scalar, 0).values.item() == 2.5
+    with pytest.raises(ValueError, match=r"^topk: k must be in \[0, 1\] for dim 0 of shape "
+                                         r"\(\), got 2"):
+        mg.topk(scalar, 2)
+    with pytest.raises(ValueError, match=r"^topk: k must be in \[0, 4\]"):
+        mg.topk(x, 5)
+
+
+@pytest.mark.parametrize("op, call", [
+    ("argsort", lambda x: mg.argsort(x, 2)), ("topk", lambda x: mg.topk(x, 1, 2)),
+    ("narrow", lambda x: mg.narrow(x, 2, 0, 1)), ("split", lambda x: mg.split(x, 1, 2)),
+    ("chunk", lambda x: mg.chunk(x, 1, 2)), ("gather", lambda x: mg.gather(x, 2, [[0]])),
+    ("scatter_add", lambda x: mg.scatter_add(x, 2, [[0]], mg.ones(1, 1))),
+    ("index_select", lambda x: mg.index_select(x, 2, [0])),
+])
+def test_an_axis_out_of_range_names_the_op(op, call):
+    with pytest.raises(IndexError, match=f"^{op}: axis 2 is out of range for a tensor of 2 "
+                                         "dimensions"):
+        call(mg.zeros(2, 3))
+
+
+# --- split, chunk, narrow ------------------------------------------------------------------
+
+def test_split_and_chunk_default_to_the_first_dim_and_check_their_sizes():
+    x = mg.arange(12.0).reshape(6, 2)
+    assert [p.shape for p in mg.split(x, 4)] == [(4, 2), (2, 2)]
+    assert [p.shape for p in mg.split(x, 1)] == [(1, 2)] * 6
+    assert [p.shape for p in mg.chunk(x, 4)] == [(2, 2)] * 3
+    assert [p.shape for p in mg.chunk(x, 1)] == [(6, 2)]
+    assert [p.shape for p in mg.chunk(x, 12)] == [(1, 2)] * 6      # pieces of at least 1
+    assert [p.shape for p in mg.split(mg.zeros(0, 2), 3)] == [(0, 2)]  # one empty piece
+    with pytest.raises(ValueError, match="^split: split_size must be positive, got 0"):
+        mg.split(x, 0)
+    with pytest.raises(ValueError, match="^chunk: chunks must be positive, got 0"):
+        mg.chunk(x, 0)
+    with pytest.raises(ValueError, match=r"^split: sizes \[2, 2\] sum to 4, but dim 0 has "
+                                         r"length 6 \(shape \(6, 2\)\)"):
+        mg.split(x, [2, 2])
+
+
+def test_narrow_takes_empty_slices_up_to_the_end():
+    x = mg.arange(5.0)
+    assert mg.narrow(x, 0, 5, 0).shape == (0,)
+    assert mg.narrow(x, 0, 2, 0).shape == (0,)
+    assert mg.narrow(x, 0, -2, 2).tolist() == [3.0, 4.0]
+    with pytest.raises(ValueError, match=r"^narrow: start 4 and length 2 do not fit dim 0 of "
+                                         r"length 5 \(shape \(5,\)\)"):
+        mg.narrow(x, 0, 4, 2)
+
+
+# --- gather, scatter_add, index_select: index checks and smaller indices ------------------
+
+def test_gather_with_an_index_smaller_than_the_input_and_negative_entries():
+    x = np.arange(12.0).reshape(3, 4)
+    index = np.array([[3, -1], [0, -4]])                   # (2, 2): smaller than x outside dim
+    out = mg.gather(mg.tensor(x), 1, index)
+    np.testing.assert_array_equal(out.numpy(), [[3.0, 3.0], [4.0, 4.0]])
+    out = mg.gather(mg.tensor(x), 0, np.array([[-3, 2]]))  # -n is the first row
+    np.testing.assert_array_equal(out.numpy(), [[0.0, 9.0]])
+
+
+def test_gather_and_scatter_add_refuse_an_index_larger_than_the_input_or_src():
+    x = mg.zeros(2, 3)
+    with pytest.raises(ValueError, match=r"^gather: index of shape \(3, 1\) is larger than the "
+                                         r"input \(2, 3\) outside dim 1$"):
+        mg.gather(x, 1, np.zeros((3, 1), dtype=np.int64))
+    with pytest.raises(ValueError, match=r"^scatter_add: index of shape \(2, 2\) is larger than "
+                                         r"the input \(2, 3\) outside dim 0 or than src \(2, 1\)"):
+        mg.scatter_add(x, 0, np.zeros((2, 2), dtype=np.int64), mg.ones(2, 1))
+    with pytest.raises(ValueError, match=r"^gather: index must be an integer tensor with the 2 "
+                                         r"dims of the input"):
+        mg.gather(x, 1, np.zeros((2, 1)))
+
+
+def test_scatter_add_keeps_float32_and_adds_repeats():
+    x = mg.zeros(2, 3, dtype=np.float32)
+    src = mg.ones(2, 2, dtype=np.float32, requires_grad=True)
+    out = mg.scatter_add(x, 1, np.array([[0, 0], [2, 1]]), src)
+    assert out.dtype == np.float32
+    np.testing.assert_array_equal(out.numpy(), [[2.0, 0.0, 0.0], [0.0, 1.0, 1.0]])
+    out.sum().backward()
+    assert src.grad.dtype == np.float32
+
+
+def test_index_select_wants_a_1d_integer_index():
+    x = mg.tensor([[1.0, 2.0, 3.0]])
+    for bad in (np.array([[0]]), np.array([0.0])):
+        with pytest.raises(ValueError, match="^index_select: index must be a 1-D integer tensor"):
+            mg.index_select(x, 1, bad)
+
+
+def test_cumsum_and_cumprod_refuse_dim_and_axis_together_by_name():
+    for op in ("cumsum", "cumprod"):
+        with pytest.raises(TypeError, match=f"^{op}: "):
+            getattr(mg, op)(mg.zeros(3), dim=0, axis=0)

@@ -24,7 +24,7 @@ def fill_(t, value):
     return _written(t)
 
 
-def normal_(t, mean=0.0, std=1.0):
+def normal_(t, mean, std):
     """Fill with draws from N(mean, std²), from the global generator ``mg.manual_seed`` seeds."""
     _writable(t, "normal_")
     xp = xp_of(t.data)
@@ -32,7 +32,7 @@ def normal_(t, mean=0.0, std=1.0):
     return _written(t)
 
 
-def uniform_(t, a=0.0, b=1.0):
+def uniform_(t, a, b):
     """Fill with draws from U[a, b)."""
     _writable(t, "uniform_")
     xp = xp_of(t.data)

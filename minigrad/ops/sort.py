@@ -18,12 +18,17 @@ from .shape import normalize_axis
 
 def _order(x, dim, descending, stable):
     xp = xp_of(x.data)
-    # a stable sort of -x keeps equal entries in their original order in the descending case too
-    key = -x.data if descending and x.data.dtype.kind != "b" else x.data
-    order = xp.argsort(key, axis=dim, kind="stable" if stable or descending else None)
-    if descending and x.data.dtype.kind == "b":
-        order = xp.flip(xp.argsort(x.data, axis=dim, kind="stable"), axis=dim)
-    return order
+    kind = "stable" if stable or descending else None
+    if not descending:
+        return xp.argsort(x.data, axis=dim, kind=kind)
+    if x.data.dtype.kind == "f":
+        # a stable sort of -x keeps equal entries in their original order
+        return xp.argsort(-x.data, axis=dim, kind=kind)
+    # integers and bools, where -x wraps or is refused: a stable ascending sort of x reversed,
+    # reversed again and mapped back (position i of the reversed x is n - 1 - i of x), puts
+    # the largest first and keeps equal entries in their original order
+    n = x.shape[dim]
+    return n - 1 - xp.flip(xp.argsort(xp.flip(x.data, axis=dim), axis=dim, kind=kind), axis=dim)
 
 
 def argsort(x, dim=-1, descending=False, stable=False):
