@@ -33,6 +33,8 @@ def test_setitem_writes_the_value_at_the_key_and_bumps_the_version_once():
     np.testing.assert_array_equal(t.numpy(), [[1.0, 2.0, 3.0], [9.0, 5.0, 9.0]])
     t[0] = mg.tensor([7.0, 8.0, 0.5])
     np.testing.assert_array_equal(t.numpy(), [[7.0, 8.0, 0.5], [9.0, 5.0, 9.0]])
+    t[[1, 0], 2] = -1.0                                  # a list key becomes an index array
+    np.testing.assert_array_equal(t.numpy(), [[7.0, 8.0, -1.0], [9.0, 5.0, -1.0]])
 
 
 def test_copy_writes_the_source_and_bumps_the_version_once():
