@@ -325,3 +325,13 @@ def test_cumsum_and_cumprod_refuse_dim_and_axis_together_by_name():
     for op in ("cumsum", "cumprod"):
         with pytest.raises(TypeError, match=f"^{op}: "):
             getattr(mg, op)(mg.zeros(3), dim=0, axis=0)
+
+
+def test_nan_sorts_last_ascending_and_first_descending_as_in_pytorch():
+    x = mg.tensor([1.0, np.nan, 2.0, np.nan, 2.0])
+    values, indices = mg.sort(x)
+    assert indices.tolist() == [0, 2, 4, 1, 3]
+    values, indices = mg.sort(x, descending=True)
+    assert indices.tolist() == [1, 3, 2, 4, 0]
+    assert np.isnan(values.numpy()[:2]).all() and values.numpy()[2:].tolist() == [2.0, 2.0, 1.0]
+    assert mg.topk(x, 3).indices.tolist() == [1, 3, 2]

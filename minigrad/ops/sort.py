@@ -21,12 +21,11 @@ def _order(x, dim, descending, stable):
     kind = "stable" if stable or descending else None
     if not descending:
         return xp.argsort(x.data, axis=dim, kind=kind)
-    if x.data.dtype.kind == "f":
-        # a stable sort of -x keeps equal entries in their original order
-        return xp.argsort(-x.data, axis=dim, kind=kind)
-    # integers and bools, where -x wraps or is refused: a stable ascending sort of x reversed,
-    # reversed again and mapped back (position i of the reversed x is n - 1 - i of x), puts
-    # the largest first and keeps equal entries in their original order
+    # Descending: a stable ascending sort of x reversed, reversed again and mapped back
+    # (position i of the reversed x is n - 1 - i of x), puts the largest first and keeps equal
+    # entries in their original order. Unlike sorting -x it works for unsigned integers, the
+    # most negative integer and bools, and puts NaN first, as PyTorch does (NaN counts as the
+    # largest value; an ascending sort puts it last).
     n = x.shape[dim]
     return n - 1 - xp.flip(xp.argsort(xp.flip(x.data, axis=dim), axis=dim, kind=kind), axis=dim)
 
