@@ -121,18 +121,23 @@ class SegmentSoftmax(Function):
         return gy - y * Gather.apply(total, index=ctx.index)
 
 
-def _checked(op, src, index, num_segments, rows=None, name="dim_size"):
+def _checked(op, src, index, num_segments=None, name="dim_size"):
     """(index as an int64 array, S) after every check; raises before any kernel runs.
 
-    ``rows`` is the length index must have: src's rows for a scatter, free (None) for gather.
+    A scatter gives ``num_segments``, and index must have one entry per row of src. Gather gives
+    None: index picks among src's rows, and its length is free. src is checked first, so that
+    a non-Tensor or 0-d src is a clear error, not an AttributeError or IndexError.
     """
     if not isinstance(src, Tensor):
         raise TypeError(f"{op}: src must be a Tensor, got {type(src).__name__}")
     validate_src(op, src.data)  # shape and dtype only: the kernel makes its own contiguous view
-    S = check_num_segments(op, num_segments, name)
+    gathering = num_segments is None
+    S = check_num_segments(op, src.shape[0] if gathering else num_segments, name)
     index = xp_of(src.data).asarray(raw(index))
-    if rows is None:
+    if gathering:
         rows = index.shape[0] if index.ndim == 1 else -1
+    else:
+        rows = src.shape[0]
     return (check_index(op, index, rows, S, src.shape), S)
 
 
@@ -152,7 +157,7 @@ def gather(src, index):
     >>> F.gather(mg.tensor([[1.0], [2.0], [3.0]]), [2, 0, 2]).tolist()
     [[3.0], [1.0], [3.0]]
     """
-    index, _ = _checked("gather", src, index, src.shape[0] if src.ndim else 0)
+    index, _ = _checked("gather", src, index)
     return Gather.apply(src, index=index)
 
 
@@ -176,7 +181,7 @@ def scatter_add(src, index, dim_size):
     >>> F.scatter_add(mg.tensor([1.0, 2.0, 4.0]), [0, 2, 0], 3).tolist()
     [5.0, 0.0, 2.0]
     """
-    index, S = _checked("scatter_add", src, index, dim_size, src.shape[0] if src.ndim else -1)
+    index, S = _checked("scatter_add", src, index, dim_size)
     return ScatterAdd.apply(src, index=index, num_segments=S)
 
 
@@ -189,7 +194,7 @@ def scatter_mean(src, index, dim_size):
     >>> F.scatter_mean(mg.tensor([1.0, 2.0, 4.0]), [0, 2, 0], 3).tolist()
     [2.5, 0.0, 2.0]
     """
-    index, S = _checked("scatter_mean", src, index, dim_size, src.shape[0] if src.ndim else -1)
+    index, S = _checked("scatter_mean", src, index, dim_size)
     return ScatterMean.apply(src, index=index, num_segments=S)
 
 
@@ -203,7 +208,7 @@ def scatter_max(src, index, dim_size):
     >>> F.scatter_max(mg.tensor([1.0, -2.0, 4.0]), [0, 2, 0], 3).tolist()
     [4.0, 0.0, -2.0]
     """
-    index, S = _checked("scatter_max", src, index, dim_size, src.shape[0] if src.ndim else -1)
+    index, S = _checked("scatter_max", src, index, dim_size)
     return ScatterExtreme.apply(src, index=index, num_segments=S, largest=True)
 
 
@@ -217,7 +222,7 @@ def scatter_min(src, index, dim_size):
     >>> F.scatter_min(mg.tensor([1.0, -2.0, 4.0]), [0, 2, 0], 3).tolist()
     [1.0, 0.0, -2.0]
     """
-    index, S = _checked("scatter_min", src, index, dim_size, src.shape[0] if src.ndim else -1)
+    index, S = _checked("scatter_min", src, index, dim_size)
     return ScatterExtreme.apply(src, index=index, num_segments=S, largest=False)
 
 
@@ -243,6 +248,5 @@ def segment_softmax(src, index, num_segments):
     >>> [round(v, 4) for v in F.segment_softmax(mg.tensor([0.0, 1e4, 0.0]), [0, 1, 0], 2).tolist()]
     [0.5, 1.0, 0.5]
     """
-    index, S = _checked("segment_softmax", src, index, num_segments,
-                        src.shape[0] if src.ndim else -1, "num_segments")
+    index, S = _checked("segment_softmax", src, index, num_segments, "num_segments")
     return SegmentSoftmax.apply(src, index=index, num_segments=S)
