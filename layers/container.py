@@ -328,7 +328,8 @@ class Unflatten(Module):
         known = 1
         for n in size:
             known *= n if n != -1 else 1
-        if size.count(-1) > 1 or (-1 not in size and known != x.shape[dim]) or \
+        if size.count(-1) > 1 or min(size, default=0) < -1 or \
+                (-1 not in size and known != x.shape[dim]) or \
                 (-1 in size and (known == 0 or x.shape[dim] % known)):
             raise ValueError(f"Unflatten: axis {dim} of size {x.shape[dim]} (input shape "
                              f"{x.shape}) cannot be split into {size}")

@@ -100,3 +100,120 @@ def test_module_list_and_dict_have_no_forward_and_say_what_to_do():
     with pytest.raises(TypeError, match="^ModuleList.extend expects an iterable of Modules, got "
                                         "a single ReLU; use append$"):
         L.ModuleList([]).extend(L.ReLU())
+
+
+# --- module, hooks, parameter containers, embedding, loss, dropout -------------------------
+
+def test_module_errors_name_the_class():
+    class Bare(L.Module):
+        pass
+
+    with pytest.raises(NotImplementedError, match=r"^Bare has no forward\(\): a subclass of "
+                                                  r"Module must define forward\(self, \*inputs\)$"):
+        Bare()(mg.ones(1))
+    with pytest.raises(AttributeError, match=r"^ReLU has no sub-module 'x' \(looking up '0.x'\)"):
+        L.Sequential(L.ReLU()).get_submodule("0.x")
+
+
+def test_hooks_see_the_module_may_replace_a_single_input_and_keep_keyword_arguments():
+    class Scale(L.Module):
+        def forward(self, x, factor=1.0):
+            return x * factor
+
+    layer, seen = Scale(), []
+    layer.register_forward_pre_hook(lambda m, args: seen.append(m) or args[0] + 1.0)
+    out = layer(mg.tensor([1.0, 2.0]), factor=3.0)        # (x + 1) * 3: a non-tuple replaces x
+    assert seen == [layer] and out.tolist() == [6.0, 9.0]
+
+
+def test_a_handle_used_as_a_context_removes_its_hook_and_lets_errors_through():
+    layer, calls = L.ReLU(), []
+    with pytest.raises(ZeroDivisionError):
+        with layer.register_forward_hook(lambda m, a, o: calls.append(1)):
+            layer(mg.ones(1))
+            1 / 0
+    layer(mg.ones(1))
+    assert calls == [1]
+
+
+def test_parameter_containers_name_themselves_and_slices_are_lists():
+    plist = L.ParameterList([L.Parameter(mg.ones(1)), L.Parameter(mg.zeros(2))])
+    part = plist[1:]
+    assert isinstance(part, L.ParameterList) and len(part) == 1 and part[0].shape == (2,)
+    with pytest.raises(IndexError, match="^ParameterList index 2 is out of range for length 2$"):
+        plist[2] = L.Parameter(mg.ones(1))
+    with pytest.raises(TypeError, match="^ParameterList: entries must be Parameters or Tensors, "
+                                        "got int$"):
+        plist[0] = 3
+    with pytest.raises(TypeError, match=r"^ParameterList.extend: expected an iterable of "
+                                        r"Parameters, got a single Tensor \(use append\)$"):
+        plist.extend(mg.ones(2))
+    pdict = L.ParameterDict({"a": L.Parameter(mg.ones(1)), "b": L.Parameter(mg.ones(1))})
+    with pytest.raises(TypeError, match="^ParameterDict: entries must be Parameters or Tensors, "
+                                        "got str$"):
+        pdict["c"] = "no"
+    replacement = L.Parameter(mg.zeros(3))
+    pdict["a"] = replacement                      # keeps its position, as a dict does
+    assert list(pdict.keys()) == ["a", "b"] and pdict["a"] is replacement
+    pdict["c"] = mg.ones(2)
+    assert list(pdict.keys()) == ["a", "b", "c"] and isinstance(pdict["c"], L.Parameter)
+
+
+def test_embedding_from_pretrained_wants_a_matrix():
+    for bad, shape in ((mg.ones(3), r"\(3,\)"), (np.float32(1.0), r"\(\)")):
+        with pytest.raises(ValueError, match=f"^Embedding.from_pretrained: expected embeddings "
+                                             f"of shape \\(V, E\\), got shape {shape}$"):
+            L.Embedding.from_pretrained(bad)
+
+
+def test_pairwise_distance_defaults_to_the_euclidean_norm_without_keepdim():
+    out = L.PairwiseDistance()(mg.tensor(np.array([[0.0, 0.0], [1.0, 1.0]])),
+                               mg.tensor(np.array([[3.0, 4.0], [1.0, 1.0]])))
+    assert out.shape == (2,)
+    np.testing.assert_allclose(out.numpy(), [np.hypot(3 - 1e-6, 4 - 1e-6), np.sqrt(2) * 1e-6],
+                               rtol=1e-9)
+
+
+def test_dropout2d_names_what_it_got_and_keeps_the_dtype():
+    for bad, got in ((mg.ones(2), r"\(2,\)"), (3, "int")):
+        with pytest.raises(ValueError, match=r"^Dropout2d: expected a Tensor of shape \(N, C, H, "
+                                             f"W\\) or \\(N, C, L\\), got {got}$"):
+            L.Dropout2d()(bad)
+    out = L.Dropout2d(0.5)(mg.ones(2, 3, 4, 4))
+    assert out.dtype == np.float32
+    assert set(np.unique(out.numpy())) <= {0.0, 2.0}
+
+
+def test_unflatten_infers_one_size_and_checks_dim_and_input():
+    x = mg.ones(3, 6)
+    assert L.Unflatten(1, (2, -1))(x).shape == (3, 2, 3)
+    assert L.Unflatten(-2, (3, 1))(x).shape == (3, 1, 6)         # -ndim is the first axis
+    assert L.Unflatten(1, (1, 6))(x).shape == (3, 1, 6)           # a size of 1 is not inferred
+    with pytest.raises(ValueError, match=r"^Unflatten: dim 2 is out of range for an input of "
+                                         r"shape \(3, 6\)$"):
+        L.Unflatten(2, (2, 3))(x)
+    with pytest.raises(ValueError, match=r"^Unflatten: dim -3 is out of range"):
+        L.Unflatten(-3, (2, 3))(x)
+    with pytest.raises(ValueError, match=r"^Unflatten: axis 1 of size 6 \(input shape \(3, 6\)\) "
+                                         r"cannot be split into \(4, -1\)$"):
+        L.Unflatten(1, (4, -1))(x)
+    with pytest.raises(ValueError, match=r"cannot be split into \(-2, -3\)$"):
+        L.Unflatten(1, (-2, -3))(x)
+    with pytest.raises(TypeError, match="^Unflatten: expected a Tensor, got int$"):
+        L.Unflatten(1, (2, 3))(5)
+
+
+def test_a_pre_hook_returning_a_tuple_replaces_all_the_inputs():
+    class Add(L.Module):
+        def forward(self, a, b):
+            return a + b
+
+    layer = Add()
+    layer.register_forward_pre_hook(lambda m, args: (args[1], args[1]))
+    assert layer(mg.tensor([1.0]), mg.tensor([5.0])).tolist() == [10.0]
+
+
+def test_embedding_from_pretrained_refuses_a_plain_number():
+    with pytest.raises(ValueError, match=r"^Embedding.from_pretrained: expected embeddings of "
+                                         r"shape \(V, E\), got shape \(\)$"):
+        L.Embedding.from_pretrained(1.0)
