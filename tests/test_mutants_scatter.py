@@ -28,3 +28,20 @@ def test_a_0d_src_is_a_value_error_naming_the_op(op):
     with pytest.raises(ValueError, match=rf"^{op}: src must have at least 1 dim\(s\) \(rows "
                                          rf"first\), got shape \(\)$"):
         _call(op, mg.tensor(1.0), [0])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_binary_cross_entropy_keeps_the_dtype_of_its_inputs(dtype):
+    """The floor under log(0) is the tiniest number of the input's own dtype: a float64 floor
+    would promote a float32 loss (and its gradient) to float64."""
+    p = mg.tensor(np.array([0.0, 0.25, 1.0], dtype=dtype), requires_grad=True)
+    t = mg.tensor(np.array([1.0, 0.5, 0.0], dtype=dtype), requires_grad=True)
+    out = F.binary_cross_entropy(p, t, reduction="none")
+    assert out.dtype == dtype
+    np.testing.assert_allclose(out.numpy(), [100.0, -np.log(0.25 * 0.75) / 2, 100.0],
+                               rtol=1e-6)
+    gp, gt = mg.grad(out.sum(), (p, t))
+    assert gp.dtype == dtype and gt.dtype == dtype
+    np.testing.assert_allclose(gp.numpy(), [0.0, 0.5 / 0.75 - 0.5 / 0.25, 0.0], rtol=1e-6)
+    np.testing.assert_allclose(gt.numpy(), [100.0, np.log(0.75) - np.log(0.25), -100.0],
+                               rtol=1e-6)
