@@ -45,3 +45,14 @@ def test_binary_cross_entropy_keeps_the_dtype_of_its_inputs(dtype):
     np.testing.assert_allclose(gp.numpy(), [0.0, 0.5 / 0.75 - 0.5 / 0.25, 0.0], rtol=1e-6)
     np.testing.assert_allclose(gt.numpy(), [100.0, np.log(0.75) - np.log(0.25), -100.0],
                                rtol=1e-6)
+
+
+@pytest.mark.parametrize("op", ["gather"] + SCATTERS)
+def test_a_scalar_or_2d_index_is_a_value_error_naming_the_op(op):
+    src = mg.tensor([[1.0], [2.0]])
+    fn = getattr(F, op)
+    args = () if op == "gather" else (2,)
+    for index, shape in ((1, r"\(\)"), (np.zeros((2, 1), dtype=np.int64), r"\(2, 1\)")):
+        with pytest.raises(ValueError, match=rf"^{op}: index must be a 1-D integer array, got "
+                                             rf"shape {shape} and dtype int64$"):
+            fn(src, index, *args)
