@@ -24,6 +24,13 @@ def _as_parameter(op, value):
     raise TypeError(f"{op}: entries must be Parameters or Tensors, got {type(value).__name__}")
 
 
+
+def _describe(parameters):
+    """One line per entry, for the containers' repr: ``(key): Parameter of shape S (dtype)``."""
+    return "\n".join(f"({key}): Parameter of shape {tuple(p.shape)} ({p.dtype})"
+                     for key, p in parameters.items())
+
+
 class ParameterList(Module):
     """A list of Parameters, registered as ``'0'``, ``'1'``, ...
 
@@ -73,8 +80,7 @@ class ParameterList(Module):
         return self
 
     def extra_repr(self):
-        return "\n".join(f"({key}): Parameter of shape {tuple(p.shape)} ({p.dtype})"
-                         for key, p in self._parameters.items())
+        return _describe(self._parameters)
 
 
 class ParameterDict(Module):
@@ -144,5 +150,4 @@ class ParameterDict(Module):
             self[key] = value
 
     def extra_repr(self):
-        return "\n".join(f"({key}): Parameter of shape {tuple(p.shape)} ({p.dtype})"
-                         for key, p in self._parameters.items())
+        return _describe(self._parameters)

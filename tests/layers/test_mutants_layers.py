@@ -220,3 +220,70 @@ def test_embedding_from_pretrained_refuses_a_plain_number():
     with pytest.raises(ValueError, match=r"^Embedding.from_pretrained: expected embeddings of "
                                          r"shape \(V, E\), got shape \(\)$"):
         L.Embedding.from_pretrained(1.0)
+
+
+def test_unflatten_sizes_of_one_a_lone_minus_one_and_impossible_splits():
+    x = mg.ones(3, 6)
+    assert L.Unflatten(1, (1, 1, 6))(x).shape == (3, 1, 1, 6)
+    assert L.Unflatten(1, (-1,))(x).shape == (3, 6)
+    for size in ((-1, -1), (0, -1), (-1, 0)):
+        with pytest.raises(ValueError, match=r"^Unflatten: axis 1 of size 6 .* cannot be split"):
+            L.Unflatten(1, size)(x)
+
+
+@pytest.mark.parametrize("name, make", [("PixelShuffle", L.PixelShuffle),
+                                        ("PixelUnshuffle", L.PixelUnshuffle)])
+def test_pixel_shuffles_name_themselves_in_every_error(name, make):
+    with pytest.raises(ValueError, match=f"^{name}: the factor must be a positive int, got 0$"):
+        make(0)
+    with pytest.raises(ValueError, match=f"^{name}: the factor must be a positive int, got 1.5$"):
+        make(1.5)
+    for bad, got in ((mg.ones(4, 4), r"\(4, 4\)"), (3, "int")):
+        with pytest.raises(ValueError, match=f"^{name}: expected a Tensor of shape "
+                                             f"\\(\\*, C, H, W\\), got {got}$"):
+            make(2)(bad)
+    with pytest.raises(ValueError, match=f"^{name}: input of shape \\(1, 3, 3, 4\\) needs"):
+        make(2)(mg.ones(1, 3, 3, 4))
+
+
+def test_pixel_shuffle_and_unshuffle_are_exact_inverses_with_integer_shapes():
+    x = mg.arange(2 * 8 * 3 * 3.0).reshape(2, 8, 3, 3)
+    up = L.PixelShuffle(2)(x)
+    assert up.shape == (2, 2, 6, 6) and all(type(n) is int for n in up.shape)
+    # out[c, h·r + i, w·r + j] = x[c·r² + i·r + j, h, w]
+    assert up.numpy()[1, 1, 3, 4] == x.numpy()[1, 1 * 4 + 1 * 2 + 0, 1, 2]
+    down = L.PixelUnshuffle(2)(up)
+    assert down.shape == (2, 8, 3, 3) and all(type(n) is int for n in down.shape)
+    np.testing.assert_array_equal(down.numpy(), x.numpy())
+
+
+def test_embedding_sizes_dtype_and_padding_index_bounds():
+    assert L.Embedding(1, 1).weight.shape == (1, 1)
+    assert L.Embedding(3, 2, dtype=np.float64).weight.dtype == np.float64
+    assert L.Embedding(3, 2, padding_idx=-3).padding_idx == 0
+    for args, words in (((0, 3), "num_embeddings must be >= 1, got 0"),
+                        ((3, 0), "embedding_dim must be >= 1, got 0")):
+        with pytest.raises(ValueError, match=f"^Embedding: {words}$"):
+            L.Embedding(*args)
+    for idx in (3, -4):
+        with pytest.raises(ValueError, match=f"^Embedding: padding_idx must be an int in "
+                                             f"\\[-3, 3\\), got {idx}$"):
+            L.Embedding(3, 2, padding_idx=idx)
+
+
+def test_an_empty_parameter_is_float32_and_dropout_names_itself():
+    assert L.Parameter().dtype == np.float32 and L.Parameter().shape == (0,)
+    with pytest.raises(ValueError, match=r"^Dropout: p must be a probability in \[0, 1\], "
+                                         r"got 1.5"):
+        L.Dropout(1.5)
+    with pytest.raises(TypeError, match="^Dropout: expected a Tensor input, got int$"):
+        L.Dropout()(3)
+
+
+def test_parameter_container_reprs_and_dict_get():
+    plist = L.ParameterList([L.Parameter(mg.ones(2)), L.Parameter(mg.zeros(1, 3))])
+    assert repr(plist) == ("ParameterList(\n  (0): Parameter of shape (2,) (float32)\n"
+                           "  (1): Parameter of shape (1, 3) (float32)\n)")
+    pdict = L.ParameterDict({"w": L.Parameter(mg.ones(2, dtype=np.float64))})
+    assert repr(pdict) == "ParameterDict((w): Parameter of shape (2,) (float64))"
+    assert pdict.get("w") is pdict["w"] and pdict.get("z") is None and pdict.get("z", 5) == 5
