@@ -284,6 +284,8 @@ def test_parameter_container_reprs_and_dict_get():
     plist = L.ParameterList([L.Parameter(mg.ones(2)), L.Parameter(mg.zeros(1, 3))])
     assert repr(plist) == ("ParameterList(\n  (0): Parameter of shape (2,) (float32)\n"
                            "  (1): Parameter of shape (1, 3) (float32)\n)")
-    pdict = L.ParameterDict({"w": L.Parameter(mg.ones(2, dtype=np.float64))})
-    assert repr(pdict) == "ParameterDict((w): Parameter of shape (2,) (float64))"
+    pdict = L.ParameterDict({"w": L.Parameter(mg.ones(2, dtype=np.float64)),
+                             "b": L.Parameter(mg.ones(1))})
+    assert repr(pdict) == ("ParameterDict(\n  (w): Parameter of shape (2,) (float64)\n"
+                           "  (b): Parameter of shape (1,) (float32)\n)")
     assert pdict.get("w") is pdict["w"] and pdict.get("z") is None and pdict.get("z", 5) == 5
