@@ -199,24 +199,19 @@ def test_conv_transpose2d_errors_name_the_op_and_the_argument(change, error, mes
 GEOMETRY = dict(stride=1, padding=1, dilation=(1, 2))
 
 
-def test_conv2d_gives_x_its_gradient_when_the_weight_wants_none():
-    x, w = _array(2, 2, 4, 5), _array(3, 2, 2, 3, seed=1)
+@pytest.mark.parametrize("op, reference, x_shape, w_shape, keywords", [
+    (conv2d, R.conv2d, (2, 2, 4, 5), (3, 2, 2, 3), GEOMETRY),
+    (conv_transpose2d, R.conv_transpose2d, (2, 2, 3, 4), (2, 3, 2, 3),
+     dict(stride=2, padding=1, output_padding=1, dilation=1)),
+], ids=["conv2d", "conv_transpose2d"])
+def test_conv_gives_x_its_gradient_when_the_weight_wants_none(op, reference, x_shape, w_shape,
+                                                               keywords):
+    x, w = _array(*x_shape), _array(*w_shape, seed=1)
     xt = mg.tensor(x, requires_grad=True)
-    y = conv2d(xt, mg.tensor(w), **GEOMETRY)
+    y = op(xt, mg.tensor(w), **keywords)
     g = _array(*y.shape, seed=2)
     (y * mg.tensor(g)).sum().backward()
-    expected = _linear_grad(lambda u: R.conv2d(u, w, **GEOMETRY), x, g)
-    np.testing.assert_allclose(xt.grad.numpy(), expected, rtol=1e-10, atol=1e-12)
-
-
-def test_conv_transpose2d_gives_x_its_gradient_when_the_weight_wants_none():
-    x, w = _array(2, 2, 3, 4), _array(2, 3, 2, 3, seed=1)
-    keywords = dict(stride=2, padding=1, output_padding=1, dilation=1)
-    xt = mg.tensor(x, requires_grad=True)
-    y = conv_transpose2d(xt, mg.tensor(w), **keywords)
-    g = _array(*y.shape, seed=2)
-    (y * mg.tensor(g)).sum().backward()
-    expected = _linear_grad(lambda u: R.conv_transpose2d(u, w, **keywords), x, g)
+    expected = _linear_grad(lambda u: reference(u, w, **keywords), x, g)
     np.testing.assert_allclose(xt.grad.numpy(), expected, rtol=1e-10, atol=1e-12)
 
 
