@@ -5,6 +5,10 @@ The order is found on the raw array (it is locally constant, so it has no deriva
 are then ``gather``-ed at those indices, so the gradient flows back to the entries that were
 picked, and every higher order stays in the gather/scatter-add family (``ops/along.py``).
 
+Order, as in PyTorch: NaN counts as the largest value (last ascending, first descending); a
+0-d tensor takes dim 0 or -1. Equal entries keep their order when ``stable=True``, and always in
+a descending sort (and so in ``topk``); an ascending sort without ``stable`` may reorder them.
+
 Notation
 --------
 dim      the axis sorted along;  n  its length;  k  how many entries ``topk`` keeps
