@@ -231,6 +231,8 @@ def test_linear_layers_reject_bad_inputs_naming_the_layer(call, error, message):
 def test_linear_layer_parameters_default_to_float32_and_follow_dtype():
     layer = L.Linear(3, 2)
     assert layer.weight.dtype == np.float32 and layer.bias.dtype == np.float32
+    layer = L.Linear(3, 2, dtype=np.float64)
+    assert layer.weight.dtype == np.float64 and layer.bias.dtype == np.float64
     layer = L.Bilinear(2, 3, 4, dtype=np.float64)
     assert layer.weight.dtype == np.float64 and layer.bias.dtype == np.float64
 
@@ -243,6 +245,16 @@ def test_bilinear_init_bound_is_one_over_sqrt_in1():
     assert np.abs(w).max() <= 0.5 and np.abs(w).max() > 0.49
     assert np.abs(b).max() <= 0.5 and np.abs(b).max() > 0.3
     assert w.min() < -0.49                # symmetric: U(-1/2, 1/2)
+    assert b.min() < -0.3 and b.max() > 0.3
+
+
+def test_linear_init_fills_the_bias_within_one_over_sqrt_in():
+    mg.manual_seed(0)
+    layer = L.Linear(4, 50)              # bound 1/2
+    b = layer.bias.numpy()
+    assert np.abs(b).max() <= 0.5
+    assert b.min() < -0.3 and b.max() > 0.3
+    assert np.abs(layer.weight.numpy()).max() <= 0.5
 
 
 def test_bilinear_forward_against_einsum_with_leading_axes():
@@ -502,3 +514,11 @@ def test_upsample_linear_passes_recompute_scale_factor():
     out = L.Upsample(scale_factor=1.5, mode="linear",
                      recompute_scale_factor=True)(mg.tensor(x)).numpy()
     np.testing.assert_allclose(out[0, 0], np.interp(recomputed, grid, x[0, 0]), rtol=1e-12)
+
+
+def test_max_unpool_passes_its_stride():
+    # kernel 2, stride 1: an h x w map unpools to (h - 1) * 1 + 2 = 3 rows and columns
+    x = np.array([[[[1.0, 2.0], [3.0, 4.0]]]])
+    ind = np.array([[[[0, 5], [7, 8]]]], dtype=np.int64)
+    up = L.MaxUnpool2d(2, stride=1)(mg.tensor(x), mg.tensor(ind)).numpy()
+    np.testing.assert_array_equal(up, [[[[1.0, 0.0, 0.0], [0.0, 0.0, 2.0], [0.0, 3.0, 4.0]]]])
