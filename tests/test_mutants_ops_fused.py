@@ -103,3 +103,18 @@ def test_softmax_scale_of_two_multiplies_the_gradient(create_graph):
     y = e / e.sum(1, keepdims=True)
     np.testing.assert_allclose(grad.numpy(), 2 * y * (g - (g * y).sum(1, keepdims=True)),
                                rtol=1e-12)
+
+
+@pytest.mark.parametrize("K, M", [(0, 3), (2, 0), (0, 0)])
+def test_linear_with_an_empty_input_or_output_width(K, M):
+    # PyTorch's rule: with K = 0 the product is 0 and the output is the bias, broadcast
+    weight = mg.tensor(np.ones((M, K)), requires_grad=True)
+    bias = mg.tensor(np.arange(M, dtype=np.float64), requires_grad=True)
+    x = mg.tensor(np.ones((2, 4, K)), requires_grad=True)
+    out = F.linear(x, weight, bias)
+    assert out.shape == (2, 4, M)
+    np.testing.assert_array_equal(out.numpy(), np.ones((2, 4, K)) @ np.ones((K, M)) +
+                                  np.arange(M))
+    out.sum().backward()
+    assert weight.grad.shape == (M, K) and x.grad.shape == (2, 4, K)
+    np.testing.assert_array_equal(bias.grad.numpy(), np.full(M, 8.0))

@@ -13,6 +13,8 @@ W        weight, shape (M, K), PyTorch's (out_features, in_features)
 b        bias, shape (M,)
 g        ``grad_output``, shape (..., M);  g2 the same as rows, shape (R, M)
 """
+import math
+
 from ..autograd import Function
 from ..kernels import gemm
 from .linalg import matmul
@@ -25,7 +27,8 @@ class Linear(Function):
     @staticmethod
     def forward(ctx, x, weight, bias):
         K, M = weight.shape[1], weight.shape[0]
-        out = gemm.matmul(x.reshape(-1, K), weight.T)
+        rows = math.prod(x.shape[:-1])  # not -1: reshape cannot infer it when K = 0
+        out = gemm.matmul(x.reshape(rows, K), weight.T)
         if bias is not None:
             if out.dtype == bias.dtype:
                 out += bias  # in place: no second (R, M) array
@@ -39,9 +42,10 @@ class Linear(Function):
         x, weight = ctx.saved_tensors
         need_x, need_weight, need_bias = ctx.needs_input_grad
         K, M = weight.shape[1], weight.shape[0]
-        g2 = reshape(grad_output, (-1, M))
+        rows = math.prod(x.shape[:-1])
+        g2 = reshape(grad_output, (rows, M))
         grad_x = matmul(grad_output, weight) if need_x else None
-        grad_weight = matmul(transpose(g2), reshape(x, (-1, K))) if need_weight else None
+        grad_weight = matmul(transpose(g2), reshape(x, (rows, K))) if need_weight else None
         grad_bias = g2.sum(0) if need_bias else None
         return (grad_x, grad_weight, grad_bias)
 
