@@ -289,3 +289,20 @@ def test_parameter_container_reprs_and_dict_get():
     assert repr(pdict) == ("ParameterDict(\n  (w): Parameter of shape (2,) (float64)\n"
                            "  (b): Parameter of shape (1,) (float32)\n)")
     assert pdict.get("w") is pdict["w"] and pdict.get("z") is None and pdict.get("z", 5) == 5
+
+
+def test_loss_weight_buffers_keep_a_tensor_and_refuse_what_is_not_numbers():
+    weight = mg.tensor([1.0, 2.0])
+    assert L.CrossEntropyLoss(weight=weight).weight is weight
+    with pytest.raises(TypeError, match="^CrossEntropyLoss: weight must be a Tensor, an array of "
+                                        "numbers or None, got list$"):
+        L.CrossEntropyLoss(weight=[[1.0], [1.0, 2.0]])      # ragged: no array at all
+    with pytest.raises(TypeError, match="^NLLLoss: weight must be a Tensor, an array of numbers "
+                                        "or None, got list of dtype bool$"):
+        L.NLLLoss(weight=[True, False])
+
+
+def test_constant_pad_names_itself_in_its_padding_error():
+    with pytest.raises(ValueError, match=r"^ConstantPad2d: padding must be an int or \(left, "
+                                         r"right, top, bottom\), got \(1, 2, 3\)$"):
+        L.ConstantPad2d((1, 2, 3), 0.0)
