@@ -69,16 +69,16 @@ def mlp(nn):
                          nn.Linear(256, 10))
 
 
-def _training_steps(build, x0, y0, torch):
+def _training_steps(build, x0, y0, torch, device="cpu"):
     """One SGD step (zero_grad, cross-entropy, backward, step) in each library, same weights."""
     import numpy as np
     import layers
     import minigrad as mg
     import minigrad.functional as F
     from optim import SGD
-    model = build(layers)
+    model = build(layers).to(device)
     optimizer = SGD(model.parameters(), lr=0.01, momentum=0.9)
-    x, y = mg.tensor(x0), mg.tensor(y0)
+    x, y = mg.tensor(x0, device=device), mg.tensor(y0, device=device)
 
     def ours():
         optimizer.zero_grad()
@@ -90,8 +90,9 @@ def _training_steps(build, x0, y0, torch):
     twin = build(torch.nn)
     twin.load_state_dict({k: torch.from_numpy(np.array(v.numpy()))
                           for k, v in model.state_dict().items()})
+    twin.to(device)
     topt = torch.optim.SGD(twin.parameters(), lr=0.01, momentum=0.9)
-    tx, ty = torch.from_numpy(x0), torch.from_numpy(y0)
+    tx, ty = torch.from_numpy(x0).to(device), torch.from_numpy(y0).to(device)
 
     def theirs():
         topt.zero_grad()
@@ -100,14 +101,15 @@ def _training_steps(build, x0, y0, torch):
     return ours, theirs
 
 
-def _forward_backward(function, torch_function, arrays, grad_shape_of, keywords, rng, torch):
+def _forward_backward(function, torch_function, arrays, grad_shape_of, keywords, rng, torch,
+                      device="cpu"):
     """forward + backward of ``function(*arrays, **keywords)`` with a fixed upstream gradient."""
     import numpy as np
     import minigrad as mg
-    ts = [mg.tensor(a, requires_grad=True) for a in arrays]
+    ts = [mg.tensor(a, requires_grad=True, device=device) for a in arrays]
     with mg.no_grad():
         g0 = rng.standard_normal(grad_shape_of(function(*ts, **keywords)), dtype=np.float32)
-    g = mg.tensor(g0)
+    g = mg.tensor(g0, device=device)
 
     def ours():
         for t in ts:
@@ -116,8 +118,8 @@ def _forward_backward(function, torch_function, arrays, grad_shape_of, keywords,
 
     if torch_function is None:
         return ours, None
-    tts = [torch.tensor(a, requires_grad=True) for a in arrays]
-    tg = torch.tensor(g0)
+    tts = [torch.tensor(a, requires_grad=True, device=device) for a in arrays]
+    tg = torch.tensor(g0, device=device)
 
     def theirs():
         for t in tts:
@@ -126,8 +128,9 @@ def _forward_backward(function, torch_function, arrays, grad_shape_of, keywords,
     return ours, theirs
 
 
-def runners(name, torch):
-    """(minigrad callable, PyTorch callable or None, scale to the reported unit)."""
+def runners(name, torch, device="cpu"):
+    """(minigrad callable, PyTorch callable or None, scale to the reported unit), with every
+    tensor and parameter on ``device`` ('cpu' or 'cuda', the same name in both libraries)."""
     import numpy as np
     import minigrad as mg
     import minigrad.functional as F
@@ -137,10 +140,10 @@ def runners(name, torch):
     shape_of = (lambda out: out.shape)
     if name == "lenet":
         x = rng.random((64, 1, 28, 28), dtype=np.float32)
-        return (*_training_steps(lenet, x, rng.integers(0, 10, 64), torch), 1e3)
+        return (*_training_steps(lenet, x, rng.integers(0, 10, 64), torch, device), 1e3)
     if name == "mlp":
         x = rng.random((128, 784), dtype=np.float32)
-        return (*_training_steps(mlp, x, rng.integers(0, 10, 128), torch), 1e3)
+        return (*_training_steps(mlp, x, rng.integers(0, 10, 128), torch, device), 1e3)
     if name in ("conv2d", "conv_transpose2d"):
         x_shape, w_shape, kw = (((64, 32, 14, 14), (64, 32, 3, 3), dict(padding=1))
                                 if name == "conv2d" else
@@ -150,44 +153,45 @@ def runners(name, torch):
                   rng.standard_normal(w_shape, dtype=np.float32) * 0.1,
                   rng.standard_normal(out_channels, dtype=np.float32)]
         return (*_forward_backward(getattr(F, name), tF and getattr(tF, name), arrays,
-                                   shape_of, kw, rng, torch), 1e3)
+                                   shape_of, kw, rng, torch, device), 1e3)
     if name == "batch_norm2d":
         c = 32
         arrays = [rng.standard_normal((64, c, 28, 28), dtype=np.float32),
                   rng.random(c, dtype=np.float32) + 0.5, rng.standard_normal(c, dtype=np.float32)]
         stats = [np.zeros(c, np.float32), np.ones(c, np.float32)]
-        ours_stats = [mg.tensor(s.copy()) for s in stats]
+        ours_stats = [mg.tensor(s.copy(), device=device) for s in stats]
 
         def ours_bn(x, w, b):
             return F.batch_norm(x, *ours_stats, w, b, training=True)
         if torch:
-            theirs_stats = [torch.tensor(s.copy()) for s in stats]
+            theirs_stats = [torch.tensor(s.copy(), device=device) for s in stats]
 
             def theirs_bn(x, w, b):
                 return tF.batch_norm(x, *theirs_stats, w, b, training=True)
         else:
             theirs_bn = None
-        return (*_forward_backward(ours_bn, theirs_bn, arrays, shape_of, {}, rng, torch), 1e3)
+        return (*_forward_backward(ours_bn, theirs_bn, arrays, shape_of, {}, rng, torch, device),
+                1e3)
     if name == "layer_norm":
         arrays = [rng.standard_normal((4096, 128), dtype=np.float32),
                   rng.random(128, dtype=np.float32) + 0.5,
                   rng.standard_normal(128, dtype=np.float32)]
         return (*_forward_backward(lambda x, w, b: F.layer_norm(x, (128,), w, b),
                                    tF and (lambda x, w, b: tF.layer_norm(x, (128,), w, b)),
-                                   arrays, shape_of, {}, rng, torch), 1e3)
+                                   arrays, shape_of, {}, rng, torch, device), 1e3)
     if name in ("max_pool2d", "max_unpool2d"):
         x0 = rng.standard_normal((64, 32, 28, 28), dtype=np.float32)
         if name == "max_pool2d":
             return (*_forward_backward(lambda x: F.max_pool2d(x, 2, return_indices=True)[0],
                                        tF and (lambda x: tF.max_pool2d(x, 2,
                                                                        return_indices=True)[0]),
-                                       [x0], shape_of, {}, rng, torch), 1e3)
+                                       [x0], shape_of, {}, rng, torch, device), 1e3)
         with mg.no_grad():
-            pooled, indices = F.max_pool2d(mg.tensor(x0), 2, return_indices=True)
-        ti = torch and torch.tensor(indices.numpy())
+            pooled, indices = F.max_pool2d(mg.tensor(x0, device=device), 2, return_indices=True)
+        ti = torch and torch.tensor(indices.numpy(), device=device)
         return (*_forward_backward(lambda p: F.max_unpool2d(p, indices, 2),
                                    tF and (lambda p: tF.max_unpool2d(p, ti, 2)),
-                                   [pooled.numpy()], shape_of, {}, rng, torch), 1e3)
+                                   [pooled.numpy()], shape_of, {}, rng, torch, device), 1e3)
     if name == "overhead":
         x0, w0 = (rng.standard_normal((4, 4), dtype=np.float32) for _ in range(2))
 
@@ -196,8 +200,8 @@ def runners(name, torch):
             for _ in range(OPS // 4):
                 y = ((y * w + x).tanh()) - w
             return y.sum()
-        return (*_forward_backward(chain, torch and chain, [x0, w0], lambda out: (), {}, rng, torch),
-                1e6 / OPS)
+        return (*_forward_backward(chain, torch and chain, [x0, w0], lambda out: (), {}, rng,
+                                   torch, device), 1e6 / OPS)
     raise ValueError(f"bench_speed: unknown workload {name!r}; expected one of {list(NAMES)}")
 
 

@@ -194,7 +194,9 @@ class BackwardPass:
         copied. With create_graph the copy stays attached to g's node, so it can still be
         differentiated."""
         array = g.data
-        if array.base is not None or id(array) in self.handed_out or not array.flags.writeable:
+        # CuPy's flags have no ``writeable``: its arrays always are
+        if (array.base is not None or id(array) in self.handed_out
+                or not getattr(array.flags, "writeable", True)):
             copy = Tensor._wrap(array.copy(), g.requires_grad)
             copy._grad_fn, copy._output_nr = g._grad_fn, g._output_nr
             g = copy

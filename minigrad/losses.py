@@ -64,7 +64,7 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     picked = getitem(_classes_last(input), (xp.arange(safe.size), safe))
     w = valid.reshape(-1).astype(input.dtype)
     if weight is not None:
-        w = w * raw(weight)[safe]
+        w = w * xp.asarray(raw(weight))[safe]  # an array weight moves to input's device
     loss = -picked * w
     if reduction == "mean":
         return _weighted_mean(loss.sum(), float(w.sum()))
@@ -242,9 +242,13 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):
         raise ValueError(f"binary_cross_entropy: input must be probabilities in [0, 1], got "
                          f"values in [{lo}, {hi}]; use binary_cross_entropy_with_logits for "
                          "logits")
-    loss = _bce(input, target)
-    return reduce_loss(loss * weight if weight is not None else loss, reduction,
-                   "binary_cross_entropy")
+    return reduce_loss(_weighted(_bce(input, target), weight, input), reduction,
+                       "binary_cross_entropy")
+
+
+def _weighted(loss, weight, input):
+    """loss · weight; an array or list weight becomes a constant on input's device."""
+    return loss if weight is None else loss * as_target(weight, input)
 
 
 def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean",
@@ -268,10 +272,10 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean
     """
     target = as_target(target, input)
     check_same_shape(input, target, "binary_cross_entropy_with_logits")
-    scale = 1 if pos_weight is None else (pos_weight - 1) * target + 1
+    scale = 1 if pos_weight is None else (as_target(pos_weight, input) - 1) * target + 1
     loss = (1 - target) * input + softplus(-input) * scale
-    return reduce_loss(loss * weight if weight is not None else loss, reduction,
-                   "binary_cross_entropy_with_logits")
+    return reduce_loss(_weighted(loss, weight, input), reduction,
+                       "binary_cross_entropy_with_logits")
 
 
 def kl_div(input, target, reduction="mean", log_target=False):

@@ -48,7 +48,7 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, reduction="me
         hinge = hinge * hinge
     others = (xp.arange(C)[None, :] != target[:, None]).astype(input.dtype)
     if weight is not None:
-        others = others * raw(weight)[target][:, None]
+        others = others * xp.asarray(raw(weight))[target][:, None]  # to input's device
     return reduce_loss((hinge * others).sum(1) / C, reduction, "multi_margin_loss")
 
 

@@ -30,9 +30,17 @@ def mask_parts(mask, shape, attend_if_true=True):
     return allowed & ~removed, bias + np.where(removed, 0.0, np.broadcast_to(mask, shape))
 
 
+def numpy_uniform(seed, shape):
+    """NumPy's global stream seeded with ``seed``: the uniforms minigrad's CPU ops draw after
+    ``mg.manual_seed(seed)`` (a GPU draws from CuPy's stream instead)."""
+    np.random.seed(seed)
+    return np.random.random_sample(shape)
+
+
 def sdpa(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None,
-         dropout_seed=0):
-    """Scaled dot-product attention; dropout redraws minigrad's keep mask from the same seed."""
+         dropout_seed=0, uniform=numpy_uniform):
+    """Scaled dot-product attention; dropout redraws minigrad's keep mask from the same seed,
+    through ``uniform(seed, shape)``."""
     scale = 1 / math.sqrt(query.shape[-1]) if scale is None else scale
     scores = query @ np.swapaxes(key, -1, -2) * scale
     allowed, bias = mask_parts(attn_mask, scores.shape)
@@ -40,8 +48,8 @@ def sdpa(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scal
         allowed = allowed & np.tril(np.ones(scores.shape[-2:], bool))
     weights = masked_softmax(scores + bias, allowed)
     if dropout_p:
-        np.random.seed(dropout_seed)
-        weights = weights * (np.random.random_sample(weights.shape) >= dropout_p) / (1 - dropout_p)
+        keep = uniform(dropout_seed, weights.shape) >= dropout_p
+        weights = weights * keep / (1 - dropout_p)
     return weights @ value, weights
 
 

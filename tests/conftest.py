@@ -4,6 +4,7 @@ Profiles (environment variable ``MINIGRAD_HYPOTHESIS_PROFILE``):
     ci        the default: few examples, derandomised, so CI is quick and repeatable
     dev       more examples, random each run
     thorough  many examples, for a long local run before a release
+    smoke     4 examples, for bench/gpu_check.sh on a lent GPU machine, where minutes count
 """
 import os
 import sys
@@ -37,6 +38,8 @@ settings.register_profile("ci", max_examples=12, deadline=None, derandomize=True
 settings.register_profile("dev", max_examples=40, deadline=None,
                           suppress_health_check=_quiet, print_blob=True)
 settings.register_profile("thorough", max_examples=400, deadline=None,
+                          suppress_health_check=_quiet, print_blob=True)
+settings.register_profile("smoke", max_examples=4, deadline=None, derandomize=True,
                           suppress_health_check=_quiet, print_blob=True)
 settings.load_profile(os.environ.get("MINIGRAD_HYPOTHESIS_PROFILE", "ci"))
 

@@ -30,8 +30,10 @@ def _mha(query, key, value, *weights, num_heads, need_weights, **options):
 
 
 spec("sdpa_options", _sdpa, sdpa_inputs(), R.sdpa,
-     note="masks bool/float with -inf, is_causal, scale, seeded dropout; weights returned too")
+     note="masks bool/float with -inf, is_causal, scale, seeded dropout; weights returned too",
+     draws_random=True)
 spec("sdpa_fully_masked_row", _sdpa, sdpa_inputs(fully_masked_row=True), R.sdpa,
-     note="the last query row has no key: zeros out, finite first and second derivatives")
+     note="the last query row has no key: zeros out, finite first and second derivatives",
+     draws_random=True)
 spec("multi_head_attention", _mha, mha_inputs(), R.mha,
      note="kdim/vdim, unbatched, bool and float masks, key padding, weights averaged or not")

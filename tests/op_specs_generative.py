@@ -22,7 +22,8 @@ def _reconstruction_reference(logits, target):
 def _penalty(weight, real, fake, alpha):
     def critic(x):
         return (x * weight).tanh().flatten(1).sum(dim=1)
-    return gradient_penalty(critic, mg.tensor(real), mg.tensor(fake), mg.tensor(alpha))
+    real, fake, alpha = (mg.tensor(a, device=weight.device) for a in (real, fake, alpha))
+    return gradient_penalty(critic, real, fake, alpha)
 
 
 def _penalty_reference(weight, real, fake, alpha):
@@ -33,6 +34,7 @@ def _penalty_reference(weight, real, fake, alpha):
 
 
 spec("gaussian_kl", gaussian_kl, gaussian_inputs(), _kl_reference)
-spec("reconstruction_loss", lambda logits, target: reconstruction_loss(logits, mg.tensor(target)),
+spec("reconstruction_loss",
+     lambda logits, target: reconstruction_loss(logits, mg.tensor(target, device=logits.device)),
      bernoulli_inputs(), _reconstruction_reference)
 spec("gradient_penalty", _penalty, penalty_inputs(), _penalty_reference)

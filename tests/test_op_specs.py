@@ -14,6 +14,15 @@ def _tensors(arrays, device):
     return [mg.tensor(a, dtype=np.float64, device=device, requires_grad=True) for a in arrays]
 
 
+def _device_uniform(device):
+    """``uniform(seed, shape)`` from the generator that minigrad's ops draw from on ``device``
+    (NumPy's on the CPU, CuPy's on a GPU), for the references of ops that draw random masks."""
+    def uniform(seed, shape):
+        mg.manual_seed(seed)
+        return mg.rand(*shape, dtype=np.float64, device=device).numpy()
+    return uniform
+
+
 def _as_tuple(out):
     return out if isinstance(out, tuple) else (out,)
 
@@ -23,7 +32,8 @@ def _as_tuple(out):
 def test_forward_matches_reference(spec, device, data):
     arrays, params = data.draw(spec.inputs)
     outs = _as_tuple(spec.fn(*_tensors(arrays, device), **params))
-    expected = _as_tuple(spec.reference(*arrays, **params))
+    stream = {"uniform": _device_uniform(device)} if spec.draws_random else {}
+    expected = _as_tuple(spec.reference(*arrays, **params, **stream))
     assert len(outs) == len(expected)
     for out, value in zip(outs, expected):
         assert out.shape == np.shape(value)

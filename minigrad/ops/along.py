@@ -19,10 +19,13 @@ from .elementwise import where
 
 
 def _coordinates(index, dim):
-    """The full NumPy key that puts ``index`` in place of coordinate ``dim``."""
+    """The full NumPy key that puts ``index`` in place of coordinate ``dim``: along every other
+    axis a an open grid, arange(n) shaped to broadcast along a alone (``np.indices(shape,
+    sparse=True)``, which CuPy lacks)."""
     xp = xp_of(index)
-    grids = xp.indices(index.shape, sparse=True)
-    return tuple(index if a == dim else g for a, g in enumerate(grids))
+    ones = (1,) * index.ndim
+    return tuple(index if a == dim else xp.arange(n).reshape(ones[:a] + (n,) + ones[a + 1:])
+                 for a, n in enumerate(index.shape))
 
 
 class GatherAlong(Function):
