@@ -52,7 +52,8 @@ import traceback
 import weakref
 from dataclasses import dataclass
 
-from minigrad.backend import manual_seed
+import numpy as np
+
 from minigrad.data.collate import Exhausted
 
 _POLL_S = 0.1     # how often a waiting process checks that the other side is still alive
@@ -138,8 +139,10 @@ def _worker_loop(worker_id, num_workers, seed, fetcher, worker_init_fn, index_qu
     # Exit without waiting for results that the main process will never read.
     result_queue.cancel_join_thread()
     _worker_info = WorkerInfo(worker_id, num_workers, seed, fetcher.dataset)
+    # The host generators only, never CuPy's: a worker builds batches on the host, and a child
+    # forked after its parent started CUDA cannot use CUDA at all (its first call fails).
     random.seed(seed)
-    manual_seed(seed % 2**32)
+    np.random.seed(seed % 2**32)
     init_failure = None
     epoch = None
     if worker_init_fn is not None:

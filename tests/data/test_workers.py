@@ -7,6 +7,7 @@ import time
 import numpy as np
 import pytest
 
+from minigrad import backend
 from minigrad.data import DataLoader, Dataset, TensorDataset, get_worker_info
 
 
@@ -91,6 +92,19 @@ def test_workers_are_seeded_from_the_base_seed(no_new_children):
             draws = [x for b in epoch if b[1][0] == k for x in b[0]]
             assert draws == pytest.approx(np.random.random(len(draws)).tolist())
     assert get_worker_info() is None
+
+
+def test_workers_leave_the_gpu_generator_alone(no_new_children, monkeypatch):
+    """A worker forked from a process that started CUDA cannot use CUDA: seeding it must not
+    touch CuPy's generator (the first run on a GPU machine failed every worker this way)."""
+    class ForkedCuPy:
+        class random:
+            @staticmethod
+            def seed(seed):
+                raise RuntimeError("cudaErrorInitializationError: CUDA used in a forked child")
+    monkeypatch.setattr(backend, "_cupy", ForkedCuPy)
+    batches = _as_lists(DataLoader(Noisy(), batch_size=3, num_workers=2, seed=11))
+    assert [b[1][0] for b in batches] == [0, 1, 0, 1]
 
 
 def test_worker_init_fn_runs_in_each_worker(no_new_children):

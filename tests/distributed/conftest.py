@@ -17,7 +17,10 @@ def launch(script, *args, n=2, timeout=180, env=None):
     mpiexec = shutil.which("mpiexec")
     if mpiexec is None:
         pytest.skip("the distributed tests need an mpiexec on PATH (pip install mpich)")
+    # Open MPI's mpiexec refuses to run as root (a container, a CI machine) unless these say
+    # so; MPICH's ignores them.
     environment = dict(os.environ, PYTHONPATH=ROOT, OMP_NUM_THREADS="1", MPLBACKEND="Agg",
+                       OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
                        **(env or {}))
     command = [mpiexec, "-n", str(n), sys.executable, os.path.join(RANKS, script), *args]
     return subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=ROOT,

@@ -23,7 +23,7 @@ from numba import cuda, float64
 
 from minigrad.backend import xp_of
 from ..norm_shapes import channels, check_arrays, check_gradient, rows
-from .launch import launch
+from .launch import launch, start
 
 REDUCE = 128  # threads per block of a reduction: a power of two, for the halving in _block_sum
 
@@ -31,7 +31,7 @@ REDUCE = 128  # threads per block of a reduction: a power of two, for the halvin
 def _per_group(kernel, groups, *args):
     """Run ``kernel`` with one block of REDUCE threads per group; nothing for no groups."""
     if groups > 0:
-        kernel[groups, REDUCE](*args)
+        start(kernel, groups, REDUCE, args)
 
 
 @cuda.jit(device=True)
