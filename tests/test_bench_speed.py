@@ -68,3 +68,20 @@ def test_child_environment_per_blas_choice(monkeypatch, blas, library):
     else:
         assert all(seen[v] == "2" for v in bench_speed.THREAD_VARIABLES)
         assert "MINIGRAD_NUM_THREADS" not in seen
+
+
+def test_bench_gpu_measures_on_a_gpu_and_says_why_not_without_one(tmp_path, capsys):
+    """bench/bench_gpu.py: without a GPU it stops with status 2 and says why; with one, a tiny
+    run prints the row and writes the figures."""
+    import minigrad as mg
+    from bench import bench_gpu
+    out = tmp_path / "gpu.json"
+    if not mg.cuda.is_available():
+        with pytest.raises(SystemExit) as stop:
+            bench_gpu.main(["--only", "overhead", "--repeats", "2", "--json", str(out)])
+        assert stop.value.code == 2
+        assert "no CUDA GPU here" in capsys.readouterr().out and not out.exists()
+        return
+    bench_gpu.main(["--only", "overhead", "--repeats", "2", "--json", str(out)])
+    assert "| autograd overhead" in capsys.readouterr().out
+    assert json.loads(out.read_text())["results"]["overhead"]["minigrad"] > 0
