@@ -323,6 +323,8 @@ def batched_nms(boxes, scores, idxs, iou_threshold):
         members = np.flatnonzero(idxs == category)
         keep = nms(Tensor(host_boxes[members]), Tensor(host_scores[members]), iou_threshold)
         kept.append(members[keep.numpy()])
-    kept = np.concatenate(kept)
+    # back in index order first, so that the stable sort breaks score ties by index, not by
+    # category
+    kept = np.sort(np.concatenate(kept))
     kept = kept[_descending(host_scores[kept])]
     return Tensor(module_for(device_of(boxes)).asarray(kept))
