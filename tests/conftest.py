@@ -4,7 +4,7 @@ Profiles (environment variable ``MINIGRAD_HYPOTHESIS_PROFILE``):
     ci        the default: few examples, derandomised, so CI is quick and repeatable
     dev       more examples, random each run
     thorough  many examples, for a long local run before a release
-    smoke     4 examples, for bench/gpu_check.sh on a lent GPU machine, where minutes count
+    smoke     4 examples, for bench/gpu_check.sh where GPU time is short
 """
 import os
 import sys
