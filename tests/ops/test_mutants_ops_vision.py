@@ -520,3 +520,78 @@ def test_to_device_on_the_same_device_is_the_tensor_itself():
     assert y is not x and y.device == "cpu" and y.tolist() == [1.0, 2.0]
     y.sum().backward()
     assert x.grad.tolist() == [1.0, 1.0]
+
+
+def test_box_formats_and_codings_keep_leading_axes():
+    """The box functions read the last axis only, so (2, 3, 4) boxes give (2, 3, 4) results,
+    row for row those of the flattened (6, 4) boxes."""
+    rng = np.random.default_rng(10)
+    a, b = _random_boxes(rng, 6), _random_boxes(rng, 6)
+    ta, tb = mg.tensor(a.reshape(2, 3, 4)), mg.tensor(b.reshape(2, 3, 4))
+    for out_fmt in ("xyxy", "xywh", "cxcywh"):
+        out = F.box_convert(ta, "xyxy", out_fmt)
+        assert out.shape == (2, 3, 4)
+        np.testing.assert_array_equal(out.numpy().reshape(6, 4),
+                                      F.box_convert(mg.tensor(a), "xyxy", out_fmt).numpy())
+    codes = F.encode_boxes(ta, tb)
+    assert codes.shape == (2, 3, 4)
+    np.testing.assert_allclose(codes.numpy().reshape(6, 4), RD.encode_boxes(a, b),
+                               rtol=1e-5, atol=1e-6)
+    decoded = F.decode_boxes(codes, tb)
+    assert decoded.shape == (2, 3, 4)
+    np.testing.assert_allclose(decoded.numpy(), ta.numpy(), rtol=1e-5, atol=1e-5)
+
+
+def test_grid_anchors_take_a_stride_of_one_along_either_axis():
+    out = F.grid_anchors((2, 2), 1, [2.0], [1.0])
+    np.testing.assert_array_equal(out.numpy(), [[-1, -1, 1, 1], [0, -1, 2, 1],
+                                                [-1, 0, 1, 2], [0, 0, 2, 2]])
+    out = F.grid_anchors((2, 1), (1, 3), [2.0], [1.0])
+    np.testing.assert_array_equal(out.numpy(), [[-1, -1, 1, 1], [-1, 0, 1, 2]])
+    with pytest.raises(ValueError, match=_exact("grid_anchors: feature_size (2, 2) must be >= 0 "
+                                                "and stride (0, 4) > 0")):
+        F.grid_anchors((2, 2), (0, 4), [2.0], [1.0])
+
+
+def test_to_args_keeps_a_device_keyword_over_another_tensors_device():
+    x = mg.tensor([1.0])
+    device, dtype = D.to_args(mg.Tensor, (x,), "cuda:1", None)
+    assert device == "cuda:1" and dtype == np.float32
+    assert D.to_args(mg.Tensor, (x,), None, None)[0] == "cpu"
+
+
+# ---------------------------------------------------------------------------------------------
+# resample.py
+
+
+def _cubic_float32(L, O, scale=None, align_corners=False):
+    """The bicubic taps and weights of one axis, every step in float32, the precision of a
+    float32 input (the docstring's kernel, A = -0.75, in the same Horner form)."""
+    f = np.float32
+    o = np.arange(O, dtype=f)
+    if align_corners:
+        ratio = f(L - 1) / f(O - 1) if O > 1 else f(0)
+        src = ratio * o
+    else:
+        ratio = f(1.0 / scale) if scale else f(L) / f(O)
+        src = ratio * (o + f(0.5)) - f(0.5)
+    i = np.floor(src)
+    t = (src - i).astype(f)
+    A = f(-0.75)
+    near = lambda d: ((A + f(2)) * d - (A + f(3))) * d * d + f(1)  # noqa: E731
+    far = lambda d: ((A * d - f(5) * A) * d + f(8) * A) * d - f(4) * A  # noqa: E731
+    weights = np.stack([far(t + f(1)), near(t), near(f(1) - t), far(f(2) - t)], axis=1)
+    taps = np.clip(i.astype(np.int64)[:, None] + np.arange(-1, 3), 0, L - 1)
+    return taps, weights
+
+
+@pytest.mark.parametrize("L, O, scale, align_corners", [
+    (7, 13, None, False), (13, 7, None, False), (5, 17, None, True), (9, 31, 3.5, False),
+    (3, 10, None, False)])
+def test_bicubic_tables_are_computed_in_float32_for_float32_input(L, O, scale, align_corners):
+    from minigrad.ops import resample as RS
+    taps, weights = RS._cubic_source(L, O, scale, align_corners, np.float32)
+    ref_taps, ref_weights = _cubic_float32(L, O, scale, align_corners)
+    assert weights.dtype == np.float32
+    np.testing.assert_array_equal(taps, ref_taps)
+    np.testing.assert_array_equal(weights, ref_weights)
