@@ -595,3 +595,144 @@ def test_bicubic_tables_are_computed_in_float32_for_float32_input(L, O, scale, a
     assert weights.dtype == np.float32
     np.testing.assert_array_equal(taps, ref_taps)
     np.testing.assert_array_equal(weights, ref_weights)
+
+
+def test_nearest_exact_rounds_the_source_coordinate_to_float32_before_the_floor():
+    # 1.5 * float32(10/3) = 4.99999988 in double, 5.0 once rounded to float32: row 5 (PyTorch
+    # reads row 5 too); the image form reads the same rows along both axes
+    x = mg.arange(10.0).reshape(1, 1, 10)
+    assert F.interpolate(x, size=3, mode="nearest-exact").tolist() == [[[1.0, 5.0, 8.0]]]
+    image = mg.tensor(np.arange(100.0).reshape(1, 1, 10, 10))
+    out = F.interpolate(image, size=(3, 3), mode="nearest-exact").numpy()[0, 0]
+    np.testing.assert_array_equal(out, np.arange(100.0).reshape(10, 10)[np.ix_([1, 5, 8],
+                                                                               [1, 5, 8])])
+
+
+@pytest.mark.parametrize("shape, kwargs, error, words", [
+    ((1, 1, 3, 3), dict(mode="trilinear", size=2), ValueError,
+     "interpolate: mode 'trilinear' is not implemented; the modes are 'nearest', "
+     "'nearest-exact' and 'linear' for (N, C, L) input, and 'nearest', 'nearest-exact', "
+     "'bilinear' and 'bicubic' for (N, C, H, W) input"),
+    ((1, 1, 3, 3), dict(mode="nearest", size=2, align_corners=True), ValueError,
+     "interpolate: align_corners applies to modes 'linear', 'bilinear' and 'bicubic' only, "
+     "got align_corners=True with mode 'nearest'"),
+    ((1, 1, 3), dict(mode="bilinear", size=2), ValueError,
+     "interpolate: mode 'bilinear' expects an input of shape (N, C, H, W), got shape (1, 1, 3)"),
+    ((1, 1, 3, 3, 3), dict(mode="nearest", size=2), ValueError,
+     "interpolate: mode 'nearest' expects an input of shape (N, C, L) or (N, C, H, W), got "
+     "shape (1, 1, 3, 3, 3) (5-D volumes and 'trilinear' are not implemented)"),
+    ((1, 1, 3, 3), dict(mode="linear", size=2), ValueError,
+     "interpolate: mode 'linear' expects an input of shape (N, C, L), got shape (1, 1, 3, 3)"),
+    ((3,), dict(mode="nearest", size=2), ValueError,
+     "interpolate: mode 'nearest' expects an input of shape (N, C, L) or (N, C, H, W), got "
+     "shape (3,)"),
+    ((1, 1, 0), dict(mode="nearest", size=2), ValueError,
+     "interpolate: the input of shape (1, 1, 0) has an empty L axis; only the batch N and the "
+     "channels C may be 0"),
+    ((1, 1, 3, 3), dict(mode="bilinear"), ValueError,
+     "interpolate: give exactly one of size and scale_factor, got size=None and "
+     "scale_factor=None"),
+    ((1, 1, 3), dict(mode="linear", size=2, scale_factor=2), ValueError,
+     "interpolate: give exactly one of size and scale_factor, got size=2 and scale_factor=2"),
+    ((1, 1, 3), dict(mode="linear", size=[2, 2]), TypeError,
+     "interpolate: size must be an int or a 1-tuple for an input of shape (1, 1, 3), got "
+     "[2, 2]"),
+    ((1, 1, 3), dict(mode="linear", size=2.0), TypeError,
+     "interpolate: size must be an int or a 1-tuple for an input of shape (1, 1, 3), got 2.0"),
+    ((1, 1, 3), dict(mode="nearest", size=(False,)), TypeError,
+     "interpolate: size must be an int or a 1-tuple for an input of shape (1, 1, 3), got "
+     "(False,)"),
+    ((1, 1, 3, 3), dict(mode="bilinear", scale_factor=(2.0,)), TypeError,
+     "interpolate: scale_factor must be a positive number or 2 of them for an input of shape "
+     "(1, 1, 3, 3), got (2.0,)"),
+    ((1, 1, 3, 3), dict(mode="bilinear", scale_factor=[2.0, "x"]), TypeError,
+     "interpolate: scale_factor must be a positive number or 2 of them for an input of shape "
+     "(1, 1, 3, 3), got [2.0, 'x']"),
+    ((1, 1, 3, 3), dict(mode="bilinear", scale_factor=-1.0), ValueError,
+     "interpolate: invalid scale_factor -1.0, expected a value in (0, inf]"),
+    ((1, 1, 3, 3), dict(mode="bilinear", scale_factor=(2.0, float("nan"))), ValueError,
+     "interpolate: scale_factor must be finite, got (2.0, nan) for an input of shape "
+     "(1, 1, 3, 3)"),
+    ((1, 1, 3, 3), dict(mode="bilinear", scale_factor=True), TypeError,
+     "interpolate: scale_factor must be a real number, got True of type bool"),
+    ((1, 1, 3, 3), dict(mode="bicubic", scale_factor=(False, 2.0)), TypeError,
+     "interpolate: scale_factor must be a real number, got False of type bool"),
+])
+def test_interpolate_errors_in_full(shape, kwargs, error, words):
+    with pytest.raises(error, match=_exact(words)):
+        F.interpolate(mg.zeros(*shape), **kwargs)
+    with pytest.raises(TypeError, match=_exact("interpolate: expected a Tensor, got ndarray")):
+        F.interpolate(np.zeros((1, 1, 3, 3)), size=2)
+
+
+@pytest.mark.parametrize("mode, align_corners", [
+    ("nearest", None), ("bilinear", None), ("bilinear", False), ("bilinear", True),
+    ("bicubic", None), ("bicubic", True)])
+def test_interpolate_by_scale_factors_per_axis_matches_the_reference(mode, align_corners):
+    import references as RF
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal((2, 3, 5, 4))
+    for scales in ((1.7, 2.5), [0.6, 3.0], (2.0, 2.0)):
+        out = F.interpolate(mg.tensor(x), scale_factor=scales, mode=mode,
+                            align_corners=align_corners)
+        np.testing.assert_allclose(out.numpy(), RF.interpolate(x, scale_factor=scales, mode=mode,
+                                                               align_corners=align_corners),
+                                   rtol=1e-5, atol=1e-6)
+        # recompute_scale_factor: the output sizes alone set the source positions
+        sizes = (int(5 * scales[0]), int(4 * scales[1]))
+        out = F.interpolate(mg.tensor(x), scale_factor=scales, mode=mode,
+                            align_corners=align_corners, recompute_scale_factor=True)
+        np.testing.assert_allclose(out.numpy(), RF.interpolate(x, size=sizes, mode=mode,
+                                                               align_corners=align_corners),
+                                   rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("mode", ["nearest", "nearest-exact", "linear"])
+def test_sequence_sizes_as_an_int_a_list_or_a_numpy_int(mode):
+    import references as RF
+    x = np.random.default_rng(12).standard_normal((2, 1, 5))
+    expected = RF.interpolate(x[:, :, None, :], size=(1, 7),
+                              mode={"linear": "bilinear"}.get(mode, mode))[:, :, 0, :] \
+        if mode != "nearest-exact" else None
+    outs = [F.interpolate(mg.tensor(x), size=s, mode=mode).numpy()
+            for s in (7, [7], (7,), np.int64(7))]
+    for out in outs:
+        assert out.shape == (2, 1, 7)
+        np.testing.assert_array_equal(out, outs[0])
+    if expected is not None:
+        np.testing.assert_allclose(outs[0], expected, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("mode", ["bilinear", "bicubic"])
+def test_align_corners_to_one_pixel_reads_the_first_one(mode):
+    x = np.arange(12.0).reshape(1, 1, 3, 4)
+    out = F.interpolate(mg.tensor(x), size=(1, 1), mode=mode, align_corners=True)
+    assert out.tolist() == [[[[0.0]]]]
+    out = F.interpolate(mg.tensor(x), size=(1, 2), mode=mode, align_corners=True)
+    assert out.tolist() == [[[[0.0, 3.0]]]]
+
+
+def _linear_float32(L, O, scale=None, align_corners=False):
+    """The bilinear rows and weights of one axis, every step in float32."""
+    f = np.float32
+    o = np.arange(O, dtype=f)
+    if align_corners:
+        src = (f(L - 1) / f(O - 1) if O > 1 else f(0)) * o
+    else:
+        ratio = f(1.0 / scale) if scale else f(L) / f(O)
+        src = np.maximum(ratio * (o + f(0.5)) - f(0.5), f(0))
+    i0 = np.minimum(np.floor(src).astype(np.int64), L - 1)
+    return i0, i0 + (i0 < L - 1), np.clip(src - i0, 0, 1).astype(f)
+
+
+@pytest.mark.parametrize("L, O, scale, align_corners", [
+    (7, 13, None, False), (13, 7, None, False), (5, 17, None, True), (9, 31, 3.5, False),
+    (3, 10, None, False), (10, 3, None, False)])
+def test_bilinear_tables_are_computed_in_float32_for_float32_input(L, O, scale, align_corners):
+    from minigrad.ops import resample as RS
+    rows0, rows1, weights = RS._linear_source(L, O, scale, align_corners, np.float32)
+    ref0, ref1, ref_weights = _linear_float32(L, O, scale, align_corners)
+    assert weights.dtype == np.float32
+    np.testing.assert_array_equal(rows0, ref0)
+    np.testing.assert_array_equal(rows1, ref1)
+    np.testing.assert_array_equal(weights, ref_weights)
