@@ -12,6 +12,7 @@ p          a parameter Tensor; ``p.data`` its raw array
 position   a parameter's index, counted across the groups in order (PyTorch's naming)
 kind       the optimizer's class name, e.g. ``"Adam"``; a state dict records it under ``"kind"``
 """
+import math
 import numbers
 from collections.abc import MutableMapping
 
@@ -273,8 +274,10 @@ def _restore_count(where, key, value):
     (e.g. a 0-d array, or PyTorch's float tensor), since bias corrections raise betas to the
     step's power."""
     count = value.item() if getattr(value, "shape", None) == () else value
-    if isinstance(count, bool) or not isinstance(count, numbers.Real) or count < 0 \
-            or count != int(count):
+    # Finite first: int() of an infinity raises OverflowError and of a NaN a message that
+    # names no entry.
+    if isinstance(count, bool) or not isinstance(count, numbers.Real) \
+            or not math.isfinite(count) or count < 0 or count != int(count):
         raise ValueError(f"{where}: {key!r} is {value!r:.80}; expected a count >= 0")
     return int(count)
 
