@@ -9,6 +9,8 @@ Notation
 shape        the input's shape; ``out_shape`` the result's
 axes         a permutation of ``range(ndim)``
 """
+import operator
+
 from ..autograd import Function
 from ..backend import xp_of
 from .dims import dim_or_axis
@@ -126,7 +128,13 @@ def reshape(x, *shape):
     """x with a new shape (one entry may be -1); accepts ``reshape(x, 2, 3)`` or ``(2, 3)``."""
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = shape[0]
-    shape = tuple(int(n) for n in shape)
+    try:  # integers only, as PyTorch: int() would have cut 2.7 down to 2 without a word
+        shape = tuple(operator.index(n) for n in shape)
+    except TypeError:
+        raise TypeError(f"reshape: shape entries must be integers, got {tuple(shape)}") from None
+    if any(n < -1 for n in shape):
+        raise ValueError(f"reshape: invalid shape {shape}: each entry is a size >= 0, or -1 "
+                         "(at most one) for the size inferred from the others")
     if shape == x.shape:
         return x
     size = 1

@@ -1,5 +1,7 @@
 """Shape ops: each Function takes its non-tensor arguments by keyword and its backward returns
 exactly one gradient; the wrappers' options (-1 sizes, axis forms, pad value)."""
+import re
+
 import numpy as np
 import pytest
 
@@ -33,6 +35,18 @@ def test_pad_value_and_reshape_minus_one():
     assert mg.reshape(mg.zeros(2, 3), (-1, 2)).shape == (3, 2)
     with pytest.raises(ValueError, match=r"cannot reshape a tensor of shape \(2, 3\)"):
         mg.reshape(mg.zeros(2, 3), (4, -1))
+
+
+def test_reshape_takes_integer_sizes_only():
+    x = mg.zeros(6)
+    # NumPy integers and 0-d integer tensors are sizes; floats are refused, even whole ones
+    assert mg.reshape(x, (np.int64(2), mg.tensor(3))).shape == (2, 3)
+    for shape in [(2.7, 3), (2, 3.0)]:
+        with pytest.raises(TypeError, match=r"reshape: shape entries must be integers, got "
+                                            + re.escape(str(shape))):
+            mg.reshape(x, shape)
+    with pytest.raises(ValueError, match=r"reshape: invalid shape \(-2, -3\): each entry"):
+        x.reshape(-2, -3)
 
 
 @pytest.mark.parametrize("axis", [0, 1, -1])
