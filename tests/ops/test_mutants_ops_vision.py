@@ -291,7 +291,7 @@ def _adjoint_check(op, x, rng):
 
 def test_roi_gradients_and_the_third_derivative_of_roi_pool():
     rng = np.random.default_rng(7)
-    x = rng.standard_normal((2, 2, 6, 5))
+    x = rng.standard_normal((2, 3, 6, 5))  # N != C: the gradient's batch axis is N
     rois = np.array([[1, 0.5, 0.2, 4.3, 5.1], [0, 1.0, 1.0, 3.0, 2.0], [1, 2.2, 0.0, 2.4, 5.9]])
     align = lambda t: F.roi_align(t, mg.tensor(rois), (2, 3), 1.0, 2, True)  # noqa: E731
     pool = lambda t: F.roi_pool(t, mg.tensor(rois), (2, 3))  # noqa: E731
@@ -327,7 +327,7 @@ def test_roi_gradients_and_the_third_derivative_of_roi_pool():
     np.testing.assert_allclose(gv.numpy(), scatter, rtol=1e-12)
     # roi_align twice: the adjoint's own gradient is roi_align again
     xt = mg.tensor(x, requires_grad=True)
-    w = mg.tensor(rng.standard_normal((3, 2, 2, 3)), requires_grad=True)
+    w = mg.tensor(rng.standard_normal((3, 3, 2, 3)), requires_grad=True)
     (gx,) = mg.grad((align(xt) * w).sum(), [xt], create_graph=True)
     v = rng.standard_normal(x.shape)
     (gw,) = mg.grad((gx * mg.tensor(v)).sum(), [w])
@@ -358,6 +358,9 @@ def test_roi_boxes_as_arrays_lists_and_integers():
     got = R._rois("op", np.array([[0, 1, 2, 3, 4]], dtype=np.int64), mg.zeros((1, 1, 2, 2),
                                                                               dtype=mg.float64))
     assert got.dtype == np.float64
+    got = R._rois("op", np.array([[0, 1.5, 2, 3, 4]]), x)  # a float64 (K, 5) array, float32 x
+    assert got.dtype == np.float32
+    np.testing.assert_array_equal(got, [[0, 1.5, 2, 3, 4]])
 
 
 def test_roi_errors_name_the_op_and_what_is_wrong():
@@ -736,3 +739,25 @@ def test_bilinear_tables_are_computed_in_float32_for_float32_input(L, O, scale, 
     np.testing.assert_array_equal(rows0, ref0)
     np.testing.assert_array_equal(rows1, ref1)
     np.testing.assert_array_equal(weights, ref_weights)
+
+
+def test_nearest_keeps_pytorchs_shortcuts_for_outputs_of_one_and_two_times_the_input():
+    # Like PyTorch's (N, C, H, W) kernel, an output of L or 2L rows reads rows o or o // 2 even
+    # when a scale factor that is not 1 or 2 gave that size; other sizes use 1 / scale_factor.
+    x = np.arange(20.0).reshape(1, 1, 4, 5)
+    out = F.interpolate(mg.tensor(x), scale_factor=(1.1, 2.1), mode="nearest").numpy()[0, 0]
+    np.testing.assert_array_equal(out, x[0, 0][np.ix_([0, 1, 2, 3],
+                                                      [0, 0, 1, 1, 2, 2, 3, 3, 4, 4])])
+    out = F.interpolate(mg.tensor(x), scale_factor=(1.6, 1.5), mode="nearest").numpy()[0, 0]
+    # H: 6 rows at floor(o / 1.6); W: 7 columns at floor(o / 1.5)
+    np.testing.assert_array_equal(out, x[0, 0][np.ix_([0, 0, 1, 1, 2, 3],
+                                                      [0, 0, 1, 2, 2, 3, 4])])
+
+
+def test_the_source_rows_of_a_huge_output_stay_inside_the_input():
+    # 2**24 * float32(3 / (2**24 + 1)) rounds to 3.0 in float32: the clamp keeps row 2
+    from minigrad.ops import resample as RS
+    O = 2 ** 24 + 1
+    for source in (RS._nearest_source, RS._nearest_exact_source):
+        rows = source(3, O, None)
+        assert rows.shape == (O,) and rows[-1] == 2 and rows.max() == 2 and rows[0] == 0
