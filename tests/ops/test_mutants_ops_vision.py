@@ -313,7 +313,7 @@ def test_roi_gradients_and_the_third_derivative_of_roi_pool():
     (gx,) = mg.grad((pool(xt) * w).sum(), [xt], create_graph=True)        # scatter of w
     v = mg.tensor(rng.standard_normal(x.shape), requires_grad=True)
     (gw,) = mg.grad((gx * v).sum(), [w], create_graph=True)               # gather of v
-    gather = np.where(argmax >= 0, 0.0, 0.0)
+    gather = np.zeros(argmax.shape)  # 0 where a bin is empty (argmax -1)
     for k, c, ph, pw in np.ndindex(argmax.shape):
         if argmax[k, c, ph, pw] >= 0:
             gather[k, c, ph, pw] = v.numpy()[int(rois[k, 0]), c].flat[argmax[k, c, ph, pw]]
@@ -466,7 +466,8 @@ def test_nms_errors_name_the_op_and_what_is_wrong():
          "nms: boxes must be a Tensor or an array, got list"),
         (lambda: F.nms(mg.zeros((1, 4)), 0.5, 0.5), TypeError,
          "nms: scores must be a Tensor or an array, got float"),
-        (lambda: F.nms(z4, z3, math.inf), ValueError, "nms: iou_threshold must be finite, got inf"),
+        (lambda: F.nms(z4, z3, math.inf), ValueError,
+         "nms: iou_threshold must be finite, got inf"),
         (lambda: F.nms(z4, z3, "0.5"), TypeError,
          "nms: iou_threshold must be a real number, got '0.5' of type str"),
         (lambda: F.batched_nms(z4, z3, mg.zeros(3), 0.5), ValueError,
