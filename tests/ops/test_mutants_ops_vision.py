@@ -762,3 +762,41 @@ def test_the_source_rows_of_a_huge_output_stay_inside_the_input():
     for source in (RS._nearest_source, RS._nearest_exact_source):
         rows = source(3, O, None)
         assert rows.shape == (O,) and rows[-1] == 2 and rows.max() == 2 and rows[0] == 0
+
+
+def test_more_roi_and_interpolate_errors_in_full():
+    x = mg.randn(1, 2, 4, 4)
+    one = mg.tensor([[0.0, 0.0, 0.0, 1.0, 1.0]])
+
+    class ShapeOnly:  # an array needs a dtype as well as a shape
+        shape = (1, 5)
+
+    cases = [
+        (lambda: F.interpolate(mg.zeros(1, 1, 3, 3), size=(2, 2, 2)), TypeError,
+         "interpolate: size must be an int or a pair of ints, got (2, 2, 2)"),
+        (lambda: F.roi_align(x, one, 1.5), TypeError,
+         "roi_align: output_size must be an int or a pair of ints, got 1.5"),
+        (lambda: F.roi_pool(x, one, (2, 2, 2)), TypeError,
+         "roi_pool: output_size must be an int or a pair of ints, got (2, 2, 2)"),
+        # the output size is checked before the scale
+        (lambda: F.roi_align(x, one, (2, 0), -1.0), ValueError,
+         "roi_align: output_size must be at least (1, 1), got (2, 0)"),
+        (lambda: F.roi_align(x, mg.tensor([[2.0, 0, 0, 1, 1]]), 2), IndexError,
+         "roi_align: batch indices must be whole numbers in [0, 1) for an input of batch size "
+         "1, got values in [2.0, 2.0]"),
+        (lambda: F.roi_pool(x, mg.tensor([[0.0, 0, 0, np.nan, 1]]), 2), ValueError,
+         "roi_pool: box coordinates and batch indices must be finite"),
+        (lambda: F.roi_align(x.int(), one, 2), TypeError,
+         "roi_align: the input must be floating point (float32 or float64), got dtype int32"),
+        (lambda: F.roi_align(mg.zeros(1, 2, 0, 4), one, 2), ValueError,
+         "roi_align: the input of shape (1, 2, 0, 4) has an empty (H, W) plane; only the batch "
+         "N and the channels C may be 0"),
+        (lambda: F.roi_pool(mg.zeros(1, 2, 4, 0), one, 2), ValueError,
+         "roi_pool: the input of shape (1, 2, 4, 0) has an empty (H, W) plane; only the batch "
+         "N and the channels C may be 0"),
+        (lambda: F.roi_align(x, ShapeOnly(), 2), TypeError,
+         "roi_align: boxes must be a Tensor or an array, got ShapeOnly"),
+    ]
+    for call, error, words in cases:
+        with pytest.raises(error, match=_exact(words)):
+            call()
