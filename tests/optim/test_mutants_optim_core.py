@@ -100,7 +100,6 @@ def test_a_generator_of_tensors_and_a_single_tensor_group_are_accepted():
 
 def test_groups_take_the_defaults_they_do_not_set_and_keep_the_rest():
     w, b = leaf([1.0]), leaf([2.0])
-    defaults_given = dict(lr=0.1)
     optimizer = Descent([{"params": [w]}, {"params": (b,), "lr": 0.5, "flag": True}], lr=0.1)
     first, second = optimizer.param_groups
     assert {k: v for k, v in first.items() if k != "params"} == dict(
@@ -108,7 +107,10 @@ def test_groups_take_the_defaults_they_do_not_set_and_keep_the_rest():
     assert {k: v for k, v in second.items() if k != "params"} == dict(
         lr=0.5, pair=(1.0, 2.0), flag=True, sizes=[3, 4], name="d")
     assert optimizer.defaults == dict(lr=0.1, pair=(1.0, 2.0), flag=False, sizes=[3, 4], name="d")
-    assert defaults_given == dict(lr=0.1)
+    defaults_given = {"lr": 0.1}
+    plain = Optimizer([leaf([0.0])], defaults_given)
+    defaults_given["lr"] = 9.0  # the optimizer keeps its own copy
+    assert plain.defaults == {"lr": 0.1} and plain.param_groups[0]["lr"] == 0.1
     group = {"params": [leaf([0.0])], "lr": 0.25}
     optimizer.add_param_group(group)
     assert set(group) == {"params", "lr"}  # the caller's dict is not filled in
@@ -366,6 +368,12 @@ LOAD_ERRORS = [
     ("state of position 5", lambda s: dict(s, state=dict(s["state"], **{"5": {}})), ValueError,
      "Adam: the state dict has state for parameter '5', which no group lists (positions 0 "
      "to 1)"),
+    ("state of position '1'", lambda s: {**s, "state": {0: s["state"][0], "1": s["state"][1]}},
+     ValueError, "Adam: the state dict has state for parameter '1', which no group lists "
+     "(positions 0 to 1)"),
+    ("state of position True", lambda s: {**s, "state": {0: s["state"][0], True: {}}},
+     ValueError, "Adam: the state dict has state for parameter True, which no group lists "
+     "(positions 0 to 1)"),
     ("state of position 2", lambda s: dict(s, state={**s["state"], 2: {}}), ValueError,
      "Adam: the state dict has state for parameter 2, which no group lists (positions 0 "
      "to 1)"),
@@ -653,7 +661,8 @@ def test_the_rules_check_their_own_options_by_name():
                                            "[0.0, 1.0]"),
             (lambda: Adadelta(w, rho=-0.1), "Adadelta: invalid rho -0.1, expected a value in "
                                             "[0.0, 1.0]"),
-            (lambda: Adadelta(w, lr=-1.0), "Adadelta: invalid lr -1.0, expected a value in [0.0, inf]"),
+            (lambda: Adadelta(w, lr=-1.0), "Adadelta: invalid lr -1.0, expected a value in "
+                                           "[0.0, inf]"),
             (lambda: Adamax(w, lr=-1.0), "Adamax: invalid lr -1.0, expected a value in [0.0, inf]"),
             (lambda: Adamax(w, betas=(0.9, 1.0)), "Adamax: invalid betas[1] 1.0, expected a "
                                                   "value in [0.0, 1.0)"),
