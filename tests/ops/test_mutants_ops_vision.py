@@ -218,7 +218,8 @@ def test_base_anchors_match_their_definition():
 
 
 @pytest.mark.parametrize("sizes, ratios", [([], [1.0]), ([4.0], []), ([4.0, 0.0], [1.0]),
-                                           ([4.0], [1.0, -1.0]), ([-4.0], [1.0])])
+                                           ([4.0], [1.0, -1.0]), ([-4.0], [1.0]),
+                                           ([4.0], [0.0])])
 def test_base_anchors_refuse_empty_or_non_positive_lists(sizes, ratios):
     words = (f"base_anchors: sizes {[float(s) for s in sizes]} and aspect_ratios "
              f"{[float(r) for r in ratios]} must be non-empty and positive")
@@ -800,3 +801,32 @@ def test_more_roi_and_interpolate_errors_in_full():
     for call, error, words in cases:
         with pytest.raises(error, match=_exact(words)):
             call()
+
+
+def test_base_anchors_flatten_their_lists_and_work_in_float64():
+    # any array shape is a flat list; sizes of 1 or less are fine (rounded to whole pixels)
+    np.testing.assert_array_equal(B.base_anchors(np.array([[1.0], [3.0]]), [[1.0], [4.0]]),
+                                  [[0, 0, 0, 0], [-2, -2, 2, 2], [0, -1, 0, 1], [-1, -3, 1, 3]])
+    # float32 ratios are widened before the square root: s / sqrt(2) / 2 just under 1.5 rounds
+    # to 1 (float32's sqrt(2) is smaller and would give 1.5 + 1e-8, rounded to 2)
+    s = 3 * math.sqrt(2.0) * (1 - 1e-8)
+    for ratios in ([2.0], np.array([2.0], dtype=np.float32)):
+        np.testing.assert_array_equal(B.base_anchors(np.array([s], dtype=np.float64), ratios),
+                                      [[-1, -3, 1, 3]])
+
+
+@pytest.mark.parametrize("shape, kwargs, words", [
+    ((1, 1, 3), dict(size=0, mode="linear"),
+     "interpolate: the output plane (1, 0) of an input of shape (1, 1, 3) must be at least 1x1"),
+    ((1, 1, 3), dict(scale_factor=0.1, mode="nearest"),
+     "interpolate: the output plane (1, 0) of an input of shape (1, 1, 3) must be at least 1x1"),
+    ((1, 1, 3, 3), dict(size=(0, 2), mode="bilinear"),
+     "interpolate: the output plane (0, 2) of an input of shape (1, 1, 3, 3) must be at least "
+     "1x1"),
+    ((1, 1, 3), dict(size=2 ** 40, mode="nearest"),
+     "interpolate: the output plane (1, 1099511627776) of an input of shape (1, 1, 3) is too "
+     "large (at most 2147483647 per side)"),
+])
+def test_interpolate_output_plane_errors_in_full(shape, kwargs, words):
+    with pytest.raises(ValueError, match=_exact(words)):
+        F.interpolate(mg.zeros(*shape), **kwargs)
