@@ -1,0 +1,148 @@
+"""LBFGS's line search and SWA's helpers, down to the details a looser test lets through.
+
+The strong-Wolfe search is run side by side with PyTorch's own (``torch.optim.lbfgs``), which
+takes the same trial steps: both must pick the same step length after the same number of loss
+evaluations, over starting steps that are too short, too long, and with few trials or a coarse
+tolerance left. The cubic step's corner cases are checked against values worked out by hand.
+"""
+import copy
+import re
+
+import numpy as np
+import pytest
+
+import minigrad as mg
+from optim import LBFGS
+from optim.line_search import Trial, cubic_minimizer, strong_wolfe
+
+
+def rosenbrock_f_and_g(x):
+    f = (1 - x[0]) ** 2 + 100 * (x[1] - x[0] ** 2) ** 2
+    g = np.array([-2 * (1 - x[0]) - 400 * x[0] * (x[1] - x[0] ** 2), 200 * (x[1] - x[0] ** 2)])
+    return (float(f), g)
+
+
+def quartic_f_and_g(x):
+    """sum(x^4) - sum(x^2) + x0 x1: bumpy enough for the zoom phase to run several rounds."""
+    f = np.sum(x ** 4) - np.sum(x ** 2) + x[0] * x[1]
+    g = 4 * x ** 3 - 2 * x
+    g[0] += x[1]
+    g[1] += x[0]
+    return (float(f), g)
+
+
+PROBLEMS = {"rosenbrock": rosenbrock_f_and_g, "quartic": quartic_f_and_g}
+
+
+def torch_search(torch, f_and_g, x, d, t0, **options):
+    from torch.optim.lbfgs import _strong_wolfe
+
+    def obj(x_t, t, d_t):
+        f, g = f_and_g(x_t.numpy() + float(t) * d_t.numpy())
+        return (f, torch.tensor(g))
+    f0, g0 = f_and_g(x)
+    xt, dt, gt = torch.tensor(x), torch.tensor(d), torch.tensor(g0)
+    f, g, t, evals = _strong_wolfe(obj, xt, t0, dt, f0, gt, gt.dot(dt), **options)
+    return (float(f), g.numpy(), float(t), int(evals))
+
+
+def our_search(f_and_g, x, d, t0, **options):
+    f0, g0 = f_and_g(x)
+    best, evals = strong_wolfe(lambda t: f_and_g(x + t * d), d, Trial(0.0, f0, g0, g0 @ d),
+                               t0, **options)
+    return (best.f, best.g, best.t, evals)
+
+
+SEARCH_CASES = [
+    ("rosenbrock", 1e-3, {}),
+    ("rosenbrock", 1.0, {}),
+    ("rosenbrock", 30.0, {}),
+    ("rosenbrock", 1e-6, {}),
+    ("rosenbrock", 1.0, dict(max_ls=2)),
+    ("rosenbrock", 1e-6, dict(max_ls=3)),
+    ("rosenbrock", 30.0, dict(max_ls=1)),
+    ("rosenbrock", 1.0, dict(tolerance_change=1e-2)),
+    ("rosenbrock", 1.0, dict(c1=0.3, c2=0.4)),
+    ("rosenbrock", 1e-4, dict(c1=0.1, c2=0.2)),
+    ("quartic", 1e-3, {}),
+    ("quartic", 1.0, {}),
+    ("quartic", 50.0, {}),
+    ("quartic", 50.0, dict(c2=0.1)),
+    ("quartic", 1e-5, dict(c2=0.01)),
+]
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("problem, t0, options", SEARCH_CASES)
+def test_strong_wolfe_takes_torchs_steps(problem, t0, options, seed):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(seed)
+    f_and_g = PROBLEMS[problem]
+    x = rng.uniform(-1.5, 1.5, size=2)
+    d = -f_and_g(x)[1] * rng.uniform(0.2, 2.0, size=2)
+    ours = our_search(f_and_g, x, d, t0, **options)
+    theirs = torch_search(torch, f_and_g, x, d, t0, **options)
+    assert ours[3] == theirs[3]
+    assert ours[2] == pytest.approx(theirs[2], rel=1e-9, abs=1e-15)
+    assert ours[0] == pytest.approx(theirs[0], rel=1e-9, abs=1e-12)
+    np.testing.assert_allclose(ours[1], theirs[1], rtol=1e-8, atol=1e-10)
+
+
+def test_cubic_minimizer_of_two_trials_at_one_step_is_that_step_clamped():
+    a, b = Trial(2.0, 1.0, None, -1.0), Trial(2.0, 1.0, None, -1.0)
+    assert cubic_minimizer(a, b) == 2.0
+    assert cubic_minimizer(a, b, bounds=(3.0, 5.0)) == 3.0
+    assert cubic_minimizer(a, b, bounds=(0.5, 1.0)) == 1.0
+    assert cubic_minimizer(a, b, bounds=(1.0, 4.0)) == 2.0
+
+
+def lbfgs_on_a_quartic(line_search_fn="strong_wolfe", **options):
+    x = mg.tensor(np.array([3.0, -1.0, 0.5]), requires_grad=True)
+    target = mg.tensor(np.array([1.0, 2.0, -4.0]))
+    scale = mg.tensor(np.array([1.0, 10.0, 0.3]))
+    optimizer = LBFGS([x], line_search_fn=line_search_fn, **options)
+
+    def closure():
+        closure.calls += 1
+        optimizer.zero_grad()
+        loss = (scale * (x - target) ** 2).sum() + ((x - target) ** 4).sum()
+        loss.backward()
+        return loss
+    closure.calls = 0
+    return (x, optimizer, closure)
+
+
+def test_the_line_search_bumps_the_version_twice_per_trial_and_once_per_step():
+    # Each trial moves the parameters out and back (two in-place changes); each iteration
+    # then takes its step (one more).
+    x, optimizer, closure = lbfgs_on_a_quartic(max_iter=5, max_eval=50)
+    before = x._version
+    optimizer.step(closure)
+    iterations = optimizer.state[x]["n_iter"]
+    trials = closure.calls - 1
+    assert iterations == 5 and trials >= 5
+    assert x._version - before == 2 * trials + iterations
+
+
+def test_a_partial_or_uneven_history_is_refused_with_its_reason():
+    x, optimizer, closure = lbfgs_on_a_quartic(max_iter=5, max_eval=50)
+    optimizer.step(closure)
+    saved = optimizer.state_dict()
+    where = "LBFGS: the saved state of parameter 0"
+
+    partial = copy.deepcopy(saved)
+    del partial["state"][0]["prev_loss"]
+    history = ["d", "t", "old_dirs", "old_stps", "ro", "H_diag", "prev_flat_grad"]
+    message = (f"{where} holds {history} of the history; expected all of "
+               f"{history + ['prev_loss']} or none")
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        optimizer.load_state_dict(partial)
+
+    uneven = copy.deepcopy(saved)
+    pairs = len(uneven["state"][0]["ro"])
+    assert pairs >= 2
+    uneven["state"][0]["old_dirs"].pop()
+    message = (f"{where}: old_dirs, old_stps and ro hold {pairs - 1}, {pairs} and {pairs} "
+               "entries; expected one per stored pair")
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        optimizer.load_state_dict(uneven)
