@@ -41,8 +41,9 @@ def cubic_minimizer(a, b, bounds=None):
         d2 = sqrt(d1^2 - dphi(a) * dphi(b))
         t  = b.t - (b.t - a.t) * (dphi(b) + d2 - d1) / (dphi(b) - dphi(a) + 2 * d2)
 
-    When ``d1^2 < dphi(a) * dphi(b)`` the cubic has no minimum, and the middle of the bounds
-    is returned instead.
+    When ``d1^2 < dphi(a) * dphi(b)``, or when the denominator is 0 (as it is when phi is
+    linear through the two trials), the cubic has no minimum, and the middle of the bounds is
+    returned instead.
 
     Parameters
     ----------
@@ -65,7 +66,10 @@ def cubic_minimizer(a, b, bounds=None):
     if not square >= 0:  # also catches NaN, from an infinite loss
         return (low + high) / 2
     d2 = square ** 0.5
-    t = b.t - (b.t - a.t) * ((b.gtd + d2 - d1) / (b.gtd - a.gtd + 2 * d2))
+    denominator = b.gtd - a.gtd + 2 * d2
+    if denominator == 0:  # phi is linear along the two trials: no minimum either
+        return (low + high) / 2
+    t = b.t - (b.t - a.t) * ((b.gtd + d2 - d1) / denominator)
     return min(max(t, low), high)
 
 

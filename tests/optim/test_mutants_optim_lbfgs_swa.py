@@ -146,3 +146,37 @@ def test_a_partial_or_uneven_history_is_refused_with_its_reason():
                "entries; expected one per stored pair")
     with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
         optimizer.load_state_dict(uneven)
+
+
+def test_cubic_minimizer_at_a_double_root_of_the_slope():
+    # phi' = (t - 1)^2: phi(0) = 0, phi(3) = 3, slopes 1 and 4 give d1 = 2 and d1^2 = 1 * 4,
+    # so the square root is 0 and the formula gives t = 3 - 3 * 2 / 3 = 1.
+    assert cubic_minimizer(Trial(0.0, 0.0, None, 1.0), Trial(3.0, 3.0, None, 4.0)) == 1.0
+
+
+def test_cubic_minimizer_of_a_linear_phi_returns_the_middle_of_the_bounds():
+    # phi(t) = -t: both slopes -1, d1 = -2 + 3 = 1 and d1^2 - 1 = 0, with a zero denominator.
+    a, b = Trial(0.0, 0.0, None, -1.0), Trial(1.0, -1.0, None, -1.0)
+    assert cubic_minimizer(a, b) == 0.5
+    assert cubic_minimizer(b, a, bounds=(1.0, 10.0)) == 5.5
+
+
+def test_lbfgs_line_search_on_a_linear_loss_keeps_going_down():
+    # A loss that is linear along the direction (an L1 or hinge piece, or an unbounded one)
+    # makes the cubic step 0 / 0; the search must extrapolate instead of failing.
+    x = mg.tensor(np.array([1.0, 2.0]), requires_grad=True)
+    c = np.array([1.0, -2.0])
+    optimizer = LBFGS([x], line_search_fn="strong_wolfe", max_iter=2)
+
+    def closure():
+        optimizer.zero_grad()
+        loss = (x * mg.tensor(c)).sum()
+        loss.backward()
+        return loss
+    first = float(optimizer.step(closure))
+    assert first == -3.0
+    moved = x.numpy()
+    assert np.all(np.isfinite(moved))
+    assert moved @ c < first - 1.0
+    # It moves along -c only: the gradient never changes.
+    np.testing.assert_allclose((moved - [1.0, 2.0]) / -c, ((moved - [1.0, 2.0]) / -c)[0])
