@@ -31,7 +31,14 @@ def quartic_f_and_g(x):
     return (float(f), g)
 
 
-PROBLEMS = {"rosenbrock": rosenbrock_f_and_g, "quartic": quartic_f_and_g}
+def wavy_f_and_g(x):
+    """A slope down with ripples on it: rises and dips between trials of the extrapolation."""
+    f = np.sum(-x + 0.3 * np.sin(5 * x) + 0.01 * x ** 2)
+    return (float(f), -1 + 1.5 * np.cos(5 * x) + 0.02 * x)
+
+
+PROBLEMS = {"rosenbrock": rosenbrock_f_and_g, "quartic": quartic_f_and_g,
+            "wavy": wavy_f_and_g}
 
 
 def torch_search(torch, f_and_g, x, d, t0, **options):
@@ -69,6 +76,11 @@ SEARCH_CASES = [
     ("quartic", 50.0, {}),
     ("quartic", 50.0, dict(c2=0.1)),
     ("quartic", 1e-5, dict(c2=0.01)),
+    ("wavy", 1e-3, dict(c2=0.01)),
+    ("wavy", 0.05, dict(c2=0.01)),
+    ("wavy", 0.3, dict(c2=0.05)),
+    ("wavy", 0.7, {}),
+    ("wavy", 2.0, dict(c2=0.01)),
 ]
 
 
@@ -80,6 +92,8 @@ def test_strong_wolfe_takes_torchs_steps(problem, t0, options, seed):
     f_and_g = PROBLEMS[problem]
     x = rng.uniform(-1.5, 1.5, size=2)
     d = -f_and_g(x)[1] * rng.uniform(0.2, 2.0, size=2)
+    if f_and_g(x)[1] @ d >= 0:
+        d = -f_and_g(x)[1]
     ours = our_search(f_and_g, x, d, t0, **options)
     theirs = torch_search(torch, f_and_g, x, d, t0, **options)
     assert ours[3] == theirs[3]
@@ -180,3 +194,56 @@ def test_lbfgs_line_search_on_a_linear_loss_keeps_going_down():
     assert moved @ c < first - 1.0
     # It moves along -c only: the gradient never changes.
     np.testing.assert_allclose((moved - [1.0, 2.0]) / -c, ((moved - [1.0, 2.0]) / -c)[0])
+
+
+def test_strong_wolfe_accepts_a_trial_on_the_edge_of_both_conditions():
+    # phi(t) = (t - 1)^2 from t = 0: phi(0.5) = 0.25 = 1 + c1 * 0.5 * (-2) with c1 = 0.75, and
+    # |phi'(0.5)| = 1 = c2 * 2 with c2 = 0.5: both conditions hold with equality.
+    def phi(t):
+        return ((t - 1.0) ** 2, np.array([2 * (t - 1.0)]))
+    d = np.array([1.0])
+    start = Trial(0.0, 1.0, np.array([-2.0]), -2.0)
+    best, evaluations = strong_wolfe(phi, d, start, 0.5, c1=0.75, c2=0.5)
+    assert (best.t, best.f, evaluations) == (0.5, 0.25, 1)
+
+
+def bump_f_and_g(center, height, width):
+    """phi(t) = -t + t^2 / 100 + height * exp(-(t - center)^2 / width^2), in one dimension."""
+    def f_and_g(x):
+        t = x[0]
+        bump = height * np.exp(-(t - center) ** 2 / width ** 2)
+        return (float(-t + t * t / 100 + bump),
+                np.array([-1 + t / 50 - 2 * (t - center) / width ** 2 * bump]))
+    return f_and_g
+
+
+@pytest.mark.parametrize("center, height, width", [
+    (1.0, 0.95, 0.3), (1.0, 2.0, 0.05), (1.05, 2.0, 0.1), (10.0, 9.5, 1.0), (10.0, 8.0, 3.0),
+    (1.0, 0.5, 0.5), (0.9, 1.2, 0.2)])
+@pytest.mark.parametrize("t0", [0.1, 1.0, 1.05, 0.01])
+def test_strong_wolfe_takes_torchs_steps_past_a_bump(center, height, width, t0):
+    torch = pytest.importorskip("torch")
+    f_and_g = bump_f_and_g(center, height, width)
+    x, d = np.array([0.0]), np.array([1.0])
+    ours = our_search(f_and_g, x, d, t0, c2=0.01)
+    theirs = torch_search(torch, f_and_g, x, d, t0, c2=0.01)
+    assert ours[3] == theirs[3]
+    assert ours[2] == pytest.approx(theirs[2], rel=1e-9, abs=1e-15)
+
+
+def test_strong_wolfe_brackets_once_phi_stops_falling():
+    # phi falls until t = 1 and is flat beyond (with a slope that still claims descent): from
+    # the third trial on, a value no lower than the last one ends the extrapolation.
+    calls = []
+
+    def phi(t):
+        calls.append(t)
+        if t < 1.0:
+            return (-t + t * t / 100, np.array([-1 + t / 50]))
+        return (-0.99, np.array([-0.5]))
+    d = np.array([1.0])
+    best, evaluations = strong_wolfe(phi, d, Trial(0.0, 0.0, np.array([-1.0]), -1.0), 0.1,
+                                     c2=0.01)
+    assert calls[:2] == [0.1, 1.0] and 1.0 < calls[2] <= 10.0
+    assert max(calls) == calls[2]      # the later trials zoom inside [1, calls[2]]
+    assert best.f == -0.99 and evaluations == len(calls)
