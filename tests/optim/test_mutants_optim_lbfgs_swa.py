@@ -247,3 +247,41 @@ def test_strong_wolfe_brackets_once_phi_stops_falling():
     assert calls[:2] == [0.1, 1.0] and 1.0 < calls[2] <= 10.0
     assert max(calls) == calls[2]      # the later trials zoom inside [1, calls[2]]
     assert best.f == -0.99 and evaluations == len(calls)
+
+
+def test_lbfgs_first_step_on_a_matrix_and_a_parameter_without_gradient():
+    # One iteration without a line search: x <- x - t g with t = min(1, 1 / sum |g|); the
+    # unused parameter stays put and counts as a zero gradient in the flat vector.
+    w0 = np.array([[1.0, -2.0], [0.5, 3.0]], dtype=np.float32)
+    w = mg.tensor(w0.copy(), requires_grad=True)
+    unused = mg.tensor(np.array([7.0, 8.0, 9.0], dtype=np.float32), requires_grad=True)
+    v = mg.tensor(np.array([0.25], dtype=np.float32), requires_grad=True)
+    optimizer = LBFGS([w, unused, v], max_iter=1)
+
+    def closure():
+        optimizer.zero_grad()
+        loss = (w * w).sum() + (v * 4.0).sum()
+        loss.backward()
+        return loss
+    optimizer.step(closure)
+    g = np.concatenate([2 * w0.reshape(-1), np.zeros(3), [4.0]])
+    t = min(1.0, 1.0 / np.abs(g).sum())
+    np.testing.assert_allclose(w.numpy(), w0 - t * 2 * w0, rtol=1e-6)
+    np.testing.assert_array_equal(unused.numpy(), [7.0, 8.0, 9.0])
+    np.testing.assert_allclose(v.numpy(), [0.25 - 4 * t], rtol=1e-6)
+    d = optimizer.state[w]["d"]
+    assert d.dtype == np.float32 and d.shape == (8,)
+    np.testing.assert_allclose(d, -g, rtol=1e-6)
+
+
+def test_lbfgs_closure_errors_in_full():
+    x = mg.tensor(np.array([1.0]), requires_grad=True)
+    optimizer = LBFGS([x])
+    message = ("LBFGS: step needs a closure that clears the gradients, evaluates the loss, "
+               "calls backward and returns the loss")
+    with pytest.raises(TypeError, match=f"^{re.escape(message)}$"):
+        optimizer.step()
+    message = ("LBFGS: the closure returned None; it must return the loss (a one-element "
+               "Tensor or a number) after calling backward")
+    with pytest.raises(TypeError, match=f"^{re.escape(message)}$"):
+        optimizer.step(lambda: None)
