@@ -87,6 +87,13 @@ def roi_pool(x, boxes, output_size, spatial_scale=1.0, return_argmax=False):
     return (y, argmax) if return_argmax else y
 
 
+def small_integer_boxes(rng, K):
+    """K boxes (x1, y1, x2, y2) in float64 with integer corners in [0, 6) and sides in [1, 4):
+    small enough that exact overlaps and ties are common."""
+    corner = rng.integers(0, 6, (K, 2)).astype(np.float64)
+    return np.concatenate([corner, corner + rng.integers(1, 4, (K, 2))], axis=1)
+
+
 def iou(a, b):
     w = max(min(a[2], b[2]) - max(a[0], b[0]), 0.0)
     h = max(min(a[3], b[3]) - max(a[1], b[1]), 0.0)

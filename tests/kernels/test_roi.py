@@ -69,8 +69,7 @@ def _nms_problems(draw):
     """Boxes on a coarse grid (so IoUs repeat and hit round thresholds) with tied scores."""
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
     K = draw(st.integers(0, 30))
-    corner = rng.integers(0, 6, (K, 2)).astype(np.float64)
-    boxes = np.concatenate([corner, corner + rng.integers(1, 4, (K, 2))], axis=1)
+    boxes = RD.small_integer_boxes(rng, K)
     scores = rng.integers(0, 4, K) / 4.0
     return (boxes, scores, draw(st.sampled_from([0.0, 0.25, 1 / 3, 0.5, 0.7, 1.0])))
 

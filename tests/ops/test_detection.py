@@ -162,8 +162,7 @@ def test_nms_vs_torchvision():
     torch = pytest.importorskip("torch")
     tv = pytest.importorskip("torchvision.ops", reason="torchvision is optional")
     rng = np.random.default_rng(0)
-    corner = rng.integers(0, 6, (200, 2)).astype(np.float64)
-    boxes = np.concatenate([corner, corner + rng.integers(1, 4, (200, 2))], axis=1)
+    boxes = RD.small_integer_boxes(rng, 200)
     scores = rng.integers(0, 4, 200) / 4.0
     idxs = rng.integers(0, 3, 200)
     for threshold in (0.0, 0.25, 0.5, 0.7):

@@ -414,8 +414,7 @@ def test_roi_errors_name_the_op_and_what_is_wrong():
 
 def test_nms_and_batched_nms_of_random_boxes_match_the_references():
     rng = np.random.default_rng(9)
-    corner = rng.integers(0, 6, (60, 2)).astype(np.float64)
-    boxes = np.concatenate([corner, corner + rng.integers(1, 4, (60, 2))], axis=1)
+    boxes = RD.small_integer_boxes(rng, 60)
     scores = rng.integers(0, 5, 60) / 4.0
     idxs = rng.integers(0, 4, 60)
     for threshold in (0.0, 0.2, 0.5, 0.8):
