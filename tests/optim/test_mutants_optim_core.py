@@ -725,14 +725,15 @@ def test_adamax_three_steps_by_hand_with_weight_decay_one():
     assert optimizer.state[w]["step"] == 3
 
 
+def weight_decayed(p, g, lr, lam, decoupled):
+    """(p, g) after weight decay lam: p shrunk by lr·lam (decoupled) or lam·p added to g."""
+    return (p * (1 - lr * lam), g) if decoupled else (p, g + lam * p)
+
+
 def nadam_reference(p, grads, lr, beta1, beta2, eps, lam, psi, decoupled):
     m, v, product = np.zeros_like(p), np.zeros_like(p), 1.0
     for t, g in enumerate(grads, start=1):
-        g = np.array(g)
-        if decoupled:
-            p = p * (1 - lr * lam)
-        else:
-            g = g + lam * p
+        p, g = weight_decayed(p, np.array(g), lr, lam, decoupled)
         mu = beta1 * (1 - 0.5 * 0.96 ** (t * psi))
         mu_next = beta1 * (1 - 0.5 * 0.96 ** ((t + 1) * psi))
         product *= mu
@@ -760,11 +761,7 @@ def radam_reference(p, grads, lr, beta1, beta2, eps, lam, decoupled):
     m, v = np.zeros_like(p), np.zeros_like(p)
     rho_inf = 2 / (1 - beta2) - 1
     for t, g in enumerate(grads, start=1):
-        g = np.array(g)
-        if decoupled:
-            p = p * (1 - lr * lam)
-        else:
-            g = g + lam * p
+        p, g = weight_decayed(p, np.array(g), lr, lam, decoupled)
         m = beta1 * m + (1 - beta1) * g
         v = beta2 * v + (1 - beta2) * g * g
         m_hat = m / (1 - beta1 ** t)
