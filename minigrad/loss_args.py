@@ -6,6 +6,8 @@ Notation
 N batch, C classes, d1 ... extra axes of a dense prediction (e.g. H, W)
 op    the loss's name, which starts every error message
 """
+import numpy as np
+
 from .backend import xp_of
 from .tensor import Tensor, raw
 
@@ -34,6 +36,22 @@ def as_target(target, like):
     dtype and device (no gradient)."""
     return target if isinstance(target, Tensor) else Tensor(target, dtype=like.dtype,
                                                             device=like.device)
+
+
+def class_weights(op, scores, weight):
+    """Per-class weights for scores (N, C, d1, ...) as an array of shape (C,), of scores'
+    floating dtype (float64 for integer scores) and on scores' device (an array or list given
+    moves there, as targets do); ones when ``weight`` is None."""
+    C = scores.shape[1]
+    xp = xp_of(scores.data)
+    dtype = scores.dtype if scores.dtype.kind == "f" else np.float64
+    if weight is None:
+        return xp.ones(C, dtype=dtype)
+    w = xp.asarray(raw(weight)).astype(dtype, copy=False)
+    if w.shape != (C,):
+        raise ValueError(f"{op}: weight of shape {w.shape} does not fit input of shape "
+                         f"{scores.shape}; expected one weight per class, ({C},)")
+    return w
 
 
 def class_targets(op, scores, target, ignore_index=None):

@@ -15,7 +15,7 @@ N batch, C classes, d1 ... extra axes of a dense prediction (e.g. H, W)
 import numpy as np
 
 from .backend import xp_of
-from .loss_args import as_target, check_same_shape, class_targets, reduce_loss
+from .loss_args import as_target, check_same_shape, class_targets, class_weights, reduce_loss
 from .tensor import Tensor, raw
 from .ops.elementwise import abs, exp, log, softplus, where
 from .ops.index import getitem
@@ -64,7 +64,7 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     picked = getitem(_classes_last(input), (xp.arange(safe.size), safe))
     w = valid.reshape(-1).astype(input.dtype)
     if weight is not None:
-        w = w * xp.asarray(raw(weight))[safe]  # an array weight moves to input's device
+        w = w * class_weights("nll_loss", input, weight)[safe]
     loss = -picked * w
     if reduction == "mean":
         return _weighted_mean(loss.sum(), float(w.sum()))
@@ -122,7 +122,7 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     if C == 0:
         raise ValueError(f"cross_entropy: input of shape {input.shape} has no classes "
                          "(C = 0); expected at least one")
-    w = _class_weights(weight, input)
+    w = class_weights("cross_entropy", input, weight)
     if input.dtype not in FUSED_DTYPES:
         return _cross_entropy_composite(input, target, w, ignore_index, reduction,
                                         label_smoothing)
@@ -139,21 +139,6 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
                               label_smoothing=float(label_smoothing), reduction=reduction,
                               denominator=denominator)
     return reshape(loss, target.shape) if reduction == "none" else loss
-
-
-def _class_weights(weight, input):
-    """The class weights as an array of input's floating dtype, shape (C,): ones when not
-    given."""
-    C = input.shape[1]
-    xp = xp_of(input.data)
-    dtype = input.dtype if input.dtype.kind == "f" else np.float64
-    if weight is None:
-        return xp.ones(C, dtype=dtype)
-    w = xp.asarray(raw(weight)).astype(dtype)
-    if w.shape != (C,):
-        raise ValueError(f"cross_entropy: weight of shape {w.shape} does not fit input of "
-                         f"shape {input.shape}; expected one weight per class, ({C},)")
-    return w
 
 
 def _weights_along_classes(weight, input):
@@ -178,7 +163,7 @@ def _cross_entropy_probabilities(input, target, weight, reduction, label_smoothi
 def _cross_entropy_composite(input, target, weight, ignore_index, reduction, label_smoothing):
     """Class-index cross-entropy from log-softmax and ``nll_loss``, for the dtypes the fused
     kernel does not take (float16, integer logits); ``weight`` is the (C,) array of
-    ``_class_weights``, floating even for integer logits."""
+    ``class_weights``, floating even for integer logits."""
     C = input.shape[1]
     log_probs = log_softmax(input, 1)
     loss = nll_loss(log_probs, target, weight, ignore_index, reduction)

@@ -13,8 +13,7 @@ d(a, b)   the distance ‖a − b + eps‖_p of :func:`pairwise_distance`
 y         a target of 1 (similar, ranked above) or −1 (dissimilar, ranked below)
 """
 from .backend import xp_of
-from .loss_args import as_target, check_same_shape, class_targets, reduce_loss
-from .tensor import raw
+from .loss_args import as_target, check_same_shape, class_targets, class_weights, reduce_loss
 from .ops.elementwise import abs, minimum, relu, sqrt, where
 from .ops.index import getitem
 from .ops.reduce import dim_or_axis
@@ -48,7 +47,7 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, reduction="me
         hinge = hinge * hinge
     others = (xp.arange(C)[None, :] != target[:, None]).astype(input.dtype)
     if weight is not None:
-        others = others * xp.asarray(raw(weight))[target][:, None]  # to input's device
+        others = others * class_weights("multi_margin_loss", input, weight)[target][:, None]
     return reduce_loss((hinge * others).sum(1) / C, reduction, "multi_margin_loss")
 
 

@@ -187,6 +187,17 @@ def test_cross_entropy_refuses_label_smoothing_outside_0_1(smoothing):
         F.cross_entropy(mg.tensor([[0.0, 1.0]]), mg.tensor([0]), label_smoothing=smoothing)
 
 
+@pytest.mark.parametrize("loss", [F.nll_loss, F.multi_margin_loss])
+@pytest.mark.parametrize("length", [2, 5])
+def test_class_weights_of_the_wrong_length_are_refused(loss, length):
+    # too short used to be an IndexError of NumPy's, too long was silently accepted
+    x = mg.tensor(np.zeros((3, 4)))
+    with pytest.raises(ValueError, match=rf"^{loss.__name__}: weight of shape \({length},\) does "
+                                         rf"not fit input of shape \(3, 4\); expected one weight "
+                                         rf"per class, \(4,\)$"):
+        loss(x, mg.tensor([0, 1, 3]), weight=np.ones(length))
+
+
 def test_cross_entropy_weight_errors_and_dtypes():
     x = mg.tensor([[1.0, 2.0, 0.0]], dtype=np.float32)
     with pytest.raises(ValueError, match=r"^cross_entropy: weight of shape \(2,\) does not fit "
