@@ -12,6 +12,7 @@ import collections
 import operator
 
 from minigrad import Tensor
+from minigrad.ops.shape import sizes_fit
 from .module import Module
 
 
@@ -315,7 +316,11 @@ class Unflatten(Module):
     def __init__(self, dim, unflattened_size):
         super().__init__()
         self.dim = int(dim)
-        self.unflattened_size = tuple(int(n) for n in unflattened_size)
+        try:  # integers only, as reshape takes: int() would cut a size of 2.5 down to 2
+            self.unflattened_size = tuple(operator.index(n) for n in unflattened_size)
+        except TypeError:
+            raise TypeError(f"Unflatten: unflattened_size must hold integers, got "
+                            f"{tuple(unflattened_size)}") from None
 
     def forward(self, x):
         if not isinstance(x, Tensor):
@@ -325,12 +330,7 @@ class Unflatten(Module):
                              f"shape {x.shape}")
         dim = self.dim % x.ndim
         size = self.unflattened_size
-        known = 1
-        for n in size:
-            known *= n if n != -1 else 1
-        if size.count(-1) > 1 or min(size, default=0) < -1 or \
-                (-1 not in size and known != x.shape[dim]) or \
-                (-1 in size and (known == 0 or x.shape[dim] % known)):
+        if not sizes_fit(size, x.shape[dim]):
             raise ValueError(f"Unflatten: axis {dim} of size {x.shape[dim]} (input shape "
                              f"{x.shape}) cannot be split into {size}")
         return x.reshape(x.shape[:dim] + size + x.shape[dim + 1:])

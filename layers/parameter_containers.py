@@ -24,7 +24,6 @@ def _as_parameter(op, value):
     raise TypeError(f"{op}: entries must be Parameters or Tensors, got {type(value).__name__}")
 
 
-
 def _describe(parameters):
     """One line per entry, for the containers' repr: ``(key): Parameter of shape S (dtype)``."""
     return "\n".join(f"({key}): Parameter of shape {tuple(p.shape)} ({p.dtype})"

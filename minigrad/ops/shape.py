@@ -9,6 +9,7 @@ Notation
 shape        the input's shape; ``out_shape`` the result's
 axes         a permutation of ``range(ndim)``
 """
+import math
 import operator
 
 from ..autograd import Function
@@ -137,15 +138,21 @@ def reshape(x, *shape):
                          "(at most one) for the size inferred from the others")
     if shape == x.shape:
         return x
-    size = 1
-    for n in shape:
-        size *= n if n != -1 else 1
-    known = x.data.size
-    if shape.count(-1) > 1 or (-1 not in shape and size != known) or (
-            -1 in shape and (size == 0 or known % size)):
+    if not sizes_fit(shape, x.data.size):
         raise ValueError(f"reshape: cannot reshape a tensor of shape {x.shape} "
-                         f"({known} elements) into shape {shape}")
+                         f"({x.data.size} elements) into shape {shape}")
     return Reshape.apply(x, shape=shape)
+
+
+def sizes_fit(sizes, total):
+    """Whether the integer ``sizes`` hold exactly ``total`` elements: each a size >= 0 or, at
+    most once, -1 for the size the others leave (which must then be a whole, known number)."""
+    if sizes.count(-1) > 1 or any(n < -1 for n in sizes):
+        return False
+    known = math.prod(n for n in sizes if n != -1)
+    if -1 in sizes:
+        return known > 0 and total % known == 0
+    return known == total
 
 
 def permute(x, *axes):

@@ -86,6 +86,11 @@ def test_identity_flatten_unflatten():
     assert Unflatten(-1, (2, -1))(flat).shape == (2, 2, 30)
     with pytest.raises(ValueError, match=r"size 60 .* cannot be split into \(7, 8\)"):
         Unflatten(1, (7, 8))(flat)
+    # integer sizes only: a float size was cut down by int() (2.5 became 2) without a word
+    assert Unflatten(1, (np.int64(6), 10))(flat).shape == (2, 6, 10)
+    with pytest.raises(TypeError, match=r"^Unflatten: unflattened_size must hold integers, "
+                                        r"got \(2\.5, 24\)$"):
+        Unflatten(1, (2.5, 24))
     assert repr(Flatten()) == "Flatten(start_dim=1, end_dim=-1)"
 
 
