@@ -5,6 +5,8 @@
   one im2col between its two gradients. Gradients must equal those of the recomputing path, the
   columns must be freed with the node, survive ``retain_graph=True``, and leave second
   derivatives right.
+- Shared gradient rows: Conv2d's backward transposes its incoming gradient into product rows
+  once, for both of its gradients.
 - The shifted im2col / col2im of "same" geometries (stride 1, OW == W) against slow loops.
 """
 import gc
@@ -327,3 +329,58 @@ def test_few_chunks_keep_the_threads_inside_each_chunk(monkeypatch):
     expected = R.conv2d(x.numpy(), w.numpy(), padding=1)
     np.testing.assert_allclose(conv2d(x, w, padding=1).numpy(), expected, rtol=1e-12)
     assert serial_calls == [False]
+
+
+def _count_channels_first(monkeypatch):
+    """Count the transposing copies of a gradient chunk into product rows."""
+    import minigrad.kernels.im2col_gemm as im2col_gemm
+    calls = []
+    real = im2col_gemm._channels_first
+
+    def counted(t, G):
+        calls.append(t.shape)
+        return real(t, G)
+    monkeypatch.setattr(im2col_gemm, "_channels_first", counted)
+    return calls
+
+
+@pytest.mark.parametrize("x_grad", [True, False])
+def test_conv2d_backward_transposes_its_gradient_once_per_chunk(x_grad, monkeypatch):
+    # Three chunks of 2, 2 and 1 samples (108 bytes of float64 columns each; a budget of 2
+    # samples). With x wanting a gradient, the input gradient's copies serve the weight
+    # gradient; without it, the weight gradient makes its own: three copies either way, six
+    # before the rows were shared.
+    import minigrad.kernels.im2col_gemm as im2col_gemm
+    monkeypatch.setattr(im2col_gemm, "PER_SAMPLE_WEIGHT_ROWS", 0)  # the path that reads rows
+    monkeypatch.setattr(cpu_kernels, "CONV_CHUNK_BYTES", 2 * 3 * 9 * 4 * 8)
+    monkeypatch.setattr(conv_ops, "SAVED_COLUMNS_BYTES", 0)
+    x, w = _problem((5, 3, 2, 2), (8, 3, 3, 3), x_grad=x_grad)
+    y = conv2d(x, w, padding=1)
+    calls = _count_channels_first(monkeypatch)
+    y.backward(mg.tensor(np.cos(np.arange(y.numpy().size)).reshape(y.shape)))
+    assert [c[0] for c in calls] == [2, 2, 1]
+
+
+def test_weight_gradient_from_shared_rows_equals_its_own_and_ignores_mismatched_rows(
+        monkeypatch):
+    import minigrad.kernels.im2col_gemm as im2col_gemm
+    monkeypatch.setattr(im2col_gemm, "PER_SAMPLE_WEIGHT_ROWS", 0)  # the path that reads rows
+    monkeypatch.setattr(cpu_kernels, "CONV_CHUNK_BYTES", 2 * 4 * 9 * 30 * 8)
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((5, 4, 6, 5))
+    g = rng.standard_normal((5, 6, 6, 5))
+    geometry = (1, 1, 1, 1, 1, 1)
+    own = im2col_gemm.grad_weight_arrays(cpu_kernels, x, g, 3, 3, geometry, 2)
+    rows = [im2col_gemm._channels_first(g[b], 2) for b in (slice(0, 2), slice(2, 4), slice(4, 5))]
+    shared = im2col_gemm.grad_weight_arrays(cpu_kernels, x, g, 3, 3, geometry, 2, grad_rows=rows)
+    np.testing.assert_array_equal(shared, own)
+    # Rows of a batch chunked another way (or of another array) are not used.
+    wrong = [np.zeros((2, 3, 5 * 30))]
+    fallback = im2col_gemm.grad_weight_arrays(cpu_kernels, x, g, 3, 3, geometry, 2,
+                                              grad_rows=wrong)
+    np.testing.assert_array_equal(fallback, own)
+    # And the rows are what is read: rows of zeros give a zero gradient.
+    zeros = [np.zeros_like(r) for r in rows]
+    np.testing.assert_array_equal(
+        im2col_gemm.grad_weight_arrays(cpu_kernels, x, g, 3, 3, geometry, 2, grad_rows=zeros),
+        np.zeros_like(own))
