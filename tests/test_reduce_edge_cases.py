@@ -188,3 +188,25 @@ def test_running_ops_take_dim_0_and_minus_1_of_a_0d_tensor(op, dim):
     assert x.grad.item() == 1.0
     with pytest.raises(IndexError):
         getattr(mg, op)(x, 1)
+
+
+@pytest.mark.parametrize("shape, dim, keepdim", [
+    ((0, 3), None, False), ((0, 3), 0, False), ((0, 3), 0, True), ((2, 0, 3), (0, 1), False),
+    ((0, 3), 1, False), ((2, 0), 0, True)])
+def test_mean_of_nothing_is_nan_without_a_warning(shape, dim, keepdim):
+    """The mean over axes that hold no entries is NaN (NumPy's and PyTorch's value), not 0;
+    over a non-empty axis of an empty tensor it is an empty result. No 0/0 warning either way,
+    and the gradient reaches x with x's (empty) shape."""
+    import warnings
+    values = np.zeros(shape)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        expected = values.mean(axis=dim, keepdims=keepdim)
+    x = mg.tensor(values, requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = x.mean(dim, keepdim=keepdim)
+        out.sum().backward()
+    assert out.shape == expected.shape and out.dtype == expected.dtype
+    np.testing.assert_array_equal(out.numpy(), expected)  # NaN equals NaN here
+    assert x.grad.shape == shape

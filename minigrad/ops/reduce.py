@@ -18,6 +18,7 @@ axes          the reduced axes, normalised to a sorted tuple of non-negative int
 kept_shape    the result's shape with ``keepdims=True``
 """
 import builtins
+import math
 from collections import namedtuple
 
 from ..autograd import Function
@@ -171,10 +172,18 @@ def sum(x, dim=None, keepdim=None, *, axis=None, keepdims=None):
 
 
 def mean(x, dim=None, keepdim=None, *, axis=None, keepdims=None):
-    """Arithmetic mean over ``dim``."""
+    """Arithmetic mean over ``dim``; NaN where the reduced axes hold no entries (PyTorch's
+    and NumPy's value for the mean of nothing), without NumPy's 0/0 warning.
+
+    >>> import minigrad as mg
+    >>> mg.zeros(0, 2).mean(dim=0).tolist()
+    [nan, nan]
+    """
     dim, keepdim = dim_args("mean", dim, keepdim, axis, keepdims)
     axes = normalize_axes(dim, x.ndim, "mean")
-    return Sum.apply(x, axes=axes, keepdims=keepdim) / builtins.max(_count(x.shape, axes), 1)
+    total = Sum.apply(x, axes=axes, keepdims=keepdim)
+    count = _count(x.shape, axes)
+    return total / count if count else total * math.nan
 
 
 def _extreme(op, name, x, dim, keepdim):
