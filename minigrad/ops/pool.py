@@ -58,7 +58,7 @@ def _window_geometry(op, x, kernel_size, stride, padding, dilation, ceil_mode):
 
 
 def _as_indices(op, indices, x, H, W):
-    """``indices`` as an int64 array on ``x``'s device, checked to lie in ``[0, H*W)``.
+    """``indices`` as a new int64 array on ``x``'s device, checked to lie in ``[0, H*W)``.
 
     This runs before any kernel, so that the error names the op and the values; the kernels
     would also catch them, but only after a pass.
@@ -70,7 +70,9 @@ def _as_indices(op, indices, x, H, W):
     if tuple(data.shape) != tuple(x.shape):
         raise ValueError(f"{op}: indices of shape {tuple(data.shape)} must have the shape of "
                          f"the input {x.shape}")
-    data = to_device(data, device_of(x.data)).astype(np.int64, copy=False)
+    # A copy, always: the backward gathers at these indices, and the caller may change its own
+    # array after the forward (as ``where`` copies its mask).
+    data = to_device(data, device_of(x.data)).astype(np.int64, copy=True)
     if data.size and (int(data.min()) < 0 or int(data.max()) >= H * W):
         raise IndexError(f"{op}: indices must lie in [0, {H * W}) for an output plane of "
                          f"{H}x{W}, got values in [{int(data.min())}, {int(data.max())}]")

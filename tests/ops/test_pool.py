@@ -133,6 +133,19 @@ def test_max_unpool2d_accepts_indices_as_an_array():
     assert out.tolist() == [[[[0.0, 0.0], [3.0, 0.0]]]]
 
 
+@pytest.mark.parametrize("as_tensor", [True, False])
+def test_max_unpool2d_keeps_its_own_copy_of_the_indices(as_tensor):
+    # Indices changed after the forward (in place, here to other valid positions) must not
+    # move the forward's scatter in backward: the gradient gathers where the forward put x.
+    x = mg.tensor([[[[3.0, 4.0]]]], requires_grad=True)
+    indices = np.array([[[[0, 3]]]], dtype=np.int64)
+    y = max_unpool2d(x, mg.tensor(indices) if as_tensor else indices, (1, 2), output_size=(1, 4))
+    assert y.tolist() == [[[[3.0, 0.0, 0.0, 4.0]]]]
+    indices[...] = [[[[1, 2]]]]  # the Tensor wraps this very array (mg.tensor does not copy ints)
+    y.backward(mg.tensor([[[[10.0, 20.0, 30.0, 40.0]]]]))
+    assert x.grad.tolist() == [[[[10.0, 40.0]]]]
+
+
 def test_avg_pool2d_divisors_by_hand():
     x = mg.tensor(np.arange(1.0, 10.0).reshape(1, 1, 3, 3))
     # The corner 3x3 window with padding 1 covers 1, 2, 4, 5 (sum 12) and 5 padding cells.
