@@ -30,10 +30,12 @@ def _four_sides(name, padding):
 
 
 def _check_input(name, x):
-    if not isinstance(x, Tensor) or x.ndim not in (3, 4):
-        shape = x.shape if isinstance(x, Tensor) else type(x).__name__
+    if not isinstance(x, Tensor):  # a TypeError, as every layer gives for a non-Tensor input
+        raise TypeError(f"{name}: expected a Tensor of shape (N, C, H, W) or (C, H, W), got "
+                        f"{type(x).__name__}")
+    if x.ndim not in (3, 4):
         raise ValueError(f"{name}: expected a Tensor of shape (N, C, H, W) or (C, H, W), got "
-                         f"{shape}")
+                         f"{x.shape}")
 
 
 class ConstantPad2d(Module):

@@ -279,8 +279,6 @@ def test_bilinear_forward_against_einsum_with_leading_axes():
     (lambda: L.ReplicationPad2d((1, 2, 3, 1.0)),
      r"^ReplicationPad2d: padding must be an int or \(left, right, top, bottom\), got "
      r"\(1, 2, 3, 1.0\)$"),
-    (lambda: L.ZeroPad2d(1)([1.0]),
-     r"^ZeroPad2d: expected a Tensor of shape \(N, C, H, W\) or \(C, H, W\), got list$"),
     (lambda: L.ConstantPad2d(1, 0.0)(mg.zeros((1, 1, 1, 1, 1))),
      r"^ConstantPad2d: expected a Tensor of shape \(N, C, H, W\) or \(C, H, W\), got "
      r"\(1, 1, 1, 1, 1\)$"),
@@ -315,6 +313,15 @@ def test_bilinear_forward_against_einsum_with_leading_axes():
 def test_padding_errors_name_the_layer_the_side_and_the_numbers(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+@pytest.mark.parametrize("layer", [L.ZeroPad2d(1), L.ConstantPad2d(1, 2.0),
+                                   L.ReflectionPad2d(1), L.ReplicationPad2d(1)])
+def test_padding_layers_refuse_a_non_tensor_with_a_type_error(layer):
+    name = type(layer).__name__
+    with pytest.raises(TypeError, match=rf"^{name}: expected a Tensor of shape \(N, C, H, W\) "
+                                        rf"or \(C, H, W\), got list$"):
+        layer([1.0])
 
 
 def test_padding_accepts_a_list_and_the_largest_reflection():
