@@ -388,11 +388,13 @@ class RandomErasing(_Random):
 
 
 class ColorJitter(_Random):
-    """Random brightness and contrast: ``img · b``, then ``(img - mean) · c + mean``, in [0, 1].
+    """Random brightness and contrast, in a random order per image (as torchvision draws it):
+    brightness ``img · b`` and contrast ``(img - mean) · c + mean``, each clipped to [0, 1].
 
     The factors b and c are drawn uniformly from [max(0, 1 - brightness), 1 + brightness] and
-    likewise for contrast; ``mean`` is the image's mean grey level. Saturation and hue are
-    not offered (the project's images are grey).
+    likewise for contrast; ``mean`` is the mean grey level of the image as the contrast step
+    finds it (after the brightness step when that came first). Saturation and hue are not
+    offered (the project's images are grey).
 
     Parameters
     ----------
@@ -413,9 +415,15 @@ class ColorJitter(_Random):
         N = batch.shape[0]
         b = rng.uniform(*self.brightness, size=(N, 1, 1, 1))
         c = rng.uniform(*self.contrast, size=(N, 1, 1, 1))
-        out = np.clip(batch * b, 0, 1)
-        mean = out.mean(axis=(1, 2, 3), keepdims=True)
-        out = np.clip((out - mean) * c + mean, 0, 1)
+        brightness_first = rng.random((N, 1, 1, 1)) < 0.5
+
+        def brighten(x):
+            return np.clip(x * b, 0, 1)
+
+        def contrast(x):
+            mean = x.mean(axis=(1, 2, 3), keepdims=True)
+            return np.clip((x - mean) * c + mean, 0, 1)
+        out = np.where(brightness_first, contrast(brighten(batch)), brighten(contrast(batch)))
         return give_back(out.astype(batch.dtype))
 
 

@@ -160,6 +160,30 @@ def test_color_jitter_brightness_scales_and_contrast_keeps_mean():
     np.testing.assert_allclose(out.std(axis=(1, 2, 3)), 0.5 * x.std(axis=(1, 2, 3)), rtol=1e-4)
 
 
+def test_color_jitter_applies_brightness_and_contrast_in_a_random_order_per_image():
+    # A pixel at 0.8 among 0.2s, brightness 1.5 and contrast 2: brightness first clips the bright
+    # pixel at 1 before the contrast, contrast first clips it after; the two orders give different
+    # images, each exactly its own composition, and both orders occur over a batch.
+    x = np.full((64, 1, 2, 2), 0.2)
+    x[:, 0, 0, 0] = 0.8
+
+    def brighten(im):
+        return np.clip(im * 1.5, 0, 1)
+
+    def contrast(im):
+        return np.clip((im - im.mean()) * 2.0 + im.mean(), 0, 1)
+    orders = {"brightness first": contrast(brighten(x[0])),
+              "contrast first": brighten(contrast(x[0]))}
+    assert not np.allclose(*orders.values())
+    out = T.ColorJitter(brightness=(1.5, 1.5), contrast=(2.0, 2.0), seed=3)(x)
+    seen = set()
+    for image in out:
+        matches = [name for name, expected in orders.items() if np.allclose(image, expected)]
+        assert len(matches) == 1
+        seen.add(matches[0])
+    assert seen == set(orders)
+
+
 def test_gaussian_blur_against_a_direct_sum():
     rng = np.random.default_rng(1)
     x = rng.random((2, 1, 6, 7))
