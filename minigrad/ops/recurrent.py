@@ -197,10 +197,12 @@ class HiddenProduct(Function):
     @staticmethod
     def backward(ctx, grad_output):
         (w,) = ctx.saved_tensors
-        need_h, _, need_route, need_xa, need_bias = ctx.needs_input_grad
-        return (grad_output @ w if need_h else None, None,
-                grad_output if need_route else None, grad_output if need_xa else None,
-                grad_output.sum(0) if need_bias else None)
+        needs = ctx.needs_input_grad  # one per positional input: the optional ones may be left off
+        need_h, _, need_route, need_xa, need_bias = needs + (False,) * (5 - len(needs))
+        grads = (grad_output @ w if need_h else None, None,
+                 grad_output if need_route else None, grad_output if need_xa else None,
+                 grad_output.sum(0) if need_bias else None)
+        return grads[:len(needs)]
 
 
 class WeightGradient(Function):
