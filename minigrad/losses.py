@@ -124,7 +124,7 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
                          "(C = 0); expected at least one")
     w = class_weights("cross_entropy", input, weight)
     if input.dtype not in FUSED_DTYPES:
-        return _cross_entropy_composite(input, target, w, ignore_index, reduction,
+        return _cross_entropy_composite(input, target, valid, w, ignore_index, reduction,
                                         label_smoothing)
     xp = xp_of(input.data)
     rows = target.reshape(-1).astype(np.int64)
@@ -160,17 +160,18 @@ def _cross_entropy_probabilities(input, target, weight, reduction, label_smoothi
     return reduce_loss(-(weighted * target).sum(1), reduction, "cross_entropy")
 
 
-def _cross_entropy_composite(input, target, weight, ignore_index, reduction, label_smoothing):
+def _cross_entropy_composite(input, target, valid, weight, ignore_index, reduction,
+                             label_smoothing):
     """Class-index cross-entropy from log-softmax and ``nll_loss``, for the dtypes the fused
-    kernel does not take (float16, integer logits); ``weight`` is the (C,) array of
-    ``class_weights``, floating even for integer logits."""
+    kernel does not take (float16, integer logits); ``target`` and ``valid`` are what
+    ``class_targets`` gave, ``weight`` is the (C,) array of ``class_weights``, floating even for
+    integer logits."""
     C = input.shape[1]
     log_probs = log_softmax(input, 1)
     loss = nll_loss(log_probs, target, weight, ignore_index, reduction)
     if not label_smoothing:
         return loss
     weighted = log_probs * reshape(Tensor._wrap(weight), (1, C) + (1,) * (input.ndim - 2))
-    target, valid = class_targets("cross_entropy", input, target, ignore_index)
     smooth = where(valid, -weighted.sum(1), 0.0)
     if reduction == "mean":
         safe = xp_of(input.data).where(valid, target, 0)
