@@ -112,9 +112,8 @@ class ChainedScheduler(_SchedulerList):
 
     def __init__(self, schedulers, optimizer=None):
         schedulers = list(schedulers)
-        if not schedulers:
-            raise ValueError("ChainedScheduler: expected at least one scheduler, got none")
-        optimizer = optimizer if optimizer is not None else schedulers[0].optimizer
+        if optimizer is None and schedulers:
+            optimizer = getattr(schedulers[0], "optimizer", None)  # checked just below
         _check_members("ChainedScheduler", optimizer, schedulers)
         self.optimizer = optimizer
         self._schedulers = schedulers

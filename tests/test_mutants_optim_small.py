@@ -174,6 +174,9 @@ def test_sequential_members_are_checked_with_their_index():
     with pytest.raises(ValueError, match=exactly(
             "ChainedScheduler: expected at least one scheduler, got none")):
         ChainedScheduler([])
+    with pytest.raises(TypeError, match=exactly(
+            "ChainedScheduler: scheduler 0 is a str, expected an LRScheduler")):
+        ChainedScheduler(["x", StepLR(opt, 2)])  # its own error, not str's AttributeError
     with pytest.raises(ValueError, match=re.escape(
             "ChainedScheduler: scheduler 1 (StepLR) belongs to another optimizer")):
         ChainedScheduler([StepLR(opt, 2), StepLR(other, 2)])
