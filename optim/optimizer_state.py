@@ -184,7 +184,8 @@ def _restore_group(optimizer, index, saved, group):
     restored = {key: copy_value(value) for key, value in saved.items() if key != "params"}
     restored["params"] = group["params"]
     for key, default in optimizer.defaults.items():
-        value = restored.setdefault(key, default)  # an option newer than the saved dict
+        # an option newer than the saved dict: the default, copied (a list is not shared)
+        value = restored.setdefault(key, copy_value(default))
         if not _same_type(value, default):
             raise TypeError(f"{name}: param_groups[{index}][{key!r}] of the state dict is "
                             f"{value!r}, but {key} is a {_type_name(default)}")
@@ -206,11 +207,13 @@ def _same_type(value, default):
 
 
 def _type_name(default):
+    """What ``default``'s type is called in an error; only the kinds ``_same_type`` can refuse
+    (booleans, real numbers, sequences of them) reach here."""
     if isinstance(default, bool):
         return "bool"
     if isinstance(default, (tuple, list)):
         return f"sequence of {len(default)} numbers"
-    return "real number" if isinstance(default, numbers.Real) else type(default).__name__
+    return "real number"
 
 
 def _check_fixed_options(optimizer, saved_groups):

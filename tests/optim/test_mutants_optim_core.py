@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import minigrad as mg
-from optim import Adadelta, Adam, Adamax, AdamW, NAdam, Optimizer, RAdam
+from optim import SGD, Adadelta, Adam, Adamax, AdamW, NAdam, Optimizer, RAdam
 from optim.optimizer_state import ParamState, copy_value
 
 
@@ -829,3 +829,17 @@ def test_a_step_that_is_not_finite_is_refused_by_name(step):
     with pytest.raises(ValueError, match=exactly(
             f"Adam: the saved state of parameter 1: 'step' is {step!r}; expected a count >= 0")):
         fresh_adam().load_state_dict(saved)
+
+
+def test_an_option_newer_than_the_state_dict_gets_its_own_copy_of_a_list_default():
+    # A default missing from the saved groups is filled in; a list default is copied, so that
+    # changing one group's option leaves the defaults (and the other groups) alone.
+    p = mg.zeros(2, requires_grad=True)
+    opt = SGD([p], lr=0.1)
+    saved = opt.state_dict()
+    opt.defaults["extra"] = [1.0, 2.0]
+    opt.load_state_dict(saved)
+    group = opt.param_groups[0]
+    assert group["extra"] == [1.0, 2.0] and group["extra"] is not opt.defaults["extra"]
+    group["extra"][0] = 5.0
+    assert opt.defaults["extra"] == [1.0, 2.0]
