@@ -285,3 +285,135 @@ def test_lbfgs_closure_errors_in_full():
                "Tensor or a number) after calling backward")
     with pytest.raises(TypeError, match=f"^{re.escape(message)}$"):
         optimizer.step(lambda: None)
+
+
+# The zoom's decisions, one at a time, on hand-built one-dimensional searches from t = 0 with
+# phi(0) = 0 and slope -1 along d = [1]. phi is given as the values and slopes it reports, in
+# the order the search asks for them; each trial step is checked against the minimizer of the
+# cubic through two points, worked out here by solving for the cubic's coefficients.
+
+def cubic_through(ta, fa, ga, tb, fb, gb):
+    """The local minimizer of the cubic with these values and slopes at ta and tb."""
+    rows = [[1, ta, ta ** 2, ta ** 3], [0, 1, 2 * ta, 3 * ta ** 2],
+            [1, tb, tb ** 2, tb ** 3], [0, 1, 2 * tb, 3 * tb ** 2]]
+    c = np.linalg.solve(np.array(rows, dtype=float), [fa, ga, fb, gb])
+    roots = np.roots([3 * c[3], 2 * c[2], c[1]])
+    minima = [r.real for r in roots if abs(r.imag) < 1e-12 and 2 * c[2] + 6 * c[3] * r.real > 0]
+    assert len(minima) == 1
+    return minima[0]
+
+
+def scripted_search(reports, t0, **options):
+    """strong_wolfe on a phi that reports ``reports[k] = (f, slope)`` at its k-th call."""
+    calls = []
+
+    def phi(t):
+        calls.append(t)
+        f, slope = reports[len(calls) - 1]
+        return (f, np.array([slope]))
+    start = Trial(0.0, 0.0, np.array([-1.0]), -1.0)
+    best, evaluations = strong_wolfe(phi, np.array([1.0]), start, t0, **options)
+    return (best, evaluations, calls)
+
+
+# phi(1) = -1 with slope -1 (still falling: extrapolate), then phi = 1 at the middle of the
+# extrapolation bounds (1.01, 10), a straight line having no cubic minimum: the bracket is
+# [1, 5.505], whose ends are both away from 0.
+BRACKET_AWAY_FROM_ZERO = [(-1.0, -1.0), (1.0, 1.0), (-2.0, 0.0)]
+
+
+def test_zoom_stops_on_the_width_of_a_bracket_away_from_zero():
+    # Width 4.505 < 5: nothing left to zoom; the best trial (t = 1) after 2 evaluations. The
+    # sum of the ends, 6.505, is not the width.
+    best, evaluations, calls = scripted_search(BRACKET_AWAY_FROM_ZERO, 1.0, tolerance_change=5.0)
+    assert calls == [1.0, (1.01 + 10.0) / 2]
+    assert (best.t, best.f, evaluations) == (1.0, -1.0, 2)
+
+
+def test_zoom_goes_on_at_a_width_equal_to_the_tolerance():
+    # Only a width strictly below the tolerance stops the zoom: 4.505 against 4.505 goes on.
+    width = (1.01 + 10.0) / 2 - 1.0
+    best, evaluations, calls = scripted_search(BRACKET_AWAY_FROM_ZERO, 1.0,
+                                               tolerance_change=width)
+    assert len(calls) == 3
+    assert calls[2] == pytest.approx(cubic_through(1.0, -1.0, -1.0, calls[1], 1.0, 1.0),
+                                     rel=1e-12)
+    assert (best.t, best.f, evaluations) == (calls[2], -2.0, 3)
+
+
+def test_zoom_pushes_a_trial_clamped_to_the_right_end_inside_at_once():
+    # c1 = 0.9: phi(1) = -0.5 is not low enough, so [0, 1] is zoomed at once; the cubic through
+    # (0, 0, -1) and (1, -0.5, -0.1) has its minimum past 1 and is clamped to the end 1. A
+    # trial on an end is pushed a tenth of the width inside right away: t = 0.9, accepted.
+    assert cubic_through(0.0, 0.0, -1.0, 1.0, -0.5, -0.1) > 1.0
+    best, evaluations, calls = scripted_search([(-0.5, -0.1), (-0.85, 0.0)], 1.0, c1=0.9, c2=0.95)
+    assert calls == [1.0, 1.0 - 0.1 * (1.0 - 0.0)]
+    assert (best.t, best.f, evaluations) == (calls[1], -0.85, 2)
+
+
+def test_zoom_pushes_the_second_trial_in_a_row_near_an_end():
+    # phi = q(t) = 100 (t - 0.1)^2 - 1 for t > 0 (the start reports slope -1: a kink at 0).
+    # q(1) = 80 breaks sufficient decrease; the first cubic lands within a tenth of the width
+    # of 0 (allowed once); the second, at q's minimum 0.1, lies within a tenth of the new width
+    # of that trial: it is pushed to t1 + 0.1 (1 - t1), and only then is 0.1 tried.
+    calls = []
+
+    def phi(t):
+        calls.append(t)
+        return (100 * (t - 0.1) ** 2 - 1, np.array([200 * (t - 0.1)]))
+    start = Trial(0.0, 0.0, np.array([-1.0]), -1.0)
+    best, evaluations = strong_wolfe(phi, np.array([1.0]), start, 1.0)
+    t1 = cubic_through(0.0, 0.0, -1.0, 1.0, 80.0, 180.0)
+    assert 0 < t1 < 0.1 * (1.0 - 0.0)
+    assert calls[0] == 1.0 and calls[1] == pytest.approx(t1, rel=1e-12)
+    assert calls[2] == pytest.approx(t1 + 0.1 * (1.0 - t1), rel=1e-12)
+    assert len(calls) == 4 and calls[3] == pytest.approx(0.1, rel=1e-9)
+    assert evaluations == 4 and best.t == calls[3]
+
+
+def test_zoom_trial_exactly_a_tenth_of_the_width_from_an_end_is_not_near_it():
+    # phi(10) = 40 with slope 9 is the quadratic 0.5 (t - 1)^2 - 0.5 seen from 0 and 10: the
+    # cubic gives t = 1 exactly, exactly the margin 0.1 * 10 from the end 0. That is not "near"
+    # the end, so the next trial near an end (1.705..., within 0.9 of 1) is still allowed once
+    # instead of being pushed to 1.9.
+    best, evaluations, calls = scripted_search([(40.0, 9.0), (-0.5, -1.0), (-0.6, 0.0)], 10.0)
+    assert calls[:2] == [10.0, 1.0]
+    t2 = cubic_through(1.0, -0.5, -1.0, 10.0, 40.0, 9.0)
+    assert 1.0 < t2 < 1.0 + 0.1 * 9.0
+    assert calls[2] == pytest.approx(t2, rel=1e-12)
+    assert (best.t, evaluations) == (calls[2], 3)
+
+
+def test_zoom_keeps_the_start_as_lo_when_the_first_bracket_ties():
+    # phi(1) = 0 = phi(0) (slope 1): the bracket [0, 1] ties, and the earlier end, 0, is lo.
+    # The cubic's 0.5 then reports 1: it replaces the far end 1, not the start, and the next
+    # trial comes from [0, 0.5].
+    best, evaluations, calls = scripted_search([(0.0, 1.0), (1.0, 1.0), (-0.1, 0.0)], 1.0)
+    assert calls[:2] == [1.0, 0.5]
+    assert calls[2] == pytest.approx(cubic_through(0.0, 0.0, -1.0, 0.5, 1.0, 1.0), rel=1e-12)
+    assert (best.t, best.f, evaluations) == (calls[2], -0.1, 3)
+
+
+def test_zoom_keeps_the_older_end_as_lo_when_a_trial_ties_with_it():
+    # [0, 1] from phi(1) = 5; the trial t1 reports phi = 0, a tie with the start: it replaces
+    # the end at 1 and the start stays lo, so the next failing trial t2 replaces t1.
+    reports = [(5.0, 10.0), (0.0, 3.0), (1.0, 2.0), (-0.1, 0.0)]
+    best, evaluations, calls = scripted_search(reports, 1.0)
+    t1 = cubic_through(0.0, 0.0, -1.0, 1.0, 5.0, 10.0)
+    t2 = cubic_through(0.0, 0.0, -1.0, t1, 0.0, 3.0)
+    t3 = cubic_through(0.0, 0.0, -1.0, t2, 1.0, 2.0)
+    np.testing.assert_allclose(calls, [1.0, t1, t2, t3], rtol=1e-12)
+    assert (best.t, best.f, evaluations) == (calls[3], -0.1, 4)
+
+
+def test_zoom_treats_a_trial_tying_with_lo_as_no_better():
+    # Extrapolate from phi(1) = -1 (slope -2) to 5.505, where phi = 5: the bracket is [1, 5.505]
+    # with lo at 1. The next trial reports phi = -1 again, slope 0: flat, but no lower than lo,
+    # so it only narrows the bracket; the step after it is accepted.
+    reports = [(-1.0, -2.0), (5.0, 10.0), (-1.0, 0.0), (-2.0, 0.0)]
+    best, evaluations, calls = scripted_search(reports, 1.0)
+    assert calls[:2] == [1.0, (1.01 + 10.0) / 2]
+    t2 = cubic_through(1.0, -1.0, -2.0, calls[1], 5.0, 10.0)
+    t3 = cubic_through(1.0, -1.0, -2.0, t2, -1.0, 0.0)
+    np.testing.assert_allclose(calls[2:], [t2, t3], rtol=1e-12)
+    assert (best.t, best.f, evaluations) == (calls[3], -2.0, 4)
