@@ -16,7 +16,8 @@ from .container import Sequential, ModuleList, ModuleDict, Identity, Flatten, Un
 from .linear import Linear, Bilinear
 from .conv import Conv2d, ConvTranspose2d
 from .pooling import MaxPool2d, MaxUnpool2d, AvgPool2d, AdaptiveAvgPool2d, Upsample
-from .normalization import BatchNorm1d, BatchNorm2d, InstanceNorm2d, LayerNorm, GroupNorm
+from .normalization import (BatchNorm1d, BatchNorm2d, InstanceNorm1d, InstanceNorm2d,
+                            LayerNorm, GroupNorm)
 from .dropout import Dropout, Dropout2d
 from .padding import ZeroPad2d, ConstantPad2d, ReflectionPad2d, ReplicationPad2d
 from .pixelshuffle import PixelShuffle, PixelUnshuffle
@@ -41,8 +42,8 @@ from .graph import (EdgeModel, NodeModel, MessagePassing, GCNConv, GATConv, GINC
 __all__ = ["init", "Parameter", "Module", "RemovableHandle", "IncompatibleKeys", "Sequential",
            "ModuleList", "ModuleDict", "Identity", "Flatten", "Unflatten", "Linear", "Bilinear",
            "Conv2d", "ConvTranspose2d", "MaxPool2d", "MaxUnpool2d", "AvgPool2d",
-           "AdaptiveAvgPool2d", "Upsample", "BatchNorm1d", "BatchNorm2d", "InstanceNorm2d",
-           "LayerNorm", "GroupNorm", "Dropout", "Dropout2d", "ZeroPad2d", "ConstantPad2d",
+           "AdaptiveAvgPool2d", "Upsample", "BatchNorm1d", "BatchNorm2d", "InstanceNorm1d",
+           "InstanceNorm2d", "LayerNorm", "GroupNorm", "Dropout", "Dropout2d", "ZeroPad2d", "ConstantPad2d",
            "ReflectionPad2d", "ReplicationPad2d", "PixelShuffle", "PixelUnshuffle",
            "ParameterList", "ParameterDict", "ReLU", "LeakyReLU", "ELU", "SELU", "GELU",
            "Sigmoid", "Tanh", "SiLU", "Softplus", "Softmax", "LogSoftmax", "Embedding",

@@ -211,8 +211,9 @@ class BatchNorm2d(_BatchNorm):
     _layout = "(N, C, H, W)"
 
 
-class InstanceNorm2d(_NormBase):
-    """Normalise each (sample, channel) plane over its H x W pixels (Ulyanov et al., 2016).
+class _InstanceNorm(_NormBase):
+    """Instance normalisation (Ulyanov et al., 2016): each (sample, channel) plane normalised
+    over its own spatial entries; subclasses fix the number of spatial axes.
 
     Parameters
     ----------
@@ -230,35 +231,35 @@ class InstanceNorm2d(_NormBase):
     device, dtype : optional
     bias : bool, keyword-only
         With ``affine``, whether to learn the bias.
-
-    Shape
-    -----
-    x : Tensor, shape (N, C, H, W) or (C, H, W)
-    returns : Tensor, the same shape
     """
+
+    _spatial = 0  # the number of spatial axes after (N, C)
+    _layout = ""  # the batched layout, for errors
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=False,
                  track_running_stats=False, *, device=None, dtype=None, bias=True):
         if track_running_stats and momentum is None:
-            raise ValueError("InstanceNorm2d: momentum=None is not supported with "
+            raise ValueError(f"{type(self).__name__}: momentum=None is not supported with "
                              "track_running_stats=True; give a number in [0, 1]")
         super().__init__(num_features, eps, momentum, affine, track_running_stats, device,
                          dtype, bias)
 
     def forward(self, x):
-        if not isinstance(x, Tensor) or x.ndim not in (3, 4):
+        name = type(self).__name__
+        batched = 2 + self._spatial
+        if not isinstance(x, Tensor) or x.ndim not in (batched - 1, batched):
             shape = x.shape if isinstance(x, Tensor) else type(x).__name__
-            raise ValueError(f"InstanceNorm2d: expected an input of shape (N, C, H, W) or "
-                             f"(C, H, W), got {shape}")
-        unbatched = x.ndim == 3
+            raise ValueError(f"{name}: expected an input of shape {self._layout} or "
+                             f"({self._layout[4:]}, got {shape}")
+        unbatched = x.ndim == batched - 1
         if unbatched:
             x = x.unsqueeze(0)
         # Without weights or running stats the channel count does not matter, as in PyTorch.
         if self.affine or self.track_running_stats:
             self._check_channels(x)
         use_input_stats = self.training or not self.track_running_stats
-        if self.training and x.shape[2] * x.shape[3] <= 1:
-            raise ValueError(f"InstanceNorm2d: expected more than 1 spatial element per plane "
+        if self.training and int(np.prod(x.shape[2:])) <= 1:
+            raise ValueError(f"{name}: expected more than 1 spatial element per plane "
                              f"in training, got an input of shape {x.shape}")
         if self.training and self.track_running_stats:
             self._update_running_stats(x)
@@ -268,15 +269,44 @@ class InstanceNorm2d(_NormBase):
 
     def _update_running_stats(self, x):
         """running = (1 − m)·running + m·(batch mean of the per-instance statistics)."""
-        count = x.shape[2] * x.shape[3]
-        mean = x.data.mean(axis=(2, 3))
-        var = x.data.var(axis=(2, 3)) * (count / (count - 1))
+        axes = tuple(range(2, x.ndim))
+        count = int(np.prod(x.shape[2:]))
+        mean = x.data.mean(axis=axes)
+        var = x.data.var(axis=axes) * (count / (count - 1))
         m = self.momentum
         dtype = self.running_mean.dtype
         self.running_mean.data *= 1 - m
         self.running_mean.data += (m * mean.mean(axis=0)).astype(dtype)
         self.running_var.data *= 1 - m
         self.running_var.data += (m * var.mean(axis=0)).astype(dtype)
+
+
+class InstanceNorm1d(_InstanceNorm):
+    """Normalise each (sample, channel) sequence over its L steps; the options are those of
+    :class:`_InstanceNorm`.
+
+    Shape
+    -----
+    x : Tensor, shape (N, C, L) or (C, L)
+    returns : Tensor, the same shape
+    """
+
+    _spatial = 1
+    _layout = "(N, C, L)"
+
+
+class InstanceNorm2d(_InstanceNorm):
+    """Normalise each (sample, channel) plane over its H x W pixels; the options are those of
+    :class:`_InstanceNorm`.
+
+    Shape
+    -----
+    x : Tensor, shape (N, C, H, W) or (C, H, W)
+    returns : Tensor, the same shape
+    """
+
+    _spatial = 2
+    _layout = "(N, C, H, W)"
 
 
 class LayerNorm(Module):

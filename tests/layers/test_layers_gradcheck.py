@@ -9,7 +9,7 @@ from hypothesis import given, settings, strategies as st
 
 import minigrad as mg
 from layers import (Bilinear, BatchNorm1d, BatchNorm2d, Conv2d, ConvTranspose2d, Embedding,
-                    GroupNorm, InstanceNorm2d, LayerNorm, Linear)
+                    GroupNorm, InstanceNorm1d, InstanceNorm2d, LayerNorm, Linear)
 from strategies import conv_geometry, values
 
 
@@ -110,6 +110,13 @@ def test_group_norm(data, N, G, per_group, HW):
 def test_instance_norm(data, N, C, H):
     layer = InstanceNorm2d(C, affine=True).double()
     check(layer, tensor(data.draw(values((N, C, H, 2)))))
+
+
+@settings(max_examples=6)
+@given(st.data(), st.integers(1, 2), st.integers(1, 3), st.integers(2, 5))
+def test_instance_norm_1d(data, N, C, L):
+    layer = InstanceNorm1d(C, affine=True).double()
+    check(layer, tensor(data.draw(values((N, C, L)))))
 
 
 @settings(max_examples=8)

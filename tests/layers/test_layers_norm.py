@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 
 import minigrad as mg
-from layers import (BatchNorm1d, BatchNorm2d, Dropout, Embedding, GroupNorm, InstanceNorm2d,
+from layers import (BatchNorm1d, BatchNorm2d, Dropout, Embedding, GroupNorm, InstanceNorm1d,
+                    InstanceNorm2d,
                     LayerNorm)
 
 
@@ -106,6 +107,48 @@ def test_instance_norm_with_and_without_running_stats():
     np.testing.assert_allclose(tracked(mg.tensor(x)).numpy(), expected, rtol=1e-10)
     with pytest.raises(ValueError, match="expected 2 channels"):
         tracked(mg.zeros(1, 3, 4, 4, dtype=np.float64))
+
+
+def test_instance_norm_1d_normalises_each_sequence_over_its_steps():
+    x = np.random.default_rng(16).standard_normal((3, 2, 7)) * 3 - 2
+    plain = InstanceNorm1d(2).double()
+    np.testing.assert_allclose(plain(mg.tensor(x)).numpy(), normalized(x, (2,)), rtol=1e-10)
+    np.testing.assert_allclose(plain(mg.tensor(x[1])).numpy(), normalized(x[1], (1,)),
+                               rtol=1e-10)  # unbatched (C, L)
+    tracked = InstanceNorm1d(2, momentum=0.3, affine=True, track_running_stats=True).double()
+    with mg.no_grad():
+        tracked.weight.data[...] = [2.0, 0.5]
+        tracked.bias.data[...] = [1.0, -1.0]
+    y = tracked(mg.tensor(x)).numpy()
+    np.testing.assert_allclose(y, normalized(x, (2,)) * np.array([2.0, 0.5])[:, None]
+                               + np.array([1.0, -1.0])[:, None], rtol=1e-10)
+    np.testing.assert_allclose(tracked.running_mean.numpy(), 0.3 * x.mean(2).mean(0),
+                               rtol=1e-12)
+    np.testing.assert_allclose(tracked.running_var.numpy(),
+                               0.7 + 0.3 * x.var(2, ddof=1).mean(0), rtol=1e-12)
+    tracked.eval()
+    mean, var = tracked.running_mean.numpy(), tracked.running_var.numpy()
+    expected = ((x - mean[:, None]) / np.sqrt(var[:, None] + 1e-5) * np.array([2.0, 0.5])[:, None]
+                + np.array([1.0, -1.0])[:, None])
+    np.testing.assert_allclose(tracked(mg.tensor(x)).numpy(), expected, rtol=1e-10)
+
+
+@pytest.mark.parametrize("layer, bad, shown", [
+    (InstanceNorm1d(2), (2, 2, 3, 3), r"\(N, C, L\) or \(C, L\), got \(2, 2, 3, 3\)"),
+    (InstanceNorm1d(2), (2,), r"\(N, C, L\) or \(C, L\), got \(2,\)"),
+    (InstanceNorm2d(2), (2, 3), r"\(N, C, H, W\) or \(C, H, W\), got \(2, 3\)")])
+def test_instance_norm_names_its_layout_in_shape_errors(layer, bad, shown):
+    with pytest.raises(ValueError, match=rf"^{type(layer).__name__}: expected an input of shape "
+                                         + shown):
+        layer(mg.zeros(*bad))
+
+
+def test_instance_norm_1d_needs_more_than_one_step_in_training():
+    with pytest.raises(ValueError, match=r"^InstanceNorm1d: expected more than 1 spatial "
+                                         r"element per plane in training, got an input of "
+                                         r"shape \(2, 3, 1\)"):
+        InstanceNorm1d(3)(mg.zeros(2, 3, 1))
+    assert InstanceNorm1d(3).eval()(mg.ones(2, 3, 1)).tolist() == [[[0.0]] * 3] * 2
 
 
 def test_layer_norm_and_group_norm_match_reference():

@@ -99,6 +99,20 @@ def test_instance_norm_with_running_stats():
             [images(2, 3, 4, 5)])
 
 
+@pytest.mark.parametrize("kwargs", [dict(), dict(affine=True, track_running_stats=True),
+                                    dict(momentum=0.5, track_running_stats=True, bias=False,
+                                         affine=True)])
+def test_instance_norm_1d(kwargs):
+    ours = L.InstanceNorm1d(3, **kwargs).double()
+    theirs = nn.InstanceNorm1d(3, **kwargs).double()
+    compare(ours, theirs, [np.random.default_rng(7).standard_normal((2, 3, 6))])
+    ours.eval()
+    theirs.eval()
+    x = np.random.default_rng(8).standard_normal((3, 6))  # unbatched, in eval
+    np.testing.assert_allclose(ours(mg.tensor(x)).numpy(),
+                               theirs(torch.tensor(x)).detach().numpy(), rtol=1e-10, atol=1e-12)
+
+
 def test_layer_norm_and_group_norm():
     theirs = nn.LayerNorm((4, 5)).double()
     with torch.no_grad():
