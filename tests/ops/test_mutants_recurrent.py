@@ -326,3 +326,42 @@ def test_hidden_product_backward_with_the_optional_inputs_left_off(given):
     np.testing.assert_allclose(grads[0].numpy(), g @ w, rtol=1e-12)
     for got in grads[1:]:
         np.testing.assert_array_equal(got.numpy(), g)
+
+
+def test_split_rows_of_no_rows_into_no_blocks_is_empty():
+    assert split_rows(mg.tensor(np.zeros((0, 2))), []) == ()
+
+
+@pytest.mark.parametrize("lead", [(), (2, 3)])
+def test_lstm_step_takes_any_leading_axes(lead):
+    """The gates are cut along the last axis: one sample (no batch axis) or two batch axes
+    give the reference's values and gradients on both backward paths."""
+    rng = _rng(40)
+    a, c = rng.normal(0, 1.5, lead + (4 * H,)), rng.normal(size=lead + (H,))
+    v_h, v_c = rng.normal(size=lead + (H,)), rng.normal(size=lead + (H,))
+    ref = R.lstm_cell(a, c)
+    refs = _central_vjp(R.lstm_cell, [a, c], [v_h, v_c])
+    for create_graph in (False, True):
+        ta, tc = mg.tensor(a, requires_grad=True), mg.tensor(c, requires_grad=True)
+        outs = LSTMCellFunction.apply(ta, tc)
+        for out, r in zip(outs, ref):
+            np.testing.assert_allclose(out.numpy(), r, rtol=1e-12, atol=1e-14)
+        grads = mg.grad(list(outs), [ta, tc], [mg.tensor(v_h), mg.tensor(v_c)],
+                        create_graph=create_graph)
+        for g, r in zip(grads, refs):
+            np.testing.assert_allclose(g.numpy(), r, rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("lead", [(), (2, 3)])
+def test_gru_step_takes_any_leading_axes(lead):
+    rng = _rng(41)
+    xa, ha = rng.normal(0, 1.5, lead + (3 * H,)), rng.normal(0, 1.5, lead + (3 * H,))
+    h, v = rng.normal(size=lead + (H,)), rng.normal(size=lead + (H,))
+    refs = _central_vjp(lambda *xs: (R.gru_cell(*xs),), [xa, ha, h], [v])
+    for create_graph in (False, True):
+        ts = [mg.tensor(x, requires_grad=True) for x in (xa, ha, h)]
+        out = GRUCellFunction.apply(*ts)
+        np.testing.assert_allclose(out.numpy(), R.gru_cell(xa, ha, h), rtol=1e-12, atol=1e-14)
+        grads = mg.grad(out, ts, mg.tensor(v), create_graph=create_graph)
+        for g, r in zip(grads, refs):
+            np.testing.assert_allclose(g.numpy(), r, rtol=1e-6, atol=1e-8)
