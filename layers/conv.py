@@ -21,6 +21,11 @@ from .module import Module
 from minigrad.checks import check_int, pair
 
 
+# Conv2d's padding modes: zeros, or F.pad's modes applied before an unpadded convolution
+# ('zeros' is F.pad's 'constant'). A transposed convolution takes 'zeros' only, as in PyTorch.
+PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
+
+
 def as_image_batch(layer, x, channels=None):
     """``(x as (N, C, H, W), unbatched)``: a (C, H, W) input becomes a batch of one."""
     if not isinstance(x, Tensor):
@@ -60,8 +65,9 @@ class _ConvBase(Module):
         self.padding = padding if isinstance(padding, str) else pair(layer, "padding", padding)
         if padding == "same" and self.stride != (1, 1):
             raise ValueError(f"{layer}: padding='same' needs stride 1, got {self.stride}")
-        if padding_mode != "zeros":
-            raise ValueError(f"{layer}: only padding_mode='zeros' is supported, got "
+        modes = ("zeros",) if transposed else PADDING_MODES
+        if padding_mode not in modes:
+            raise ValueError(f"{layer}: padding_mode must be one of {modes}, got "
                              f"{padding_mode!r}")
         self.padding_mode = padding_mode
         KH, KW = self.kernel_size
@@ -93,6 +99,8 @@ class _ConvBase(Module):
             text += f", groups={self.groups}"
         if self.bias is None:
             text += ", bias=False"
+        if self.padding_mode != "zeros":
+            text += f", padding_mode={self.padding_mode}"
         return text
 
 
@@ -109,8 +117,9 @@ class Conv2d(_ConvBase):
     groups : int
         Splits the channels into ``groups`` independent convolutions.
     bias : bool
-    padding_mode : 'zeros'
-        The only mode supported.
+    padding_mode : 'zeros', 'reflect', 'replicate' or 'circular'
+        What the padding holds: zeros, or the image mirrored, its edge repeated, or its other
+        side (``F.pad``'s modes, applied before an unpadded convolution).
     device, dtype : optional
 
     Attributes
@@ -142,9 +151,25 @@ class Conv2d(_ConvBase):
 
     def forward(self, x):
         x, unbatched = as_image_batch("Conv2d", x, self.in_channels)
-        y = F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation,
+        padding = self.padding
+        if self.padding_mode != "zeros":
+            x = F.pad(x, self._padding_widths(), mode=self.padding_mode)
+            padding = 0
+        y = F.conv2d(x, self.weight, self.bias, self.stride, padding, self.dilation,
                      self.groups)
         return y[0] if unbatched else y
+
+    def _padding_widths(self):
+        """(left, right, top, bottom) of the padding, for F.pad: PH and PW on both sides, or
+        for 'same' the total D*(K - 1) split with the odd one at the bottom / right."""
+        if self.padding == "valid":
+            return (0, 0, 0, 0)
+        if self.padding == "same":
+            (KH, KW), (DH, DW) = self.kernel_size, self.dilation
+            TH, TW = DH * (KH - 1), DW * (KW - 1)
+            return (TW // 2, TW - TW // 2, TH // 2, TH - TH // 2)
+        PH, PW = self.padding
+        return (PW, PW, PH, PH)
 
 
 class ConvTranspose2d(_ConvBase):

@@ -1,10 +1,11 @@
 """Padding layers for images: a constant border (``ZeroPad2d``, ``ConstantPad2d``) or a
 mirrored one (``ReflectionPad2d``, ``ReplicationPad2d``).
 
-``padding`` is PyTorch's: one int for all four sides, or ``(left, right, top, bottom)``. The
-constant pads call ``mg.pad``; the mirrored ones pick rows and then columns with an integer
-index array (a gather), so their gradient is the matching scatter-add: a border entry sends
-its gradient back to the interior entry it copies.
+``padding`` is PyTorch's: one int for all four sides, or ``(left, right, top, bottom)``. Each
+layer checks its padding against the input, naming itself, and then calls ``F.pad`` in its
+mode: 'constant' (a negative side crops), 'reflect' or 'replicate'. The mirrored modes pick rows
+and then columns with an integer index array (a gather), so their gradient is the matching
+scatter-add: a border entry sends its gradient back to the interior entry it copies.
 
 Notation
 --------
@@ -12,9 +13,7 @@ N batch, C channels, H W input height and width
 PL PR PT PB  padding on the left, right, top and bottom
 OH = H + PT + PB,  OW = W + PL + PR
 """
-import numpy as np
-
-import minigrad as mg
+import minigrad.functional as F
 from minigrad import Tensor
 from .module import Module
 
@@ -67,13 +66,12 @@ class ConstantPad2d(Module):
         _check_input(type(self).__name__, x)
         PL, PR, PT, PB = self.padding
         H, W = x.shape[-2:]
-        if H + PT + PB < 0 or W + PL + PR < 0:
+        # What the negative sides crop must fit in the input: (-5, 5) on 3 rows is refused,
+        # not read as 3 rows cropped to none and 5 padded.
+        if (H - max(-PT, 0) - max(-PB, 0) < 0) or (W - max(-PL, 0) - max(-PR, 0) < 0):
             raise ValueError(f"{type(self).__name__}: padding {self.padding} crops an input of "
                              f"shape {x.shape} below zero size")
-        # negative sides crop first (a slice), then the positive ones pad
-        x = x[..., max(-PT, 0):H - max(-PB, 0), max(-PL, 0):W - max(-PR, 0)]
-        widths = ((0, 0),) * (x.ndim - 2) + ((max(PT, 0), max(PB, 0)), (max(PL, 0), max(PR, 0)))
-        return mg.pad(x, widths, value=self.value)
+        return F.pad(x, self.padding, value=self.value)
 
     def extra_repr(self):
         return f"padding={self.padding}, value={self.value}"
@@ -109,27 +107,25 @@ class ReflectionPad2d(Module):
     [[[3.0, 2.0, 1.0, 2.0, 3.0, 4.0, 3.0, 2.0]]]
     """
 
+    _mode = "reflect"
+
     def __init__(self, padding):
         super().__init__()
         self.padding = _four_sides(type(self).__name__, padding)
 
-    def _source(self, n, before, after, side):
-        """Where each output position along a side of length n reads from."""
+    def _check(self, n, before, after, side):
+        """Refuse a padding the mode cannot fill along a side of length n."""
         if min(before, after) < 0 or max(before, after) >= n:
             raise ValueError(f"{type(self).__name__}: padding ({before}, {after}) of the {side} "
                              f"must be in [0, {n - 1}] (below the {side}, {n})")
-        i = np.arange(-before, n + after)
-        # reflect about 0 and about n - 1; one fold each suffices as the padding is < n
-        i = np.abs(i)
-        return np.where(i > n - 1, 2 * (n - 1) - i, i)
 
     def forward(self, x):
         _check_input(type(self).__name__, x)
         PL, PR, PT, PB = self.padding
         H, W = x.shape[-2:]
-        rows = self._source(H, PT, PB, "height")
-        cols = self._source(W, PL, PR, "width")
-        return x[..., rows, :][..., cols]
+        self._check(H, PT, PB, "height")
+        self._check(W, PL, PR, "width")
+        return F.pad(x, self.padding, mode=self._mode)
 
     def extra_repr(self):
         return f"padding={self.padding}"
@@ -139,8 +135,9 @@ class ReplicationPad2d(ReflectionPad2d):
     """Pad the last two axes by repeating the edge row or column: ``[a b c]`` padded by 2 on
     each side is ``[a a a b c c c]``. Any padding >= 0 is allowed, on an input side >= 1."""
 
-    def _source(self, n, before, after, side):
+    _mode = "replicate"
+
+    def _check(self, n, before, after, side):
         if min(before, after) < 0 or n < 1:
             raise ValueError(f"{type(self).__name__}: padding ({before}, {after}) must be >= 0 "
                              f"and the {side} >= 1, got {n}")
-        return np.clip(np.arange(-before, n + after), 0, n - 1)

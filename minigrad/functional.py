@@ -26,6 +26,7 @@ from .ops.reduce import dim_or_axis, logsumexp
 from .ops.conv import conv2d, conv_transpose2d  # noqa: F401  (re-exported as F.conv2d, ...)
 from .ops.pool import max_pool2d, max_unpool2d, avg_pool2d, adaptive_avg_pool2d  # noqa: F401
 from .ops.resample import interpolate  # noqa: F401
+from .ops.padding import pad  # noqa: F401  (PyTorch's F.pad)
 from .ops.roi import roi_align, roi_pool, nms, batched_nms  # noqa: F401  (detection)
 from .ops.boxes import (box_area, box_convert, box_iou, generalized_box_iou,  # noqa: F401
                         generalized_box_iou_loss, encode_boxes, decode_boxes, grid_anchors)

@@ -202,6 +202,7 @@ spec("stack", lambda *xs, axis: mg.stack(xs, axis), S.cat_inputs(same_shape=True
 spec("getitem", lambda x, key: x[key], S.getitem_inputs(), lambda x, key: x[key])
 spec("pad", lambda x, pad_width: mg.pad(x, pad_width), S.pad_inputs(),
      lambda x, pad_width: np.pad(x, pad_width))
+spec("F.pad", F.pad, S.torch_pad_inputs(), R.torch_pad)
 spec("repeat", lambda x, sizes: x.repeat(*sizes), S.repeat_inputs(),
      lambda x, sizes: np.tile(x, sizes))
 spec("expand_squeeze_flatten", lambda x: x.unsqueeze(0).expand(2, *x.shape).flatten(1)

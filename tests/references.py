@@ -249,6 +249,23 @@ def interpolate(x, size=None, scale_factor=None, mode="nearest", align_corners=N
     return y
 
 
+def torch_pad(x, pad, mode="constant", value=None):
+    """PyTorch's F.pad through numpy.pad: widths last axis first; negative constant widths crop
+    (sliced off first). NumPy's 'reflect', 'edge' and 'wrap' are PyTorch's 'reflect',
+    'replicate' and 'circular'."""
+    widths = [(0, 0)] * x.ndim
+    crop = [slice(None)] * x.ndim
+    for i in range(len(pad) // 2):
+        axis, before, after = x.ndim - 1 - i, pad[2 * i], pad[2 * i + 1]
+        crop[axis] = slice(max(-before, 0), x.shape[axis] - max(-after, 0))
+        widths[axis] = (max(before, 0), max(after, 0))
+    x = x[tuple(crop)]
+    if mode == "constant":
+        return np.pad(x, widths, constant_values=0.0 if value is None else value)
+    return np.pad(x, widths, mode={"reflect": "reflect", "replicate": "edge",
+                                   "circular": "wrap"}[mode])
+
+
 def im2col(x, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW):
     """Every kernel window of x (N, C, H, W) as a column: row (c*KH + kh)*KW + kw, column
     (n*OH + oh)*OW + ow, zero where the window reads padding (kernels/cpu/conv.py's layout)."""

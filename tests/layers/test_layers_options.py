@@ -19,6 +19,7 @@ import pytest
 
 import minigrad as mg
 import layers as L
+import references as R
 
 
 def pool_length(H, K, S, P, D=1, ceil_mode=False):
@@ -150,8 +151,36 @@ def test_conv_valid_padding_is_no_padding():
     x = np.random.default_rng(5).standard_normal((1, 2, 5, 4))
     expected = _conv_valid(x, layer.weight.numpy()) + layer.bias.numpy()[:, None, None]
     np.testing.assert_allclose(layer(mg.tensor(x)).numpy(), expected, rtol=1e-10)
-    with pytest.raises(ValueError, match="padding_mode='zeros'"):
-        L.Conv2d(2, 3, 3, padding_mode="reflect")
+
+
+@pytest.mark.parametrize("mode, numpy_mode", [("reflect", "reflect"), ("replicate", "edge"),
+                                              ("circular", "wrap")])
+@pytest.mark.parametrize("padding, dilation, kernel, widths", [
+    ((1, 2), 1, 3, ((1, 1), (2, 2))),
+    ("same", 1, (4, 3), ((1, 2), (1, 1))),   # the odd row of an even kernel at the bottom
+    ("same", 2, 3, ((2, 2), (2, 2))),
+    ("valid", 1, 3, ((0, 0), (0, 0)))])
+def test_conv_padding_modes_pad_with_the_image_itself(mode, numpy_mode, padding, dilation,
+                                                      kernel, widths):
+    layer = L.Conv2d(2, 3, kernel, padding=padding, dilation=dilation, padding_mode=mode).double()
+    x = np.random.default_rng(7).standard_normal((2, 2, 5, 6))
+    padded = np.pad(x, ((0, 0), (0, 0)) + widths, mode=numpy_mode)
+    expected = R.conv2d(padded, layer.weight.numpy(), layer.bias.numpy(), dilation=dilation)
+    np.testing.assert_allclose(layer(mg.tensor(x)).numpy(), expected, rtol=1e-10)
+    np.testing.assert_allclose(layer(mg.tensor(x[0])).numpy(), expected[0], rtol=1e-10)
+    assert repr(layer).endswith(f"padding_mode={mode})")
+
+
+def test_conv_padding_mode_errors():
+    with pytest.raises(ValueError, match=r"^Conv2d: padding_mode must be one of \('zeros', "
+                                         r"'reflect', 'replicate', 'circular'\), got 'wrap'$"):
+        L.Conv2d(2, 3, 3, padding_mode="wrap")
+    with pytest.raises(ValueError, match=r"^ConvTranspose2d: padding_mode must be one of "
+                                         r"\('zeros',\), got 'reflect'$"):
+        L.ConvTranspose2d(2, 3, 3, padding_mode="reflect")
+    with pytest.raises(ValueError, match=r"^pad: mode='reflect' with widths \(3, 3\) on axis 3 "
+                                         r"of length 3"):
+        L.Conv2d(1, 1, 3, padding=3, padding_mode="reflect")(mg.zeros(1, 1, 3, 3))
 
 
 def test_conv_transpose_without_bias():
@@ -244,6 +273,9 @@ OPTION_CASES = [
     ("Conv2d", (4, 2, 3), dict(padding="valid")),
     ("Conv2d", (4, 2, 4), dict(padding="same")),
     ("Conv2d", (4, 2, (2, 3)), dict(padding="same", dilation=2, bias=False)),
+    ("Conv2d", (4, 2, 3), dict(padding=(1, 2), padding_mode="reflect")),
+    ("Conv2d", (4, 2, (2, 3)), dict(padding="same", padding_mode="replicate")),
+    ("Conv2d", (4, 2, 3), dict(padding=2, dilation=2, stride=2, padding_mode="circular")),
     ("ConvTranspose2d", (4, 2, 3), dict(stride=2, bias=False)),
     ("MaxPool2d", (3, 2), dict(ceil_mode=True)),
     ("MaxPool2d", ((3, 2), (2, 1), (1, 0)), dict(dilation=(1, 2), ceil_mode=True)),

@@ -315,6 +315,16 @@ def test_padding_errors_name_the_layer_the_side_and_the_numbers(call, message):
         call()
 
 
+def test_constant_pad_refuses_a_crop_larger_than_the_input_even_when_padding_follows():
+    # (0, 0, -5, 5) on 3 rows: the crop of 5 does not fit, though 3 - 5 + 5 >= 0. It gave 5
+    # rows of padding before; PyTorch refuses it too.
+    with pytest.raises(ValueError, match=r"^ConstantPad2d: padding \(0, 0, -5, 5\) crops an "
+                                         r"input of shape \(1, 1, 3, 4\) below zero size$"):
+        L.ConstantPad2d((0, 0, -5, 5), 0.0)(mg.zeros((1, 1, 3, 4)))
+    assert L.ConstantPad2d((0, 0, -3, 2), 7.0)(mg.ones((1, 1, 3, 4))).tolist() == \
+        [[[[7.0] * 4] * 2]]
+
+
 @pytest.mark.parametrize("layer", [L.ZeroPad2d(1), L.ConstantPad2d(1, 2.0),
                                    L.ReflectionPad2d(1), L.ReplicationPad2d(1)])
 def test_padding_layers_refuse_a_non_tensor_with_a_type_error(layer):

@@ -22,7 +22,7 @@ from .ops import (adaptive_pool_inputs, arrays_inputs, attention_inputs, avg_poo
                   embedding_inputs, gather_inputs, getitem_inputs, interpolate_inputs,
                   linear_inputs, matmul_inputs, max_pool_inputs, norm_inputs, one_axis_inputs,
                   pad_inputs, permute_inputs, repeat_inputs, reshape_inputs, scatter_inputs,
-                  unary_inputs, unpool_inputs, with_options)
+                  torch_pad_inputs, unary_inputs, unpool_inputs, with_options)
 from .losses import (bce_inputs, class_target_inputs, kl_div_inputs, logits_target_inputs,
                      margin_inputs, REDUCTIONS, soft_target_inputs, target_inputs, vectors_inputs)
 from .fuzz import kernel_cases

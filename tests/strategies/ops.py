@@ -141,6 +141,27 @@ def pad_inputs(draw):
 
 
 @st.composite
+def torch_pad_inputs(draw):
+    """F.pad's problems: x of 1-4 axes, widths for 1 to all of its trailing axes (last axis
+    first), a mode, and a value for 'constant'. Widths fit the mode: negative ones (crops) only
+    for 'constant', below the length for 'reflect', at most the length for 'circular'."""
+    shape = draw(shapes(min_dims=1, max_dims=4, max_side=4))
+    mode = draw(st.sampled_from(["constant", "reflect", "replicate", "circular"]))
+    pad = []
+    for n in reversed(shape[len(shape) - draw(st.integers(1, len(shape))):]):
+        low, high = {"constant": (-min(n, 2), 2), "reflect": (0, min(n - 1, 3)),
+                     "replicate": (0, 3), "circular": (0, min(n, 3))}[mode]
+        before = draw(st.integers(low, high))
+        # a crop leaves at least nothing: the after width crops at most what is left
+        after = draw(st.integers(max(low, -(n - max(-before, 0))), high))
+        pad += [before, after]
+    params = {"pad": tuple(pad), "mode": mode}
+    if mode == "constant" and draw(st.booleans()):
+        params["value"] = draw(st.sampled_from([-1.5, 0.0, 2.0]))
+    return (draw(values(shape)),), params
+
+
+@st.composite
 def repeat_inputs(draw):
     shape = draw(shapes(min_dims=1, max_dims=3, max_side=3))
     sizes = tuple(draw(st.integers(1, 3)) for _ in range(len(shape) + draw(st.integers(0, 1))))
