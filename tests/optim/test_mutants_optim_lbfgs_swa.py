@@ -417,3 +417,80 @@ def test_zoom_treats_a_trial_tying_with_lo_as_no_better():
     t3 = cubic_through(1.0, -1.0, -2.0, t2, -1.0, 0.0)
     np.testing.assert_allclose(calls[2:], [t2, t3], rtol=1e-12)
     assert (best.t, best.f, evaluations) == (calls[3], -2.0, 4)
+
+
+# SWA's helpers: defaults, messages in full, keyword arguments through the averaged copy.
+
+def test_ema_functions_default_to_a_decay_of_0_999():
+    from optim.swa_utils import get_ema_avg_fn, get_ema_multi_avg_fn
+    avg, w = np.array([1.0, 2.0]), np.array([3.0, -2.0])
+    np.testing.assert_allclose(get_ema_avg_fn()(avg, w, 5), 0.999 * avg + 0.001 * w, rtol=1e-15)
+    in_place = avg.copy()
+    get_ema_multi_avg_fn()([in_place], [w], 5)
+    np.testing.assert_allclose(in_place, [1.0 + 0.001 * 2.0, 2.0 + 0.001 * -4.0], rtol=1e-15)
+
+
+def test_averaged_model_errors_in_full():
+    import layers
+    from optim.swa_utils import AveragedModel, get_ema_multi_avg_fn, get_swa_avg_fn
+    with pytest.raises(TypeError, match="^AveragedModel: expected a Module, got function$"):
+        AveragedModel(lambda x: x)
+    message = "AveragedModel: give avg_fn or multi_avg_fn, not both"
+    with pytest.raises(ValueError, match=f"^{message}$"):
+        AveragedModel(layers.Linear(2, 1), avg_fn=get_swa_avg_fn(),
+                      multi_avg_fn=get_ema_multi_avg_fn())
+    averaged = AveragedModel(layers.Sequential(layers.Linear(3, 5), layers.Linear(5, 2)))
+    message = ("AveragedModel.update_parameters: the model has 2 tensors to average, the "
+               "averaged copy 4; pass the model it was built from")
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        averaged.update_parameters(layers.Linear(3, 5))
+
+
+def test_averaged_model_passes_keyword_arguments_to_the_copy():
+    import layers
+    from optim.swa_utils import AveragedModel
+
+    class Scaled(layers.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = layers.Parameter(mg.tensor(np.array([2.0, -1.0])))
+
+        def forward(self, x, factor=1.0):
+            return x * self.w * factor
+
+    net = Scaled()
+    averaged = AveragedModel(net)
+    averaged.update_parameters(net)
+    x = mg.tensor(np.array([1.5, 4.0]))
+    np.testing.assert_array_equal(averaged(x, factor=3.0).numpy(), [9.0, -12.0])
+    np.testing.assert_array_equal(averaged(x).numpy(), [3.0, -4.0])
+
+
+def swalr_rates(scheduler, optimizer, epochs):
+    rates = []
+    for _ in range(epochs):
+        rates.append(scheduler.get_last_lr()[0])
+        optimizer.step()
+        scheduler.step()
+    return rates
+
+
+def test_swalr_anneals_over_10_epochs_by_default():
+    from optim import SGD
+    from optim.swa_utils import SWALR
+    optimizer = SGD([mg.tensor(np.zeros(1), requires_grad=True)], lr=0.5)
+    scheduler = SWALR(optimizer, swa_lr=0.1)
+    e = np.arange(13)
+    alpha = (1 - np.cos(np.pi * np.minimum(1.0, e / 10))) / 2
+    np.testing.assert_allclose(swalr_rates(scheduler, optimizer, 13),
+                               alpha * 0.1 + (1 - alpha) * 0.5, rtol=1e-12)
+
+
+@pytest.mark.parametrize("anneal_epochs", [-1, 2.5, "3"])
+def test_swalr_refuses_a_negative_or_non_integer_anneal_epochs(anneal_epochs):
+    from optim import SGD
+    from optim.swa_utils import SWALR
+    optimizer = SGD([mg.tensor(np.zeros(1), requires_grad=True)], lr=0.5)
+    message = f"SWALR: anneal_epochs must be a non-negative int, got {anneal_epochs!r}"
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        SWALR(optimizer, swa_lr=0.1, anneal_epochs=anneal_epochs)
