@@ -68,6 +68,16 @@ def check_number(owner, name, value, low=None, high=None, low_open=False, high_o
     return value
 
 
+def single(owner, name, value):
+    """``value`` as one int (an int, or a tuple or list of one int, as PyTorch's 1-D layers take
+    it); a TypeError naming ``owner`` and the argument otherwise."""
+    items = tuple(value) if isinstance(value, (tuple, list)) else (value,)
+    if len(items) != 1 or not isinstance(items[0], numbers.Integral) or isinstance(items[0],
+                                                                                   bool):
+        raise TypeError(f"{owner}: {name} must be an int or a tuple of one int, got {value!r}")
+    return int(items[0])
+
+
 def pair(owner, name, value):
     """``value`` as a pair of ints (one int means the same along H and W); a TypeError naming
     ``owner`` and the argument otherwise."""

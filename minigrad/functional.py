@@ -25,6 +25,8 @@ from .ops.linear import linear as _linear
 from .ops.reduce import dim_or_axis, logsumexp
 from .ops.conv import conv2d, conv_transpose2d  # noqa: F401  (re-exported as F.conv2d, ...)
 from .ops.pool import max_pool2d, max_unpool2d, avg_pool2d, adaptive_avg_pool2d  # noqa: F401
+from .ops.conv1d import (adaptive_avg_pool1d, avg_pool1d, conv1d,  # noqa: F401
+                         conv_transpose1d, max_pool1d)
 from .ops.resample import interpolate  # noqa: F401
 from .ops.padding import pad  # noqa: F401  (PyTorch's F.pad)
 from .ops.roi import roi_align, roi_pool, nms, batched_nms  # noqa: F401  (detection)
