@@ -14,8 +14,9 @@ from .parameter import Parameter
 from .module import Module, RemovableHandle, IncompatibleKeys
 from .container import Sequential, ModuleList, ModuleDict, Identity, Flatten, Unflatten
 from .linear import Linear, Bilinear
-from .conv import Conv2d, ConvTranspose2d
-from .pooling import MaxPool2d, MaxUnpool2d, AvgPool2d, AdaptiveAvgPool2d, Upsample
+from .conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
+from .pooling import (MaxPool1d, MaxPool2d, MaxUnpool2d, AvgPool1d, AvgPool2d, AdaptiveAvgPool1d,
+                      AdaptiveAvgPool2d, Upsample)
 from .normalization import (BatchNorm1d, BatchNorm2d, InstanceNorm1d, InstanceNorm2d,
                             LayerNorm, GroupNorm)
 from .dropout import Dropout, Dropout2d
@@ -41,9 +42,10 @@ from .graph import (EdgeModel, NodeModel, MessagePassing, GCNConv, GATConv, GINC
 
 __all__ = ["init", "Parameter", "Module", "RemovableHandle", "IncompatibleKeys", "Sequential",
            "ModuleList", "ModuleDict", "Identity", "Flatten", "Unflatten", "Linear", "Bilinear",
-           "Conv2d", "ConvTranspose2d", "MaxPool2d", "MaxUnpool2d", "AvgPool2d",
-           "AdaptiveAvgPool2d", "Upsample", "BatchNorm1d", "BatchNorm2d", "InstanceNorm1d",
-           "InstanceNorm2d", "LayerNorm", "GroupNorm", "Dropout", "Dropout2d", "ZeroPad2d", "ConstantPad2d",
+           "Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d", "MaxPool1d", "MaxPool2d",
+           "MaxUnpool2d", "AvgPool1d", "AvgPool2d", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d",
+           "Upsample", "BatchNorm1d", "BatchNorm2d", "InstanceNorm1d", "InstanceNorm2d",
+           "LayerNorm", "GroupNorm", "Dropout", "Dropout2d", "ZeroPad2d", "ConstantPad2d",
            "ReflectionPad2d", "ReplicationPad2d", "PixelShuffle", "PixelUnshuffle",
            "ParameterList", "ParameterDict", "ReLU", "LeakyReLU", "ELU", "SELU", "GELU",
            "Sigmoid", "Tanh", "SiLU", "Softplus", "Softmax", "LogSoftmax", "Embedding",

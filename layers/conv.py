@@ -1,8 +1,10 @@
-"""2-D convolution layers: Conv2d and ConvTranspose2d, with PyTorch's layouts and defaults.
+"""Convolution layers: Conv2d and ConvTranspose2d over images, Conv1d and ConvTranspose1d over
+sequences, with PyTorch's layouts and defaults.
 
-The arithmetic and the checks of the geometry live in ``F.conv2d`` and ``F.conv_transpose2d``;
-a layer owns the weight and bias, checks what sizes them and remembers its geometry. Both accept an unbatched (C, H, W) image as
-PyTorch does, treating it as a batch of one.
+The arithmetic and the checks of the geometry live in ``F.conv2d`` and ``F.conv_transpose2d``
+(and their 1-D versions); a layer owns the weight and bias, checks what sizes them and
+remembers its geometry. Each accepts an unbatched (C, H, W) image or (C, L) sequence as PyTorch
+does, treating it as a batch of one.
 
 Notation
 --------
@@ -18,12 +20,28 @@ from minigrad import Tensor
 from . import init
 from .linear import new_parameter
 from .module import Module
-from minigrad.checks import check_int, pair
+from minigrad.checks import check_int, pair, single
 
 
 # Conv2d's padding modes: zeros, or F.pad's modes applied before an unpadded convolution
 # ('zeros' is F.pad's 'constant'). A transposed convolution takes 'zeros' only, as in PyTorch.
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
+
+
+def as_sequence_batch(layer, x, channels=None):
+    """``(x as (N, C, L), unbatched)``: a (C, L) input becomes a batch of one."""
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{layer}: expected a Tensor input, got {type(x).__name__}")
+    if x.ndim not in (2, 3):
+        raise ValueError(f"{layer}: expected an input of shape (N, C, L) or (C, L), got shape "
+                         f"{x.shape}")
+    unbatched = x.ndim == 2
+    if unbatched:
+        x = x.unsqueeze(0)
+    if channels is not None and x.shape[1] != channels:
+        raise ValueError(f"{layer}: expected {channels} input channels, got an input of shape "
+                         f"{x.shape if not unbatched else x.shape[1:]}")
+    return (x, unbatched)
 
 
 def as_image_batch(layer, x, channels=None):
@@ -42,8 +60,17 @@ def as_image_batch(layer, x, channels=None):
     return (x, unbatched)
 
 
+def _ints(layer, name, value, dims):
+    """One int per spatial axis: ``(int,)`` for a 1-D layer, a pair for a 2-D one."""
+    return (single(layer, name, value),) if dims == 1 else pair(layer, name, value)
+
+
 class _ConvBase(Module):
-    """What Conv2d and ConvTranspose2d share: argument checks, init and the repr."""
+    """What the convolution layers share: argument checks, init and the repr. ``_dims`` is the
+    number of spatial axes (1: (N, C, L) sequences, 2: (N, C, H, W) images); the geometry
+    attributes are tuples of that length, as in PyTorch."""
+
+    _dims = 2
 
     def _setup(self, layer, in_channels, out_channels, kernel_size, stride, padding, dilation,
                groups, bias, padding_mode, transposed, device, dtype):
@@ -57,23 +84,24 @@ class _ConvBase(Module):
         # The kernel size shapes the weight, so it is checked here; the stride, padding and
         # dilation are checked by F.conv2d / F.conv_transpose2d on every call. 'same' with a
         # stride is refused now rather than at the first forward, as PyTorch does.
-        self.kernel_size = pair(layer, "kernel_size", kernel_size)
+        dims = self._dims
+        self.kernel_size = _ints(layer, "kernel_size", kernel_size, dims)
         if min(self.kernel_size) < 1:
             raise ValueError(f"{layer}: kernel_size must be >= 1, got {self.kernel_size}")
-        self.stride = pair(layer, "stride", stride)
-        self.dilation = pair(layer, "dilation", dilation)
-        self.padding = padding if isinstance(padding, str) else pair(layer, "padding", padding)
-        if padding == "same" and self.stride != (1, 1):
+        self.stride = _ints(layer, "stride", stride, dims)
+        self.dilation = _ints(layer, "dilation", dilation, dims)
+        self.padding = padding if isinstance(padding, str) else _ints(layer, "padding", padding,
+                                                                      dims)
+        if padding == "same" and self.stride != (1,) * dims:
             raise ValueError(f"{layer}: padding='same' needs stride 1, got {self.stride}")
         modes = ("zeros",) if transposed else PADDING_MODES
         if padding_mode not in modes:
             raise ValueError(f"{layer}: padding_mode must be one of {modes}, got "
                              f"{padding_mode!r}")
         self.padding_mode = padding_mode
-        KH, KW = self.kernel_size
         G = self.groups
-        weight_shape = (self.in_channels, self.out_channels // G, KH, KW) if transposed \
-            else (self.out_channels, self.in_channels // G, KH, KW)
+        weight_shape = ((self.in_channels, self.out_channels // G) if transposed
+                        else (self.out_channels, self.in_channels // G)) + self.kernel_size
         self.weight = new_parameter(weight_shape, device, dtype)
         if bias:
             self.bias = new_parameter((self.out_channels,), device, dtype)
@@ -89,11 +117,12 @@ class _ConvBase(Module):
     def extra_repr(self):
         text = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
                 f"stride={self.stride}")
-        if self.padding != (0, 0):
+        zeros, ones = (0,) * self._dims, (1,) * self._dims
+        if self.padding != zeros:
             text += f", padding={self.padding}"
-        if self.dilation != (1, 1):
+        if self.dilation != ones:
             text += f", dilation={self.dilation}"
-        if getattr(self, "output_padding", (0, 0)) != (0, 0):
+        if getattr(self, "output_padding", zeros) != zeros:
             text += f", output_padding={self.output_padding}"
         if self.groups != 1:
             text += f", groups={self.groups}"
@@ -151,25 +180,30 @@ class Conv2d(_ConvBase):
 
     def forward(self, x):
         x, unbatched = as_image_batch("Conv2d", x, self.in_channels)
+        y = self._convolve(F.conv2d, x)
+        return y[0] if unbatched else y
+
+    def _convolve(self, conv, x):
+        """``conv`` (F.conv1d or F.conv2d) of x, padded by F.pad first in a non-zero mode."""
         padding = self.padding
         if self.padding_mode != "zeros":
             x = F.pad(x, self._padding_widths(), mode=self.padding_mode)
             padding = 0
-        y = F.conv2d(x, self.weight, self.bias, self.stride, padding, self.dilation,
-                     self.groups)
-        return y[0] if unbatched else y
+        return conv(x, self.weight, self.bias, self.stride, padding, self.dilation, self.groups)
 
     def _padding_widths(self):
-        """(left, right, top, bottom) of the padding, for F.pad: PH and PW on both sides, or
-        for 'same' the total D*(K - 1) split with the odd one at the bottom / right."""
+        """The padding as F.pad's widths, last axis first: (left, right[, top, bottom]), P on
+        both sides, or for 'same' the total D*(K - 1) split with the odd one at the end."""
         if self.padding == "valid":
-            return (0, 0, 0, 0)
-        if self.padding == "same":
-            (KH, KW), (DH, DW) = self.kernel_size, self.dilation
-            TH, TW = DH * (KH - 1), DW * (KW - 1)
-            return (TW // 2, TW - TW // 2, TH // 2, TH - TH // 2)
-        PH, PW = self.padding
-        return (PW, PW, PH, PH)
+            return (0, 0) * self._dims
+        widths = ()
+        for axis in reversed(range(self._dims)):
+            if self.padding == "same":
+                total = self.dilation[axis] * (self.kernel_size[axis] - 1)
+                widths += (total // 2, total - total // 2)
+            else:
+                widths += (self.padding[axis],) * 2
+        return widths
 
 
 class ConvTranspose2d(_ConvBase):
@@ -243,4 +277,78 @@ class ConvTranspose2d(_ConvBase):
             else self._output_padding_for(x, output_size)
         y = F.conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding,
                                output_padding, self.groups, self.dilation)
+        return y[0] if unbatched else y
+
+
+class Conv1d(Conv2d):
+    """1-D convolution over a batch of sequences; every option is :class:`Conv2d`'s with one
+    int (or a tuple of one) per geometry argument, and ``padding_mode`` likewise.
+
+    Attributes
+    ----------
+    weight : Parameter, shape (C_out, C_in // G, KW)
+        Initialised U(−1/√fan_in, 1/√fan_in), ``fan_in = C_in // G * KW``.
+    bias : Parameter, shape (C_out,), or None
+
+    Shape
+    -----
+    x : Tensor, shape (N, C_in, L) or (C_in, L)
+    returns : Tensor, shape (N, C_out, OL) or (C_out, OL),
+        ``OL = (L + 2*P - D*(KW - 1) - 1) // S + 1``.
+
+    Examples
+    --------
+    >>> import minigrad as mg
+    >>> Conv1d(4, 8, 3, padding="same", padding_mode="reflect")(mg.randn(2, 4, 10)).shape
+    (2, 8, 10)
+    """
+
+    _dims = 1
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
+                 groups=1, bias=True, padding_mode="zeros", *, device=None, dtype=None):
+        Module.__init__(self)
+        self._setup("Conv1d", in_channels, out_channels, kernel_size, stride, padding, dilation,
+                    groups, bias, padding_mode, False, device, dtype)
+
+    def forward(self, x):
+        x, unbatched = as_sequence_batch("Conv1d", x, self.in_channels)
+        y = self._convolve(F.conv1d, x)
+        return y[0] if unbatched else y
+
+
+class ConvTranspose1d(_ConvBase):
+    """1-D transposed convolution, the adjoint of :class:`Conv1d` (learned upsampling of
+    sequences); the options are :class:`ConvTranspose2d`'s with one int per geometry argument.
+
+    Attributes
+    ----------
+    weight : Parameter, shape (C_in, C_out // G, KW)
+    bias : Parameter, shape (C_out,), or None
+
+    Shape
+    -----
+    x : Tensor, shape (N, C_in, L) or (C_in, L)
+    returns : Tensor, shape (N, C_out, OL) or (C_out, OL),
+        ``OL = (L - 1)*S - 2*P + D*(KW - 1) + 1 + OP``.
+    """
+
+    _dims = 1
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
+                 output_padding=0, groups=1, bias=True, dilation=1, padding_mode="zeros", *,
+                 device=None, dtype=None):
+        super().__init__()
+        layer = "ConvTranspose1d"
+        if isinstance(padding, str):
+            raise ValueError(f"{layer}: padding must be an int or a tuple of one int, got "
+                             f"{padding!r}")
+        self.output_padding = (single(layer, "output_padding", output_padding),)
+        self._setup(layer, in_channels, out_channels, kernel_size, stride, padding, dilation,
+                    groups, bias, padding_mode, True, device, dtype)
+
+    def forward(self, x):
+        x, unbatched = as_sequence_batch("ConvTranspose1d", x, self.in_channels)
+        y = F.conv_transpose1d(x, self.weight, self.bias, self.stride, self.padding,
+                               self.output_padding, self.groups, self.dilation)
         return y[0] if unbatched else y

@@ -1,4 +1,5 @@
-"""Pooling and resizing layers: MaxPool2d, MaxUnpool2d, AvgPool2d, AdaptiveAvgPool2d, Upsample.
+"""Pooling and resizing layers: MaxPool2d, MaxUnpool2d, AvgPool2d, AdaptiveAvgPool2d, Upsample,
+and the 1-D pools of sequences, MaxPool1d, AvgPool1d, AdaptiveAvgPool1d.
 
 These hold no parameters: each stores its geometry and calls the matching function of ``F``,
 which checks it on every call (so a bad kernel size is reported at the first forward, naming the
@@ -11,7 +12,8 @@ H, W          input height and width;  OH, OW  output height and width
 KH, KW        window size;  SH, SW  stride (default: the window size);  PH, PW  padding
 """
 import minigrad.functional as F
-from .conv import as_image_batch
+from minigrad.checks import single
+from .conv import as_image_batch, as_sequence_batch
 from .module import Module
 
 
@@ -220,3 +222,63 @@ class Upsample(Module):
         info = f"scale_factor={self.scale_factor!r}" if self.scale_factor is not None \
             else f"size={self.size!r}"
         return f"{info}, mode={self.mode!r}"
+
+
+class MaxPool1d(MaxPool2d):
+    """Maximum over sliding windows of each sequence; the options are :class:`MaxPool2d`'s,
+    one int each (``return_indices`` fourth, ``dilation`` and ``ceil_mode`` by keyword).
+
+    Shape
+    -----
+    x : Tensor, shape (N, C, L) or (C, L)
+    returns : Tensor, shape (N, C, OL), ``OL = (L + 2*P - D*(K - 1) - 1) // S + 1``; with
+        ``return_indices`` also int64 positions in each input sequence.
+    """
+
+    def forward(self, x):
+        x, unbatched = as_sequence_batch("MaxPool1d", x)
+        out = F.max_pool1d(x, self.kernel_size, self.stride, self.padding, self.return_indices,
+                           dilation=self.dilation, ceil_mode=self.ceil_mode)
+        if self.return_indices:
+            return (_squeezed(out[0], unbatched), _squeezed(out[1], unbatched))
+        return _squeezed(out, unbatched)
+
+
+class AvgPool1d(AvgPool2d):
+    """Mean over sliding windows of each sequence; the options are :class:`AvgPool2d`'s, one
+    int each.
+
+    Shape
+    -----
+    x : Tensor, shape (N, C, L) or (C, L)
+    returns : Tensor, shape (N, C, OL), ``OL = (L + 2*P - K) // S + 1``
+    """
+
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False,
+                 count_include_pad=True):
+        # One-int tuples, as PyTorch keeps them (and shows them in the repr).
+        def one(name, value):
+            return (single("AvgPool1d", name, value),)
+        super().__init__(one("kernel_size", kernel_size),
+                         None if stride is None else one("stride", stride),
+                         one("padding", padding), ceil_mode, count_include_pad)
+
+    def forward(self, x):
+        x, unbatched = as_sequence_batch("AvgPool1d", x)
+        y = F.avg_pool1d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                         self.count_include_pad)
+        return _squeezed(y, unbatched)
+
+
+class AdaptiveAvgPool1d(AdaptiveAvgPool2d):
+    """Mean over windows that tile each sequence into ``output_size`` cells, whatever L is.
+
+    Shape
+    -----
+    x : Tensor, shape (N, C, L) or (C, L)
+    returns : Tensor, shape (N, C, output_size)
+    """
+
+    def forward(self, x):
+        x, unbatched = as_sequence_batch("AdaptiveAvgPool1d", x)
+        return _squeezed(F.adaptive_avg_pool1d(x, self.output_size), unbatched)

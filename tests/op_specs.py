@@ -332,6 +332,13 @@ spec("dropout_seeded", _seeded_dropout,
 
 spec("conv2d", F.conv2d, S.conv_inputs(), R.conv2d)
 spec("conv_transpose2d", F.conv_transpose2d, S.conv_inputs(transposed=True), R.conv_transpose2d)
+spec("conv1d", F.conv1d, S.conv1d_inputs(), R.conv1d)
+spec("conv_transpose1d", F.conv_transpose1d, S.conv1d_inputs(transposed=True),
+     R.conv_transpose1d)
+spec("max_pool1d", F.max_pool1d, S.pool1d_inputs("max"), R.max_pool1d)
+spec("avg_pool1d", F.avg_pool1d, S.pool1d_inputs("avg"), R.avg_pool1d)
+spec("adaptive_avg_pool1d", F.adaptive_avg_pool1d, S.pool1d_inputs("adaptive"),
+     R.adaptive_avg_pool1d)
 spec("max_pool2d", F.max_pool2d, S.max_pool_inputs(), R.max_pool2d,
      note="distinct values: one maximum per window (test_ties.py checks the tie rule)")
 spec("avg_pool2d", F.avg_pool2d, S.avg_pool_inputs(), R.avg_pool2d)

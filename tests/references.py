@@ -249,6 +249,40 @@ def interpolate(x, size=None, scale_factor=None, mode="nearest", align_corners=N
     return y
 
 
+def _with_a_row(reference, **lift):
+    """A 2-D reference applied to (N, C, L) sequences as (N, C, 1, L) images: the named
+    geometry keywords (one int each) get a trivial height entry first (``lift`` gives it: 1 for
+    sizes, strides and dilations, 0 for paddings), and the result loses its row again."""
+    def one_d(*arrays, **kw):
+        images = [a[:, :, None] if a.ndim == 3 else a for a in arrays]
+        kw = {k: (lift[k], v) if k in lift else v for k, v in kw.items()}
+        out = reference(*images, **kw)
+        return tuple(o[:, :, 0] for o in out) if isinstance(out, tuple) else out[:, :, 0]
+    return one_d
+
+
+conv1d = _with_a_row(conv2d, stride=1, padding=0, dilation=1)
+conv_transpose1d = _with_a_row(conv_transpose2d, stride=1, padding=0, output_padding=0,
+                               dilation=1)
+
+
+def max_pool1d(x, kernel_size, stride=None, padding=0, return_indices=False, dilation=1,
+               ceil_mode=False):
+    return _with_a_row(max_pool2d, kernel_size=1, stride=1, padding=0, dilation=1)(
+        x, kernel_size=kernel_size, stride=kernel_size if stride is None else stride,
+        padding=padding, return_indices=return_indices, dilation=dilation, ceil_mode=ceil_mode)
+
+
+def avg_pool1d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
+    return _with_a_row(avg_pool2d, kernel_size=1, stride=1, padding=0)(
+        x, kernel_size=kernel_size, stride=kernel_size if stride is None else stride,
+        padding=padding, ceil_mode=ceil_mode, count_include_pad=count_include_pad)
+
+
+def adaptive_avg_pool1d(x, output_size):
+    return adaptive_avg_pool2d(x[:, :, None], (1, output_size))[:, :, 0]
+
+
 def torch_pad(x, pad, mode="constant", value=None):
     """PyTorch's F.pad through numpy.pad: widths last axis first; negative constant widths crop
     (sliced off first). NumPy's 'reflect', 'edge' and 'wrap' are PyTorch's 'reflect',

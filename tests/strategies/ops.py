@@ -16,7 +16,8 @@ from hypothesis import assume, strategies as st
 from hypothesis.extra import numpy as hnp
 
 import references as R
-from .geometry import conv_keywords, conv_problems, pool_geometry, pool_images, pool_keywords
+from .geometry import (conv_geometry, conv_keywords, conv_problems, pool_geometry, pool_images,
+                       pool_keywords)
 from .values import (axes_for, broadcastable_pair, index_keys, matmul_shapes, shapes, split,
                      tied_values, values)
 
@@ -199,6 +200,47 @@ def conv_inputs(draw, transposed=False):
     transposed convolution, output_padding) of a small drawn geometry."""
     g, x, w, b = draw(conv_problems(transposed, max_size=3))
     return (x, w) if b is None else (x, w, b), conv_keywords(g, transposed)
+
+
+def _one_row(g, axis=("H", "KH", "SH", "PH", "DH", "OPH", "OH")):
+    """A 2-D geometry draw made 1-D: the H axis becomes one row, one tap, no padding (the W
+    axis, drawn as usual, is the sequence's)."""
+    trivial = {"H": 1, "KH": 1, "SH": 1, "PH": 0, "DH": 1, "OPH": 0, "OH": 1}
+    return {**g, **{k: trivial[k] for k in axis if k in g}}
+
+
+@st.composite
+def conv1d_inputs(draw, transposed=False):
+    """(x (N, C, L), weight (.., .., KW)[, bias]) and conv1d's (or conv_transpose1d's)
+    keywords, the W axis of a conv_geometry draw, one int each."""
+    g = _one_row(draw(conv_geometry(transposed=transposed, max_size=4)))
+    w_shape = ((g["C"], g["K"] // g["G"]) if transposed else (g["K"], g["C"] // g["G"]))
+    arrays = (draw(values((g["N"], g["C"], g["W"]))), draw(values(w_shape + (g["KW"],), salt=1)))
+    if draw(st.booleans()):
+        arrays += (draw(values((g["K"],), salt=2)),)
+    kw = dict(stride=g["SW"], padding=g["PW"], dilation=g["DW"], groups=g["G"])
+    if transposed:
+        kw["output_padding"] = g["OPW"]
+    return arrays, kw
+
+
+@st.composite
+def pool1d_inputs(draw, kind):
+    """x (N, C, L) and the keywords of max_pool1d (``kind`` 'max': distinct values, dilation,
+    ceil_mode, return_indices), avg_pool1d ('avg': ceil_mode, count_include_pad) or
+    adaptive_avg_pool1d ('adaptive': an output size above or below L)."""
+    if kind == "adaptive":
+        x = draw(values((draw(st.integers(1, 2)), draw(st.integers(1, 3)),
+                         draw(st.integers(1, 6)))))
+        return (x,), {"output_size": draw(st.integers(1, 5))}
+    g = _one_row(draw(pool_geometry(dilation=kind == "max", ceil_mode=True, max_size=5)))
+    x = draw(pool_images(g, distinct=kind == "max"))[:, :, 0]
+    kw = dict(kernel_size=g["KW"], stride=g["SW"], padding=g["PW"], ceil_mode=g["ceil_mode"])
+    if kind == "max":
+        kw.update(dilation=g["DW"], return_indices=draw(st.booleans()))
+    else:
+        kw["count_include_pad"] = draw(st.booleans())
+    return (x,), kw
 
 
 @st.composite
