@@ -32,6 +32,9 @@ from .ops.padding import pad  # noqa: F401  (PyTorch's F.pad)
 from .ops.roi import roi_align, roi_pool, nms, batched_nms  # noqa: F401  (detection)
 from .ops.boxes import (box_area, box_convert, box_iou, generalized_box_iou,  # noqa: F401
                         generalized_box_iou_loss, encode_boxes, decode_boxes, grid_anchors)
+from .ops.linalg import norm as _norm
+from .ops.shape import normalize_axis
+from .ops.split import narrow
 from .norms import batch_norm, layer_norm, group_norm, instance_norm  # noqa: F401
 from .attention import scaled_dot_product_attention  # noqa: F401
 from .losses import (nll_loss, cross_entropy, mse_loss, l1_loss, binary_cross_entropy,  # noqa: F401
@@ -142,6 +145,263 @@ def log_softmax(x, dim=None, axis=None):
     [0.0, -10000.0]
     """
     return _softmax.log_softmax(x, dim_or_axis("log_softmax", dim, axis, default=-1))
+
+
+def hardtanh(x, min_val=-1.0, max_val=1.0, inplace=False):
+    """x limited to [min_val, max_val].
+
+    The gradient is 1 strictly inside and 0 at the bounds and beyond, PyTorch's hardtanh rule
+    (``clip``'s is 1 at the bounds, as torch.clamp's is), so a ``where`` picks the constant
+    bound at and beyond them and x elsewhere (a NaN stays NaN, with gradient 1, as in PyTorch).
+    ``inplace`` is accepted for PyTorch code; the result is a new tensor.
+
+    >>> import minigrad as mg, minigrad.functional as F
+    >>> F.hardtanh(mg.tensor([-3.0, 0.5, 3.0])).tolist()
+    [-1.0, 0.5, 1.0]
+    """
+    if min_val > max_val:
+        raise ValueError(f"hardtanh: min_val cannot be greater than max_val, got min_val="
+                         f"{min_val}, max_val={max_val}")
+    outside = (x.data <= min_val) | (x.data >= max_val)
+    return where(outside, xp_of(x.data).clip(x.data, min_val, max_val), x)
+
+
+def relu6(x, inplace=False):
+    """min(max(x, 0), 6): ``hardtanh(x, 0, 6)``, so the gradient is 0 at 0 and at 6.
+
+    >>> import minigrad as mg, minigrad.functional as F
+    >>> F.relu6(mg.tensor([-1.0, 3.0, 8.0])).tolist()
+    [0.0, 3.0, 6.0]
+    """
+    return hardtanh(x, 0.0, 6.0)
+
+
+def hardsigmoid(x, inplace=False):
+    """relu6(x + 3) / 6: 0 for x <= −3, 1 for x >= 3, (x + 3)/6 between; the gradient is 1/6
+    strictly between and 0 at ±3 and at a NaN (PyTorch's rule): outside, a constant is picked.
+
+    >>> import minigrad as mg, minigrad.functional as F
+    >>> F.hardsigmoid(mg.tensor([-4.0, 0.0, 4.0])).tolist()
+    [0.0, 0.5, 1.0]
+    """
+    inside = (x.data > -3) & (x.data < 3)
+    return where(inside, (x + 3) / 6, xp_of(x.data).clip((x.data + 3) / 6, 0.0, 1.0))
+
+
+def hardswish(x, inplace=False):
+    """x · relu6(x + 3) / 6 (MobileNetV3): 0 for x <= −3, x for x >= 3, x(x + 3)/6 between.
+
+    Each piece is picked by a ``where``, so the gradient at the joins is PyTorch's: 0 at −3
+    (the left piece) and 1 at 3 (the right piece); a NaN takes the right piece, as there.
+
+    >>> import minigrad as mg, minigrad.functional as F
+    >>> F.hardswish(mg.tensor([-4.0, 0.0, 1.5, 4.0])).tolist()
+    [0.0, 0.0, 1.125, 4.0]
+    """
+    return where(x.data <= -3, 0.0, where(x.data < 3, x * (x + 3) / 6, x))
+
+
+def mish(x, inplace=False):
+    """x · tanh(softplus(x)) (Misra, 2019), finite for any x: softplus is the stable primitive.
+
+    >>> import minigrad as mg, minigrad.functional as F
+    >>> F.mish(mg.tensor([-1e4, 0.0, 1e4])).tolist()
+    [-0.0, 0.0, 10000.0]
+    """
+    return x * tanh(softplus(x))
+
+
+def celu(x, alpha=1.0, inplace=False):
+    """max(0, x) + min(0, α(exp(x/α) − 1)) (Barron, 2017): x for x > 0, else α(exp(x/α) − 1).
+
+    exp only sees x <= 0 (clipped), so it cannot overflow for α > 0. α = 0 is refused (it
+    divides x), as PyTorch refuses it.
+
+    >>> import minigrad as mg, minigrad.functional as F
+    >>> F.celu(mg.tensor([-1e4, 2.0]), alpha=2.0).tolist()
+    [-2.0, 2.0]
+    """
+    if alpha == 0:
+        raise ValueError("celu: alpha cannot be 0 (x is divided by it)")
+    return where(x.data <= 0, (exp(clip(x, high=0.0) * (1.0 / alpha)) - 1) * alpha, x)
+
+
+def softsign(x):
+    """x / (1 + |x|), values in (−1, 1).
+
+    >>> import minigrad as mg, minigrad.functional as F
+    >>> F.softsign(mg.tensor([-1.0, 0.0, 3.0])).tolist()
+    [-0.5, 0.0, 0.75]
+    """
+    return x / (x.abs() + 1)
+
+
+def softmin(x, dim=None, axis=None):
+    """softmax(−x) along ``dim`` (default -1): the smallest entries get the largest weights.
+
+    >>> import minigrad as mg, minigrad.functional as F
+    >>> F.softmin(mg.tensor([[-1e4, -1e4]]), dim=1).tolist()
+    [[0.5, 0.5]]
+    """
+    return _softmax.softmax(-x, dim_or_axis("softmin", dim, axis, default=-1))
+
+
+def tanhshrink(x):
+    """x − tanh(x).
+
+    >>> import minigrad as mg, minigrad.functional as F
+    >>> F.tanhshrink(mg.tensor([0.0, 1e4])).tolist()
+    [0.0, 9999.0]
+    """
+    return x - tanh(x)
+
+
+def softshrink(x, lambd=0.5):
+    """x − λ for x > λ, x + λ for x < −λ, 0 between (the soft threshold of L1 shrinkage); the
+    gradient is 0 at ±λ. λ must be >= 0, as PyTorch requires. A NaN stays NaN.
+
+    >>> import minigrad as mg, minigrad.functional as F
+    >>> F.softshrink(mg.tensor([-2.0, 0.25, 2.0])).tolist()
+    [-1.5, 0.0, 1.5]
+    """
+    if not lambd >= 0:
+        raise ValueError(f"softshrink: lambd must be >= 0, got {lambd}")
+    between = (x.data >= -lambd) & (x.data <= lambd)
+    return where(between, 0.0, where(x.data < -lambd, x + lambd, x - lambd))
+
+
+def hardshrink(x, lambd=0.5):
+    """x where |x| > λ, 0 elsewhere (the gradient is 0 at ±λ, as in PyTorch).
+
+    >>> import minigrad as mg, minigrad.functional as F
+    >>> F.hardshrink(mg.tensor([-2.0, 0.5, 0.75])).tolist()
+    [-2.0, 0.0, 0.75]
+    """
+    return where((x.data >= -lambd) & (x.data <= lambd), 0.0, x)
+
+
+def threshold(x, threshold, value, inplace=False):
+    """x where x > ``threshold``, ``value`` elsewhere (the threshold itself included).
+
+    Written as "value where x <= threshold", as PyTorch compares, so a NaN stays NaN.
+
+    >>> import minigrad as mg, minigrad.functional as F
+    >>> F.threshold(mg.tensor([-1.0, 0.5, 2.0]), 0.5, -7.0).tolist()
+    [-7.0, -7.0, 2.0]
+    """
+    return where(x.data <= threshold, value, x)
+
+
+def glu(x, dim=-1):
+    """The gated linear unit a · sigmoid(b), where a and b are the two halves of x along ``dim``.
+
+    Parameters
+    ----------
+    x : Tensor, shape (..., 2M, ...), the axis ``dim`` of even length 2M
+    dim : int
+
+    Returns
+    -------
+    Tensor, shape (..., M, ...)
+
+    Examples
+    --------
+    >>> import minigrad as mg, minigrad.functional as F
+    >>> F.glu(mg.tensor([[3.0, 1e4]]), dim=1).tolist()
+    [[3.0]]
+    """
+    if x.ndim == 0:
+        raise ValueError("glu: a 0-d tensor has no dim to halve")
+    d = normalize_axis(dim, x.ndim, "glu")
+    M, odd = divmod(x.shape[d], 2)
+    if odd:
+        raise ValueError(f"glu: the halved dim must have even length, but dim {dim} has length "
+                         f"{x.shape[d]} (shape {x.shape})")
+    return narrow(x, d, 0, M) * sigmoid(narrow(x, d, M, M))
+
+
+def prelu(x, weight):
+    """x for x > 0, ``weight · x`` otherwise, one learned slope per channel (He et al., 2015).
+
+    Parameters
+    ----------
+    x : Tensor, shape (N, C, ...), or any shape when ``weight`` has one entry
+    weight : Tensor, shape (C,) or (1,) or ()
+        Broadcast along dim 1 (the channels), as in PyTorch; an input of fewer than 2 dims
+        counts as one channel. The gradient at x = 0 is ``weight``.
+
+    Returns
+    -------
+    Tensor, the shape of x
+
+    Examples
+    --------
+    >>> import minigrad as mg, minigrad.functional as F
+    >>> F.prelu(mg.tensor([[-2.0, 3.0], [-4.0, -1.0]]), mg.tensor([0.5, 0.25])).tolist()
+    [[-1.0, 3.0], [-2.0, -0.25]]
+    """
+    if weight.ndim > 1:
+        raise ValueError(f"prelu: weight must be a scalar or a 1-D tensor, got shape "
+                         f"{weight.shape}")
+    C = x.shape[1] if x.ndim >= 2 else 1
+    K = int(np.prod(weight.shape, dtype=np.int64))
+    if K == 1:
+        slope = weight.reshape(())
+    elif K == C:
+        slope = weight.reshape((C,) + (1,) * (x.ndim - 2))
+    else:
+        raise ValueError(f"prelu: weight has {K} entries, but an input of shape {x.shape} has "
+                         f"{C} channels (dim 1): give 1 or {C}")
+    return where(x.data > 0, x, slope * x)
+
+
+def normalize(x, p=2.0, dim=1, eps=1e-12):
+    """x / max(‖x‖_p, eps), the p-norm taken along ``dim`` (PyTorch's F.normalize).
+
+    Parameters
+    ----------
+    x : Tensor, any shape with the axis ``dim``
+    p : float
+        Any real p or ±inf, as in PyTorch: p = 0 divides by the count of nonzero entries (a
+        constant), p < 0 gives (Σ|x|^p)^(1/p), which is 0 for a row holding a 0.
+    dim : int
+    eps : float
+        The smallest divisor: a row of norm below it is divided by ``eps`` (a constant there).
+
+    Returns
+    -------
+    Tensor, the shape of x
+
+    Notes
+    -----
+    The gradient of |x|^p at an entry x = 0 is taken as 0 (PyTorch's), and a row of norm 0 never
+    reaches sqrt or the power 1/p at 0, whose derivative is infinite: the where's put 1 there
+    and the divisor eps, so every gradient is finite (1/eps · g for an all-zero row, as PyTorch).
+
+    Examples
+    --------
+    >>> import minigrad as mg, minigrad.functional as F
+    >>> F.normalize(mg.tensor([[3.0, 4.0], [0.0, 0.0]], dtype=mg.float64)).tolist()
+    [[0.6, 0.8], [0.0, 0.0]]
+    >>> F.normalize(mg.tensor([[3.0, -1.0]]), p=1).tolist()
+    [[0.75, -0.25]]
+    """
+    if isinstance(p, bool) or not isinstance(p, (int, float, np.floating, np.integer)):
+        raise TypeError(f"normalize: p must be a real number, got {p!r}")
+    d = normalize_axis(dim, x.ndim, "normalize")
+    if p == 0:
+        count = (x.data != 0).sum(axis=d, keepdims=True).astype(x.dtype)
+        return x / xp_of(x.data).maximum(count, eps)
+    if math.isinf(p):
+        n = _norm(x, p, d, keepdim=True)
+    else:
+        zero = x.data == 0
+        total = where(zero, 0.0, where(zero, 1.0, x).abs() ** p).sum(d, keepdim=True)
+        empty = total.data == 0
+        if p < 0:
+            empty = empty | zero.any(axis=d, keepdims=True)
+        n = where(empty, 0.0, where(empty, 1.0, total) ** (1.0 / p))
+    return x / where(n.data < eps, eps, n)
 
 
 def linear(x, weight, bias=None):
