@@ -86,9 +86,12 @@ class Module:
         return add_hook(self._forward_hooks, hook)
 
     def _check_new_name(self, kind, name, registry):
-        if "_parameters" not in self.__dict__:
+        """``registry`` is the attribute name of the dict that ``name`` goes into: looking the
+        dict up before __init__ has made it would raise a plain AttributeError instead."""
+        if registry not in self.__dict__:
             raise AttributeError(f"cannot register the {kind} {name!r} before "
                                  f"Module.__init__() has run: call super().__init__() first")
+        registry = self.__dict__[registry]
         if not isinstance(name, str):
             raise TypeError(f"{kind} name must be a str, got {type(name).__name__}")
         if not name or "." in name:
@@ -99,7 +102,7 @@ class Module:
 
     def register_parameter(self, name, param):
         """Add ``param`` (a Parameter, or None for an absent one such as ``bias=False``)."""
-        self._check_new_name("parameter", name, self._parameters)
+        self._check_new_name("parameter", name, "_parameters")
         if param is not None and not isinstance(param, Parameter):
             raise TypeError(f"cannot register a {type(param).__name__} as the parameter {name!r}"
                             " of " + type(self).__name__ + ": expected a Parameter or None "
@@ -112,7 +115,7 @@ class Module:
         Persistent buffers go into ``state_dict()``; non-persistent ones (derived caches) do not.
         ``tensor`` may be None for a buffer that this configuration does not use.
         """
-        self._check_new_name("buffer", name, self._buffers)
+        self._check_new_name("buffer", name, "_buffers")
         if tensor is not None and not isinstance(tensor, Tensor):
             raise TypeError(f"cannot register a {type(tensor).__name__} as the buffer {name!r} "
                             f"of {type(self).__name__}: expected a Tensor or None")
@@ -124,7 +127,7 @@ class Module:
 
     def add_module(self, name, module):
         """Add a sub-Module (or None) under ``name``, as ``self.<name> = module`` does."""
-        self._check_new_name("module", name, self._modules)
+        self._check_new_name("module", name, "_modules")
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"cannot add a {type(module).__name__} as the sub-module {name!r} of "
                             f"{type(self).__name__}: expected a Module or None")
