@@ -1,17 +1,23 @@
 """Activation layers: each wraps one function of ``F`` and stores its settings.
 
-They hold no parameters. Layers that take ``inplace`` in PyTorch accept it so that PyTorch code
-ports unchanged, but always compute out of place: minigrad refuses in-place changes to tensors
-its graph needs, and the results are the same.
+They hold no parameters, except PReLU's learned slopes (``weight``). Layers that take
+``inplace`` in PyTorch accept it so that PyTorch code ports unchanged, but always compute out of
+place: minigrad refuses in-place changes to tensors its graph needs, and the results are the
+same.
 
 Notation
 --------
 *      any shape; every layer here returns the shape of its input
 x      the input Tensor
 """
+import warnings
+
 import minigrad as mg
 import minigrad.functional as F
 from minigrad import Tensor
+from minigrad.checks import check_int
+from . import init as init_
+from .linear import new_parameter
 from .module import Module
 
 
@@ -302,3 +308,396 @@ class LogSoftmax(Module):
     def extra_repr(self):
         return f"dim={self.dim}"
 
+
+
+class Hardtanh(Module):
+    """x limited to [min_val, max_val]; the gradient is 0 at the bounds (PyTorch's rule).
+
+    Parameters
+    ----------
+    min_val, max_val : float
+        The bounds, min_val < max_val. ``min_value`` and ``max_value`` are their deprecated
+        PyTorch spellings, accepted with a warning.
+    inplace : bool
+        Accepted for PyTorch compatibility.
+
+    Shape
+    -----
+    x : Tensor, shape (*)
+    returns : Tensor, shape (*), values in [min_val, max_val]
+    """
+
+    def __init__(self, min_val=-1.0, max_val=1.0, inplace=False, min_value=None,
+                 max_value=None):
+        super().__init__()
+        if min_value is not None:
+            warnings.warn("Hardtanh: min_value is deprecated, use min_val", DeprecationWarning,
+                          stacklevel=2)
+            min_val = min_value
+        if max_value is not None:
+            warnings.warn("Hardtanh: max_value is deprecated, use max_val", DeprecationWarning,
+                          stacklevel=2)
+            max_val = max_value
+        if not max_val > min_val:
+            raise ValueError(f"{type(self).__name__}: max_val must be greater than min_val, got "
+                             f"min_val={min_val}, max_val={max_val}")
+        self.min_val = min_val
+        self.max_val = max_val
+        self.inplace = bool(inplace)
+
+    def forward(self, x):
+        _check_tensor(type(self).__name__, x)
+        return F.hardtanh(x, self.min_val, self.max_val)
+
+    def extra_repr(self):
+        return ", ".join(filter(None, [f"min_val={self.min_val}, max_val={self.max_val}",
+                                       _inplace_repr(self.inplace)]))
+
+
+class ReLU6(Hardtanh):
+    """min(max(x, 0), 6): a Hardtanh with bounds 0 and 6, as in PyTorch (MobileNet's ReLU).
+
+    Parameters
+    ----------
+    inplace : bool
+        Accepted for PyTorch compatibility.
+
+    Shape
+    -----
+    x : Tensor, shape (*)
+    returns : Tensor, shape (*), values in [0, 6]
+    """
+
+    def __init__(self, inplace=False):
+        super().__init__(0.0, 6.0, inplace)
+
+    def extra_repr(self):
+        return _inplace_repr(self.inplace)
+
+
+class Hardsigmoid(Module):
+    """relu6(x + 3) / 6, a piecewise-linear sigmoid.
+
+    Parameters
+    ----------
+    inplace : bool
+        Accepted for PyTorch compatibility (PyTorch's repr does not show it either).
+
+    Shape
+    -----
+    x : Tensor, shape (*)
+    returns : Tensor, shape (*), values in [0, 1]
+    """
+
+    def __init__(self, inplace=False):
+        super().__init__()
+        self.inplace = bool(inplace)
+
+    def forward(self, x):
+        _check_tensor("Hardsigmoid", x)
+        return F.hardsigmoid(x)
+
+
+class Hardswish(Module):
+    """x · relu6(x + 3) / 6 (MobileNetV3's swish).
+
+    Parameters
+    ----------
+    inplace : bool
+        Accepted for PyTorch compatibility (PyTorch's repr does not show it either).
+
+    Shape
+    -----
+    x : Tensor, shape (*)
+    returns : Tensor, shape (*)
+    """
+
+    def __init__(self, inplace=False):
+        super().__init__()
+        self.inplace = bool(inplace)
+
+    def forward(self, x):
+        _check_tensor("Hardswish", x)
+        return F.hardswish(x)
+
+
+class Mish(Module):
+    """x · tanh(softplus(x)) (Misra, 2019).
+
+    Parameters
+    ----------
+    inplace : bool
+        Accepted for PyTorch compatibility.
+
+    Shape
+    -----
+    x : Tensor, shape (*)
+    returns : Tensor, shape (*)
+    """
+
+    def __init__(self, inplace=False):
+        super().__init__()
+        self.inplace = bool(inplace)
+
+    def forward(self, x):
+        _check_tensor("Mish", x)
+        return F.mish(x)
+
+    def extra_repr(self):
+        return _inplace_repr(self.inplace)
+
+
+class CELU(Module):
+    """x for x > 0, ``alpha·(exp(x/alpha) − 1)`` otherwise (Barron, 2017).
+
+    Parameters
+    ----------
+    alpha : float, not 0
+    inplace : bool
+        Accepted for PyTorch compatibility.
+
+    Shape
+    -----
+    x : Tensor, shape (*)
+    returns : Tensor, shape (*)
+    """
+
+    def __init__(self, alpha=1.0, inplace=False):
+        super().__init__()
+        if alpha == 0:
+            raise ValueError("CELU: alpha cannot be 0 (x is divided by it)")
+        self.alpha = alpha
+        self.inplace = bool(inplace)
+
+    def forward(self, x):
+        _check_tensor("CELU", x)
+        return F.celu(x, self.alpha)
+
+    def extra_repr(self):
+        return ", ".join(filter(None, [f"alpha={self.alpha}", _inplace_repr(self.inplace)]))
+
+
+class Softsign(Module):
+    """x / (1 + |x|).
+
+    Shape
+    -----
+    x : Tensor, shape (*)
+    returns : Tensor, shape (*), values in (−1, 1)
+    """
+
+    def forward(self, x):
+        _check_tensor("Softsign", x)
+        return F.softsign(x)
+
+
+class Softmin(Module):
+    """softmax(−x) along ``dim``.
+
+    Parameters
+    ----------
+    dim : int
+        The axis that sums to 1. Defaults to the last axis, as ``Softmax`` does here.
+
+    Shape
+    -----
+    x : Tensor, shape (*)
+    returns : Tensor, shape (*)
+    """
+
+    def __init__(self, dim=-1):
+        super().__init__()
+        self.dim = -1 if dim is None else int(dim)
+
+    def forward(self, x):
+        _check_tensor("Softmin", x)
+        return F.softmin(x, dim=self.dim)
+
+    def extra_repr(self):
+        return f"dim={self.dim}"
+
+
+class Tanhshrink(Module):
+    """x − tanh(x).
+
+    Shape
+    -----
+    x : Tensor, shape (*)
+    returns : Tensor, shape (*)
+    """
+
+    def forward(self, x):
+        _check_tensor("Tanhshrink", x)
+        return F.tanhshrink(x)
+
+
+class Softshrink(Module):
+    """x − λ above λ, x + λ below −λ, 0 between.
+
+    Parameters
+    ----------
+    lambd : float, >= 0
+
+    Shape
+    -----
+    x : Tensor, shape (*)
+    returns : Tensor, shape (*)
+    """
+
+    def __init__(self, lambd=0.5):
+        super().__init__()
+        if not lambd >= 0:
+            raise ValueError(f"Softshrink: lambd must be >= 0, got {lambd}")
+        self.lambd = lambd
+
+    def forward(self, x):
+        _check_tensor("Softshrink", x)
+        return F.softshrink(x, self.lambd)
+
+    def extra_repr(self):
+        return str(self.lambd)
+
+
+class Hardshrink(Module):
+    """x where |x| > λ, 0 elsewhere.
+
+    Parameters
+    ----------
+    lambd : float
+
+    Shape
+    -----
+    x : Tensor, shape (*)
+    returns : Tensor, shape (*)
+    """
+
+    def __init__(self, lambd=0.5):
+        super().__init__()
+        self.lambd = lambd
+
+    def forward(self, x):
+        _check_tensor("Hardshrink", x)
+        return F.hardshrink(x, self.lambd)
+
+    def extra_repr(self):
+        return str(self.lambd)
+
+
+class Threshold(Module):
+    """x where x > ``threshold``, ``value`` elsewhere.
+
+    Parameters
+    ----------
+    threshold : float
+    value : float
+    inplace : bool
+        Accepted for PyTorch compatibility.
+
+    Shape
+    -----
+    x : Tensor, shape (*)
+    returns : Tensor, shape (*)
+    """
+
+    def __init__(self, threshold, value, inplace=False):
+        super().__init__()
+        self.threshold = threshold
+        self.value = value
+        self.inplace = bool(inplace)
+
+    def forward(self, x):
+        _check_tensor("Threshold", x)
+        return F.threshold(x, self.threshold, self.value)
+
+    def extra_repr(self):
+        return ", ".join(filter(None, [f"threshold={self.threshold}, value={self.value}",
+                                       _inplace_repr(self.inplace)]))
+
+
+class GLU(Module):
+    """The gated linear unit a · sigmoid(b), a and b the halves of x along ``dim``.
+
+    Parameters
+    ----------
+    dim : int
+
+    Shape
+    -----
+    x : Tensor, shape (*, 2M, *) with 2M along ``dim``
+    returns : Tensor, shape (*, M, *)
+    """
+
+    def __init__(self, dim=-1):
+        super().__init__()
+        self.dim = int(dim)
+
+    def forward(self, x):
+        _check_tensor("GLU", x)
+        return F.glu(x, self.dim)
+
+    def extra_repr(self):
+        return f"dim={self.dim}"
+
+
+class LogSigmoid(Module):
+    """log(sigmoid(x)) = −softplus(−x), finite for any x.
+
+    Shape
+    -----
+    x : Tensor, shape (*)
+    returns : Tensor, shape (*), values <= 0
+    """
+
+    def forward(self, x):
+        _check_tensor("LogSigmoid", x)
+        return F.logsigmoid(x)
+
+
+class PReLU(Module):
+    """x for x > 0, ``weight·x`` otherwise, with learned slopes (He et al., 2015).
+
+    Parameters
+    ----------
+    num_parameters : int
+        1 (one slope shared by every entry) or the number of channels C (dim 1 of the input).
+    init : float
+        The initial slope.
+    device, dtype : optional
+        Where and in which float type to create the weight (default CPU, float32).
+
+    Attributes
+    ----------
+    weight : Parameter, shape (num_parameters,)
+        PyTorch's name, so state dicts exchange.
+
+    Shape
+    -----
+    x : Tensor, shape (N, C, *), or any shape when num_parameters is 1
+    returns : Tensor, shape of x
+
+    Examples
+    --------
+    >>> import minigrad as mg
+    >>> layer = PReLU(2, init=0.5)
+    >>> layer(mg.tensor([[-2.0, -4.0]])).tolist()
+    [[-1.0, -2.0]]
+    >>> layer
+    PReLU(num_parameters=2)
+    """
+
+    def __init__(self, num_parameters=1, init=0.25, device=None, dtype=None):
+        super().__init__()
+        self.num_parameters = check_int("PReLU", "num_parameters", num_parameters, low=1)
+        self.init = init
+        self.weight = new_parameter((self.num_parameters,), device, dtype)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        init_.constant_(self.weight, self.init)
+
+    def forward(self, x):
+        _check_tensor("PReLU", x)
+        return F.prelu(x, self.weight)
+
+    def extra_repr(self):
+        return f"num_parameters={self.num_parameters}"
