@@ -22,6 +22,7 @@ from .normalization import (BatchNorm1d, BatchNorm2d, InstanceNorm1d, InstanceNo
 from .dropout import Dropout, Dropout2d
 from .padding import ZeroPad2d, ConstantPad2d, ReflectionPad2d, ReplicationPad2d
 from .pixelshuffle import PixelShuffle, PixelUnshuffle
+from .fold import Fold, Unfold
 from .parameter_containers import ParameterList, ParameterDict
 from .activation import (ReLU, LeakyReLU, ELU, SELU, GELU, Sigmoid, Tanh, SiLU, Softplus,
                          Softmax, LogSoftmax)
@@ -46,8 +47,8 @@ __all__ = ["init", "Parameter", "Module", "RemovableHandle", "IncompatibleKeys",
            "MaxUnpool2d", "AvgPool1d", "AvgPool2d", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d",
            "Upsample", "BatchNorm1d", "BatchNorm2d", "InstanceNorm1d", "InstanceNorm2d",
            "LayerNorm", "GroupNorm", "Dropout", "Dropout2d", "ZeroPad2d", "ConstantPad2d",
-           "ReflectionPad2d", "ReplicationPad2d", "PixelShuffle", "PixelUnshuffle",
-           "ParameterList", "ParameterDict", "ReLU", "LeakyReLU", "ELU", "SELU", "GELU",
+           "ReflectionPad2d", "ReplicationPad2d", "PixelShuffle", "PixelUnshuffle", "Fold",
+           "Unfold", "ParameterList", "ParameterDict", "ReLU", "LeakyReLU", "ELU", "SELU", "GELU",
            "Sigmoid", "Tanh", "SiLU", "Softplus", "Softmax", "LogSoftmax", "Embedding",
            "RNNCell", "LSTMCell", "GRUCell", "RNN", "LSTM", "GRU",
            "CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss",

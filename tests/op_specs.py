@@ -203,6 +203,8 @@ spec("getitem", lambda x, key: x[key], S.getitem_inputs(), lambda x, key: x[key]
 spec("pad", lambda x, pad_width: mg.pad(x, pad_width), S.pad_inputs(),
      lambda x, pad_width: np.pad(x, pad_width))
 spec("F.pad", F.pad, S.torch_pad_inputs(), R.torch_pad)
+spec("unfold", F.unfold, S.fold_inputs(), R.unfold)
+spec("fold", F.fold, S.fold_inputs(fold=True), R.fold)
 spec("repeat", lambda x, sizes: x.repeat(*sizes), S.repeat_inputs(),
      lambda x, sizes: np.tile(x, sizes))
 spec("expand_squeeze_flatten", lambda x: x.unsqueeze(0).expand(2, *x.shape).flatten(1)

@@ -283,6 +283,36 @@ def adaptive_avg_pool1d(x, output_size):
     return adaptive_avg_pool2d(x[:, :, None], (1, output_size))[:, :, 0]
 
 
+def unfold(x, kernel_size, dilation=1, padding=0, stride=1):
+    """Every window as a column, by explicit loops over (c, kh, kw) and (oh, ow)."""
+    (KH, KW), (DH, DW), (PH, PW), (SH, SW) = (_pair(v) for v in (kernel_size, dilation,
+                                                                 padding, stride))
+    N, C, H, W = x.shape
+    xp = np.pad(x, ((0, 0), (0, 0), (PH, PH), (PW, PW)))
+    OH = (H + 2 * PH - DH * (KH - 1) - 1) // SH + 1
+    OW = (W + 2 * PW - DW * (KW - 1) - 1) // SW + 1
+    out = np.zeros((N, C * KH * KW, OH * OW))
+    for c, kh, kw, oh, ow in itertools.product(range(C), range(KH), range(KW), range(OH),
+                                               range(OW)):
+        out[:, (c * KH + kh) * KW + kw, oh * OW + ow] = xp[:, c, oh * SH + kh * DH,
+                                                           ow * SW + kw * DW]
+    return out
+
+
+def fold(x, output_size, kernel_size, dilation=1, padding=0, stride=1):
+    """Each column added onto its window, by explicit loops; the padding cropped at the end."""
+    (H, W), (KH, KW), (DH, DW), (PH, PW), (SH, SW) = (_pair(v) for v in (
+        output_size, kernel_size, dilation, padding, stride))
+    N, CKK, L = x.shape
+    C = CKK // (KH * KW)
+    OW = (W + 2 * PW - DW * (KW - 1) - 1) // SW + 1
+    out = np.zeros((N, C, H + 2 * PH, W + 2 * PW))
+    for c, kh, kw, window in itertools.product(range(C), range(KH), range(KW), range(L)):
+        oh, ow = divmod(window, OW)
+        out[:, c, oh * SH + kh * DH, ow * SW + kw * DW] += x[:, (c * KH + kh) * KW + kw, window]
+    return out[:, :, PH:PH + H, PW:PW + W]
+
+
 def torch_pad(x, pad, mode="constant", value=None):
     """PyTorch's F.pad through numpy.pad: widths last axis first; negative constant widths crop
     (sliced off first). NumPy's 'reflect', 'edge' and 'wrap' are PyTorch's 'reflect',

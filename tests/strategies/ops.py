@@ -244,6 +244,19 @@ def pool1d_inputs(draw, kind):
 
 
 @st.composite
+def fold_inputs(draw, fold=False):
+    """F.unfold's image and keywords (kernel_size, dilation, padding, stride: pairs of a
+    conv_geometry draw); with ``fold``, the columns of that geometry instead, and output_size."""
+    g = draw(conv_geometry(max_size=4))
+    kw = dict(kernel_size=(g["KH"], g["KW"]), dilation=(g["DH"], g["DW"]),
+              padding=(g["PH"], g["PW"]), stride=(g["SH"], g["SW"]))
+    if not fold:
+        return (draw(values((g["N"], g["C"], g["H"], g["W"]))),), kw
+    columns = (g["N"], g["C"] * g["KH"] * g["KW"], g["OH"] * g["OW"])
+    return (draw(values(columns)),), {"output_size": (g["H"], g["W"]), **kw}
+
+
+@st.composite
 def max_pool_inputs(draw, tied=False):
     """A distinct (or ``tied``) image and max_pool2d's keywords, dilation, ceil_mode and
     return_indices drawn."""
