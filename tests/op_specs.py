@@ -205,6 +205,10 @@ spec("pad", lambda x, pad_width: mg.pad(x, pad_width), S.pad_inputs(),
 spec("F.pad", F.pad, S.torch_pad_inputs(), R.torch_pad)
 spec("unfold", F.unfold, S.fold_inputs(), R.unfold)
 spec("fold", F.fold, S.fold_inputs(fold=True), R.fold)
+spec("affine_grid", F.affine_grid, S.affine_grid_inputs(), R.affine_grid)
+spec("grid_sample", F.grid_sample, S.grid_sample_inputs(mode="bilinear"), R.grid_sample,
+     note="bilinear: in input and grid, the grid kept off the kinks; 'nearest' has no gradient "
+          "in the grid and is compared in tests/ops/test_spatial.py")
 spec("repeat", lambda x, sizes: x.repeat(*sizes), S.repeat_inputs(),
      lambda x, sizes: np.tile(x, sizes))
 spec("expand_squeeze_flatten", lambda x: x.unsqueeze(0).expand(2, *x.shape).flatten(1)

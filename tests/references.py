@@ -313,6 +313,62 @@ def fold(x, output_size, kernel_size, dilation=1, padding=0, stride=1):
     return out[:, :, PH:PH + H, PW:PW + W]
 
 
+def _normalised(n, align_corners):
+    """The normalised coordinate of each of n pixels along an axis."""
+    if n == 1:
+        return [0.0]
+    if align_corners:
+        return [-1.0 + 2.0 * i / (n - 1) for i in range(n)]
+    return [(2.0 * i + 1.0) / n - 1.0 for i in range(n)]
+
+
+def affine_grid(theta, size, align_corners=None):
+    """grid[n, h, w] = theta[n] @ (x_w, y_h, 1), pixel by pixel."""
+    N, _, H, W = size
+    grid = np.zeros((N, H, W, 2))
+    for n, (h, y), (w, x) in itertools.product(range(N), enumerate(_normalised(H, align_corners)),
+                                               enumerate(_normalised(W, align_corners))):
+        grid[n, h, w] = theta[n] @ np.array([x, y, 1.0])
+    return grid
+
+
+def grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=None):
+    """x read at each grid point, one point at a time, following PyTorch's documented rules
+    (unnormalise, then clamp or reflect the pixel coordinate, then interpolate; zeros outside)."""
+    N, C, H, W = x.shape
+    _, Ho, Wo, _ = grid.shape
+
+    def pixel(coordinate, n):
+        c = (coordinate + 1) / 2 * (n - 1) if align_corners else ((coordinate + 1) * n - 1) / 2
+        if padding_mode == "border":
+            c = min(max(c, 0.0), n - 1.0)
+        elif padding_mode == "reflection":
+            low, high = (0.0, n - 1.0) if align_corners else (-0.5, n - 0.5)
+            if high > low:
+                distance, span = abs(c - low), high - low
+                flips = math.floor(distance / span)
+                extra = distance - flips * span
+                c = low + (extra if flips % 2 == 0 else span - extra)
+            c = min(max(c, 0.0), n - 1.0)
+        return c
+
+    def at(n, row, col):
+        inside = 0 <= row < H and 0 <= col < W
+        return x[n, :, row, col] if inside else np.zeros(C)
+
+    out = np.zeros((N, C, Ho, Wo))
+    for n, h, w in itertools.product(range(N), range(Ho), range(Wo)):
+        ix, iy = pixel(grid[n, h, w, 0], W), pixel(grid[n, h, w, 1], H)
+        if mode == "nearest":
+            out[n, :, h, w] = at(n, int(np.rint(iy)), int(np.rint(ix)))
+            continue
+        x0, y0 = math.floor(ix), math.floor(iy)
+        fx, fy = ix - x0, iy - y0
+        out[n, :, h, w] = ((1 - fy) * ((1 - fx) * at(n, y0, x0) + fx * at(n, y0, x0 + 1))
+                           + fy * ((1 - fx) * at(n, y0 + 1, x0) + fx * at(n, y0 + 1, x0 + 1)))
+    return out
+
+
 def torch_pad(x, pad, mode="constant", value=None):
     """PyTorch's F.pad through numpy.pad: widths last axis first; negative constant widths crop
     (sliced off first). NumPy's 'reflect', 'edge' and 'wrap' are PyTorch's 'reflect',

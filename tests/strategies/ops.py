@@ -257,6 +257,39 @@ def fold_inputs(draw, fold=False):
 
 
 @st.composite
+def affine_grid_inputs(draw):
+    """theta (N, 2, 3), the output size (N, C, H, W) and align_corners."""
+    N = draw(st.integers(1, 2))
+    size = (N, draw(st.integers(1, 2)), draw(st.integers(1, 4)), draw(st.integers(1, 4)))
+    return (draw(values((N, 2, 3))),), {"size": size, "align_corners": draw(st.booleans())}
+
+
+@st.composite
+def grid_sample_inputs(draw, mode=None):
+    """(input (N, C, H, W), grid (N, Ho, Wo, 2)) and grid_sample's keywords, with every grid
+    point's pixel coordinate at least 0.1 from the kinks: integers (the bilinear weights and
+    the clamp of 'border') and, without align_corners, half-integers (the edges that
+    'reflection' folds about and that 'nearest' rounds at). Points reach past the image on
+    both sides, so the padding modes all act."""
+    N, C = draw(st.integers(1, 2)), draw(st.integers(1, 2))
+    H, W = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    Ho, Wo = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    corners = draw(st.booleans())
+    fraction = st.sampled_from([0.15, 0.3, 0.35, 0.65, 0.7, 0.85])
+
+    def coordinate(n):
+        pixel = draw(st.integers(-2, n + 1)) + draw(fraction)
+        # back to [-1, 1] coordinates (a length-1 axis with align_corners ignores them)
+        return (2 * pixel / (n - 1) - 1) if corners and n > 1 else (2 * pixel + 1) / n - 1
+    grid = np.array([[[[coordinate(W), coordinate(H)] for _ in range(Wo)] for _ in range(Ho)]
+                     for _ in range(N)])
+    params = {"mode": mode or draw(st.sampled_from(["bilinear", "nearest"])),
+              "padding_mode": draw(st.sampled_from(["zeros", "border", "reflection"])),
+              "align_corners": corners}
+    return (draw(values((N, C, H, W))), grid), params
+
+
+@st.composite
 def max_pool_inputs(draw, tied=False):
     """A distinct (or ``tied``) image and max_pool2d's keywords, dilation, ceil_mode and
     return_indices drawn."""
