@@ -20,7 +20,10 @@ from .pooling import (MaxPool1d, MaxPool2d, MaxUnpool2d, AvgPool1d, AvgPool2d, A
 from .normalization import (BatchNorm1d, BatchNorm2d, InstanceNorm1d, InstanceNorm2d,
                             LayerNorm, GroupNorm)
 from .dropout import Dropout, Dropout2d
-from .padding import ZeroPad2d, ConstantPad2d, ReflectionPad2d, ReplicationPad2d
+from .padding import (ConstantPad1d, ConstantPad2d, ConstantPad3d, ZeroPad1d, ZeroPad2d,
+                      ZeroPad3d, ReflectionPad1d, ReflectionPad2d, ReflectionPad3d,
+                      ReplicationPad1d, ReplicationPad2d, ReplicationPad3d, CircularPad1d,
+                      CircularPad2d, CircularPad3d)
 from .pixelshuffle import PixelShuffle, PixelUnshuffle
 from .fold import Fold, Unfold
 from .parameter_containers import ParameterList, ParameterDict
@@ -46,9 +49,11 @@ __all__ = ["init", "Parameter", "Module", "RemovableHandle", "IncompatibleKeys",
            "Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d", "MaxPool1d", "MaxPool2d",
            "MaxUnpool2d", "AvgPool1d", "AvgPool2d", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d",
            "Upsample", "BatchNorm1d", "BatchNorm2d", "InstanceNorm1d", "InstanceNorm2d",
-           "LayerNorm", "GroupNorm", "Dropout", "Dropout2d", "ZeroPad2d", "ConstantPad2d",
-           "ReflectionPad2d", "ReplicationPad2d", "PixelShuffle", "PixelUnshuffle", "Fold",
-           "Unfold", "ParameterList", "ParameterDict", "ReLU", "LeakyReLU", "ELU", "SELU", "GELU",
+           "LayerNorm", "GroupNorm", "Dropout", "Dropout2d", "ConstantPad1d", "ConstantPad2d",
+           "ConstantPad3d", "ZeroPad1d", "ZeroPad2d", "ZeroPad3d", "ReflectionPad1d",
+           "ReflectionPad2d", "ReflectionPad3d", "ReplicationPad1d", "ReplicationPad2d",
+           "ReplicationPad3d", "CircularPad1d", "CircularPad2d", "CircularPad3d", "PixelShuffle",
+           "PixelUnshuffle", "Fold", "Unfold", "ParameterList", "ParameterDict", "ReLU", "LeakyReLU", "ELU", "SELU", "GELU",
            "Sigmoid", "Tanh", "SiLU", "Softplus", "Softmax", "LogSoftmax", "Embedding",
            "RNNCell", "LSTMCell", "GRUCell", "RNN", "LSTM", "GRU",
            "CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss",

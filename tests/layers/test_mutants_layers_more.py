@@ -368,9 +368,9 @@ def test_constant_pad_crops_each_side_on_its_own():
 
 def test_padding_reprs():
     assert repr(L.ConstantPad2d(1, 2)) == "ConstantPad2d(padding=(1, 1, 1, 1), value=2.0)"
-    assert repr(L.ZeroPad2d((1, 2, 3, 4))) == "ZeroPad2d(padding=(1, 2, 3, 4))"
-    assert repr(L.ReflectionPad2d(1)) == "ReflectionPad2d(padding=(1, 1, 1, 1))"
-    assert repr(L.ReplicationPad2d((0, 1, 2, 3))) == "ReplicationPad2d(padding=(0, 1, 2, 3))"
+    assert repr(L.ZeroPad2d((1, 2, 3, 4))) == "ZeroPad2d((1, 2, 3, 4))"  # PyTorch's reprs
+    assert repr(L.ReflectionPad2d(1)) == "ReflectionPad2d((1, 1, 1, 1))"
+    assert repr(L.ReplicationPad2d((0, 1, 2, 3))) == "ReplicationPad2d((0, 1, 2, 3))"
     assert L.ZeroPad2d(2).value == 0.0
 
 
