@@ -21,7 +21,7 @@ from strategies.softmax import softmax_inputs
 
 
 def sigmoid(x):
-    return 1 / (1 + np.exp(-x))
+    return np.exp(-np.logaddexp(0.0, -x))  # 1 / (1 + exp(-x)) without overflow
 
 
 def hardtanh(x, min_val=-1.0, max_val=1.0):
