@@ -37,7 +37,8 @@ from .ops.boxes import (box_area, box_convert, box_iou, generalized_box_iou,  # 
 from .ops.linalg import norm as _norm
 from .ops.shape import normalize_axis
 from .ops.split import narrow
-from .norms import batch_norm, layer_norm, group_norm, instance_norm  # noqa: F401
+from .norms import (batch_norm, layer_norm, group_norm, instance_norm,  # noqa: F401
+                    local_response_norm, rms_norm)
 from .attention import scaled_dot_product_attention  # noqa: F401
 from .losses import (nll_loss, cross_entropy, mse_loss, l1_loss, binary_cross_entropy,  # noqa: F401
                      binary_cross_entropy_with_logits, kl_div, multi_margin_loss,

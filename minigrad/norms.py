@@ -34,7 +34,7 @@ import numpy as np
 from .backend import is_cuda_array
 from .ops.elementwise import sqrt
 from .ops.norm import BatchNormTrain, LayerNorm
-from .ops.shape import reshape
+from .ops.shape import pad, reshape
 from .tensor import Tensor
 
 _FUSED_DTYPES = (np.float32, np.float64)
@@ -246,3 +246,76 @@ def instance_norm(x, running_mean=None, running_var=None, weight=None, bias=None
         return batch_norm(x, running_mean, running_var, weight, bias, False, momentum, eps)
     out = _normalize(x, tuple(range(2, x.ndim)), eps)
     return _affine(out, weight, bias)
+
+
+def rms_norm(x, normalized_shape, weight=None, eps=None):
+    """Divide by the root mean square over the last ``len(normalized_shape)`` axes, then scale
+    elementwise (Zhang & Sennrich, 2019): ``x / √(mean(x²) + eps) · weight``. No centring and
+    no shift, unlike :func:`layer_norm`.
+
+    Parameters
+    ----------
+    x : Tensor, shape (..., *normalized_shape)
+    normalized_shape : int or tuple of ints
+    weight : Tensor, shape normalized_shape, optional
+    eps : float, optional
+        Added under the root; None takes the machine epsilon of x's dtype, as PyTorch does.
+
+    Examples
+    --------
+    >>> import minigrad as mg, minigrad.functional as F
+    >>> F.rms_norm(mg.tensor([[3.0, 4.0]]), 2, eps=0.0).numpy().round(4).tolist()
+    [[0.8485, 1.1314]]
+    """
+    op = "rms_norm"
+    _check_input(op, x)
+    normalized_shape = (normalized_shape,) if isinstance(normalized_shape, int) \
+        else tuple(normalized_shape)
+    k = len(normalized_shape)
+    if x.shape[x.ndim - k:] != normalized_shape:
+        raise ValueError(f"{op}: input of shape {x.shape} does not end with normalized_shape "
+                         f"{normalized_shape}")
+    _check_shape(op, "weight", weight, normalized_shape)
+    eps = float(np.finfo(x.dtype).eps) if eps is None else float(eps)
+    if eps < 0:
+        raise ValueError(f"{op}: eps must be >= 0, got {eps}")
+    axes = tuple(range(x.ndim - k, x.ndim))
+    out = x / sqrt((x * x).mean(axes, keepdims=True) + eps)
+    return out if weight is None else out * weight
+
+
+def local_response_norm(x, size, alpha=1e-4, beta=0.75, k=1.0):
+    """Divide each channel by the activity of its ``size`` neighbouring channels (AlexNet's
+    normalisation, Krizhevsky et al., 2012), PyTorch's form:
+
+        y_c = x_c / (k + alpha / size · Σ_{c'} x_{c'}²) ** beta
+
+    the sum over channels c − size // 2 ... c + (size − 1) // 2, missing channels counting as 0.
+
+    Parameters
+    ----------
+    x : Tensor, shape (N, C, ...), at least 3-D
+    size : int
+        The channels in each window, >= 1.
+    alpha, beta, k : float
+
+    Examples
+    --------
+    >>> import minigrad as mg, minigrad.functional as F
+    >>> y = F.local_response_norm(mg.tensor([[[1.0], [2.0]]]), 2, alpha=2.0, beta=1.0)
+    >>> y.numpy().round(4).tolist()
+    [[[0.5], [0.3333]]]
+    """
+    op = "local_response_norm"
+    _check_input(op, x)
+    if x.ndim < 3:
+        raise ValueError(f"{op}: expected an input of shape (N, C, ...) with at least 3 axes, "
+                         f"got shape {x.shape}")
+    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+        raise ValueError(f"{op}: size must be an int >= 1, got {size!r}")
+    C = x.shape[1]
+    squares = pad(x * x, ((0, 0), (size // 2, (size - 1) // 2)) + ((0, 0),) * (x.ndim - 2))
+    window = squares[:, 0:C]
+    for shift in range(1, size):
+        window = window + squares[:, shift:shift + C]
+    return x / (k + (alpha / size) * window) ** beta
