@@ -18,7 +18,7 @@ from .conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
 from .pooling import (MaxPool1d, MaxPool2d, MaxUnpool2d, AvgPool1d, AvgPool2d, AdaptiveAvgPool1d,
                       AdaptiveAvgPool2d, Upsample)
 from .normalization import (BatchNorm1d, BatchNorm2d, InstanceNorm1d, InstanceNorm2d,
-                            LayerNorm, GroupNorm)
+                            LayerNorm, GroupNorm, RMSNorm, LocalResponseNorm)
 from .dropout import Dropout, Dropout2d
 from .padding import (ConstantPad1d, ConstantPad2d, ConstantPad3d, ZeroPad1d, ZeroPad2d,
                       ZeroPad3d, ReflectionPad1d, ReflectionPad2d, ReflectionPad3d,
@@ -49,19 +49,20 @@ __all__ = ["init", "Parameter", "Module", "RemovableHandle", "IncompatibleKeys",
            "Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d", "MaxPool1d", "MaxPool2d",
            "MaxUnpool2d", "AvgPool1d", "AvgPool2d", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d",
            "Upsample", "BatchNorm1d", "BatchNorm2d", "InstanceNorm1d", "InstanceNorm2d",
-           "LayerNorm", "GroupNorm", "Dropout", "Dropout2d", "ConstantPad1d", "ConstantPad2d",
-           "ConstantPad3d", "ZeroPad1d", "ZeroPad2d", "ZeroPad3d", "ReflectionPad1d",
-           "ReflectionPad2d", "ReflectionPad3d", "ReplicationPad1d", "ReplicationPad2d",
-           "ReplicationPad3d", "CircularPad1d", "CircularPad2d", "CircularPad3d", "PixelShuffle",
-           "PixelUnshuffle", "Fold", "Unfold", "ParameterList", "ParameterDict", "ReLU", "LeakyReLU", "ELU", "SELU", "GELU",
-           "Sigmoid", "Tanh", "SiLU", "Softplus", "Softmax", "LogSoftmax", "Embedding",
-           "RNNCell", "LSTMCell", "GRUCell", "RNN", "LSTM", "GRU",
-           "CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss",
-           "BCELoss", "BCEWithLogitsLoss", "KLDivLoss", "MarginRankingLoss", "HingeEmbeddingLoss",
-           "MultiMarginLoss", "CosineEmbeddingLoss", "TripletMarginLoss", "GaussianNLLLoss",
-           "CosineSimilarity", "PairwiseDistance", "MultiheadAttention",
-           "TransformerEncoderLayer", "TransformerDecoderLayer", "TransformerEncoder",
-           "TransformerDecoder", "Transformer", "PositionalEncoding", "LearnedPositionalEncoding"]
+           "LayerNorm", "GroupNorm", "RMSNorm", "LocalResponseNorm", "Dropout", "Dropout2d",
+           "ConstantPad1d", "ConstantPad2d", "ConstantPad3d", "ZeroPad1d", "ZeroPad2d",
+           "ZeroPad3d", "ReflectionPad1d", "ReflectionPad2d", "ReflectionPad3d",
+           "ReplicationPad1d", "ReplicationPad2d", "ReplicationPad3d", "CircularPad1d",
+           "CircularPad2d", "CircularPad3d", "PixelShuffle", "PixelUnshuffle", "Fold", "Unfold",
+           "ParameterList", "ParameterDict", "ReLU", "LeakyReLU", "ELU", "SELU", "GELU", "Sigmoid",
+           "Tanh", "SiLU", "Softplus", "Softmax", "LogSoftmax", "Embedding", "RNNCell", "LSTMCell",
+           "GRUCell", "RNN", "LSTM", "GRU", "CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss",
+           "SmoothL1Loss", "HuberLoss", "BCELoss", "BCEWithLogitsLoss", "KLDivLoss",
+           "MarginRankingLoss", "HingeEmbeddingLoss", "MultiMarginLoss", "CosineEmbeddingLoss",
+           "TripletMarginLoss", "GaussianNLLLoss", "CosineSimilarity", "PairwiseDistance",
+           "MultiheadAttention", "TransformerEncoderLayer", "TransformerDecoderLayer",
+           "TransformerEncoder", "TransformerDecoder", "Transformer", "PositionalEncoding",
+           "LearnedPositionalEncoding"]
 __all__ += ["EdgeModel", "NodeModel", "MessagePassing", "GCNConv", "GATConv", "GINConv",
             "global_add_pool", "global_mean_pool", "global_max_pool"]
 __all__ += ["DistributedDataParallel", "SyncBatchNorm"]

@@ -361,6 +361,90 @@ class LayerNorm(Module):
                 f"elementwise_affine={self.elementwise_affine}, bias={self.bias is not None}")
 
 
+class RMSNorm(Module):
+    """Divide by the root mean square over the trailing ``normalized_shape`` axes, then scale
+    (Zhang & Sennrich, 2019): LayerNorm without the centring and the shift.
+
+    Parameters
+    ----------
+    normalized_shape : int or tuple of int
+    eps : float, optional
+        None (the default) takes the machine epsilon of the input's dtype, as PyTorch does.
+    elementwise_affine : bool
+        Learn ``weight`` (init 1) of shape normalized_shape.
+    device, dtype : optional
+
+    Shape
+    -----
+    x : Tensor, shape (*, *normalized_shape)
+    returns : Tensor, the same shape
+
+    Examples
+    --------
+    >>> import minigrad as mg
+    >>> RMSNorm(2, eps=0.0)(mg.tensor([[3.0, 4.0]])).numpy().round(4).tolist()
+    [[0.8485, 1.1314]]
+    """
+
+    def __init__(self, normalized_shape, eps=None, elementwise_affine=True, *, device=None,
+                 dtype=None):
+        super().__init__()
+        shape = (normalized_shape,) if not isinstance(normalized_shape, (tuple, list)) \
+            else tuple(normalized_shape)
+        self.normalized_shape = tuple(check_int("RMSNorm", "normalized_shape", n, 1)
+                                      for n in shape)
+        if eps is not None and not eps >= 0:
+            raise ValueError(f"RMSNorm: eps must be >= 0 or None, got {eps}")
+        self.eps = None if eps is None else float(eps)
+        self.elementwise_affine = bool(elementwise_affine)
+        _add_scale_and_shift(self, self.normalized_shape, self.elementwise_affine, False, device,
+                             dtype)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        _reset_scale_and_shift(self)
+
+    def forward(self, x):
+        k = len(self.normalized_shape)
+        if not isinstance(x, Tensor) or x.ndim < k or x.shape[x.ndim - k:] != \
+                self.normalized_shape:
+            shape = x.shape if isinstance(x, Tensor) else type(x).__name__
+            raise ValueError(f"RMSNorm: expected an input whose trailing axes are "
+                             f"normalized_shape {self.normalized_shape}, got {shape}")
+        return F.rms_norm(x, self.normalized_shape, self.weight, self.eps)
+
+    def extra_repr(self):
+        return (f"{self.normalized_shape}, eps={self.eps}, "
+                f"elementwise_affine={self.elementwise_affine}")
+
+
+class LocalResponseNorm(Module):
+    """Divide each channel by the activity of its ``size`` neighbouring channels (AlexNet):
+    ``x_c / (k + alpha / size · Σ x_c'²) ** beta``; see ``F.local_response_norm``.
+
+    Parameters
+    ----------
+    size : int
+    alpha, beta, k : float
+
+    Shape
+    -----
+    x : Tensor, shape (N, C, ...), at least 3-D
+    returns : Tensor, the same shape
+    """
+
+    def __init__(self, size, alpha=1e-4, beta=0.75, k=1.0):
+        super().__init__()
+        self.size = check_int("LocalResponseNorm", "size", size, 1)
+        self.alpha, self.beta, self.k = float(alpha), float(beta), float(k)
+
+    def forward(self, x):
+        return F.local_response_norm(x, self.size, self.alpha, self.beta, self.k)
+
+    def extra_repr(self):
+        return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"
+
+
 class GroupNorm(Module):
     """Normalise each group of C/G channels of each sample over its channels and pixels
     (Wu & He, 2018); independent of the batch size.

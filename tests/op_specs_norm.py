@@ -2,13 +2,15 @@
 eval, with or without running statistics and an affine map, eps, momentum) and F.layer_norm
 over one or two normalized axes, against NumPy, with gradcheck and gradgradcheck (the second
 order runs through BatchNormBackward's and LayerNormBackward's backward, written in ops).
-F.group_norm and F.instance_norm reach the layer-norm kernel too; op_specs.py declares them."""
+F.group_norm and F.instance_norm reach the layer-norm kernel too; op_specs.py declares them.
+F.rms_norm and F.local_response_norm, composites, are here too, against loop references."""
 import numpy as np
 
 import minigrad as mg
 import minigrad.functional as F
 from op_specs import spec
-from strategies.norm import batch_norm_inputs, layer_norm_inputs
+from strategies.norm import (batch_norm_inputs, layer_norm_inputs, local_response_norm_inputs,
+                            rms_norm_inputs)
 
 
 def _batch_norm(x, w=None, b=None, *, training, eps, momentum, running_mean=None,
@@ -43,3 +45,28 @@ spec("layer_norm_options",
      lambda x, w=None, b=None, *, normalized_shape, eps: F.layer_norm(x, normalized_shape, w, b,
                                                                       eps=eps),
      layer_norm_inputs(), _layer_norm_reference)
+
+
+def _rms_norm_reference(x, w=None, *, normalized_shape, eps):
+    axes = tuple(range(x.ndim - len(normalized_shape), x.ndim))
+    eps = np.finfo(x.dtype).eps if eps is None else eps
+    out = x / np.sqrt((x ** 2).mean(axes, keepdims=True) + eps)
+    return out if w is None else out * w
+
+
+def _local_response_norm_reference(x, *, size, alpha, beta, k):
+    """Each channel over the sum of squares of channels c - size//2 ... c + (size-1)//2."""
+    C = x.shape[1]
+    out = np.empty_like(x)
+    for c in range(C):
+        window = range(max(0, c - size // 2), min(C, c + (size - 1) // 2 + 1))
+        total = sum(x[:, j] ** 2 for j in window)
+        out[:, c] = x[:, c] / (k + alpha / size * total) ** beta
+    return out
+
+
+spec("rms_norm",
+     lambda x, w=None, *, normalized_shape, eps: F.rms_norm(x, normalized_shape, w, eps),
+     rms_norm_inputs(), _rms_norm_reference)
+spec("local_response_norm", F.local_response_norm, local_response_norm_inputs(),
+     _local_response_norm_reference)

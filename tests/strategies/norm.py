@@ -103,6 +103,29 @@ def layer_norm_inputs(draw):
 
 
 @st.composite
+def rms_norm_inputs(draw):
+    """(x[, weight]) float64 of a drawn (lead + tail) shape, normalized_shape and eps (None:
+    the dtype's epsilon)."""
+    lead, tail = draw(layer_norm_shapes(max_side=3))
+    arrays = (draw(values(lead + tail)),)
+    if draw(st.booleans()):
+        arrays += (draw(values(tail, low=0.5, high=2.0, salt=1)),)
+    return (arrays, {"normalized_shape": tail, "eps": draw(st.sampled_from([None, 1e-2, 0.3]))})
+
+
+@st.composite
+def local_response_norm_inputs(draw):
+    """x (N, C, ...) of 3 or 4 axes and local_response_norm's size, alpha, beta and k (k > 0 so
+    that the power's base stays away from 0)."""
+    shape = (draw(st.integers(1, 2)), draw(st.integers(1, 5))) + tuple(
+        draw(st.lists(st.integers(1, 3), min_size=1, max_size=2)))
+    return ((draw(values(shape)),), {"size": draw(st.integers(1, 6)),
+                                     "alpha": draw(st.sampled_from([1e-4, 0.5, 2.0])),
+                                     "beta": draw(st.sampled_from([0.75, 0.5, 1.5])),
+                                     "k": draw(st.sampled_from([1.0, 0.5, 2.0]))})
+
+
+@st.composite
 def fuzz_norm_cases(draw, op):
     """A JSON-ready case for the norm fuzzer: op ('batch_norm' or 'layer_norm'), seed, the
     input's shape, dtype and layout, the parameters' shapes (sometimes wrong) and dtype, and
