@@ -382,8 +382,8 @@ class RMSNorm(Module):
     Examples
     --------
     >>> import minigrad as mg
-    >>> RMSNorm(2, eps=0.0)(mg.tensor([[3.0, 4.0]])).numpy().round(4).tolist()
-    [[0.8485, 1.1314]]
+    >>> [round(v, 4) for v in RMSNorm(2, eps=0.0)(mg.tensor([[3.0, 4.0]])).tolist()[0]]
+    [0.8485, 1.1314]
     """
 
     def __init__(self, normalized_shape, eps=None, elementwise_affine=True, *, device=None,

@@ -264,8 +264,8 @@ def rms_norm(x, normalized_shape, weight=None, eps=None):
     Examples
     --------
     >>> import minigrad as mg, minigrad.functional as F
-    >>> F.rms_norm(mg.tensor([[3.0, 4.0]]), 2, eps=0.0).numpy().round(4).tolist()
-    [[0.8485, 1.1314]]
+    >>> [round(v, 4) for v in F.rms_norm(mg.tensor([[3.0, 4.0]]), 2, eps=0.0).tolist()[0]]
+    [0.8485, 1.1314]
     """
     op = "rms_norm"
     _check_input(op, x)
@@ -303,8 +303,8 @@ def local_response_norm(x, size, alpha=1e-4, beta=0.75, k=1.0):
     --------
     >>> import minigrad as mg, minigrad.functional as F
     >>> y = F.local_response_norm(mg.tensor([[[1.0], [2.0]]]), 2, alpha=2.0, beta=1.0)
-    >>> y.numpy().round(4).tolist()
-    [[[0.5], [0.3333]]]
+    >>> [round(v, 4) for v in y.numpy().ravel().tolist()]
+    [0.5, 0.3333]
     """
     op = "local_response_norm"
     _check_input(op, x)
