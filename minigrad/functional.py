@@ -377,9 +377,12 @@ def normalize(x, p=2.0, dim=1, eps=1e-12):
 
     Notes
     -----
-    The gradient of |x|^p at an entry x = 0 is taken as 0 (PyTorch's), and a row of norm 0 never
-    reaches sqrt or the power 1/p at 0, whose derivative is infinite: the where's put 1 there
-    and the divisor eps, so every gradient is finite (1/eps · g for an all-zero row, as PyTorch).
+    The gradient of |x|^p at an entry x = 0 is taken as 0 (PyTorch's). A row whose norm is
+    below eps (a row of zeros, say) is divided by the constant eps, so it never reaches the
+    powers: the norm is found on the arrays first, and those rows enter the graph as ones. The
+    power 1/p at 0 has an infinite slope, and |x|^(p−1) of a tiny x overflows for p < 0; times
+    the zero gradient such a row sends back, either would make a NaN (PyTorch's float32 gives
+    one there). The gradient of such a row is g / eps, as in PyTorch.
 
     Examples
     --------
@@ -397,14 +400,18 @@ def normalize(x, p=2.0, dim=1, eps=1e-12):
         return x / xp_of(x.data).maximum(count, eps)
     if math.isinf(p):
         n = _norm(x, p, d, keepdim=True)
-    else:
-        zero = x.data == 0
-        total = where(zero, 0.0, where(zero, 1.0, x).abs() ** p).sum(d, keepdim=True)
-        empty = total.data == 0
-        if p < 0:
-            empty = empty | zero.any(axis=d, keepdims=True)
-        n = where(empty, 0.0, where(empty, 1.0, total) ** (1.0 / p))
-    return x / where(n.data < eps, eps, n)
+        return x / where(n.data < eps, eps, n)
+    xp = xp_of(x.data)
+    zero = x.data == 0
+    with np.errstate(over="ignore", divide="ignore"):  # inf and 0 ** negative mean norm 0
+        powers = xp.where(zero, 0.0, xp.abs(xp.where(zero, 1.0, x.data)) ** p)
+        total = powers.sum(axis=d, keepdims=True)
+        small = (total ** (1.0 / p) < eps) | (total == 0)
+    if p < 0:  # one |x| = 0 makes Σ|x|^p infinite and the norm 0
+        small |= zero.any(axis=d, keepdims=True)
+    ones = zero | small
+    total = where(zero, 0.0, where(ones, 1.0, x).abs() ** p).sum(d, keepdim=True)
+    return x / where(small, eps, where(small, 1.0, total) ** (1.0 / p))
 
 
 def linear(x, weight, bias=None):

@@ -199,6 +199,23 @@ def test_normalize_of_a_zero_row_has_the_gradient_g_over_eps():
         np.testing.assert_allclose(y.grad.numpy()[0], g[0] / 1e-12, rtol=1e-12)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_normalize_rows_below_eps_never_reach_the_powers(dtype):
+    """For p < 0, |1e-13|^(p-1) overflows float32; a row whose norm is below eps is divided
+    by eps alone, so its gradient is g / eps and finite, with no warning on the way."""
+    x = _t([[1e-13, 1.0, 1.0], [1e-20, 0.0, 2.0], [0.0, 0.0, 0.0], [3.0, 4.0, 5.0]], dtype)
+    g = np.arange(12.0).reshape(4, 3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = F.normalize(x, p=-2.5)
+        out.backward(_t(g, dtype, requires_grad=False))
+    np.testing.assert_allclose(out.numpy()[:3], x.numpy()[:3] / 1e-12, rtol=1e-6)
+    np.testing.assert_allclose(x.grad.numpy()[:3], g[:3] / 1e-12, rtol=1e-6)
+    n = (3.0 ** -2.5 + 4.0 ** -2.5 + 5.0 ** -2.5) ** (-1 / 2.5)
+    np.testing.assert_allclose(out.numpy()[3], np.array([3.0, 4.0, 5.0]) / n, rtol=1e-6)
+    assert np.isfinite(x.grad.numpy()).all()
+
+
 def test_normalize_gradient_at_a_zero_entry_is_finite_for_p_below_1():
     """|x|^p has an infinite slope at 0 for p < 1; PyTorch takes 0 there, and so does this."""
     x = _t([[0.0, 2.0, -3.0]])
