@@ -494,3 +494,154 @@ def test_swalr_refuses_a_negative_or_non_integer_anneal_epochs(anneal_epochs):
     message = f"SWALR: anneal_epochs must be a non-negative int, got {anneal_epochs!r}"
     with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
         SWALR(optimizer, swa_lr=0.1, anneal_epochs=anneal_epochs)
+
+
+# LBFGS's stopping rules and first steps, each on a loss whose every number is exact.
+
+def lbfgs_on(loss_of, x0, **options):
+    x = mg.tensor(np.array(x0, dtype=np.float64), requires_grad=True)
+    optimizer = LBFGS([x], **options)
+
+    def closure():
+        optimizer.zero_grad()
+        loss = loss_of(x)
+        loss.backward()
+        return loss
+    return (x, optimizer, closure)
+
+
+def test_lbfgs_on_a_linear_loss_steps_lr_and_keeps_no_pair():
+    # loss = 0.5 x: g = 0.5 throughout, so y = 0 and no pair is stored; every direction is
+    # -H_diag g with H_diag = 1. The first step is lr * min(1, 1 / 0.5) = lr, the next ones lr.
+    # Each changes the loss by exactly 0.25 = tolerance_change, and g . d = -0.25 too: neither
+    # stops the step, which runs all 3 iterations (the last without an evaluation).
+    x, optimizer, closure = lbfgs_on(lambda x: (x * 0.5).sum(), [0.0], max_iter=3, max_eval=10,
+                                     tolerance_change=0.25)
+    assert float(optimizer.step(closure)) == 0.0
+    assert x.numpy().tolist() == [-1.5]
+    state = optimizer.state[x]
+    assert (state["n_iter"], state["func_evals"], state["ro"]) == (3, 3, [])
+    assert state["t"] == 1.0 and state["H_diag"] == 1.0
+
+
+@pytest.mark.parametrize("line_search_fn", [None, "strong_wolfe"])
+def test_lbfgs_stops_when_the_gradient_reaches_tolerance_grad_exactly(line_search_fn):
+    # loss = x + 0.375 x^2 from 0: g = 1, the first step t = 1 lands on x = -1, where
+    # g = 1 - 0.75 = 0.25 = tolerance_grad (and the line search accepts t = 1 at once).
+    x, optimizer, closure = lbfgs_on(lambda x: (x + 0.375 * x * x).sum(), [0.0],
+                                     tolerance_grad=0.25, line_search_fn=line_search_fn)
+    optimizer.step(closure)
+    assert x.numpy().tolist() == [-1.0]
+    state = optimizer.state[x]
+    assert (state["n_iter"], state["func_evals"], state["ro"]) == (1, 2, [])
+    np.testing.assert_array_equal(state["prev_flat_grad"], [1.0])
+
+
+def test_lbfgs_does_nothing_when_the_gradient_starts_at_tolerance_grad_exactly():
+    x, optimizer, closure = lbfgs_on(lambda x: (x * 0.25).sum(), [2.0], tolerance_grad=0.25)
+    assert float(optimizer.step(closure)) == 0.5
+    assert x.numpy().tolist() == [2.0]
+    assert optimizer.state[x]["n_iter"] == 0 and optimizer.state[x]["func_evals"] == 1
+
+
+@pytest.mark.parametrize("tolerance_change", [0.5, 0.75])
+def test_lbfgs_stops_on_a_step_no_longer_than_tolerance_change(tolerance_change):
+    # loss = 8 x: the first step is t = lr / 8 = 0.0625 along d = -8, a move of 0.5 <=
+    # tolerance_change, while the loss falls by 4: the step stops there, returning the first
+    # loss and saving its history.
+    x, optimizer, closure = lbfgs_on(lambda x: (x * 8.0).sum(), [1.0], lr=0.5,
+                                     tolerance_change=tolerance_change)
+    assert float(optimizer.step(closure)) == 8.0
+    assert x.numpy().tolist() == [0.5]
+    state = optimizer.state[x]
+    assert (state["n_iter"], state["func_evals"], state["t"]) == (1, 2, 0.0625)
+    np.testing.assert_array_equal(state["d"], [-8.0])
+
+
+def test_lbfgs_stops_when_the_loss_barely_changes_far_from_zero():
+    # loss = 1000 + 1e-4 x with lr = 0.01: a step of 1e-6 (> tolerance_change = 1e-9, and
+    # g . d = -1e-8 is downhill enough) changes a loss near 1000 by 1e-10 < 1e-9: stop after
+    # one iteration.
+    x, optimizer, closure = lbfgs_on(lambda x: (x * 1e-4 + 1000.0).sum(), [0.0], lr=0.01)
+    optimizer.step(closure)
+    np.testing.assert_allclose(x.numpy(), [-1e-6], rtol=1e-12)
+    assert optimizer.state[x]["n_iter"] == 1 and optimizer.state[x]["func_evals"] == 2
+
+
+def test_lbfgs_keeps_a_pair_only_when_y_dot_s_exceeds_1e_10():
+    # A gradient scripted per evaluation: g0 = 2^-40 with lr = 2^40 gives the step s = -1
+    # exactly; g1 = 2^-40 - 1e-10 (exact in binary) gives y = -1e-10, so y . s = 1e-10, not
+    # above the bound: the pair is dropped and the second direction is -H_diag g1, H_diag = 1.
+    gradients = iter([2.0 ** -40, 2.0 ** -40 - 1e-10])
+    x, optimizer, closure = lbfgs_on(lambda x: (x * next(gradients)).sum(), [0.0],
+                                     lr=2.0 ** 40, max_iter=2, max_eval=10, tolerance_grad=0.0,
+                                     tolerance_change=0.0)
+    optimizer.step(closure)
+    state = optimizer.state[x]
+    assert state["ro"] == [] and state["H_diag"] == 1.0
+    np.testing.assert_array_equal(state["d"], [-(2.0 ** -40 - 1e-10)])
+    assert x.numpy().tolist() == [-1.0 - 2.0 ** 40 * (2.0 ** -40 - 1e-10)]
+
+
+def test_lbfgs_stays_put_when_the_line_search_finds_nothing_lower():
+    # loss = |x| from x = 1e-12: every trial step along -1 longer than the tolerance of the
+    # line search overshoots the kink and raises the loss, so the search returns the start
+    # itself (t = 0) and the iteration stops without moving.
+    x, optimizer, closure = lbfgs_on(lambda x: mg.abs(x).sum(), [1e-12],
+                                     line_search_fn="strong_wolfe")
+    assert float(optimizer.step(closure)) == 1e-12
+    assert x.numpy().tolist() == [1e-12]
+    state = optimizer.state[x]
+    assert state["t"] == 0.0 and state["n_iter"] == 1 and state["func_evals"] > 2
+    np.testing.assert_array_equal(state["prev_flat_grad"], [1.0])
+
+
+def test_lbfgs_refuses_a_second_parameter_group_in_full():
+    x = mg.tensor(np.array([1.0]), requires_grad=True)
+    y = mg.tensor(np.array([2.0]), requires_grad=True)
+    message = ("LBFGS: does not support parameter groups (per-parameter options), since all "
+               "parameters form one vector; pass a single list of parameters")
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        LBFGS([{"params": [x]}, {"params": [y]}])
+
+
+@pytest.mark.parametrize("options, error, message", [
+    (dict(max_iter=0, max_eval=5), ValueError, "LBFGS: max_iter must be >= 1, got 0"),
+    (dict(max_iter=2.5, max_eval=5), TypeError,
+     "LBFGS: max_iter must be an int, got 2.5 of type float"),
+    (dict(max_eval=0), ValueError, "LBFGS: max_eval must be >= 1, got 0"),
+    (dict(max_eval=1.5), TypeError, "LBFGS: max_eval must be an int, got 1.5 of type float"),
+    (dict(tolerance_grad=-0.001), ValueError,
+     "LBFGS: invalid tolerance_grad -0.001, expected a value in [0.0, inf]"),
+    (dict(tolerance_grad="a"), TypeError,
+     "LBFGS: tolerance_grad must be a real number, got 'a' of type str"),
+    (dict(tolerance_change=-1.0), ValueError,
+     "LBFGS: invalid tolerance_change -1.0, expected a value in [0.0, inf]"),
+    (dict(tolerance_change=None), TypeError,
+     "LBFGS: tolerance_change must be a real number, got None of type NoneType"),
+    (dict(history_size=0), ValueError, "LBFGS: history_size must be >= 1, got 0"),
+    (dict(history_size=2.0), TypeError,
+     "LBFGS: history_size must be an int, got 2.0 of type float"),
+    (dict(lr=-1), ValueError, "LBFGS: invalid lr -1, expected a value in (0.0, inf]"),
+])
+def test_lbfgs_refuses_each_bad_option_in_full(options, error, message):
+    x = mg.tensor(np.zeros(2), requires_grad=True)
+    with pytest.raises(error, match=f"^{re.escape(message)}$"):
+        LBFGS([x], **options)
+
+
+@pytest.mark.parametrize("options", [dict(max_iter=1, max_eval=1), dict(tolerance_grad=0.0),
+                                     dict(tolerance_change=0.0), dict(history_size=1)])
+def test_lbfgs_accepts_each_option_at_its_lowest(options):
+    x = mg.tensor(np.zeros(2), requires_grad=True)
+    group = LBFGS([x], **options).param_groups[0]
+    assert {key: group[key] for key in options} == options
+
+
+def test_lbfgs_defaults_are_torchs():
+    x = mg.tensor(np.zeros(2), requires_grad=True)
+    group = LBFGS([x]).param_groups[0]
+    assert {key: value for key, value in group.items() if key != "params"} == dict(
+        lr=1.0, max_iter=20, max_eval=25, tolerance_grad=1e-7, tolerance_change=1e-9,
+        history_size=100, line_search_fn=None)
+    assert LBFGS([x], max_iter=7).param_groups[0]["max_eval"] == 7 * 5 // 4
