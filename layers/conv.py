@@ -28,14 +28,20 @@ from minigrad.checks import check_int, pair, single
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
 
-def as_sequence_batch(layer, x, channels=None):
-    """``(x as (N, C, L), unbatched)``: a (C, L) input becomes a batch of one."""
+_LAYOUTS = {1: ("(N, C, L)", "(C, L)"), 2: ("(N, C, H, W)", "(C, H, W)")}
+
+
+def as_batch(layer, x, channels=None, dims=2):
+    """``(x with a batch axis, unbatched)`` for a layer over ``dims`` spatial axes: a (C, H, W)
+    image (dims 2) or (C, L) sequence (dims 1) becomes a batch of one; ``channels``, when
+    given, is checked on axis 1."""
     if not isinstance(x, Tensor):
         raise TypeError(f"{layer}: expected a Tensor input, got {type(x).__name__}")
-    if x.ndim not in (2, 3):
-        raise ValueError(f"{layer}: expected an input of shape (N, C, L) or (C, L), got shape "
-                         f"{x.shape}")
-    unbatched = x.ndim == 2
+    if x.ndim not in (dims + 1, dims + 2):
+        batched, single = _LAYOUTS[dims]
+        raise ValueError(f"{layer}: expected an input of shape {batched} or {single}, got "
+                         f"shape {x.shape}")
+    unbatched = x.ndim == dims + 1
     if unbatched:
         x = x.unsqueeze(0)
     if channels is not None and x.shape[1] != channels:
@@ -46,18 +52,7 @@ def as_sequence_batch(layer, x, channels=None):
 
 def as_image_batch(layer, x, channels=None):
     """``(x as (N, C, H, W), unbatched)``: a (C, H, W) input becomes a batch of one."""
-    if not isinstance(x, Tensor):
-        raise TypeError(f"{layer}: expected a Tensor input, got {type(x).__name__}")
-    if x.ndim not in (3, 4):
-        raise ValueError(f"{layer}: expected an input of shape (N, C, H, W) or (C, H, W), got "
-                         f"shape {x.shape}")
-    unbatched = x.ndim == 3
-    if unbatched:
-        x = x.unsqueeze(0)
-    if channels is not None and x.shape[1] != channels:
-        raise ValueError(f"{layer}: expected {channels} input channels, got an input of shape "
-                         f"{x.shape if not unbatched else x.shape[1:]}")
-    return (x, unbatched)
+    return as_batch(layer, x, channels, dims=2)
 
 
 def _ints(layer, name, value, dims):
@@ -175,21 +170,20 @@ class Conv2d(_ConvBase):
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
                  groups=1, bias=True, padding_mode="zeros", *, device=None, dtype=None):
         super().__init__()
-        self._setup("Conv2d", in_channels, out_channels, kernel_size, stride, padding, dilation,
-                    groups, bias, padding_mode, False, device, dtype)
+        self._setup(type(self).__name__, in_channels, out_channels, kernel_size, stride, padding,
+                    dilation, groups, bias, padding_mode, False, device, dtype)
+
+    _conv = "conv2d"  # the F function (Conv1d: conv1d)
 
     def forward(self, x):
-        x, unbatched = as_image_batch("Conv2d", x, self.in_channels)
-        y = self._convolve(F.conv2d, x)
-        return y[0] if unbatched else y
-
-    def _convolve(self, conv, x):
-        """``conv`` (F.conv1d or F.conv2d) of x, padded by F.pad first in a non-zero mode."""
+        x, unbatched = as_batch(type(self).__name__, x, self.in_channels, self._dims)
         padding = self.padding
-        if self.padding_mode != "zeros":
+        if self.padding_mode != "zeros":  # F.pad first, then an unpadded convolution
             x = F.pad(x, self._padding_widths(), mode=self.padding_mode)
             padding = 0
-        return conv(x, self.weight, self.bias, self.stride, padding, self.dilation, self.groups)
+        y = getattr(F, self._conv)(x, self.weight, self.bias, self.stride, padding,
+                                   self.dilation, self.groups)
+        return y[0] if unbatched else y
 
     def _padding_widths(self):
         """The padding as F.pad's widths, last axis first: (left, right[, top, bottom]), P on
@@ -244,39 +238,42 @@ class ConvTranspose2d(_ConvBase):
                  output_padding=0, groups=1, bias=True, dilation=1, padding_mode="zeros", *,
                  device=None, dtype=None):
         super().__init__()
-        layer = "ConvTranspose2d"
+        layer, dims = type(self).__name__, self._dims
         if isinstance(padding, str):
-            raise ValueError(f"{layer}: padding must be an int or a pair of ints, got "
-                             f"{padding!r}")
-        self.output_padding = pair(layer, "output_padding", output_padding)
+            kind = "a pair of ints" if dims == 2 else "a tuple of one int"
+            raise ValueError(f"{layer}: padding must be an int or {kind}, got {padding!r}")
+        self.output_padding = _ints(layer, "output_padding", output_padding, dims)
         self._setup(layer, in_channels, out_channels, kernel_size, stride, padding, dilation,
                     groups, bias, padding_mode, True, device, dtype)
 
+    _conv = "conv_transpose2d"  # the F function (ConvTranspose1d: conv_transpose1d)
+
     def _output_padding_for(self, x, output_size):
-        """The output padding that makes the output plane ``output_size``."""
-        size = tuple(output_size)
-        if len(size) in (3, 4):
-            size = size[-2:]
-        size = pair("ConvTranspose2d", "output_size", size)
+        """The output padding that makes the output's spatial size ``output_size``."""
+        layer, dims = type(self).__name__, self._dims
+        size = tuple(output_size) if isinstance(output_size, (tuple, list)) else (output_size,)
+        if len(size) in (dims + 1, dims + 2):  # the full shape, batched or not
+            size = size[-dims:]
+        size = _ints(layer, "output_size", size, dims)
         padding = []
-        for axis in range(2):
+        for axis in range(dims):
             L, K = x.shape[2 + axis], self.kernel_size[axis]
             S, P, D = self.stride[axis], self.padding[axis], self.dilation[axis]
             smallest = (L - 1) * S - 2 * P + D * (K - 1) + 1
             largest = smallest + S - 1
             if not smallest <= size[axis] <= largest:
-                raise ValueError(f"ConvTranspose2d: output_size {size} is not reachable from an "
+                raise ValueError(f"{layer}: output_size {size} is not reachable from an "
                                  f"input of shape {x.shape}: along axis {2 + axis} it must be "
                                  f"between {smallest} and {largest}")
             padding.append(size[axis] - smallest)
         return tuple(padding)
 
     def forward(self, x, output_size=None):
-        x, unbatched = as_image_batch("ConvTranspose2d", x, self.in_channels)
+        x, unbatched = as_batch(type(self).__name__, x, self.in_channels, self._dims)
         output_padding = self.output_padding if output_size is None \
             else self._output_padding_for(x, output_size)
-        y = F.conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding,
-                               output_padding, self.groups, self.dilation)
+        y = getattr(F, self._conv)(x, self.weight, self.bias, self.stride, self.padding,
+                                   output_padding, self.groups, self.dilation)
         return y[0] if unbatched else y
 
 
@@ -303,21 +300,10 @@ class Conv1d(Conv2d):
     (2, 8, 10)
     """
 
-    _dims = 1
-
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
-                 groups=1, bias=True, padding_mode="zeros", *, device=None, dtype=None):
-        Module.__init__(self)
-        self._setup("Conv1d", in_channels, out_channels, kernel_size, stride, padding, dilation,
-                    groups, bias, padding_mode, False, device, dtype)
-
-    def forward(self, x):
-        x, unbatched = as_sequence_batch("Conv1d", x, self.in_channels)
-        y = self._convolve(F.conv1d, x)
-        return y[0] if unbatched else y
+    _dims, _conv = 1, "conv1d"
 
 
-class ConvTranspose1d(_ConvBase):
+class ConvTranspose1d(ConvTranspose2d):
     """1-D transposed convolution, the adjoint of :class:`Conv1d` (learned upsampling of
     sequences); the options are :class:`ConvTranspose2d`'s with one int per geometry argument.
 
@@ -330,25 +316,8 @@ class ConvTranspose1d(_ConvBase):
     -----
     x : Tensor, shape (N, C_in, L) or (C_in, L)
     returns : Tensor, shape (N, C_out, OL) or (C_out, OL),
-        ``OL = (L - 1)*S - 2*P + D*(KW - 1) + 1 + OP``.
+        ``OL = (L - 1)*S - 2*P + D*(KW - 1) + 1 + OP``; ``forward(x, output_size=None)``
+        chooses the output padding that gives ``output_size``, as in PyTorch.
     """
 
-    _dims = 1
-
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
-                 output_padding=0, groups=1, bias=True, dilation=1, padding_mode="zeros", *,
-                 device=None, dtype=None):
-        super().__init__()
-        layer = "ConvTranspose1d"
-        if isinstance(padding, str):
-            raise ValueError(f"{layer}: padding must be an int or a tuple of one int, got "
-                             f"{padding!r}")
-        self.output_padding = (single(layer, "output_padding", output_padding),)
-        self._setup(layer, in_channels, out_channels, kernel_size, stride, padding, dilation,
-                    groups, bias, padding_mode, True, device, dtype)
-
-    def forward(self, x):
-        x, unbatched = as_sequence_batch("ConvTranspose1d", x, self.in_channels)
-        y = F.conv_transpose1d(x, self.weight, self.bias, self.stride, self.padding,
-                               self.output_padding, self.groups, self.dilation)
-        return y[0] if unbatched else y
+    _dims, _conv = 1, "conv_transpose1d"

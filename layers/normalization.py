@@ -48,6 +48,21 @@ def _reset_scale_and_shift(module):
         init.zeros_(module.bias)
 
 
+def _normalized_shape(layer, value):
+    """An int or a sequence of ints as a tuple of positive ints, for LayerNorm and RMSNorm."""
+    shape = (value,) if not isinstance(value, (tuple, list)) else tuple(value)
+    return tuple(check_int(layer, "normalized_shape", n, 1) for n in shape)
+
+
+def _check_trailing(layer, x):
+    """A ValueError naming the layer unless x is a Tensor ending with its normalized_shape."""
+    k = len(layer.normalized_shape)
+    if not isinstance(x, Tensor) or x.ndim < k or x.shape[x.ndim - k:] != layer.normalized_shape:
+        shape = x.shape if isinstance(x, Tensor) else type(x).__name__
+        raise ValueError(f"{type(layer).__name__}: expected an input whose trailing axes are "
+                         f"normalized_shape {layer.normalized_shape}, got {shape}")
+
+
 def _check_momentum(layer, momentum):
     if momentum is not None and not 0 <= momentum <= 1:
         raise ValueError(f"{layer}: momentum must be in [0, 1] or None, got {momentum}")
@@ -332,10 +347,7 @@ class LayerNorm(Module):
     def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True, *,
                  device=None, dtype=None):
         super().__init__()
-        shape = (normalized_shape,) if not isinstance(normalized_shape, (tuple, list)) \
-            else tuple(normalized_shape)
-        self.normalized_shape = tuple(check_int("LayerNorm", "normalized_shape", n, 1)
-                                      for n in shape)
+        self.normalized_shape = _normalized_shape("LayerNorm", normalized_shape)
         if not eps > 0:
             raise ValueError(f"LayerNorm: eps must be > 0, got {eps}")
         self.eps = float(eps)
@@ -348,12 +360,7 @@ class LayerNorm(Module):
         _reset_scale_and_shift(self)
 
     def forward(self, x):
-        k = len(self.normalized_shape)
-        if not isinstance(x, Tensor) or x.shape[x.ndim - k:] != self.normalized_shape \
-                or x.ndim < k:
-            shape = x.shape if isinstance(x, Tensor) else type(x).__name__
-            raise ValueError(f"LayerNorm: expected an input whose trailing axes are "
-                             f"normalized_shape {self.normalized_shape}, got {shape}")
+        _check_trailing(self, x)
         return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self):
@@ -389,10 +396,7 @@ class RMSNorm(Module):
     def __init__(self, normalized_shape, eps=None, elementwise_affine=True, *, device=None,
                  dtype=None):
         super().__init__()
-        shape = (normalized_shape,) if not isinstance(normalized_shape, (tuple, list)) \
-            else tuple(normalized_shape)
-        self.normalized_shape = tuple(check_int("RMSNorm", "normalized_shape", n, 1)
-                                      for n in shape)
+        self.normalized_shape = _normalized_shape("RMSNorm", normalized_shape)
         if eps is not None and not eps >= 0:
             raise ValueError(f"RMSNorm: eps must be >= 0 or None, got {eps}")
         self.eps = None if eps is None else float(eps)
@@ -405,12 +409,7 @@ class RMSNorm(Module):
         _reset_scale_and_shift(self)
 
     def forward(self, x):
-        k = len(self.normalized_shape)
-        if not isinstance(x, Tensor) or x.ndim < k or x.shape[x.ndim - k:] != \
-                self.normalized_shape:
-            shape = x.shape if isinstance(x, Tensor) else type(x).__name__
-            raise ValueError(f"RMSNorm: expected an input whose trailing axes are "
-                             f"normalized_shape {self.normalized_shape}, got {shape}")
+        _check_trailing(self, x)
         return F.rms_norm(x, self.normalized_shape, self.weight, self.eps)
 
     def extra_repr(self):

@@ -13,7 +13,7 @@ KH, KW        window size;  SH, SW  stride (default: the window size);  PH, PW  
 """
 import minigrad.functional as F
 from minigrad.checks import single
-from .conv import as_image_batch, as_sequence_batch
+from .conv import as_batch, as_image_batch
 from .module import Module
 
 
@@ -56,10 +56,13 @@ class MaxPool2d(Module):
         self.return_indices = bool(return_indices)
         self.ceil_mode = bool(ceil_mode)
 
+    _dims, _pool = 2, "max_pool2d"  # the spatial axes and the F function (1-D: MaxPool1d)
+
     def forward(self, x):
-        x, unbatched = as_image_batch("MaxPool2d", x)
-        out = F.max_pool2d(x, self.kernel_size, self.stride, self.padding, self.return_indices,
-                           dilation=self.dilation, ceil_mode=self.ceil_mode)
+        x, unbatched = as_batch(type(self).__name__, x, dims=self._dims)
+        out = getattr(F, self._pool)(x, self.kernel_size, self.stride, self.padding,
+                                     self.return_indices, dilation=self.dilation,
+                                     ceil_mode=self.ceil_mode)
         if self.return_indices:
             return (_squeezed(out[0], unbatched), _squeezed(out[1], unbatched))
         return _squeezed(out, unbatched)
@@ -134,10 +137,12 @@ class AvgPool2d(Module):
         self.ceil_mode = bool(ceil_mode)
         self.count_include_pad = bool(count_include_pad)
 
+    _dims, _pool = 2, "avg_pool2d"
+
     def forward(self, x):
-        x, unbatched = as_image_batch("AvgPool2d", x)
-        y = F.avg_pool2d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode,
-                         self.count_include_pad)
+        x, unbatched = as_batch(type(self).__name__, x, dims=self._dims)
+        y = getattr(F, self._pool)(x, self.kernel_size, self.stride, self.padding,
+                                   self.ceil_mode, self.count_include_pad)
         return _squeezed(y, unbatched)
 
     def extra_repr(self):
@@ -163,9 +168,11 @@ class AdaptiveAvgPool2d(Module):
         super().__init__()
         self.output_size = output_size
 
+    _dims, _pool = 2, "adaptive_avg_pool2d"
+
     def forward(self, x):
-        x, unbatched = as_image_batch("AdaptiveAvgPool2d", x)
-        return _squeezed(F.adaptive_avg_pool2d(x, self.output_size), unbatched)
+        x, unbatched = as_batch(type(self).__name__, x, dims=self._dims)
+        return _squeezed(getattr(F, self._pool)(x, self.output_size), unbatched)
 
     def extra_repr(self):
         return f"output_size={self.output_size}"
@@ -235,13 +242,7 @@ class MaxPool1d(MaxPool2d):
         ``return_indices`` also int64 positions in each input sequence.
     """
 
-    def forward(self, x):
-        x, unbatched = as_sequence_batch("MaxPool1d", x)
-        out = F.max_pool1d(x, self.kernel_size, self.stride, self.padding, self.return_indices,
-                           dilation=self.dilation, ceil_mode=self.ceil_mode)
-        if self.return_indices:
-            return (_squeezed(out[0], unbatched), _squeezed(out[1], unbatched))
-        return _squeezed(out, unbatched)
+    _dims, _pool = 1, "max_pool1d"
 
 
 class AvgPool1d(AvgPool2d):
@@ -263,11 +264,7 @@ class AvgPool1d(AvgPool2d):
                          None if stride is None else one("stride", stride),
                          one("padding", padding), ceil_mode, count_include_pad)
 
-    def forward(self, x):
-        x, unbatched = as_sequence_batch("AvgPool1d", x)
-        y = F.avg_pool1d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode,
-                         self.count_include_pad)
-        return _squeezed(y, unbatched)
+    _dims, _pool = 1, "avg_pool1d"
 
 
 class AdaptiveAvgPool1d(AdaptiveAvgPool2d):
@@ -279,6 +276,4 @@ class AdaptiveAvgPool1d(AdaptiveAvgPool2d):
     returns : Tensor, shape (N, C, output_size)
     """
 
-    def forward(self, x):
-        x, unbatched = as_sequence_batch("AdaptiveAvgPool1d", x)
-        return _squeezed(F.adaptive_avg_pool1d(x, self.output_size), unbatched)
+    _dims, _pool = 1, "adaptive_avg_pool1d"

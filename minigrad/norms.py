@@ -65,6 +65,15 @@ def _check_shape(op, name, t, shape):
         raise ValueError(f"{op}: {name} must have shape {tuple(shape)}, got {tuple(t.shape)}")
 
 
+def _trailing_shape(op, x, normalized_shape):
+    """``normalized_shape`` as a tuple, checked to be the trailing axes of x's shape."""
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    if x.shape[x.ndim - len(shape):] != shape:
+        raise ValueError(f"{op}: input of shape {x.shape} does not end with normalized_shape "
+                         f"{shape}")
+    return shape
+
+
 def _normalize(x, axes, eps):
     """(x − mean) / √(var + eps) over ``axes``; fused when they are the trailing axes."""
     k = len(axes)
@@ -182,12 +191,8 @@ def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
     [[-1.0, 1.0]]
     """
     _check_input("layer_norm", x)
-    normalized_shape = (normalized_shape,) if isinstance(normalized_shape, int) \
-        else tuple(normalized_shape)
+    normalized_shape = _trailing_shape("layer_norm", x, normalized_shape)
     k = len(normalized_shape)
-    if x.shape[x.ndim - k:] != normalized_shape:
-        raise ValueError(f"layer_norm: input of shape {x.shape} does not end with "
-                         f"normalized_shape {normalized_shape}")
     _check_shape("layer_norm", "weight", weight, normalized_shape)
     _check_shape("layer_norm", "bias", bias, normalized_shape)
     if k and _fused(x, weight, bias):
@@ -269,12 +274,8 @@ def rms_norm(x, normalized_shape, weight=None, eps=None):
     """
     op = "rms_norm"
     _check_input(op, x)
-    normalized_shape = (normalized_shape,) if isinstance(normalized_shape, int) \
-        else tuple(normalized_shape)
+    normalized_shape = _trailing_shape(op, x, normalized_shape)
     k = len(normalized_shape)
-    if x.shape[x.ndim - k:] != normalized_shape:
-        raise ValueError(f"{op}: input of shape {x.shape} does not end with normalized_shape "
-                         f"{normalized_shape}")
     _check_shape(op, "weight", weight, normalized_shape)
     eps = float(np.finfo(x.dtype).eps) if eps is None else float(eps)
     if eps < 0:

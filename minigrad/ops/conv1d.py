@@ -33,6 +33,13 @@ def _check_weight(op, weight, layout):
         raise ValueError(f"{op}: expected a weight of shape {layout}, got shape {weight.shape}")
 
 
+def _window(op, kernel_size, stride, padding):
+    """A pool's (K, S, P), one int each; the stride defaults to the kernel size."""
+    K = single(op, "kernel_size", kernel_size)
+    return (K, K if stride is None else single(op, "stride", stride),
+            single(op, "padding", padding))
+
+
 def _as_1d(op, op2d, call):
     """``call()``, with an error of the 2-D op re-raised under ``op``'s name."""
     try:
@@ -123,9 +130,8 @@ def max_pool1d(x, kernel_size, stride=None, padding=0, return_indices=False, *, 
     """
     op = "max_pool1d"
     _check_sequence(op, x)
-    K = single(op, "kernel_size", kernel_size)
-    S = K if stride is None else single(op, "stride", stride)
-    P, D = single(op, "padding", padding), single(op, "dilation", dilation)
+    K, S, P = _window(op, kernel_size, stride, padding)
+    D = single(op, "dilation", dilation)
     out = _as_1d(op, "max_pool2d", lambda: max_pool2d(
         x.unsqueeze(2), (1, K), (1, S), (0, P), return_indices, dilation=(1, D),
         ceil_mode=ceil_mode))
@@ -143,9 +149,7 @@ def avg_pool1d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_in
     """
     op = "avg_pool1d"
     _check_sequence(op, x)
-    K = single(op, "kernel_size", kernel_size)
-    S = K if stride is None else single(op, "stride", stride)
-    P = single(op, "padding", padding)
+    K, S, P = _window(op, kernel_size, stride, padding)
     y = _as_1d(op, "avg_pool2d", lambda: avg_pool2d(x.unsqueeze(2), (1, K), (1, S), (0, P),
                                                     ceil_mode, count_include_pad))
     return y.squeeze(2)

@@ -11,6 +11,7 @@ import minigrad.functional as F
 import layers as L
 import references as R
 import strategies as S
+from torch_oracle import same_module_as_torch
 
 
 def test_values_by_hand():
@@ -123,24 +124,9 @@ def test_layers_vs_torch(make):
     """The same state dict, the same repr, outputs and every gradient, batched and unbatched."""
     torch = pytest.importorskip("torch")
     theirs, ours = make(torch.nn).double(), make(L).double()
-    assert repr(ours) == repr(theirs)
-    ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
     for shape in ((2, 4, 9), (4, 9)):
-        x = np.random.default_rng(3).standard_normal(shape)
-        ours_x, theirs_x = mg.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
-        y, t = ours(ours_x), theirs(theirs_x)
-        np.testing.assert_allclose(y.numpy(), t.detach().numpy(), rtol=1e-10, atol=1e-12)
-        g = np.sin(np.arange(t.numel())).reshape(t.shape)
-        y.backward(mg.tensor(g))
-        t.backward(torch.tensor(g))
-        np.testing.assert_allclose(ours_x.grad.numpy(), theirs_x.grad.numpy(), rtol=1e-10,
-                                   atol=1e-12)
-        for name, p in theirs.named_parameters():
-            np.testing.assert_allclose(dict(ours.named_parameters())[name].grad.numpy(),
-                                       p.grad.numpy(), rtol=1e-10, atol=1e-12)
-            p.grad = None
-        for p in ours.parameters():
-            p.grad = None
+        same_module_as_torch(torch, ours, theirs,
+                             [np.random.default_rng(3).standard_normal(shape)])
 
 
 @settings(max_examples=25, deadline=None)

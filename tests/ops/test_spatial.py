@@ -10,6 +10,7 @@ import minigrad as mg
 import minigrad.functional as F
 import references as R
 import strategies as S
+from torch_oracle import same_as_torch
 
 IDENTITY = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
 
@@ -117,19 +118,8 @@ def test_a_learned_transform_aligns_a_shifted_image():
 def test_grid_sample_vs_torch(inputs):
     torch = pytest.importorskip("torch")
     (x, grid), params = inputs
-    ours_x, ours_g = mg.tensor(x, requires_grad=True), mg.tensor(grid, requires_grad=True)
-    theirs_x, theirs_g = torch.tensor(x, requires_grad=True), torch.tensor(grid,
-                                                                           requires_grad=True)
-    ours = F.grid_sample(ours_x, ours_g, **params)
-    theirs = torch.nn.functional.grid_sample(theirs_x, theirs_g, **params)
-    np.testing.assert_allclose(ours.numpy(), theirs.detach().numpy(), rtol=1e-12, atol=1e-12)
-    g = np.cos(np.arange(theirs.numel())).reshape(theirs.shape)
-    ours.backward(mg.tensor(g))
-    theirs.backward(torch.tensor(g))
-    np.testing.assert_allclose(ours_x.grad.numpy(), theirs_x.grad.numpy(), rtol=1e-12,
-                               atol=1e-12)
-    grid_grad = np.zeros(grid.shape) if ours_g.grad is None else ours_g.grad.numpy()
-    np.testing.assert_allclose(grid_grad, theirs_g.grad.numpy(), rtol=1e-10, atol=1e-12)
+    same_as_torch(torch, lambda a, g: F.grid_sample(a, g, **params),
+                  lambda a, g: torch.nn.functional.grid_sample(a, g, **params), [x, grid])
 
 
 @settings(max_examples=20, deadline=None)
