@@ -218,7 +218,8 @@ def celu(x, alpha=1.0, inplace=False):
     """max(0, x) + min(0, α(exp(x/α) − 1)) (Barron, 2017): x for x > 0, else α(exp(x/α) − 1).
 
     exp only sees x <= 0 (clipped), so it cannot overflow for α > 0. α = 0 is refused (it
-    divides x), as PyTorch refuses it.
+    divides x), as PyTorch refuses it. At x = 0 both pieces have value 0 and slope 1; the x
+    piece is taken there, which gives PyTorch's second derivative (0) and keeps a NaN NaN.
 
     >>> import minigrad as mg, minigrad.functional as F
     >>> F.celu(mg.tensor([-1e4, 2.0]), alpha=2.0).tolist()
@@ -226,7 +227,7 @@ def celu(x, alpha=1.0, inplace=False):
     """
     if alpha == 0:
         raise ValueError("celu: alpha cannot be 0 (x is divided by it)")
-    return where(x.data <= 0, (exp(clip(x, high=0.0) * (1.0 / alpha)) - 1) * alpha, x)
+    return where(x.data < 0, (exp(clip(x, high=0.0) * (1.0 / alpha)) - 1) * alpha, x)
 
 
 def softsign(x):

@@ -267,6 +267,24 @@ def test_prelu_gradient_at_0_is_the_slope():
     assert w.grad.tolist() == [0.0]
 
 
+@pytest.mark.parametrize("alpha", [1.0, 2.0, -1.5])
+def test_celu_second_derivative_at_0_is_0_and_exp_over_alpha_below(alpha):
+    x = _t([0.0, -1.0, 1.0])
+    (g,) = mg.grad(F.celu(x, alpha).sum(), [x], create_graph=True)
+    np.testing.assert_allclose(g.numpy(), [1.0, math.exp(-1 / alpha), 1.0], rtol=1e-15)
+    (gg,) = mg.grad(g.sum(), [x])
+    np.testing.assert_allclose(gg.numpy(), [0.0, math.exp(-1 / alpha) / alpha, 0.0],
+                               rtol=1e-15)
+
+
+def test_normalize_passes_the_gradient_through_a_norm_equal_to_eps():
+    """max(‖x‖, eps) takes ‖x‖'s slope where they are equal (PyTorch's clamp_min rule)."""
+    x = _t([[0.5, 0.0], [0.0, 0.25]])
+    F.normalize(x, eps=0.5).sum().backward()
+    # row 0: g/n - (g·x) x / n³ with n = 0.5;  row 1 (norm 0.25 < eps): g / eps
+    np.testing.assert_allclose(x.grad.numpy(), [[0.0, 2.0], [2.0, 2.0]], rtol=1e-15)
+
+
 def test_hardswish_second_derivative_is_one_third_inside_and_0_outside():
     x = _t([-4.0, -1.0, 0.5, 2.0, 4.0])
     (g,) = mg.grad(F.hardswish(x).sum(), [x], create_graph=True)

@@ -110,9 +110,9 @@ def test_values_and_gradients_on_drawn_shapes_match_pytorch(name, fn, torch_name
 
 
 @pytest.mark.parametrize("name,fn,torch_name,kw", ELEMENTWISE, ids=IDS)
-def test_second_derivatives_match_pytorch_off_the_kinks(name, fn, torch_name, kw):
+def test_second_derivatives_match_pytorch_at_and_off_the_kinks(name, fn, torch_name, kw):
     torch = _torch()
-    x = POINTS + 0.125  # off every kink
+    x = np.concatenate([POINTS, POINTS + 0.125])
     t = torch.tensor(x, requires_grad=True)
     (t_g,) = torch.autograd.grad(getattr(torch.nn.functional, torch_name)(t, **kw).sum(), [t],
                                  create_graph=True)
@@ -126,7 +126,7 @@ def test_second_derivatives_match_pytorch_off_the_kinks(name, fn, torch_name, kw
     (t_gg,) = torch.autograd.grad(t_g.sum(), [t])
     if not g.requires_grad:
         # a piecewise-linear function: its gradient is a constant, recorded as one, and the
-        # second derivative is 0 everywhere off the kinks
+        # second derivative is 0 everywhere (PyTorch's is 0 at the kinks too)
         np.testing.assert_array_equal(t_gg.numpy(), np.zeros_like(x))
         return
     (gg,) = mg.grad(g.sum(), [m])
@@ -166,6 +166,13 @@ def test_prelu_matches_pytorch_weight_gradient_included(data):
     (x, w), _ = data.draw(prelu_inputs())
     g = data.draw(values(x.shape, salt=2))
     _assert_same(*_both(F.prelu, torch.nn.functional.prelu, [x, w], g), 1e-12)
+
+
+def test_normalize_with_the_norm_exactly_eps_matches_pytorch():
+    """PyTorch's clamp_min passes the gradient where the norm equals eps."""
+    torch = _torch()
+    x = np.array([[0.5, 0.0], [0.3, 0.4]])
+    _assert_same(*_both(F.normalize, torch.nn.functional.normalize, [x], eps=0.5), 1e-15)
 
 
 def test_prelu_at_0_matches_pytorch():
