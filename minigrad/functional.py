@@ -24,9 +24,10 @@ from .ops import softmax as _softmax
 from .ops.linear import linear as _linear
 from .ops.reduce import dim_or_axis, logsumexp
 from .ops.conv import conv2d, conv_transpose2d  # noqa: F401  (re-exported as F.conv2d, ...)
-from .ops.pool import max_pool2d, max_unpool2d, avg_pool2d, adaptive_avg_pool2d  # noqa: F401
-from .ops.conv1d import (adaptive_avg_pool1d, avg_pool1d, conv1d,  # noqa: F401
-                         conv_transpose1d, max_pool1d)
+from .ops.pool import (max_pool2d, max_unpool2d, avg_pool2d, adaptive_avg_pool2d,  # noqa: F401
+                       adaptive_max_pool2d)
+from .ops.conv1d import (adaptive_avg_pool1d, adaptive_max_pool1d, avg_pool1d,  # noqa: F401
+                         conv1d, conv_transpose1d, max_pool1d)
 from .ops.resample import interpolate  # noqa: F401
 from .ops.padding import pad  # noqa: F401  (PyTorch's F.pad)
 from .ops.fold import fold, unfold  # noqa: F401  (im2col and col2im as ops)

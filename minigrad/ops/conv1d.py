@@ -16,7 +16,7 @@ S stride, P padding, D dilation, OP output padding (transposed convolution)
 from ..checks import single
 from ..tensor import Tensor
 from .conv import conv2d, conv_transpose2d
-from .pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
+from .pool import adaptive_avg_pool2d, adaptive_max_pool2d, avg_pool2d, max_pool2d
 
 
 def _check_sequence(op, x, name="x"):
@@ -168,3 +168,21 @@ def adaptive_avg_pool1d(x, output_size):
     OL = single(op, "output_size", output_size)
     y = _as_1d(op, "adaptive_avg_pool2d", lambda: adaptive_avg_pool2d(x.unsqueeze(2), (1, OL)))
     return y.squeeze(2)
+
+
+def adaptive_max_pool1d(x, output_size, return_indices=False):
+    """Maximum over the windows of :func:`adaptive_avg_pool1d`; the gradient goes to the first
+    maximum of each window, whose position ``return_indices`` also returns.
+
+    >>> import minigrad as mg
+    >>> adaptive_max_pool1d(mg.tensor([[[1.0, 5.0, 3.0, 0.0]]]), 2).tolist()
+    [[[5.0, 3.0]]]
+    """
+    op = "adaptive_max_pool1d"
+    _check_sequence(op, x)
+    OL = single(op, "output_size", output_size)
+    out = _as_1d(op, "adaptive_max_pool2d", lambda: adaptive_max_pool2d(
+        x.unsqueeze(2), (1, OL), return_indices))
+    if return_indices:
+        return (out[0].squeeze(2), out[1].squeeze(2))
+    return out.squeeze(2)

@@ -31,7 +31,7 @@ import numpy as np
 
 from ..autograd import Function
 from ..checks import pair
-from ..backend import kernels_for, to_device, device_of
+from ..backend import device_of, kernels_for, to_device, xp_of
 from ..kernels import geometry
 from ..tensor import Tensor
 
@@ -321,6 +321,68 @@ def adaptive_avg_pool2d(x, output_size):
         raise ValueError(f"{op}: output_size must be >= 1, got {(OH, OW)} for an input of "
                          f"shape {x.shape}")
     return AdaptiveAvgPool2d.apply(x, size=(OH, OW))
+
+
+def _adaptive_windows(L, O):
+    """For O adaptive windows over an axis of L: a (O, K) table of positions, K the largest
+    window, and a (O, K) mask of the entries that are inside their window (the rest repeat
+    the window's first position). Window o covers floor(o·L/O) up to ceil((o+1)·L/O) − 1."""
+    starts = np.arange(O) * L // O
+    stops = -(-(np.arange(O) + 1) * L // O)
+    K = int((stops - starts).max())
+    offsets = np.arange(K)
+    inside = offsets[None, :] < (stops - starts)[:, None]
+    return np.where(inside, starts[:, None] + offsets[None, :], starts[:, None]), inside
+
+
+def adaptive_max_pool2d(x, output_size, return_indices=False):
+    """Maximum over windows that tile each plane into an OH x OW grid, whatever its size
+    (the windows of :func:`adaptive_avg_pool2d`).
+
+    The forward finds where each maximum is (the first in row-major order on a tie, a NaN
+    winning as in PyTorch) and then reads x there with ``GatherAtIndices``, so the gradient
+    goes to that one position, as in PyTorch.
+
+    Parameters
+    ----------
+    x : Tensor, shape (N, C, H, W)
+    output_size : int or (int or None, int or None)
+        (OH, OW); None keeps that side of the input.
+    return_indices : bool
+        Also return the flat positions ``h * W + w`` of the maxima (for :func:`max_unpool2d`).
+
+    >>> import minigrad as mg
+    >>> y, i = adaptive_max_pool2d(mg.tensor([[[[1., 5., 3.]]]]), (1, 2), return_indices=True)
+    >>> y.tolist(), i.tolist()
+    ([[[[5.0, 5.0]]]], [[[[1, 1]]]])
+    """
+    op = "adaptive_max_pool2d"
+    check_image(op, x)
+    if not isinstance(return_indices, (bool, np.bool_)):
+        raise TypeError(f"{op}: return_indices must be a bool, got {return_indices!r}")
+    sizes = tuple(output_size) if isinstance(output_size, (tuple, list)) else (output_size,) * 2
+    sizes = tuple(x.shape[2 + i] if s is None else s for i, s in enumerate(sizes))
+    OH, OW = pair(op, "output_size", sizes)
+    if OH < 1 or OW < 1:
+        raise ValueError(f"{op}: output_size must be >= 1, got {(OH, OW)} for an input of "
+                         f"shape {x.shape}")
+    N, C, H, W = x.shape
+    rows, row_inside = _adaptive_windows(H, OH)           # (OH, KH)
+    cols, col_inside = _adaptive_windows(W, OW)           # (OW, KW)
+    # flat positions of every tap of every window, (OH, OW, KH·KW), row-major within a window
+    table = (rows[:, None, :, None] * W + cols[None, :, None, :]).reshape(OH, OW, -1)
+    inside = (row_inside[:, None, :, None] & col_inside[None, :, None, :]).reshape(OH, OW, -1)
+    data = x.data
+    xp = xp_of(data)
+    table, inside = xp.asarray(table), xp.asarray(inside)
+    values = data.reshape(N, C, H * W)[:, :, table]       # (N, C, OH, OW, KH·KW)
+    values = xp.where(inside, values, -xp.inf)
+    # np.argmax takes the first maximum, and a NaN as the maximum (PyTorch's max pooling rule)
+    tap = xp.argmax(values, axis=-1)
+    indices = xp.take_along_axis(xp.broadcast_to(table, values.shape), tap[..., None],
+                                 axis=-1)[..., 0].astype(np.int64)
+    y = GatherAtIndices.apply(x, indices=indices)
+    return (y, Tensor._wrap(indices)) if return_indices else y
 
 
 def __getattr__(name):
