@@ -16,7 +16,7 @@ from .container import Sequential, ModuleList, ModuleDict, Identity, Flatten, Un
 from .linear import Linear, Bilinear
 from .conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
 from .pooling import (MaxPool1d, MaxPool2d, MaxUnpool2d, AvgPool1d, AvgPool2d, AdaptiveAvgPool1d,
-                      AdaptiveAvgPool2d, Upsample)
+                      AdaptiveAvgPool2d, AdaptiveMaxPool1d, AdaptiveMaxPool2d, Upsample)
 from .normalization import (BatchNorm1d, BatchNorm2d, InstanceNorm1d, InstanceNorm2d,
                             LayerNorm, GroupNorm, RMSNorm, LocalResponseNorm)
 from .dropout import Dropout, Dropout2d
@@ -48,6 +48,7 @@ __all__ = ["init", "Parameter", "Module", "RemovableHandle", "IncompatibleKeys",
            "ModuleList", "ModuleDict", "Identity", "Flatten", "Unflatten", "Linear", "Bilinear",
            "Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d", "MaxPool1d", "MaxPool2d",
            "MaxUnpool2d", "AvgPool1d", "AvgPool2d", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d",
+           "AdaptiveMaxPool1d", "AdaptiveMaxPool2d",
            "Upsample", "BatchNorm1d", "BatchNorm2d", "InstanceNorm1d", "InstanceNorm2d",
            "LayerNorm", "GroupNorm", "RMSNorm", "LocalResponseNorm", "Dropout", "Dropout2d",
            "ConstantPad1d", "ConstantPad2d", "ConstantPad3d", "ZeroPad1d", "ZeroPad2d",

@@ -1,5 +1,6 @@
-"""Pooling and resizing layers: MaxPool2d, MaxUnpool2d, AvgPool2d, AdaptiveAvgPool2d, Upsample,
-and the 1-D pools of sequences, MaxPool1d, AvgPool1d, AdaptiveAvgPool1d.
+"""Pooling and resizing layers: MaxPool2d, MaxUnpool2d, AvgPool2d, AdaptiveAvgPool2d,
+AdaptiveMaxPool2d, Upsample, and the 1-D pools of sequences, MaxPool1d, AvgPool1d,
+AdaptiveAvgPool1d, AdaptiveMaxPool1d.
 
 These hold no parameters: each stores its geometry and calls the matching function of ``F``,
 which checks it on every call (so a bad kernel size is reported at the first forward, naming the
@@ -178,6 +179,41 @@ class AdaptiveAvgPool2d(Module):
         return f"output_size={self.output_size}"
 
 
+class AdaptiveMaxPool2d(Module):
+    """Maximum over windows that tile each plane into an OH x OW grid, whatever H and W are;
+    the gradient goes to each window's first maximum.
+
+    Parameters
+    ----------
+    output_size : int or (int or None, int or None)
+        (OH, OW); None keeps that side of the input.
+    return_indices : bool
+        Also return the maxima's flat positions ``h*W + w`` (for :class:`MaxUnpool2d`).
+
+    Shape
+    -----
+    x : Tensor, shape (N, C, H, W) or (C, H, W)
+    returns : Tensor, shape (N, C, OH, OW) (and int64 indices of that shape)
+    """
+
+    _dims, _pool = 2, "adaptive_max_pool2d"
+
+    def __init__(self, output_size, return_indices=False):
+        super().__init__()
+        self.output_size = output_size
+        self.return_indices = bool(return_indices)
+
+    def forward(self, x):
+        x, unbatched = as_batch(type(self).__name__, x, dims=self._dims)
+        out = getattr(F, self._pool)(x, self.output_size, self.return_indices)
+        if self.return_indices:
+            return (_squeezed(out[0], unbatched), _squeezed(out[1], unbatched))
+        return _squeezed(out, unbatched)
+
+    def extra_repr(self):
+        return f"output_size={self.output_size}"
+
+
 class Upsample(Module):
     """Resize each plane (or sequence), by a target size or a scale factor.
 
@@ -277,3 +313,15 @@ class AdaptiveAvgPool1d(AdaptiveAvgPool2d):
     """
 
     _dims, _pool = 1, "adaptive_avg_pool1d"
+
+
+class AdaptiveMaxPool1d(AdaptiveMaxPool2d):
+    """Maximum over windows that tile each sequence into ``output_size`` cells, whatever L is.
+
+    Shape
+    -----
+    x : Tensor, shape (N, C, L) or (C, L)
+    returns : Tensor, shape (N, C, output_size) (and int64 indices of that shape)
+    """
+
+    _dims, _pool = 1, "adaptive_max_pool1d"

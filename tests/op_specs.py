@@ -345,6 +345,10 @@ spec("max_pool1d", F.max_pool1d, S.pool1d_inputs("max"), R.max_pool1d)
 spec("avg_pool1d", F.avg_pool1d, S.pool1d_inputs("avg"), R.avg_pool1d)
 spec("adaptive_avg_pool1d", F.adaptive_avg_pool1d, S.pool1d_inputs("adaptive"),
      R.adaptive_avg_pool1d)
+spec("adaptive_max_pool2d", F.adaptive_max_pool2d, S.adaptive_max_pool_inputs(),
+     R.adaptive_max_pool2d, note="distinct values: one maximum per window")
+spec("adaptive_max_pool1d", F.adaptive_max_pool1d, S.adaptive_max_pool_inputs(dims=1),
+     R.adaptive_max_pool1d, note="distinct values: one maximum per window")
 spec("max_pool2d", F.max_pool2d, S.max_pool_inputs(), R.max_pool2d,
      note="distinct values: one maximum per window (test_ties.py checks the tie rule)")
 spec("avg_pool2d", F.avg_pool2d, S.avg_pool_inputs(), R.avg_pool2d)

@@ -369,6 +369,26 @@ def grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=No
     return out
 
 
+def adaptive_max_pool2d(x, output_size, return_indices=False):
+    """The max over each adaptive window, cell by cell; the first maximum (row-major) wins."""
+    N, C, H, W = x.shape
+    OH, OW = output_size if isinstance(output_size, tuple) else (output_size, output_size)
+    OH, OW = H if OH is None else OH, W if OW is None else OW
+    y, indices = np.zeros((N, C, OH, OW)), np.zeros((N, C, OH, OW), np.int64)
+    for n, c, oh, ow in itertools.product(range(N), range(C), range(OH), range(OW)):
+        h0, h1 = oh * H // OH, -(-(oh + 1) * H // OH)
+        w0, w1 = ow * W // OW, -(-(ow + 1) * W // OW)
+        window = x[n, c, h0:h1, w0:w1]
+        h, w = np.unravel_index(np.argmax(window), window.shape)
+        y[n, c, oh, ow], indices[n, c, oh, ow] = window[h, w], (h0 + h) * W + w0 + w
+    return (y, indices) if return_indices else y
+
+
+def adaptive_max_pool1d(x, output_size, return_indices=False):
+    out = adaptive_max_pool2d(x[:, :, None], (1, output_size), return_indices)
+    return tuple(o[:, :, 0] for o in out) if return_indices else out[:, :, 0]
+
+
 def torch_pad(x, pad, mode="constant", value=None):
     """PyTorch's F.pad through numpy.pad: widths last axis first; negative constant widths crop
     (sliced off first). NumPy's 'reflect', 'edge' and 'wrap' are PyTorch's 'reflect',

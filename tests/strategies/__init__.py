@@ -17,7 +17,7 @@ from .values import (axes_for, broadcastable_pair, index_keys, matmul_shapes, po
                      probabilities, shapes, split, tied_values, values)
 from .geometry import (conv_geometry, conv_keywords, conv_problems, im2col_cases, pool_geometry,
                        pool_images, pool_keywords)
-from .ops import (adaptive_pool_inputs, affine_grid_inputs, arrays_inputs, attention_inputs,
+from .ops import (adaptive_max_pool_inputs, adaptive_pool_inputs, affine_grid_inputs, arrays_inputs, attention_inputs,
                   avg_pool_inputs, axis_inputs, binary_inputs, broadcast_inputs, cat_inputs,
                   conv1d_inputs, conv_inputs, dim_inputs, embedding_inputs, fold_inputs,
                   gather_inputs, getitem_inputs, grid_sample_inputs, interpolate_inputs,

@@ -290,6 +290,19 @@ def grid_sample_inputs(draw, mode=None):
 
 
 @st.composite
+def adaptive_max_pool_inputs(draw, dims=2):
+    """A distinct-valued image (dims 2) or sequence (dims 1), an output size above or below its
+    sides (None keeps a side, in 2-D), and return_indices."""
+    sides = tuple(draw(st.integers(1, 6)) for _ in range(dims))
+    shape = (draw(st.integers(1, 2)), draw(st.integers(1, 2))) + sides
+    x = draw(values(shape, distinct=True, margin=0.01))
+    side = st.integers(1, 5)
+    size = draw(side) if dims == 1 else draw(st.one_of(side, st.tuples(side, side),
+                                                          st.tuples(st.none(), side)))
+    return (x,), {"output_size": size, "return_indices": draw(st.booleans())}
+
+
+@st.composite
 def max_pool_inputs(draw, tied=False):
     """A distinct (or ``tied``) image and max_pool2d's keywords, dilation, ceil_mode and
     return_indices drawn."""
