@@ -32,6 +32,8 @@ from .ops.resample import interpolate  # noqa: F401
 from .ops.padding import pad  # noqa: F401  (PyTorch's F.pad)
 from .ops.fold import fold, unfold  # noqa: F401  (im2col and col2im as ops)
 from .ops.spatial import affine_grid, grid_sample  # noqa: F401  (spatial transformers)
+from .dropouts import (alpha_dropout, dropout1d, dropout2d, dropout3d,  # noqa: F401
+                       feature_alpha_dropout)
 from .ops.roi import roi_align, roi_pool, nms, batched_nms  # noqa: F401  (detection)
 from .ops.boxes import (box_area, box_convert, box_iou, generalized_box_iou,  # noqa: F401
                         generalized_box_iou_loss, encode_boxes, decode_boxes, grid_anchors)
