@@ -48,6 +48,7 @@ from .losses import (nll_loss, cross_entropy, mse_loss, l1_loss, binary_cross_en
                      cosine_similarity, pairwise_distance, contrastive_loss, triplet_margin_loss,
                      smooth_l1_loss, huber_loss, margin_ranking_loss, hinge_embedding_loss,
                      cosine_embedding_loss, gaussian_nll_loss)
+from .losses_more import soft_margin_loss, multilabel_soft_margin_loss, poisson_nll_loss, multilabel_margin_loss  # noqa: F401,E501
 
 
 def leaky_relu(x, negative_slope=0.01):
