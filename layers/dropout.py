@@ -1,5 +1,6 @@
-"""Dropout: zero random entries (``Dropout``) or whole channels (``Dropout2d``) in training
-mode; the identity in eval mode.
+"""Dropout: zero random entries (``Dropout``) or whole channels (``Dropout1d``, ``Dropout2d``,
+``Dropout3d``) in training mode, or alpha dropout for SELU networks (``AlphaDropout``,
+``FeatureAlphaDropout``); the identity in eval mode.
 
 Inverted dropout (Srivastava et al., 2014): each entry is kept with probability 1 − p and scaled
 by 1/(1 − p), so the expected output equals the input and eval mode needs no rescaling.
@@ -10,7 +11,6 @@ p      the probability that an entry is zeroed
 *      any shape
 """
 from minigrad import Tensor
-from minigrad.backend import xp_of
 import minigrad.functional as F
 from .module import Module
 
@@ -82,12 +82,46 @@ class Dropout2d(Dropout):
             shape = x.shape if isinstance(x, Tensor) else type(x).__name__
             raise ValueError(f"Dropout2d: expected a Tensor of shape (N, C, H, W) or (N, C, L), "
                              f"got {shape}")
-        if not self.training or self.p == 0:
-            return x
-        if self.p == 1:
-            return x * 0
-        xp = xp_of(x.data)
-        # one draw per (n, c), broadcast over the plane: the raw mask is a constant factor
-        mask_shape = x.shape[:2] + (1,) * (x.ndim - 2)
-        keep = (xp.random.random_sample(mask_shape) >= self.p).astype(x.dtype) / (1 - self.p)
-        return x * keep
+        return F.dropout2d(x, self.p, self.training)
+
+
+class Dropout1d(Dropout):
+    """Zero whole channels of (N, C, L) or (C, L) with probability p during training (one
+    draw per channel, as :class:`Dropout2d`); identity after ``eval()``."""
+
+    def forward(self, x):
+        if not isinstance(x, Tensor):
+            raise TypeError(f"Dropout1d: expected a Tensor input, got {type(x).__name__}")
+        return F.dropout1d(x, self.p, self.training)
+
+
+class Dropout3d(Dropout):
+    """Zero whole channels of (N, C, D, H, W) or (C, D, H, W) with probability p during
+    training; identity after ``eval()``."""
+
+    def forward(self, x):
+        if not isinstance(x, Tensor):
+            raise TypeError(f"Dropout3d: expected a Tensor input, got {type(x).__name__}")
+        return F.dropout3d(x, self.p, self.training)
+
+
+class AlphaDropout(Dropout):
+    """Alpha dropout for self-normalising (SELU) networks: a dropped entry takes SELU's
+    saturation value, and an affine map keeps the mean 0 and the variance 1 (Klambauer et al.,
+    2017; ``F.alpha_dropout``); identity after ``eval()``."""
+
+    def forward(self, x):
+        if not isinstance(x, Tensor):
+            raise TypeError(f"AlphaDropout: expected a Tensor input, got {type(x).__name__}")
+        return F.alpha_dropout(x, self.p, self.training)
+
+
+class FeatureAlphaDropout(Dropout):
+    """Alpha dropout of whole channels of (N, C, ...) (``F.feature_alpha_dropout``);
+    identity after ``eval()``."""
+
+    def forward(self, x):
+        if not isinstance(x, Tensor):
+            raise TypeError(f"FeatureAlphaDropout: expected a Tensor input, got "
+                            f"{type(x).__name__}")
+        return F.feature_alpha_dropout(x, self.p, self.training)

@@ -75,8 +75,14 @@ def dropout1d(x, p=0.5, training=True):
 
 
 def dropout2d(x, p=0.5, training=True):
-    """Zero whole channels of (N, C, H, W) or (C, H, W) with probability p, scaling the
-    others by 1/(1 − p); the identity when ``training`` is False."""
+    """Zero whole channels of (N, C, H, W) with probability p, scaling the others by
+    1/(1 − p); the identity when ``training`` is False. As in PyTorch, a 3-D input is read as
+    (N, C, L) (PyTorch warns that it does so), not as an unbatched (C, H, W) image."""
+    if isinstance(x, Tensor) and x.ndim == 3:
+        return _channel_dropout("dropout2d", x, p, training, 1)
+    if isinstance(x, Tensor) and x.ndim != 4:
+        raise ValueError(f"dropout2d: expected an input of shape (N, C, H, W) or (N, C, L), "
+                         f"got {x.shape}")
     return _channel_dropout("dropout2d", x, p, training, 2)
 
 
