@@ -11,7 +11,7 @@ Notation
 --------
 N batch, C classes, D feature size, *  any further axes
 """
-from minigrad import Tensor, losses
+from minigrad import Tensor, losses, losses_more
 from minigrad.ops.reduce import dim_or_axis
 from .module import Module
 
@@ -287,6 +287,54 @@ class GaussianNLLLoss(_Loss):
     def forward(self, input, target, var):
         return losses.gaussian_nll_loss(input, target, var, self.full, self.eps, self.reduction)
 
+
+
+class SoftMarginLoss(_Loss):
+    """log(1 + exp(−y·x)), the logistic loss for targets y = ±1; input and target of one
+    shape (*)."""
+
+    def forward(self, input, target):
+        return losses_more.soft_margin_loss(input, target, self.reduction)
+
+
+class MultiLabelSoftMarginLoss(_WeightedLoss):
+    """Binary cross-entropy with logits per class, averaged over the classes.
+
+    Parameters
+    ----------
+    weight : Tensor, shape (C,) (or broadcastable to the input's shape), optional; a buffer
+
+    Shape
+    -----
+    input, target : Tensor, shape (N, C) or (C,); target values in [0, 1]
+    returns : Tensor, shape (), or (N,) with ``reduction='none'``
+    """
+
+    def forward(self, input, target):
+        return losses_more.multilabel_soft_margin_loss(input, target, self.weight,
+                                                       self.reduction)
+
+
+class PoissonNLLLoss(_Loss):
+    """exp(x) − y·x for log-rates x (or x − y·log(x + eps) for rates, ``log_input=False``),
+    plus Stirling's log(y!) where y > 1 if ``full``; input and target of one shape (*)."""
+
+    def __init__(self, log_input=True, full=False, size_average=None, eps=1e-8, reduce=None,
+                 reduction="mean"):
+        super().__init__(size_average, reduce, reduction)
+        self.log_input, self.full, self.eps = log_input, full, eps
+
+    def forward(self, log_input, target):
+        return losses_more.poisson_nll_loss(log_input, target, self.log_input, self.full,
+                                            self.eps, self.reduction)
+
+
+class MultiLabelMarginLoss(_Loss):
+    """Σ_j Σ_{i ∉ labels} max(0, 1 − x[y_j] + x[i]) / C per sample; input (N, C) or (C,),
+    integer target of the same shape holding the labels, padded with −1 after the last."""
+
+    def forward(self, input, target):
+        return losses_more.multilabel_margin_loss(input, target, self.reduction)
 
 class CosineSimilarity(Module):
     """Cosine similarity of x1 and x2 along ``dim`` (NumPy's ``axis`` accepted instead).
