@@ -31,6 +31,7 @@ from .ops.conv1d import (adaptive_avg_pool1d, adaptive_max_pool1d, avg_pool1d,  
 from .ops.resample import interpolate  # noqa: F401
 from .ops.padding import pad  # noqa: F401  (PyTorch's F.pad)
 from .ops.fold import fold, unfold  # noqa: F401  (im2col and col2im as ops)
+from .ops.rearrange import channel_shuffle, pixel_shuffle, pixel_unshuffle  # noqa: F401
 from .ops.spatial import affine_grid, grid_sample  # noqa: F401  (spatial transformers)
 from .dropouts import (alpha_dropout, dropout1d, dropout2d, dropout3d,  # noqa: F401
                        feature_alpha_dropout)
