@@ -26,4 +26,5 @@ from .ops import (adaptive_max_pool_inputs, adaptive_pool_inputs, affine_grid_in
                   scatter_inputs, torch_pad_inputs, unary_inputs, unpool_inputs, with_options)
 from .losses import (bce_inputs, class_target_inputs, kl_div_inputs, logits_target_inputs,
                      margin_inputs, REDUCTIONS, soft_target_inputs, target_inputs, vectors_inputs)
+from .losses_more import multilabel_margin_inputs, multilabel_soft_margin_inputs, poisson_nll_inputs, soft_margin_inputs  # noqa: F401,E501
 from .fuzz import kernel_cases
