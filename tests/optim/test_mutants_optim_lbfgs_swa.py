@@ -645,3 +645,18 @@ def test_lbfgs_defaults_are_torchs():
         lr=1.0, max_iter=20, max_eval=25, tolerance_grad=1e-7, tolerance_change=1e-9,
         history_size=100, line_search_fn=None)
     assert LBFGS([x], max_iter=7).param_groups[0]["max_eval"] == 7 * 5 // 4
+
+
+def test_zoom_pushes_a_trial_that_rounds_onto_the_left_end_inside():
+    # An irregular phi (c1 = 0.9): the bracket closes in on 0.5, where phi = -8 with slope
+    # -13.25, against ends ever nearer with far higher values. Once the width is under 1e-8,
+    # the cubic's minimum lies within rounding of 0.5 and comes back as 0.5 itself, an end
+    # already tried: it is pushed a tenth of the width inside.
+    reports = [(-8.0, -13.25), (-2.5, 4.2), (1.1, 0.1), (-0.55, -0.8), (7.5, 16.3),
+               (0.03, -0.12), (0.01, -0.1)]
+    best, evaluations, calls = scripted_search(reports, 0.5, c1=0.9, c2=0.95)
+    assert len(calls) == 7 and calls[0] == 0.5 and all(t > 0.5 for t in calls[1:])
+    left, right = Trial(0.5, -8.0, None, -13.25), Trial(calls[5], 0.03, None, -0.12)
+    assert right.t - left.t < 1e-8 and cubic_minimizer(left, right) == 0.5
+    assert calls[6] == 0.5 + 0.1 * (calls[5] - 0.5)
+    assert (best.t, best.f, evaluations) == (0.5, -8.0, 7)
