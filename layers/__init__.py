@@ -25,7 +25,7 @@ from .padding import (ConstantPad1d, ConstantPad2d, ConstantPad3d, ZeroPad1d, Ze
                       ZeroPad3d, ReflectionPad1d, ReflectionPad2d, ReflectionPad3d,
                       ReplicationPad1d, ReplicationPad2d, ReplicationPad3d, CircularPad1d,
                       CircularPad2d, CircularPad3d)
-from .pixelshuffle import PixelShuffle, PixelUnshuffle
+from .pixelshuffle import ChannelShuffle, PixelShuffle, PixelUnshuffle
 from .fold import Fold, Unfold
 from .parameter_containers import ParameterList, ParameterDict
 from .activation import (ReLU, LeakyReLU, ELU, SELU, GELU, Sigmoid, Tanh, SiLU, Softplus,
@@ -55,16 +55,16 @@ __all__ = ["init", "Parameter", "Module", "RemovableHandle", "IncompatibleKeys",
            "FeatureAlphaDropout", "ConstantPad1d", "ConstantPad2d", "ConstantPad3d", "ZeroPad1d",
            "ZeroPad2d", "ZeroPad3d", "ReflectionPad1d", "ReflectionPad2d", "ReflectionPad3d",
            "ReplicationPad1d", "ReplicationPad2d", "ReplicationPad3d", "CircularPad1d",
-           "CircularPad2d", "CircularPad3d", "PixelShuffle", "PixelUnshuffle", "Fold", "Unfold",
-           "ParameterList", "ParameterDict", "ReLU", "LeakyReLU", "ELU", "SELU", "GELU", "Sigmoid",
-           "Tanh", "SiLU", "Softplus", "Softmax", "LogSoftmax", "Embedding", "RNNCell", "LSTMCell",
-           "GRUCell", "RNN", "LSTM", "GRU", "CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss",
-           "SmoothL1Loss", "HuberLoss", "BCELoss", "BCEWithLogitsLoss", "KLDivLoss",
-           "MarginRankingLoss", "HingeEmbeddingLoss", "MultiMarginLoss", "CosineEmbeddingLoss",
-           "TripletMarginLoss", "GaussianNLLLoss", "CosineSimilarity", "PairwiseDistance",
-           "MultiheadAttention", "TransformerEncoderLayer", "TransformerDecoderLayer",
-           "TransformerEncoder", "TransformerDecoder", "Transformer", "PositionalEncoding",
-           "LearnedPositionalEncoding"]
+           "CircularPad2d", "CircularPad3d", "ChannelShuffle", "PixelShuffle", "PixelUnshuffle",
+           "Fold", "Unfold", "ParameterList", "ParameterDict", "ReLU", "LeakyReLU", "ELU", "SELU",
+           "GELU", "Sigmoid", "Tanh", "SiLU", "Softplus", "Softmax", "LogSoftmax", "Embedding",
+           "RNNCell", "LSTMCell", "GRUCell", "RNN", "LSTM", "GRU", "CrossEntropyLoss", "NLLLoss",
+           "MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss", "BCELoss", "BCEWithLogitsLoss",
+           "KLDivLoss", "MarginRankingLoss", "HingeEmbeddingLoss", "MultiMarginLoss",
+           "CosineEmbeddingLoss", "TripletMarginLoss", "GaussianNLLLoss", "CosineSimilarity",
+           "PairwiseDistance", "MultiheadAttention", "TransformerEncoderLayer",
+           "TransformerDecoderLayer", "TransformerEncoder", "TransformerDecoder", "Transformer",
+           "PositionalEncoding", "LearnedPositionalEncoding"]
 __all__ += ["EdgeModel", "NodeModel", "MessagePassing", "GCNConv", "GATConv", "GINConv",
             "global_add_pool", "global_mean_pool", "global_max_pool"]
 __all__ += ["DistributedDataParallel", "SyncBatchNorm"]

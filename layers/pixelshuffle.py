@@ -1,16 +1,16 @@
-"""Sub-pixel convolution's rearrangements (Shi et al., 2016): ``PixelShuffle`` moves r·r
-channels into an r-times larger plane, ``PixelUnshuffle`` undoes it.
-
-Both are a reshape, a permute and a reshape, so their gradients are the same rearrangement run
-backwards, and the two layers are each other's inverse and each other's adjoint.
+"""Channel rearrangements as layers: sub-pixel convolution's ``PixelShuffle`` moves r·r
+channels into an r-times larger plane and ``PixelUnshuffle`` undoes it (Shi et al., 2016);
+``ChannelShuffle`` interleaves channel groups (ShuffleNet). Each layer checks its input, naming
+itself, and calls ``F.pixel_shuffle``, ``F.pixel_unshuffle`` or ``F.channel_shuffle``: a
+reshape, a permute and a reshape, whose gradient is the same rearrangement run backwards.
 
 Notation
 --------
 N batch (any number of leading axes), C channels of the larger plane, r upscale factor
 H W the smaller plane;  H·r, W·r the larger one
 """
+import minigrad.functional as F
 from minigrad import Tensor
-from minigrad.ops.shape import permute, reshape
 from .module import Module
 
 
@@ -48,13 +48,8 @@ class PixelShuffle(Module):
         self.upscale_factor = _factor("PixelShuffle", upscale_factor)
 
     def forward(self, x):
-        r = self.upscale_factor
-        _check("PixelShuffle", x, r, channels_divisible=True)
-        *batch, C, H, W = x.shape
-        B = len(batch)
-        x = reshape(x, (*batch, C // (r * r), r, r, H, W))
-        x = permute(x, tuple(range(B)) + tuple(B + a for a in (0, 3, 1, 4, 2)))
-        return reshape(x, (*batch, C // (r * r), H * r, W * r))
+        _check("PixelShuffle", x, self.upscale_factor, channels_divisible=True)
+        return F.pixel_shuffle(x, self.upscale_factor)
 
     def extra_repr(self):
         return f"upscale_factor={self.upscale_factor}"
@@ -75,13 +70,30 @@ class PixelUnshuffle(Module):
         self.downscale_factor = _factor("PixelUnshuffle", downscale_factor)
 
     def forward(self, x):
-        r = self.downscale_factor
-        _check("PixelUnshuffle", x, r, channels_divisible=False)
-        *batch, C, H, W = x.shape
-        B = len(batch)
-        x = reshape(x, (*batch, C, H // r, r, W // r, r))
-        x = permute(x, tuple(range(B)) + tuple(B + a for a in (0, 2, 4, 1, 3)))
-        return reshape(x, (*batch, C * r * r, H // r, W // r))
+        _check("PixelUnshuffle", x, self.downscale_factor, channels_divisible=False)
+        return F.pixel_unshuffle(x, self.downscale_factor)
 
     def extra_repr(self):
         return f"downscale_factor={self.downscale_factor}"
+
+
+class ChannelShuffle(Module):
+    """(N, C, ...) with channel ``g·(C/G) + k`` moved to ``k·G + g``: after a grouped
+    convolution, each group of the next one sees channels of every group (Zhang et al., 2018).
+
+    Examples
+    --------
+    >>> import minigrad as mg
+    >>> ChannelShuffle(2)(mg.arange(4.0).reshape(1, 4, 1)).reshape(-1).tolist()
+    [0.0, 2.0, 1.0, 3.0]
+    """
+
+    def __init__(self, groups):
+        super().__init__()
+        self.groups = _factor("ChannelShuffle", groups)
+
+    def forward(self, x):
+        return F.channel_shuffle(x, self.groups)
+
+    def extra_repr(self):
+        return f"groups={self.groups}"

@@ -203,6 +203,28 @@ spec("getitem", lambda x, key: x[key], S.getitem_inputs(), lambda x, key: x[key]
 spec("pad", lambda x, pad_width: mg.pad(x, pad_width), S.pad_inputs(),
      lambda x, pad_width: np.pad(x, pad_width))
 spec("F.pad", F.pad, S.torch_pad_inputs(), R.torch_pad)
+def _pixel_shuffle(x, upscale_factor):
+    *lead, C, H, W = x.shape
+    r = upscale_factor
+    y = x.reshape(*lead, C // (r * r), r, r, H, W)
+    return np.moveaxis(y, (-4, -3), (-3, -1)).reshape(*lead, C // (r * r), H * r, W * r)
+
+
+def _pixel_unshuffle(x, downscale_factor):
+    *lead, C, H, W = x.shape
+    r = downscale_factor
+    y = x.reshape(*lead, C, H // r, r, W // r, r)
+    return np.moveaxis(y, (-3, -1), (-4, -3)).reshape(*lead, C * r * r, H // r, W // r)
+
+
+def _channel_shuffle(x, groups):
+    N, C, *rest = x.shape
+    return np.swapaxes(x.reshape(N, groups, C // groups, *rest), 1, 2).reshape(x.shape)
+
+
+spec("pixel_shuffle", F.pixel_shuffle, S.shuffle_inputs("pixel"), _pixel_shuffle)
+spec("pixel_unshuffle", F.pixel_unshuffle, S.shuffle_inputs("unpixel"), _pixel_unshuffle)
+spec("channel_shuffle", F.channel_shuffle, S.shuffle_inputs("channel"), _channel_shuffle)
 spec("unfold", F.unfold, S.fold_inputs(), R.unfold)
 spec("fold", F.fold, S.fold_inputs(fold=True), R.fold)
 spec("affine_grid", F.affine_grid, S.affine_grid_inputs(), R.affine_grid)

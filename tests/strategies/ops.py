@@ -303,6 +303,25 @@ def adaptive_max_pool_inputs(draw, dims=2):
 
 
 @st.composite
+def shuffle_inputs(draw, kind):
+    """x and the factor of F.pixel_shuffle ('pixel': channels C·r², upscale_factor),
+    F.pixel_unshuffle ('unpixel': sides H·r and W·r, downscale_factor) or F.channel_shuffle
+    ('channel': C divisible by groups), over 0-2 leading axes."""
+    r = draw(st.integers(1, 3))
+    lead = (2,) * draw(st.integers(0, 2 if kind != "channel" else 0))
+    if kind == "pixel":
+        shape = lead + (draw(st.integers(1, 2)) * r * r, draw(st.integers(1, 3)),
+                        draw(st.integers(1, 3)))
+        return (draw(values(shape)),), {"upscale_factor": r}
+    if kind == "unpixel":
+        shape = lead + (draw(st.integers(1, 2)), r * draw(st.integers(1, 2)),
+                        r * draw(st.integers(1, 2)))
+        return (draw(values(shape)),), {"downscale_factor": r}
+    shape = (draw(st.integers(1, 2)), r * draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    return (draw(values(shape)),), {"groups": r}
+
+
+@st.composite
 def max_pool_inputs(draw, tied=False):
     """A distinct (or ``tied``) image and max_pool2d's keywords, dilation, ceil_mode and
     return_indices drawn."""
