@@ -208,7 +208,7 @@ def generalized_box_iou_loss(boxes1, boxes2, reduction="none", eps=1e-7):
     giou = inter / (union + eps) - (enclosing - union) / (enclosing + eps)
     loss = 1 - giou
     if reduction == "mean":
-        return loss.mean() if loss.size else loss.sum()
+        return loss.mean() if loss.numel() else loss.sum()  # 0 for no boxes, as torchvision
     return loss.sum() if reduction == "sum" else loss
 
 
