@@ -164,7 +164,8 @@ def test_prelu_weight_gradient_sums_the_negative_inputs_per_channel():
 
 @pytest.mark.parametrize("p", [2.0, 1.0, 3.0, 0.5, 0.0, -1.0, math.inf, -math.inf])
 def test_normalize_divides_by_the_p_norm_clamped_at_eps(p):
-    x = np.array([[3.0, -4.0, 1.0], [0.0, 2.0, -1.0], [0.0, 0.0, 0.0], [1e-13, 0.0, 0.0]])
+    x = np.array([[3.0, -4.0, 1.5], [0.0, 2.0, -1.0], [0.0, 0.0, 0.0], [1e-13, 0.0, 0.0],
+                  [0.5, 0.25, -0.75]])
     np.testing.assert_allclose(F.normalize(_t(x), p=p).numpy(), ref.normalize(x, p=p),
                                rtol=1e-14)
     np.testing.assert_allclose(F.normalize(_t(x), p=p, dim=0).numpy(),
