@@ -82,12 +82,22 @@ def multilabel_soft_margin_loss(input, target, weight=None, reduction="mean"):
     check_same_shape(input, target, op)
     loss = target * softplus(-input) + (1 - target) * softplus(input)
     if weight is not None:
-        weight = as_target(weight, input)
-        if np.broadcast_shapes(weight.shape, input.shape) != input.shape:
-            raise ValueError(f"{op}: weight of shape {weight.shape} does not broadcast to "
-                             f"input of shape {input.shape}")
-        loss = loss * weight
+        loss = loss * _weight_like(op, weight, input)
     return reduce_loss(loss.sum(-1) / input.shape[-1], reduction, op)
+
+
+def _weight_like(op, weight, input):
+    """``weight`` as a Tensor on input's device, refused unless it broadcasts to input's shape
+    (a weight that would enlarge the loss is a mistake, not a broadcast)."""
+    weight = as_target(weight, input)
+    try:
+        fits = np.broadcast_shapes(weight.shape, input.shape) == input.shape
+    except ValueError:
+        fits = False
+    if not fits:
+        raise ValueError(f"{op}: weight of shape {weight.shape} does not broadcast to input of "
+                         f"shape {input.shape}")
+    return weight
 
 
 def poisson_nll_loss(input, target, log_input=True, full=False, eps=1e-8, reduction="mean"):
