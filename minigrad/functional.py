@@ -200,7 +200,7 @@ def hardswish(x, inplace=False):
     """x · relu6(x + 3) / 6 (MobileNetV3): 0 for x <= −3, x for x >= 3, x(x + 3)/6 between.
 
     Each piece is picked by a ``where``, so the gradient at the joins is PyTorch's: 0 at −3
-    (the left piece) and 1 at 3 (the right piece); a NaN takes the right piece, as there.
+    (the left piece) and 1 at 3 (the right piece). A NaN stays NaN.
 
     >>> import minigrad as mg, minigrad.functional as F
     >>> F.hardswish(mg.tensor([-4.0, 0.0, 1.5, 4.0])).tolist()
