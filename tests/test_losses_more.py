@@ -568,3 +568,23 @@ def test_multilabel_margin_scores_stay_off_the_kink(case):
     rows = x.reshape(-1, x.shape[-1])
     gaps = rows[:, :, None] - rows[:, None, :]
     assert np.abs(np.abs(gaps) - 1).min() >= 0.1 - 1e-12
+
+
+@pytest.mark.parametrize("name", ["soft_margin_loss", "multilabel_soft_margin_loss",
+                                  "poisson_nll_loss", "multilabel_margin_loss"])
+def test_float32_in_float32_out(name):
+    x = mg.tensor(np.array([[0.3, -1.2, 2.0]], dtype=np.float32), requires_grad=True)
+    target = {"soft_margin_loss": [[1.0, -1.0, 1.0]], "multilabel_soft_margin_loss":
+              [[1.0, 0.0, 0.5]], "poisson_nll_loss": [[0.0, 2.0, 3.5]],
+              "multilabel_margin_loss": [[2, -1, 0]]}[name]
+    out = getattr(F, name)(x, target, reduction="none")
+    out.sum().backward()
+    assert (out.dtype, x.grad.dtype) == (np.float32, np.float32)
+    reference = {
+        "soft_margin_loss": soft_margin_reference,
+        "multilabel_soft_margin_loss":
+            lambda a, y, r: multilabel_soft_margin_reference(a, y, None, r),
+        "poisson_nll_loss": lambda a, y, r: poisson_nll_reference(a, y, True, False, 1e-8, r),
+        "multilabel_margin_loss": multilabel_margin_reference}[name]
+    expected = reference(x.numpy().astype(np.float64), np.array(target), "none")
+    np.testing.assert_allclose(out.numpy(), expected, rtol=1e-6)
