@@ -660,3 +660,17 @@ def test_zoom_pushes_a_trial_that_rounds_onto_the_left_end_inside():
     assert right.t - left.t < 1e-8 and cubic_minimizer(left, right) == 0.5
     assert calls[6] == 0.5 + 0.1 * (calls[5] - 0.5)
     assert (best.t, best.f, evaluations) == (0.5, -8.0, 7)
+
+
+@pytest.mark.parametrize("strategy", ["cos", "linear"])
+@pytest.mark.parametrize("swa_lr", [0.05, 0.007])
+def test_swalr_holds_swa_lr_exactly_once_annealed(strategy, swa_lr):
+    # From epoch anneal_epochs on the rate is swa_lr itself, not a blend of swa_lr with
+    # itself (which can land an ulp off).
+    from optim import SGD
+    from optim.swa_utils import SWALR
+    optimizer = SGD([mg.tensor(np.zeros(1), requires_grad=True)], lr=0.5)
+    scheduler = SWALR(optimizer, swa_lr=swa_lr, anneal_epochs=5, anneal_strategy=strategy)
+    rates = swalr_rates(scheduler, optimizer, 16)
+    assert rates[5:] == [swa_lr] * 11
+    assert rates[0] == 0.5 and all(swa_lr < rate < 0.5 for rate in rates[1:5])
