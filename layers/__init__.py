@@ -29,7 +29,9 @@ from .pixelshuffle import ChannelShuffle, PixelShuffle, PixelUnshuffle
 from .fold import Fold, Unfold
 from .parameter_containers import ParameterList, ParameterDict
 from .activation import (ReLU, LeakyReLU, ELU, SELU, GELU, Sigmoid, Tanh, SiLU, Softplus,
-                         Softmax, LogSoftmax)
+                         Softmax, LogSoftmax, ReLU6, Hardtanh, Hardsigmoid, Hardswish, Mish, CELU,
+                         Softsign, Softmin, Tanhshrink, Softshrink, Hardshrink, Threshold, GLU,
+                         LogSigmoid, PReLU)
 from .embedding import Embedding
 from .parallel import DistributedDataParallel, SyncBatchNorm
 from .attention import MultiheadAttention
@@ -57,12 +59,14 @@ __all__ = ["init", "Parameter", "Module", "RemovableHandle", "IncompatibleKeys",
            "ReplicationPad1d", "ReplicationPad2d", "ReplicationPad3d", "CircularPad1d",
            "CircularPad2d", "CircularPad3d", "ChannelShuffle", "PixelShuffle", "PixelUnshuffle",
            "Fold", "Unfold", "ParameterList", "ParameterDict", "ReLU", "LeakyReLU", "ELU", "SELU",
-           "GELU", "Sigmoid", "Tanh", "SiLU", "Softplus", "Softmax", "LogSoftmax", "Embedding",
-           "RNNCell", "LSTMCell", "GRUCell", "RNN", "LSTM", "GRU", "CrossEntropyLoss", "NLLLoss",
-           "MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss", "BCELoss", "BCEWithLogitsLoss",
-           "KLDivLoss", "MarginRankingLoss", "HingeEmbeddingLoss", "MultiMarginLoss",
-           "CosineEmbeddingLoss", "TripletMarginLoss", "GaussianNLLLoss", "CosineSimilarity",
-           "PairwiseDistance", "MultiheadAttention", "TransformerEncoderLayer",
+           "GELU", "Sigmoid", "Tanh", "SiLU", "Softplus", "Softmax", "LogSoftmax", "ReLU6",
+           "Hardtanh", "Hardsigmoid", "Hardswish", "Mish", "CELU", "Softsign", "Softmin",
+           "Tanhshrink", "Softshrink", "Hardshrink", "Threshold", "GLU", "LogSigmoid", "PReLU",
+           "Embedding", "RNNCell", "LSTMCell", "GRUCell", "RNN", "LSTM", "GRU", "CrossEntropyLoss",
+           "NLLLoss", "MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss", "BCELoss",
+           "BCEWithLogitsLoss", "KLDivLoss", "MarginRankingLoss", "HingeEmbeddingLoss",
+           "MultiMarginLoss", "CosineEmbeddingLoss", "TripletMarginLoss", "GaussianNLLLoss",
+           "CosineSimilarity", "PairwiseDistance", "MultiheadAttention", "TransformerEncoderLayer",
            "TransformerDecoderLayer", "TransformerEncoder", "TransformerDecoder", "Transformer",
            "PositionalEncoding", "LearnedPositionalEncoding"]
 __all__ += ["EdgeModel", "NodeModel", "MessagePassing", "GCNConv", "GATConv", "GINConv",
