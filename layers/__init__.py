@@ -42,7 +42,8 @@ from .rnn import RNNCell, LSTMCell, GRUCell, RNN, LSTM, GRU
 from .loss import (CrossEntropyLoss, NLLLoss, MSELoss, L1Loss, SmoothL1Loss, HuberLoss, BCELoss,
                    BCEWithLogitsLoss, KLDivLoss, MarginRankingLoss, HingeEmbeddingLoss,
                    MultiMarginLoss, CosineEmbeddingLoss, TripletMarginLoss, GaussianNLLLoss,
-                   CosineSimilarity, PairwiseDistance)
+                   CosineSimilarity, PairwiseDistance, SoftMarginLoss, MultiLabelSoftMarginLoss,
+                   PoissonNLLLoss, MultiLabelMarginLoss)
 
 from .graph import (EdgeModel, NodeModel, MessagePassing, GCNConv, GATConv, GINConv,  # noqa: E501
                     global_add_pool, global_mean_pool, global_max_pool)
@@ -66,6 +67,7 @@ __all__ = ["init", "Parameter", "Module", "RemovableHandle", "IncompatibleKeys",
            "NLLLoss", "MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss", "BCELoss",
            "BCEWithLogitsLoss", "KLDivLoss", "MarginRankingLoss", "HingeEmbeddingLoss",
            "MultiMarginLoss", "CosineEmbeddingLoss", "TripletMarginLoss", "GaussianNLLLoss",
+           "SoftMarginLoss", "MultiLabelSoftMarginLoss", "PoissonNLLLoss", "MultiLabelMarginLoss",
            "CosineSimilarity", "PairwiseDistance", "MultiheadAttention", "TransformerEncoderLayer",
            "TransformerDecoderLayer", "TransformerEncoder", "TransformerDecoder", "Transformer",
            "PositionalEncoding", "LearnedPositionalEncoding"]
