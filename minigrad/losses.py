@@ -1,6 +1,7 @@
 """Loss functions, re-exported by ``minigrad.functional`` (``F.cross_entropy``): regression,
 classification and likelihood losses here, the margin and embedding losses and the distances in
-margin_losses.py (re-exported here too, so ``minigrad.losses.X`` names every loss).
+margin_losses.py (re-exported here too), and PyTorch's soft-margin, multilabel and Poisson losses
+in losses_more.py; ``F.X`` names every one.
 
 Each is a short composite of the primitives in ``minigrad.ops`` (STYLE C9), except binary
 cross-entropy on probabilities, whose clamped logs need a backward of their own
