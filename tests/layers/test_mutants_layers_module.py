@@ -82,6 +82,24 @@ def test_registering_before_init_names_super_init():
     assert Plain().size == 3
 
 
+def test_a_cycle_of_modules_is_walked_once():
+    a, b = Leaf(), Leaf(3)
+    a.add_module("next", b)
+    b.add_module("back", a)
+    assert [n for n, _ in a.named_modules()] == ["", "next"]
+    assert [n for n, _ in a.named_parameters()] == ["w", "next.w"]
+    assert [n for n, _ in a.named_buffers()] == ["stat", "cache", "next.stat", "next.cache"]
+
+
+def test_forward_must_be_defined_by_the_subclass():
+    class NoForward(Module):
+        pass
+
+    with pytest.raises(NotImplementedError, match=r"^NoForward has no forward\(\): a subclass of "
+                                                  r"Module must define forward\(self, \*inputs\)$"):
+        NoForward()(1)
+
+
 def test_registration_type_errors_name_the_module_and_the_entry():
     m = Leaf()
     with pytest.raises(TypeError, match=r"^cannot register a Tensor as the parameter 'v' of "
@@ -200,14 +218,17 @@ def test_named_modules_duplicates_prefix_and_none_children():
     shared = Leaf()
     net = Sequential(shared, ReLU(), shared)
     net.add_module("absent", None)
-    assert [n for n, _ in net.named_modules()] == ["", "0", "1"]
-    assert [n for n, _ in net.named_modules(remove_duplicate=False)] == ["", "0", "1", "2"]
-    assert [n for n, _ in net.named_modules(prefix="net")] == ["net", "net.0", "net.1"]
-    assert [n for n, _ in net.named_children()] == ["0", "1"]
-    assert list(net.children()) == [shared, net[1]]
-    assert list(net.modules()) == [net, shared, net[1]]
+    net.add_module("last", Leaf())
+    assert [n for n, _ in net.named_modules()] == ["", "0", "1", "last"]
+    assert [n for n, _ in net.named_modules(remove_duplicate=False)] == ["", "0", "1", "2",
+                                                                         "last"]
+    assert [n for n, _ in net.named_modules(prefix="net")] == ["net", "net.0", "net.1",
+                                                                "net.last"]
+    assert [n for n, _ in net.named_children()] == ["0", "1", "last"]
+    assert list(net.children()) == [shared, net[1], net.last]
+    assert list(net.modules()) == [net, shared, net[1], net.last]
     memo = {id(shared)}
-    assert [n for n, _ in net.named_modules(memo=memo)] == ["", "1"]
+    assert [n for n, _ in net.named_modules(memo=memo)] == ["", "1", "last"]
 
 
 def test_named_members_recurse_prefix_and_duplicates():
@@ -220,6 +241,7 @@ def test_named_members_recurse_prefix_and_duplicates():
     assert [n for n, _ in net.named_parameters(recurse=False)] == ["own"]
     assert [n for n, _ in net.named_parameters(prefix="m")] == ["m.own", "m.0.w"]
     assert [n for n, _ in net.named_buffers()] == ["0.stat", "0.cache"]
+    assert [n for n, _ in net.named_buffers(prefix="m")] == ["m.0.stat", "m.0.cache"]
     assert [n for n, _ in net.named_buffers(remove_duplicate=False)] == [
         "0.stat", "0.cache", "1.stat", "1.cache"]
     assert list(net.buffers(recurse=False)) == []
@@ -316,6 +338,8 @@ def test_to_takes_device_and_dtype_from_a_tensor_and_dtype_names():
     with pytest.raises(TypeError, match="^Module.to only casts to floating-point dtypes, got "
                                         "int32$"):
         net.to(np.int32)
+    with pytest.raises(ValueError, match="unknown device 'bogus'"):
+        net.to(device="bogus")
     assert net.w.dtype == np.float64
 
 
@@ -377,6 +401,9 @@ def test_state_dict_prefix_keep_vars_and_absent_entries():
     kept = net.state_dict(keep_vars=True)
     assert kept["a.w"] is net.a.w and kept["b.stat"] is net.b.stat
     assert module_state.gather_state(net, "p.")["p.b.w"].shape == (3,)
+    direct = module_state.gather_state(net)
+    assert list(direct) == ["a.w", "a.stat", "b.w", "b.stat"]
+    assert direct["a.w"] is not net.a.w and not direct["a.w"].requires_grad
 
 
 def test_load_state_dict_accepts_numbers_and_numpy_scalars():
@@ -463,6 +490,8 @@ def test_load_state_dict_writes_in_place_and_bumps_the_version():
     version = m.w._version
     m.load_state_dict({"w": mg.tensor([3.0, 4.0]), "stat": np.array([7, 8])})
     assert m.w.data is view and m.w._version == version + 1
+    m.load_state_dict({"w": mg.tensor([3.0, 4.0]), "stat": np.array([7, 8])})
+    assert m.w._version == version + 2
     np.testing.assert_array_equal(view, [3.0, 4.0])
     np.testing.assert_array_equal(m.stat.numpy(), [7.0, 8.0])
     assert m.stat.dtype == np.float32
@@ -588,6 +617,13 @@ def test_fills_cast_to_the_tensor_dtype():
     np.testing.assert_array_equal(got, want)
 
 
+def _rng_state():
+    """NumPy's global generator state, comparable with ==: the key words, the position, and
+    the Gaussian that the polar method keeps for the next normal draw."""
+    name, keys, pos, has_gauss, gauss = np.random.get_state()
+    return name, keys.tobytes(), pos, has_gauss, gauss
+
+
 def _trunc_reference(shape, mean, std, a, b):
     """The documented sampler, step by step: rounds of int(need / mass * 1.2) + 16 normals."""
     cdf = lambda z: 0.5 * (1 + math.erf((z - mean) / (std * math.sqrt(2))))  # noqa: E731
@@ -609,6 +645,12 @@ def test_trunc_normal_draws_exactly_the_documented_rejection_sampler(mean, std, 
                         lambda: _trunc_reference(shape, mean, std, a, b))
     np.testing.assert_array_equal(got, want)
     assert got.min() >= a and got.max() <= b
+    # the values are the first inside draws whatever the round sizes; the round sizes (from
+    # the interval's probability) show in how far the generator has moved
+    after_reference = _rng_state()
+    mg.manual_seed(5)
+    init.trunc_normal_(mg.zeros(*shape, dtype=np.float64), mean, std, a, b)
+    assert _rng_state() == after_reference
 
 
 def test_trunc_normal_defaults_and_errors():
@@ -657,12 +699,12 @@ def test_xavier_defaults_exact(shape):
 def test_empty_tensors_are_returned_untouched(fn, shape):
     t = mg.zeros(*shape)
     mg.manual_seed(1)
-    state = np.random.get_state()[1].copy()
+    state = _rng_state()
     kwargs = {"mode": "fan_out"} if fn is not init.orthogonal_ else {}
     assert fn(t, **kwargs) is t and t.shape == shape
     if fn is not init.orthogonal_:
         assert fn(t) is t
-    np.testing.assert_array_equal(np.random.get_state()[1], state)   # nothing drawn
+    assert _rng_state() == state                                      # nothing drawn
 
 
 def _orthogonal_reference(shape, gain):
@@ -709,3 +751,94 @@ def test_default_linear_init_exact_and_zero_fan_in():
     empty_w, bias = mg.zeros(4, 0), mg.ones(4)
     init.default_linear_init_(empty_w, bias)
     np.testing.assert_array_equal(bias.numpy(), 0.0)
+
+
+def test_summary_passes_input_size_dtype_and_device_on(monkeypatch):
+    import layers.summary
+    seen = []
+    monkeypatch.setattr(layers.summary, "summarize_shapes",
+                        lambda module, size, dtype=None, device=None:
+                        seen.append((module, size, dtype, device)) or "table")
+    net = Leaf()
+    assert net.summary((2, 2), dtype=np.float64, device="cpu") == "table"
+    assert seen == [(net, (2, 2), np.float64, "cpu")]
+
+
+def test_call_passes_keyword_arguments_with_and_without_hooks():
+    class Scale(Module):
+        def forward(self, x, factor=1.0):
+            return x * factor
+
+    m = Scale()
+    assert m(mg.tensor([2.0]), factor=3.0).item() == 6.0
+    handle = m.register_forward_pre_hook(lambda mod, args: None)
+    assert m(mg.tensor([2.0]), factor=4.0).item() == 8.0
+    handle.remove()
+    handle = m.register_forward_hook(lambda mod, args, out: out + 1)
+    assert m(mg.tensor([2.0]), factor=0.5).item() == 2.0
+    handle.remove()
+    assert m(mg.tensor([2.0])).item() == 2.0
+
+
+def test_kaiming_on_a_single_entry_and_its_mode_error():
+    got, want = _seeded(lambda t: init.kaiming_uniform_(t, nonlinearity="relu"), (1, 1),
+                        lambda: np.random.uniform(-math.sqrt(6.0), math.sqrt(6.0), (1, 1)))
+    np.testing.assert_allclose(got, want, rtol=1e-13)
+    got, want = _seeded(lambda t: init.kaiming_normal_(t, nonlinearity="relu"), (1, 1),
+                        lambda: np.random.normal(0, math.sqrt(2.0), (1, 1)))
+    np.testing.assert_allclose(got, want, rtol=1e-13)
+    with pytest.raises(ValueError, match="^kaiming_uniform_: mode must be 'fan_in' or "
+                                         "'fan_out', got 'in'$"):
+        init.kaiming_uniform_(mg.zeros(2, 2), mode="in")
+
+
+def test_trunc_normal_of_a_single_entry():
+    got, want = _seeded(lambda t: init.trunc_normal_(t, 0.0, 1.0, -0.5, 0.5), (1,),
+                        lambda: _trunc_reference((1,), 0.0, 1.0, -0.5, 0.5))
+    np.testing.assert_array_equal(got, want)
+    assert -0.5 <= got[0] <= 0.5
+    after_reference = _rng_state()
+    mg.manual_seed(5)
+    init.trunc_normal_(mg.zeros(1, dtype=np.float64), 0.0, 1.0, -0.5, 0.5)
+    assert _rng_state() == after_reference
+
+
+def test_load_state_dict_function_is_strict_by_default():
+    m = Leaf()
+    with pytest.raises(ValueError, match="missing keys: 'stat'"):
+        module_state.load_state_dict(m, {"w": np.zeros(2)})
+    assert module_state.load_state_dict(m, {"w": np.zeros(2)}, strict=False) == (["stat"], [])
+
+
+def test_default_linear_init_with_one_input_uses_bound_one():
+    w, b = mg.zeros(3, 1, dtype=np.float64), mg.zeros(3, dtype=np.float64)
+    mg.manual_seed(2)
+    init.default_linear_init_(w, b)
+    mg.manual_seed(2)
+    np.testing.assert_allclose(w.numpy(), np.random.uniform(-1.0, 1.0, (3, 1)), rtol=1e-13)
+    np.testing.assert_allclose(b.numpy(), np.random.uniform(-1.0, 1.0, 3), rtol=1e-13)
+
+
+def test_to_cuda_strings_are_devices():
+    """'cuda' and 'cuda:N' name devices, never dtypes: without a GPU the move is refused as
+    such, with one the tensors move."""
+    net = Leaf()
+    if mg.cuda.is_available():
+        net.to("cuda")
+        assert net.w.device == "cuda:0"
+        return
+    with pytest.raises(RuntimeError, match="CUDA is not available"):
+        net.to("cuda")
+    with pytest.raises(RuntimeError, match="CUDA is not available"):
+        net.to("cuda:1")
+
+
+def test_to_the_same_dtype_and_device_keeps_each_array():
+    """Nothing to convert, nothing copied: a view of a parameter's array stays its view."""
+    net = Linear(2, 2)
+    net(mg.ones(1, 2)).sum().backward()
+    arrays = [net.weight.data, net.bias.data, net.weight.grad.data]
+    net.to(np.float32)
+    net.to("cpu")
+    assert all(a is b for a, b in zip([net.weight.data, net.bias.data, net.weight.grad.data],
+                                      arrays))
