@@ -40,8 +40,8 @@ def _channel_mask_shape(op, x, spatial):
     """The shape of a per-channel mask for an input with ``spatial`` positions axes after
     (N, C), or after C alone for an unbatched input."""
     if x.ndim not in (spatial + 1, spatial + 2):
-        layouts = {1: "(N, C, L) or (C, L)", 2: "(N, C, H, W) or (C, H, W)",
-                   3: "(N, C, D, H, W) or (C, D, H, W)"}[spatial]
+        # (dropout2d checks its own input first: a 3-D one is (N, C, L) there)
+        layouts = {1: "(N, C, L) or (C, L)", 3: "(N, C, D, H, W) or (C, D, H, W)"}[spatial]
         raise ValueError(f"{op}: expected an input of shape {layouts}, got {x.shape}")
     lead = x.ndim - spatial
     return x.shape[:lead] + (1,) * spatial
