@@ -57,3 +57,15 @@ def test_adam_betas_are_refused_naming_the_optimizer(cls, betas, error, message)
     p = mg.tensor(np.zeros(2), requires_grad=True)
     with pytest.raises(error, match="^" + re.escape(message.format(cls.__name__)) + "$"):
         cls([p], betas=betas)
+
+
+def test_centered_rmsprop_keeps_the_running_mean_of_the_gradient():
+    # Only gbar^2 enters the step, so the sign of the stored mean is seen only in the state.
+    alpha, grads = 0.9, [np.array([0.5, -2.0]), np.array([1.5, 0.25])]
+    p = mg.tensor(np.array([1.0, -1.0]), requires_grad=True)
+    opt = optim.RMSprop([p], lr=0.01, alpha=alpha, centered=True)
+    for g in grads:
+        p.grad = mg.tensor(g)
+        opt.step()
+    want = alpha * (1 - alpha) * grads[0] + (1 - alpha) * grads[1]
+    np.testing.assert_allclose(opt.state_dict()["state"][0]["grad_avg"], want, rtol=1e-14)
