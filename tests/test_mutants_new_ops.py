@@ -93,3 +93,67 @@ def test_channel_shuffle_of_a_2d_input():
     x = mg.tensor(np.arange(12.0).reshape(2, 6))
     assert F.channel_shuffle(x, 3).tolist() == [[0.0, 2.0, 4.0, 1.0, 3.0, 5.0],
                                                 [6.0, 8.0, 10.0, 7.0, 9.0, 11.0]]
+
+
+# --- fold ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda: F.unfold(mg.zeros(1, 1, 3, 3), 2, dilation=0), ValueError,
+     "unfold: dilation must be >= 1, got (0, 0)"),
+    (lambda: F.unfold(mg.zeros(1, 1, 3, 3), 2, stride=(1, 0)), ValueError,
+     "unfold: stride must be >= 1, got (1, 0)"),
+    (lambda: F.unfold(mg.zeros(1, 1, 3, 4), (4, 2), padding=(0, 1)), ValueError,
+     "unfold: the kernel (4, 2) with dilation (1, 1) spans more than the padded image (3, 6) "
+     "(input (1, 1, 3, 4), padding (0, 1))"),
+    (lambda: F.fold(mg.zeros(1, 4, 1), (1, 1), 2, padding=(1, 0)), ValueError,
+     "fold: the kernel (2, 2) with dilation (1, 1) spans more than the padded image (3, 1) "
+     "(input of output_size (1, 1), padding (1, 0))"),
+    (lambda: F.fold(mg.zeros(1, 4, 1, 1), (2, 2), 2), ValueError,
+     "fold: expected an input of shape (N, C·KH·KW, L) or (C·KH·KW, L), got shape "
+     "(1, 4, 1, 1)"),
+    (lambda: F.fold([1.0], (2, 2), 2), TypeError, "fold: expected a Tensor, got list"),
+    (lambda: F.fold(mg.zeros(1, 4, 1), (2, 2, 2), 2), TypeError,
+     "fold: output_size must be an int or a pair of ints, got (2, 2, 2)"),
+    (lambda: F.fold(mg.zeros(1, 4, 1), (2, 2), 2, stride=0), ValueError,
+     "fold: stride must be >= 1, got (0, 0)"),
+])
+def test_fold_and_unfold_errors_in_full(call, error, message):
+    with pytest.raises(error, match=_exact(message)):
+        call()
+
+
+def test_fold_keeps_float32():
+    cols = mg.tensor(np.ones((1, 4, 4), np.float32))
+    out = F.fold(cols, (3, 3), 2)
+    assert out.dtype == np.float32
+    np.testing.assert_array_equal(out.numpy()[0, 0], [[1, 2, 1], [2, 4, 2], [1, 2, 1]])
+
+
+# --- spatial ------------------------------------------------------------------------------
+
+def test_affine_grid_keeps_float32_and_checks_its_size():
+    theta = mg.tensor(np.array([[[1, 0, 0], [0, 1, 0]]], np.float32))
+    assert F.affine_grid(theta, (1, 1, 2, 3)).dtype == np.float32
+    for size in ((1, 1, 0, 3), (1, 1, 2.0, 3), (1, 1, 2, -1)):
+        with pytest.raises(ValueError, match=_exact(
+                f"affine_grid: expected size (N, C, H, W) of positive ints, got {size}")):
+            F.affine_grid(theta, size)
+    with pytest.raises(TypeError, match=_exact("affine_grid: expected theta to be a Tensor, "
+                                               "got list")):
+        F.affine_grid([[1.0]], (1, 1, 2, 2))
+
+
+@pytest.mark.parametrize("align_corners", [False, True])
+@pytest.mark.parametrize("mode", ["bilinear", "nearest"])
+def test_reflection_folds_points_on_both_sides_several_times(align_corners, mode):
+    """Points from two image widths to the left to two to the right, each reflected (again and
+    again) into the image: against the loop reference, which follows PyTorch's rule."""
+    import references as R
+    x = np.random.default_rng(4).standard_normal((1, 2, 3, 4))
+    xs = np.array([-4.6, -3.3, -2.15, -1.3, -0.85, -0.2, 0.3, 0.9, 1.15, 1.7, 2.4, 3.3, 4.75])
+    grid = np.stack([np.stack([xs, np.full_like(xs, y)], -1) for y in (-2.7, -1.1, 0.35, 2.2)])
+    grid = grid[None]                                          # (1, 4, 13, 2)
+    out = F.grid_sample(mg.tensor(x), mg.tensor(grid), mode=mode, padding_mode="reflection",
+                        align_corners=align_corners).numpy()
+    np.testing.assert_allclose(out, R.grid_sample(x, grid, mode, "reflection", align_corners),
+                               rtol=1e-12, atol=1e-12)
