@@ -30,7 +30,46 @@ def _check_tensor(layer, x):
         raise TypeError(f"{layer}: expected a Tensor input, got {type(x).__name__}")
 
 
-class ReLU(Module):
+class _Pointwise(Module):
+    """An activation layer: ``forward`` checks x and calls ``F.<_function>(x, *settings)``,
+    the settings being the attributes named in ``_settings``."""
+
+    _function = ""
+    _settings = ()
+
+    def forward(self, x):
+        _check_tensor(type(self).__name__, x)
+        return getattr(F, self._function)(x, *(getattr(self, name) for name in self._settings))
+
+
+class _InplacePointwise(_Pointwise):
+    """An activation whose only option is PyTorch's ``inplace`` (accepted, out of place)."""
+
+    def __init__(self, inplace=False):
+        super().__init__()
+        self.inplace = bool(inplace)
+
+    def extra_repr(self):
+        return _inplace_repr(self.inplace)
+
+
+class _AlongDim(_Pointwise):
+    """An activation along one axis ``dim`` (softmax and its kin)."""
+
+    _settings = ("dim",)
+    _none_is_last = True  # GLU takes no None
+
+    def __init__(self, dim=-1):
+        super().__init__()
+        # None is the last axis here (PyTorch's implicit dim for None is deprecated there);
+        # int() refuses what is not an axis before the first forward
+        self.dim = -1 if dim is None and self._none_is_last else int(dim)
+
+    def extra_repr(self):
+        return f"dim={self.dim}"
+
+
+class ReLU(_InplacePointwise):
     """max(x, 0) elementwise.
 
     Parameters
@@ -44,19 +83,10 @@ class ReLU(Module):
     returns : Tensor, shape (*)
     """
 
-    def __init__(self, inplace=False):
-        super().__init__()
-        self.inplace = bool(inplace)
-
-    def forward(self, x):
-        _check_tensor("ReLU", x)
-        return F.relu(x)
-
-    def extra_repr(self):
-        return _inplace_repr(self.inplace)
+    _function = "relu"
 
 
-class LeakyReLU(Module):
+class LeakyReLU(_Pointwise):
     """x for x > 0, ``negative_slope·x`` otherwise.
 
     Parameters
@@ -71,21 +101,19 @@ class LeakyReLU(Module):
     returns : Tensor, shape (*)
     """
 
+    _function, _settings = "leaky_relu", ("negative_slope",)
+
     def __init__(self, negative_slope=0.01, inplace=False):
         super().__init__()
         self.negative_slope = negative_slope
         self.inplace = bool(inplace)
-
-    def forward(self, x):
-        _check_tensor("LeakyReLU", x)
-        return F.leaky_relu(x, self.negative_slope)
 
     def extra_repr(self):
         return ", ".join(filter(None, [f"negative_slope={self.negative_slope}",
                                        _inplace_repr(self.inplace)]))
 
 
-class ELU(Module):
+class ELU(_Pointwise):
     """x for x > 0, ``alpha·(exp(x) − 1)`` otherwise (Clevert et al., 2015).
 
     Parameters
@@ -100,20 +128,18 @@ class ELU(Module):
     returns : Tensor, shape (*)
     """
 
+    _function, _settings = "elu", ("alpha",)
+
     def __init__(self, alpha=1.0, inplace=False):
         super().__init__()
         self.alpha = alpha
         self.inplace = bool(inplace)
 
-    def forward(self, x):
-        _check_tensor("ELU", x)
-        return F.elu(x, self.alpha)
-
     def extra_repr(self):
         return ", ".join(filter(None, [f"alpha={self.alpha}", _inplace_repr(self.inplace)]))
 
 
-class SELU(Module):
+class SELU(_InplacePointwise):
     """``scale·elu(x, alpha)`` with the self-normalising constants (Klambauer et al., 2017).
 
     Parameters
@@ -127,19 +153,10 @@ class SELU(Module):
     returns : Tensor, shape (*)
     """
 
-    def __init__(self, inplace=False):
-        super().__init__()
-        self.inplace = bool(inplace)
-
-    def forward(self, x):
-        _check_tensor("SELU", x)
-        return F.selu(x)
-
-    def extra_repr(self):
-        return _inplace_repr(self.inplace)
+    _function = "selu"
 
 
-class GELU(Module):
+class GELU(_Pointwise):
     """x·Φ(x), Φ the standard normal CDF (Hendrycks & Gimpel, 2016).
 
     Parameters
@@ -153,21 +170,19 @@ class GELU(Module):
     returns : Tensor, shape (*)
     """
 
+    _function, _settings = "gelu", ("approximate",)
+
     def __init__(self, approximate="none"):
         super().__init__()
         if approximate not in ("none", "tanh"):
             raise ValueError(f"GELU: approximate must be 'none' or 'tanh', got {approximate!r}")
         self.approximate = approximate
 
-    def forward(self, x):
-        _check_tensor("GELU", x)
-        return F.gelu(x, self.approximate)
-
     def extra_repr(self):
         return f"approximate={self.approximate!r}"
 
 
-class Sigmoid(Module):
+class Sigmoid(_Pointwise):
     """1 / (1 + exp(−x)).
 
     Shape
@@ -176,12 +191,10 @@ class Sigmoid(Module):
     returns : Tensor, shape (*), values in (0, 1)
     """
 
-    def forward(self, x):
-        _check_tensor("Sigmoid", x)
-        return F.sigmoid(x)
+    _function = "sigmoid"
 
 
-class Tanh(Module):
+class Tanh(_Pointwise):
     """tanh(x).
 
     Shape
@@ -190,12 +203,10 @@ class Tanh(Module):
     returns : Tensor, shape (*), values in (−1, 1)
     """
 
-    def forward(self, x):
-        _check_tensor("Tanh", x)
-        return F.tanh(x)
+    _function = "tanh"
 
 
-class SiLU(Module):
+class SiLU(_InplacePointwise):
     """x·sigmoid(x) (also called swish).
 
     Parameters
@@ -209,16 +220,7 @@ class SiLU(Module):
     returns : Tensor, shape (*)
     """
 
-    def __init__(self, inplace=False):
-        super().__init__()
-        self.inplace = bool(inplace)
-
-    def forward(self, x):
-        _check_tensor("SiLU", x)
-        return F.silu(x)
-
-    def extra_repr(self):
-        return _inplace_repr(self.inplace)
+    _function = "silu"
 
 
 class Softplus(Module):
@@ -256,7 +258,7 @@ class Softplus(Module):
         return f"beta={self.beta}, threshold={self.threshold}"
 
 
-class Softmax(Module):
+class Softmax(_AlongDim):
     """exp(x) / Σ exp(x) along ``dim``.
 
     Parameters
@@ -271,19 +273,10 @@ class Softmax(Module):
     returns : Tensor, shape (*)
     """
 
-    def __init__(self, dim=-1):
-        super().__init__()
-        self.dim = -1 if dim is None else int(dim)
-
-    def forward(self, x):
-        _check_tensor("Softmax", x)
-        return F.softmax(x, dim=self.dim)
-
-    def extra_repr(self):
-        return f"dim={self.dim}"
+    _function = "softmax"
 
 
-class LogSoftmax(Module):
+class LogSoftmax(_AlongDim):
     """log(softmax(x)) along ``dim``, computed as x − logsumexp(x) (finite for any logits).
 
     Parameters
@@ -297,20 +290,10 @@ class LogSoftmax(Module):
     returns : Tensor, shape (*)
     """
 
-    def __init__(self, dim=-1):
-        super().__init__()
-        self.dim = -1 if dim is None else int(dim)
-
-    def forward(self, x):
-        _check_tensor("LogSoftmax", x)
-        return F.log_softmax(x, dim=self.dim)
-
-    def extra_repr(self):
-        return f"dim={self.dim}"
+    _function = "log_softmax"
 
 
-
-class Hardtanh(Module):
+class Hardtanh(_Pointwise):
     """x limited to [min_val, max_val]; the gradient is 0 at the bounds (PyTorch's rule).
 
     Parameters
@@ -326,6 +309,8 @@ class Hardtanh(Module):
     x : Tensor, shape (*)
     returns : Tensor, shape (*), values in [min_val, max_val]
     """
+
+    _function, _settings = "hardtanh", ("min_val", "max_val")
 
     def __init__(self, min_val=-1.0, max_val=1.0, inplace=False, min_value=None,
                  max_value=None):
@@ -344,10 +329,6 @@ class Hardtanh(Module):
         self.min_val = min_val
         self.max_val = max_val
         self.inplace = bool(inplace)
-
-    def forward(self, x):
-        _check_tensor(type(self).__name__, x)
-        return F.hardtanh(x, self.min_val, self.max_val)
 
     def extra_repr(self):
         return ", ".join(filter(None, [f"min_val={self.min_val}, max_val={self.max_val}",
@@ -375,7 +356,7 @@ class ReLU6(Hardtanh):
         return _inplace_repr(self.inplace)
 
 
-class Hardsigmoid(Module):
+class Hardsigmoid(_InplacePointwise):
     """relu6(x + 3) / 6, a piecewise-linear sigmoid.
 
     Parameters
@@ -389,16 +370,13 @@ class Hardsigmoid(Module):
     returns : Tensor, shape (*), values in [0, 1]
     """
 
-    def __init__(self, inplace=False):
-        super().__init__()
-        self.inplace = bool(inplace)
+    _function = "hardsigmoid"
 
-    def forward(self, x):
-        _check_tensor("Hardsigmoid", x)
-        return F.hardsigmoid(x)
+    def extra_repr(self):
+        return ""  # PyTorch shows no inplace here
 
 
-class Hardswish(Module):
+class Hardswish(_InplacePointwise):
     """x · relu6(x + 3) / 6 (MobileNetV3's swish).
 
     Parameters
@@ -412,16 +390,13 @@ class Hardswish(Module):
     returns : Tensor, shape (*)
     """
 
-    def __init__(self, inplace=False):
-        super().__init__()
-        self.inplace = bool(inplace)
+    _function = "hardswish"
 
-    def forward(self, x):
-        _check_tensor("Hardswish", x)
-        return F.hardswish(x)
+    def extra_repr(self):
+        return ""  # PyTorch shows no inplace here
 
 
-class Mish(Module):
+class Mish(_InplacePointwise):
     """x · tanh(softplus(x)) (Misra, 2019).
 
     Parameters
@@ -435,19 +410,10 @@ class Mish(Module):
     returns : Tensor, shape (*)
     """
 
-    def __init__(self, inplace=False):
-        super().__init__()
-        self.inplace = bool(inplace)
-
-    def forward(self, x):
-        _check_tensor("Mish", x)
-        return F.mish(x)
-
-    def extra_repr(self):
-        return _inplace_repr(self.inplace)
+    _function = "mish"
 
 
-class CELU(Module):
+class CELU(_Pointwise):
     """x for x > 0, ``alpha·(exp(x/alpha) − 1)`` otherwise (Barron, 2017).
 
     Parameters
@@ -462,6 +428,8 @@ class CELU(Module):
     returns : Tensor, shape (*)
     """
 
+    _function, _settings = "celu", ("alpha",)
+
     def __init__(self, alpha=1.0, inplace=False):
         super().__init__()
         if alpha == 0:
@@ -469,15 +437,11 @@ class CELU(Module):
         self.alpha = alpha
         self.inplace = bool(inplace)
 
-    def forward(self, x):
-        _check_tensor("CELU", x)
-        return F.celu(x, self.alpha)
-
     def extra_repr(self):
         return ", ".join(filter(None, [f"alpha={self.alpha}", _inplace_repr(self.inplace)]))
 
 
-class Softsign(Module):
+class Softsign(_Pointwise):
     """x / (1 + |x|).
 
     Shape
@@ -486,12 +450,10 @@ class Softsign(Module):
     returns : Tensor, shape (*), values in (−1, 1)
     """
 
-    def forward(self, x):
-        _check_tensor("Softsign", x)
-        return F.softsign(x)
+    _function = "softsign"
 
 
-class Softmin(Module):
+class Softmin(_AlongDim):
     """softmax(−x) along ``dim``.
 
     Parameters
@@ -505,19 +467,10 @@ class Softmin(Module):
     returns : Tensor, shape (*)
     """
 
-    def __init__(self, dim=-1):
-        super().__init__()
-        self.dim = -1 if dim is None else int(dim)
-
-    def forward(self, x):
-        _check_tensor("Softmin", x)
-        return F.softmin(x, dim=self.dim)
-
-    def extra_repr(self):
-        return f"dim={self.dim}"
+    _function = "softmin"
 
 
-class Tanhshrink(Module):
+class Tanhshrink(_Pointwise):
     """x − tanh(x).
 
     Shape
@@ -526,12 +479,10 @@ class Tanhshrink(Module):
     returns : Tensor, shape (*)
     """
 
-    def forward(self, x):
-        _check_tensor("Tanhshrink", x)
-        return F.tanhshrink(x)
+    _function = "tanhshrink"
 
 
-class Softshrink(Module):
+class Softshrink(_Pointwise):
     """x − λ above λ, x + λ below −λ, 0 between.
 
     Parameters
@@ -544,21 +495,19 @@ class Softshrink(Module):
     returns : Tensor, shape (*)
     """
 
+    _function, _settings = "softshrink", ("lambd",)
+
     def __init__(self, lambd=0.5):
         super().__init__()
         if not lambd >= 0:
             raise ValueError(f"Softshrink: lambd must be >= 0, got {lambd}")
         self.lambd = lambd
 
-    def forward(self, x):
-        _check_tensor("Softshrink", x)
-        return F.softshrink(x, self.lambd)
-
     def extra_repr(self):
         return str(self.lambd)
 
 
-class Hardshrink(Module):
+class Hardshrink(_Pointwise):
     """x where |x| > λ, 0 elsewhere.
 
     Parameters
@@ -571,19 +520,17 @@ class Hardshrink(Module):
     returns : Tensor, shape (*)
     """
 
+    _function, _settings = "hardshrink", ("lambd",)
+
     def __init__(self, lambd=0.5):
         super().__init__()
         self.lambd = lambd
-
-    def forward(self, x):
-        _check_tensor("Hardshrink", x)
-        return F.hardshrink(x, self.lambd)
 
     def extra_repr(self):
         return str(self.lambd)
 
 
-class Threshold(Module):
+class Threshold(_Pointwise):
     """x where x > ``threshold``, ``value`` elsewhere.
 
     Parameters
@@ -599,22 +546,20 @@ class Threshold(Module):
     returns : Tensor, shape (*)
     """
 
+    _function, _settings = "threshold", ("threshold", "value")
+
     def __init__(self, threshold, value, inplace=False):
         super().__init__()
         self.threshold = threshold
         self.value = value
         self.inplace = bool(inplace)
 
-    def forward(self, x):
-        _check_tensor("Threshold", x)
-        return F.threshold(x, self.threshold, self.value)
-
     def extra_repr(self):
         return ", ".join(filter(None, [f"threshold={self.threshold}, value={self.value}",
                                        _inplace_repr(self.inplace)]))
 
 
-class GLU(Module):
+class GLU(_AlongDim):
     """The gated linear unit a · sigmoid(b), a and b the halves of x along ``dim``.
 
     Parameters
@@ -627,19 +572,11 @@ class GLU(Module):
     returns : Tensor, shape (*, M, *)
     """
 
-    def __init__(self, dim=-1):
-        super().__init__()
-        self.dim = int(dim)
-
-    def forward(self, x):
-        _check_tensor("GLU", x)
-        return F.glu(x, self.dim)
-
-    def extra_repr(self):
-        return f"dim={self.dim}"
+    _function = "glu"
+    _none_is_last = False
 
 
-class LogSigmoid(Module):
+class LogSigmoid(_Pointwise):
     """log(sigmoid(x)) = −softplus(−x), finite for any x.
 
     Shape
@@ -648,9 +585,7 @@ class LogSigmoid(Module):
     returns : Tensor, shape (*), values <= 0
     """
 
-    def forward(self, x):
-        _check_tensor("LogSigmoid", x)
-        return F.logsigmoid(x)
+    _function = "logsigmoid"
 
 
 class PReLU(Module):
