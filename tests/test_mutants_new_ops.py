@@ -157,3 +157,35 @@ def test_reflection_folds_points_on_both_sides_several_times(align_corners, mode
                         align_corners=align_corners).numpy()
     np.testing.assert_allclose(out, R.grid_sample(x, grid, mode, "reflection", align_corners),
                                rtol=1e-12, atol=1e-12)
+
+
+def test_grid_sample_keeps_float32_in_every_padding_mode():
+    x = mg.tensor(np.random.default_rng(5).standard_normal((1, 1, 3, 3)).astype(np.float32))
+    grid = mg.tensor(np.array([[[[-1.7, 0.4], [2.3, -2.9]]]], np.float32), requires_grad=True)
+    for padding_mode in ("zeros", "border", "reflection"):
+        out = F.grid_sample(x, grid, padding_mode=padding_mode)
+        assert out.dtype == np.float32, padding_mode
+        out.sum().backward()
+        assert grid.grad.dtype == np.float32
+        grid.grad = None
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda: F.grid_sample([1.0], mg.zeros(1, 1, 1, 2)), TypeError,
+     "grid_sample: expected input to be a Tensor, got list"),
+    (lambda: F.grid_sample(mg.zeros(1, 1, 2, 2), (1.0, 2.0)), TypeError,
+     "grid_sample: expected grid to be a Tensor, got tuple"),
+    (lambda: F.grid_sample(mg.zeros(1, 1, 0, 2), mg.zeros(1, 1, 1, 2)), ValueError,
+     "grid_sample: expected input of shape (N, C, H, W) with H, W >= 1, got (1, 1, 0, 2)"),
+    (lambda: F.grid_sample(mg.zeros(2, 3, 2, 2), mg.zeros(1, 1, 1, 2)), ValueError,
+     "grid_sample: expected grid of shape (N, Ho, Wo, 2) with N = 2 (input (2, 3, 2, 2)), got "
+     "(1, 1, 1, 2)"),
+])
+def test_grid_sample_errors_in_full(call, error, message):
+    with pytest.raises(error, match=_exact(message)):
+        call()
+
+
+def test_fold_keeps_float16():
+    out = F.fold(mg.tensor(np.ones((1, 4, 4), np.float16)), (3, 3), 2)
+    assert out.dtype == np.float16 and out.numpy()[0, 0, 1, 1] == 4

@@ -102,18 +102,19 @@ def _unnormalize(coord, n, align_corners):
 
 
 def _reflect(coord, n, align_corners):
-    """``coord`` (pixels) reflected into the axis and clamped to [0, n − 1]. The reflection is
-    piecewise linear, ``sign·(coord − low) + offset``, with sign and offset read from the data."""
+    """``coord`` (pixels) reflected into the axis and clamped to [0, n − 1]. The axis and its
+    mirror images tile the line in spans of ``span``; a point ``flips`` spans from ``low``
+    keeps its offset into the span (``flips`` even) or mirrors it (odd). That is piecewise
+    linear, ``sign·(coord − low) + offset``, with sign and offset read from the data (the
+    floor takes care of points below ``low`` as well)."""
     low, high = (0.0, n - 1.0) if align_corners else (-0.5, n - 0.5)
     if high > low:
         span = high - low
         c = coord.data
         xp = xp_of(c)
-        side = xp.where(c >= low, 1.0, -1.0)          # |coord − low| = side·(coord − low)
-        folded = side * (c - low)
-        flips = xp.floor(folded / span)
+        flips = xp.floor((c - low) / span)
         even = flips % 2 == 0
-        sign = xp.where(even, side, -side).astype(c.dtype)
+        sign = xp.where(even, 1.0, -1.0).astype(c.dtype)
         offset = xp.where(even, low - flips * span, (flips + 1) * span + low).astype(c.dtype)
         coord = (coord - low) * Tensor._wrap(sign) + Tensor._wrap(offset)
     return clip(coord, 0, n - 1)
