@@ -314,13 +314,19 @@ def adaptive_avg_pool2d(x, output_size):
     """
     op = "adaptive_avg_pool2d"
     check_image(op, x)
+    return AdaptiveAvgPool2d.apply(x, size=_adaptive_size(op, x, output_size))
+
+
+def _adaptive_size(op, x, output_size):
+    """(OH, OW) of an adaptive pool: an int for both sides, or a pair where None keeps that
+    side of x; each at least 1."""
     sizes = tuple(output_size) if isinstance(output_size, (tuple, list)) else (output_size,) * 2
     sizes = tuple(x.shape[2 + i] if s is None else s for i, s in enumerate(sizes))
     OH, OW = pair(op, "output_size", sizes)
     if OH < 1 or OW < 1:
         raise ValueError(f"{op}: output_size must be >= 1, got {(OH, OW)} for an input of "
                          f"shape {x.shape}")
-    return AdaptiveAvgPool2d.apply(x, size=(OH, OW))
+    return OH, OW
 
 
 def _adaptive_windows(L, O):
@@ -360,12 +366,7 @@ def adaptive_max_pool2d(x, output_size, return_indices=False):
     check_image(op, x)
     if not isinstance(return_indices, (bool, np.bool_)):
         raise TypeError(f"{op}: return_indices must be a bool, got {return_indices!r}")
-    sizes = tuple(output_size) if isinstance(output_size, (tuple, list)) else (output_size,) * 2
-    sizes = tuple(x.shape[2 + i] if s is None else s for i, s in enumerate(sizes))
-    OH, OW = pair(op, "output_size", sizes)
-    if OH < 1 or OW < 1:
-        raise ValueError(f"{op}: output_size must be >= 1, got {(OH, OW)} for an input of "
-                         f"shape {x.shape}")
+    OH, OW = _adaptive_size(op, x, output_size)
     N, C, H, W = x.shape
     rows, row_inside = _adaptive_windows(H, OH)           # (OH, KH)
     cols, col_inside = _adaptive_windows(W, OW)           # (OW, KW)
