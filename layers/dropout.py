@@ -47,10 +47,13 @@ class Dropout(Module):
         self.p = p
         self.inplace = bool(inplace)
 
+    _function = "dropout"  # the F function; each variant below names its own
+
     def forward(self, x):
         if not isinstance(x, Tensor):
-            raise TypeError(f"Dropout: expected a Tensor input, got {type(x).__name__}")
-        return F.dropout(x, self.p, self.training)
+            raise TypeError(f"{type(self).__name__}: expected a Tensor input, got "
+                            f"{type(x).__name__}")
+        return getattr(F, self._function)(x, self.p, self.training)
 
     def extra_repr(self):
         return f"p={self.p}, inplace={self.inplace}"
@@ -77,32 +80,28 @@ class Dropout2d(Dropout):
     returns : Tensor, the same shape; each (n, c) plane is all 0 or ``x[n, c] / (1 − p)``
     """
 
+    _function = "dropout2d"
+
     def forward(self, x):
         if not isinstance(x, Tensor) or x.ndim not in (3, 4):
             shape = x.shape if isinstance(x, Tensor) else type(x).__name__
             raise ValueError(f"Dropout2d: expected a Tensor of shape (N, C, H, W) or (N, C, L), "
                              f"got {shape}")
-        return F.dropout2d(x, self.p, self.training)
+        return super().forward(x)
 
 
 class Dropout1d(Dropout):
     """Zero whole channels of (N, C, L) or (C, L) with probability p during training (one
     draw per channel, as :class:`Dropout2d`); identity after ``eval()``."""
 
-    def forward(self, x):
-        if not isinstance(x, Tensor):
-            raise TypeError(f"Dropout1d: expected a Tensor input, got {type(x).__name__}")
-        return F.dropout1d(x, self.p, self.training)
+    _function = "dropout1d"
 
 
 class Dropout3d(Dropout):
     """Zero whole channels of (N, C, D, H, W) or (C, D, H, W) with probability p during
     training; identity after ``eval()``."""
 
-    def forward(self, x):
-        if not isinstance(x, Tensor):
-            raise TypeError(f"Dropout3d: expected a Tensor input, got {type(x).__name__}")
-        return F.dropout3d(x, self.p, self.training)
+    _function = "dropout3d"
 
 
 class AlphaDropout(Dropout):
@@ -110,18 +109,11 @@ class AlphaDropout(Dropout):
     saturation value, and an affine map keeps the mean 0 and the variance 1 (Klambauer et al.,
     2017; ``F.alpha_dropout``); identity after ``eval()``."""
 
-    def forward(self, x):
-        if not isinstance(x, Tensor):
-            raise TypeError(f"AlphaDropout: expected a Tensor input, got {type(x).__name__}")
-        return F.alpha_dropout(x, self.p, self.training)
+    _function = "alpha_dropout"
 
 
 class FeatureAlphaDropout(Dropout):
     """Alpha dropout of whole channels of (N, C, ...) (``F.feature_alpha_dropout``);
     identity after ``eval()``."""
 
-    def forward(self, x):
-        if not isinstance(x, Tensor):
-            raise TypeError(f"FeatureAlphaDropout: expected a Tensor input, got "
-                            f"{type(x).__name__}")
-        return F.feature_alpha_dropout(x, self.p, self.training)
+    _function = "feature_alpha_dropout"

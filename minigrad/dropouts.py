@@ -1,6 +1,7 @@
-"""Dropout's variants, PyTorch's: whole channels (``dropout1d``, ``dropout2d``, ``dropout3d``)
-and alpha dropout for self-normalising networks (``alpha_dropout``, ``feature_alpha_dropout``).
-``F.dropout`` itself, one entry at a time, lives in ``minigrad/functional.py``.
+"""Dropout, PyTorch's family: one entry at a time (``dropout``), whole channels
+(``dropout1d``, ``dropout2d``, ``dropout3d``) and alpha dropout for self-normalising networks
+(``alpha_dropout``, ``feature_alpha_dropout``), all re-exported by ``minigrad.functional``.
+Each draws a keep mask of some shape and combines it with x in ``_masked``.
 
 Channel dropout draws one keep-or-drop per (sample, channel) and broadcasts it over the
 channel's positions: neighbouring pixels of a feature map are correlated, so dropping single
@@ -21,6 +22,8 @@ Notation
 p      the probability that an entry (or a channel) is dropped
 N, C   batch and channels; the positions of a channel follow (L, or H W, or D H W)
 """
+import numbers
+
 from .backend import xp_of
 from .tensor import Tensor
 
@@ -32,7 +35,7 @@ SELU_SATURATION = -1.0507009873554805 * 1.6732632423543772
 def _check(op, x, p):
     if not isinstance(x, Tensor):
         raise TypeError(f"{op}: expected a Tensor input, got {type(x).__name__}")
-    if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p <= 1:
+    if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0 <= p <= 1:
         raise ValueError(f"{op}: p must be a probability in [0, 1], got {p!r}")
 
 
@@ -53,14 +56,38 @@ def _keep(x, shape, p):
     return (xp.random.random_sample(shape) >= p).astype(x.dtype)
 
 
-def _channel_dropout(op, x, p, training, spatial):
-    _check(op, x, p)
-    shape = _channel_mask_shape(op, x, spatial)
+def _inverted(x, keep, p):
+    """Inverted dropout: kept entries scaled by 1/(1 − p), so nothing changes at evaluation."""
+    return x * (keep / (1 - p))
+
+
+def _masked(x, p, training, shape, combine):
+    """x itself when not ``training`` or p = 0, zeros when p = 1 (PyTorch's), else
+    ``combine(x, keep, p)`` with a keep mask of ``shape`` (broadcast against x)."""
     if not training or p == 0:
         return x
     if p == 1:
         return x * 0
-    return x * (_keep(x, shape, p) / (1 - p))
+    return combine(x, _keep(x, shape, p), p)
+
+
+def _channel_dropout(op, x, p, training, spatial):
+    _check(op, x, p)
+    return _masked(x, p, training, _channel_mask_shape(op, x, spatial), _inverted)
+
+
+def dropout(x, p=0.5, training=True):
+    """Zero each entry with probability p and scale the rest by 1/(1−p) (inverted dropout);
+    the identity when ``training`` is False.
+
+    >>> import minigrad as mg, minigrad.functional as F
+    >>> F.dropout(mg.ones(3), p=0.5, training=False).tolist()
+    [1.0, 1.0, 1.0]
+    >>> F.dropout(mg.ones(3), p=1.0).tolist()
+    [0.0, 0.0, 0.0]
+    """
+    _check("dropout", x, p)
+    return _masked(x, p, training, x.shape, _inverted)
 
 
 def dropout1d(x, p=0.5, training=True):
@@ -109,13 +136,8 @@ def alpha_dropout(x, p=0.5, training=False):
     >>> alpha_dropout(mg.ones(2), p=0.5, training=False).tolist()
     [1.0, 1.0]
     """
-    op = "alpha_dropout"
-    _check(op, x, p)
-    if not training or p == 0:
-        return x
-    if p == 1:
-        return x * 0
-    return _alpha(x, _keep(x, x.shape, p), p)
+    _check("alpha_dropout", x, p)
+    return _masked(x, p, training, x.shape, _alpha)
 
 
 def feature_alpha_dropout(x, p=0.5, training=False):
@@ -125,8 +147,4 @@ def feature_alpha_dropout(x, p=0.5, training=False):
     _check(op, x, p)
     if x.ndim < 2:
         raise ValueError(f"{op}: expected an input of shape (N, C, ...), got {x.shape}")
-    if not training or p == 0:
-        return x
-    if p == 1:
-        return x * 0
-    return _alpha(x, _keep(x, x.shape[:2] + (1,) * (x.ndim - 2), p), p)
+    return _masked(x, p, training, x.shape[:2] + (1,) * (x.ndim - 2), _alpha)

@@ -33,7 +33,7 @@ from .ops.padding import pad  # noqa: F401  (PyTorch's F.pad)
 from .ops.fold import fold, unfold  # noqa: F401  (im2col and col2im as ops)
 from .ops.rearrange import channel_shuffle, pixel_shuffle, pixel_unshuffle  # noqa: F401
 from .ops.spatial import affine_grid, grid_sample  # noqa: F401  (spatial transformers)
-from .dropouts import (alpha_dropout, dropout1d, dropout2d, dropout3d,  # noqa: F401
+from .dropouts import (alpha_dropout, dropout, dropout1d, dropout2d, dropout3d,  # noqa: F401
                        feature_alpha_dropout)
 from .ops.roi import roi_align, roi_pool, nms, batched_nms  # noqa: F401  (detection)
 from .ops.boxes import (box_area, box_convert, box_iou, generalized_box_iou,  # noqa: F401
@@ -49,7 +49,8 @@ from .losses import (nll_loss, cross_entropy, mse_loss, l1_loss, binary_cross_en
                      cosine_similarity, pairwise_distance, contrastive_loss, triplet_margin_loss,
                      smooth_l1_loss, huber_loss, margin_ranking_loss, hinge_embedding_loss,
                      cosine_embedding_loss, gaussian_nll_loss)
-from .losses_more import soft_margin_loss, multilabel_soft_margin_loss, poisson_nll_loss, multilabel_margin_loss  # noqa: F401,E501
+from .losses_more import (soft_margin_loss, multilabel_soft_margin_loss,  # noqa: F401
+                          poisson_nll_loss, multilabel_margin_loss)
 
 
 def leaky_relu(x, negative_slope=0.01):
@@ -443,27 +444,6 @@ def linear(x, weight, bias=None):
         raise ValueError(f"linear: input of shape {x.shape} does not match weight of shape "
                          f"{weight.shape} (expected last axis {weight.shape[-1]})")
     return _linear(x, weight, bias)
-
-
-def dropout(x, p=0.5, training=True):
-    """Zero each entry with probability p and scale the rest by 1/(1−p) (inverted dropout);
-    the identity when ``training`` is False.
-
-    >>> import minigrad as mg, minigrad.functional as F
-    >>> F.dropout(mg.ones(3), p=0.5, training=False).tolist()
-    [1.0, 1.0, 1.0]
-    >>> F.dropout(mg.ones(3), p=1.0).tolist()
-    [0.0, 0.0, 0.0]
-    """
-    if not 0 <= p <= 1:
-        raise ValueError(f"dropout: p must be in [0, 1], got {p}")
-    if not training or p == 0:
-        return x
-    if p == 1:
-        return x * 0
-    xp = xp_of(x.data)
-    keep = (xp.random.random_sample(x.shape) >= p).astype(x.dtype) / (1 - p)
-    return x * keep
 
 
 def embedding(indices, weight, padding_idx=None):

@@ -358,6 +358,43 @@ spec("dropout_seeded", _seeded_dropout,
      S.with_options(S.unary_inputs(), p=st.sampled_from([0.0, 0.3, 0.9])), _dropout_ref,
      draws_random=True)
 
+
+def _seeded(function, **fixed):
+    """``function(x, p, training=True)`` with the mask drawn after ``manual_seed(0)`` on every
+    call, so that finite differences see one mask."""
+    def seeded(x, p):
+        mg.manual_seed(0)
+        return function(x, p=p, training=True, **fixed)
+    return seeded
+
+
+def _channel_dropout_ref(x, p, uniform=numpy_uniform):
+    """One uniform per (n, c) of an (N, C, ...) input, broadcast over the rest."""
+    keep = uniform(0, x.shape[:2] + (1,) * (x.ndim - 2)) >= p
+    return x * keep / (1 - p)
+
+
+def _alpha_dropout_ref(x, p, uniform=numpy_uniform, channels=False):
+    saturation = -1.0507009873554805 * 1.6732632423543772
+    a = ((1 - p) * (1 + p * saturation ** 2)) ** -0.5
+    keep = uniform(0, x.shape[:2] + (1,) * (x.ndim - 2) if channels else x.shape) >= p
+    return a * np.where(keep, x, saturation) - a * saturation * p
+
+
+_P = st.sampled_from([0.0, 0.3, 0.9])
+for _name, _function, _dims in (("dropout1d", F.dropout1d, 3), ("dropout2d", F.dropout2d, 4),
+                                ("dropout3d", F.dropout3d, 5)):
+    spec(f"{_name}_seeded", _seeded(_function),
+         S.with_options(S.unary_inputs(S.shapes(min_dims=_dims, max_dims=_dims, max_side=3)),
+                        p=_P),
+         _channel_dropout_ref, draws_random=True)
+spec("alpha_dropout_seeded", _seeded(F.alpha_dropout), S.with_options(S.unary_inputs(), p=_P),
+     _alpha_dropout_ref, draws_random=True)
+spec("feature_alpha_dropout_seeded", _seeded(F.feature_alpha_dropout),
+     S.with_options(S.unary_inputs(S.shapes(min_dims=2, max_dims=4, max_side=3)), p=_P),
+     lambda x, p, uniform=numpy_uniform: _alpha_dropout_ref(x, p, uniform, channels=True),
+     draws_random=True)
+
 spec("conv2d", F.conv2d, S.conv_inputs(), R.conv2d)
 spec("conv_transpose2d", F.conv_transpose2d, S.conv_inputs(transposed=True), R.conv_transpose2d)
 spec("conv1d", F.conv1d, S.conv1d_inputs(), R.conv1d)

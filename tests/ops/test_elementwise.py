@@ -90,7 +90,8 @@ def test_dropout_p_and_training(p, training):
     if p < 1:
         np.testing.assert_allclose(out[kept], 1 / (1 - p), rtol=1e-6)  # inverted scaling
     assert abs(kept.mean() - (1 - p)) < 0.02
-    with pytest.raises(ValueError, match=r"p must be in \[0, 1\]"):
+    with pytest.raises(ValueError, match=r"^dropout: p must be a probability in \[0, 1\], "
+                                         r"got 1.5$"):
         F.dropout(mg.tensor(x), p=1.5)
 
 
