@@ -21,8 +21,9 @@ from .linear import new_parameter
 from .module import Module
 
 
-def _inplace_repr(inplace):
-    return "inplace=True" if inplace else ""
+def _inplace_repr(inplace, settings=""):
+    """``settings`` followed by ", inplace=True" when ``inplace`` is set (PyTorch's repr)."""
+    return ", ".join(filter(None, [settings, "inplace=True" if inplace else ""]))
 
 
 def _check_tensor(layer, x):
@@ -109,8 +110,7 @@ class LeakyReLU(_Pointwise):
         self.inplace = bool(inplace)
 
     def extra_repr(self):
-        return ", ".join(filter(None, [f"negative_slope={self.negative_slope}",
-                                       _inplace_repr(self.inplace)]))
+        return _inplace_repr(self.inplace, f"negative_slope={self.negative_slope}")
 
 
 class ELU(_Pointwise):
@@ -136,7 +136,7 @@ class ELU(_Pointwise):
         self.inplace = bool(inplace)
 
     def extra_repr(self):
-        return ", ".join(filter(None, [f"alpha={self.alpha}", _inplace_repr(self.inplace)]))
+        return _inplace_repr(self.inplace, f"alpha={self.alpha}")
 
 
 class SELU(_InplacePointwise):
@@ -331,8 +331,7 @@ class Hardtanh(_Pointwise):
         self.inplace = bool(inplace)
 
     def extra_repr(self):
-        return ", ".join(filter(None, [f"min_val={self.min_val}, max_val={self.max_val}",
-                                       _inplace_repr(self.inplace)]))
+        return _inplace_repr(self.inplace, f"min_val={self.min_val}, max_val={self.max_val}")
 
 
 class ReLU6(Hardtanh):
@@ -438,7 +437,7 @@ class CELU(_Pointwise):
         self.inplace = bool(inplace)
 
     def extra_repr(self):
-        return ", ".join(filter(None, [f"alpha={self.alpha}", _inplace_repr(self.inplace)]))
+        return _inplace_repr(self.inplace, f"alpha={self.alpha}")
 
 
 class Softsign(_Pointwise):
@@ -555,8 +554,7 @@ class Threshold(_Pointwise):
         self.inplace = bool(inplace)
 
     def extra_repr(self):
-        return ", ".join(filter(None, [f"threshold={self.threshold}, value={self.value}",
-                                       _inplace_repr(self.inplace)]))
+        return _inplace_repr(self.inplace, f"threshold={self.threshold}, value={self.value}")
 
 
 class GLU(_AlongDim):

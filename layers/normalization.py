@@ -324,7 +324,23 @@ class InstanceNorm2d(_InstanceNorm):
     _layout = "(N, C, H, W)"
 
 
-class LayerNorm(Module):
+class _TrailingNorm(Module):
+    """What LayerNorm and RMSNorm share: the trailing ``normalized_shape`` they normalise over
+    and the elementwise ``weight`` (and LayerNorm's ``bias``) of that shape."""
+
+    def __init__(self, normalized_shape, elementwise_affine, bias, device, dtype):
+        super().__init__()
+        self.normalized_shape = _normalized_shape(type(self).__name__, normalized_shape)
+        self.elementwise_affine = bool(elementwise_affine)
+        _add_scale_and_shift(self, self.normalized_shape, self.elementwise_affine, bias, device,
+                             dtype)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        _reset_scale_and_shift(self)
+
+
+class LayerNorm(_TrailingNorm):
     """Normalise over the trailing ``normalized_shape`` axes of each sample (Ba et al., 2016).
 
     Parameters
@@ -346,18 +362,10 @@ class LayerNorm(Module):
 
     def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True, *,
                  device=None, dtype=None):
-        super().__init__()
-        self.normalized_shape = _normalized_shape("LayerNorm", normalized_shape)
         if not eps > 0:
             raise ValueError(f"LayerNorm: eps must be > 0, got {eps}")
+        super().__init__(normalized_shape, elementwise_affine, bias, device, dtype)
         self.eps = float(eps)
-        self.elementwise_affine = bool(elementwise_affine)
-        _add_scale_and_shift(self, self.normalized_shape, self.elementwise_affine, bias, device,
-                             dtype)
-        self.reset_parameters()
-
-    def reset_parameters(self):
-        _reset_scale_and_shift(self)
 
     def forward(self, x):
         _check_trailing(self, x)
@@ -368,7 +376,7 @@ class LayerNorm(Module):
                 f"elementwise_affine={self.elementwise_affine}, bias={self.bias is not None}")
 
 
-class RMSNorm(Module):
+class RMSNorm(_TrailingNorm):
     """Divide by the root mean square over the trailing ``normalized_shape`` axes, then scale
     (Zhang & Sennrich, 2019): LayerNorm without the centring and the shift.
 
@@ -395,18 +403,10 @@ class RMSNorm(Module):
 
     def __init__(self, normalized_shape, eps=None, elementwise_affine=True, *, device=None,
                  dtype=None):
-        super().__init__()
-        self.normalized_shape = _normalized_shape("RMSNorm", normalized_shape)
         if eps is not None and not eps >= 0:
             raise ValueError(f"RMSNorm: eps must be >= 0 or None, got {eps}")
+        super().__init__(normalized_shape, elementwise_affine, False, device, dtype)
         self.eps = None if eps is None else float(eps)
-        self.elementwise_affine = bool(elementwise_affine)
-        _add_scale_and_shift(self, self.normalized_shape, self.elementwise_affine, False, device,
-                             dtype)
-        self.reset_parameters()
-
-    def reset_parameters(self):
-        _reset_scale_and_shift(self)
 
     def forward(self, x):
         _check_trailing(self, x)
