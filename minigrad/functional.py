@@ -17,7 +17,8 @@ import numpy as np
 
 from .backend import xp_of
 from .tensor import Tensor, raw
-from .ops.elementwise import clip, erf, exp, relu, sigmoid, softplus, tanh, where
+from .ops.elementwise import clip, erf, exp, sigmoid, softplus, tanh, where
+from .ops.elementwise import relu as _relu
 from .ops.index import getitem  # noqa: F401
 from .ops.scatter import gather, scatter_add, scatter_mean, scatter_max, scatter_min, segment_softmax  # noqa: F401,E501
 from .ops import softmax as _softmax
@@ -53,7 +54,21 @@ from .losses_more import (soft_margin_loss, multilabel_soft_margin_loss,  # noqa
                           poisson_nll_loss, multilabel_margin_loss)
 
 
-def leaky_relu(x, negative_slope=0.01):
+def relu(x, inplace=False):
+    """max(x, 0) (the gradient at 0 is 0); one node with a fused kernel (``ops/unary.py``).
+
+    ``inplace``, here and in the other activations that take it, is accepted for PyTorch code;
+    the result is always a new tensor and x is left as it was (an in-place write would bump
+    x's version and break the backward of every op that saved x).
+
+    >>> import minigrad as mg, minigrad.functional as F
+    >>> F.relu(mg.tensor([-2.0, 3.0]), inplace=True).tolist()
+    [0.0, 3.0]
+    """
+    return _relu(x)
+
+
+def leaky_relu(x, negative_slope=0.01, inplace=False):
     """x for x > 0, ``negative_slope * x`` otherwise (the gradient at 0 is ``negative_slope``).
 
     >>> import minigrad as mg, minigrad.functional as F
@@ -63,7 +78,7 @@ def leaky_relu(x, negative_slope=0.01):
     return where(x.data > 0, x, x * negative_slope)
 
 
-def elu(x, alpha=1.0):
+def elu(x, alpha=1.0, inplace=False):
     """x for x > 0, ``alpha * (exp(x) - 1)`` otherwise (exp only sees x <= 0: no overflow).
 
     >>> import minigrad as mg, minigrad.functional as F
@@ -77,7 +92,7 @@ _SELU_ALPHA = 1.6732632423543772
 _SELU_SCALE = 1.0507009873554805
 
 
-def selu(x):
+def selu(x, inplace=False):
     """``scale * elu(x, alpha)`` with the self-normalising constants of Klambauer et al.
 
     >>> import minigrad as mg, minigrad.functional as F
@@ -113,7 +128,7 @@ def gelu(x, approximate="none"):
     return x * (erf(x * (1 / math.sqrt(2))) + 1) * 0.5
 
 
-def silu(x):
+def silu(x, inplace=False):
     """x·sigmoid(x) (also called swish).
 
     >>> import minigrad as mg, minigrad.functional as F

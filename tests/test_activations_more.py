@@ -587,3 +587,21 @@ def test_inplace_is_accepted_by_the_functions_and_changes_nothing():
         x = _t(x_data.copy())
         np.testing.assert_array_equal(fn(x, inplace=True, **kw).numpy(), fn(x, **kw).numpy())
         np.testing.assert_array_equal(x.numpy(), x_data)
+
+
+INPLACE_TAKERS = [F.relu, F.leaky_relu, F.elu, F.selu, F.silu, F.relu6, F.hardtanh,
+                  F.hardsigmoid, F.hardswish, F.mish, F.celu]
+
+
+@pytest.mark.parametrize("fn", INPLACE_TAKERS, ids=[fn.__name__ for fn in INPLACE_TAKERS])
+def test_inplace_is_taken_by_keyword_and_leaves_the_input(fn):
+    x_data = np.random.default_rng(2).uniform(-5, 5, (3, 5))
+    x = mg.tensor(x_data.copy(), requires_grad=True)
+    out = fn(x, inplace=True)
+    np.testing.assert_array_equal(out.numpy(), fn(mg.tensor(x_data)).numpy())
+    np.testing.assert_array_equal(x.numpy(), x_data)
+    assert out is not x
+    out.sum().backward()
+    plain = mg.tensor(x_data.copy(), requires_grad=True)
+    fn(plain).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), plain.grad.numpy())
