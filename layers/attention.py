@@ -177,16 +177,18 @@ def multi_head_attention_forward(query, key, value, num_heads, in_proj_weight, i
         The weights have shape (N, L, S) averaged over heads or (N, H, L, S), (L, S) / (H, L, S)
         unbatched; None unless ``need_weights``.
     """
+    # checked before an unbatched query is given its batch axis: a 2-D query with a 3-D key
+    # would otherwise fail in that reshape, with a message that names neither
+    if not (query.ndim == key.ndim == value.ndim and query.ndim in (2, 3)):
+        raise ValueError(f"MultiheadAttention: query, key and value must all be batched (3 axes) "
+                         f"or all unbatched (2 axes), got shapes {query.shape}, {key.shape}, "
+                         f"{value.shape}")
     unbatched = query.ndim == 2
     if unbatched:
         query, key, value = (t.reshape(t.shape[0], 1, t.shape[1]) for t in (query, key, value))
         if key_padding_mask is not None:
             key_padding_mask = raw(key_padding_mask).reshape(1, -1)
         batch_first = False
-    if not (query.ndim == key.ndim == value.ndim == 3):
-        raise ValueError(f"MultiheadAttention: query, key and value must all be batched (3 axes) "
-                         f"or all unbatched (2 axes), got shapes {query.shape}, {key.shape}, "
-                         f"{value.shape}")
     E, H = query.shape[-1], num_heads
     N, L = (query.shape[0], query.shape[1]) if batch_first else (query.shape[1], query.shape[0])
     S = key.shape[1] if batch_first else key.shape[0]
