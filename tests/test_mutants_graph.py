@@ -1,0 +1,148 @@
+"""What the backward pass (``minigrad/graph.py``) promises, checked where the rest of the suite
+did not look: each test here fails for a small, realistic change to the walk, the gradient
+checks or ``mg.grad`` (a dtype dropped, a loop that stops early, an error message cut short).
+
+The custom Functions are written the way a user writes one: raw arrays in ``forward``, Tensors
+(or, for the error cases, something else) returned from ``backward``.
+"""
+import re
+
+import numpy as np
+import pytest
+
+import minigrad as mg
+from minigrad.autograd import Function
+
+
+def leaf(values, dtype=np.float64):
+    return mg.tensor(np.asarray(values, dtype=dtype), requires_grad=True)
+
+
+# Multi-output nodes -------------------------------------------------------------------------
+
+class HalvesSeen(Function):
+    """Splits x into its two halves; backward records the gradients it was given."""
+    seen = None
+
+    @staticmethod
+    def forward(ctx, x):
+        half = x.shape[0] // 2
+        return x[:half].copy(), x[half:].copy()
+
+    @staticmethod
+    def backward(ctx, g_front, g_back):
+        HalvesSeen.seen = (g_front, g_back)
+        return mg.cat([g_front, g_back])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_an_unused_output_gets_zeros_of_its_own_shape_and_dtype(dtype):
+    x = leaf(np.arange(5.0), dtype)
+    front, back = HalvesSeen.apply(x)
+    (back * 3).sum().backward()
+    g_front, g_back = HalvesSeen.seen
+    assert g_front.shape == (2,) and g_front.dtype == dtype
+    np.testing.assert_array_equal(g_front.numpy(), [0.0, 0.0])
+    np.testing.assert_array_equal(g_back.numpy(), [3.0, 3.0, 3.0])
+    np.testing.assert_array_equal(x.grad.numpy(), [0, 0, 3, 3, 3])
+
+
+# What a backward may return -----------------------------------------------------------------
+
+class Returns(Function):
+    """Returns, as the gradient of its one input, whatever ``ctx.value`` makes of g."""
+
+    @staticmethod
+    def forward(ctx, x, make):
+        ctx.make = make
+        return x.copy()
+
+    @staticmethod
+    def backward(ctx, g):
+        return ctx.make(g), None
+
+
+def test_a_backward_returning_a_list_is_named_with_the_type_the_input_and_its_shape():
+    x = leaf(np.ones((2, 3)))
+    y = Returns.apply(x, lambda g: [1.0, 2.0])
+    with pytest.raises(TypeError, match=re.escape(
+            "Returns.backward returned a list as the gradient of input 0 (shape (2, 3)); "
+            "expected a Tensor or None")):
+        y.sum().backward()
+
+
+@pytest.mark.parametrize("shape", [(3, 2), (6,), (2, 2), (3,), (2, 1, 3, 1)])
+def test_a_gradient_of_a_shape_the_input_does_not_broadcast_to_is_refused(shape):
+    x = leaf(np.ones((2, 3)))
+    y = Returns.apply(x, lambda g: mg.tensor(np.ones(shape)))
+    with pytest.raises(RuntimeError, match=re.escape(
+            f"Returns.backward returned a gradient of shape {shape} for input 0 of shape "
+            "(2, 3); expected that shape, or one it broadcasts to")):
+        y.sum().backward()
+
+
+@pytest.mark.parametrize("shape,expected", [((1, 2, 3), 1.0), ((4, 2, 3), 4.0),
+                                            ((4, 1, 3), None)])
+def test_a_gradient_the_input_broadcasts_to_is_summed_back(shape, expected):
+    x = leaf(np.ones((2, 3)))
+    y = Returns.apply(x, lambda g: mg.tensor(np.ones(shape)))
+    if expected is None:  # (2, 3) does not broadcast to (4, 1, 3)
+        with pytest.raises(RuntimeError, match="expected that shape, or one it broadcasts to"):
+            y.sum().backward()
+        return
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), np.full((2, 3), expected))
+
+
+# detect_anomaly ------------------------------------------------------------------------------
+
+class SecondIsNaN(Function):
+    """Two inputs: no gradient for the first, NaN for the second."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        return a + b
+
+    @staticmethod
+    def backward(ctx, g):
+        return None, g * np.nan
+
+
+def test_detect_anomaly_checks_every_gradient_after_a_missing_one():
+    a = mg.tensor(np.ones(3))
+    b = leaf(np.ones(3))
+    with mg.detect_anomaly():
+        y = SecondIsNaN.apply(a, b)
+        with pytest.raises(RuntimeError, match=re.escape(
+                "detect_anomaly: SecondIsNaN.backward returned NaN or inf in the gradient of "
+                "input 1")):
+            y.sum().backward()
+
+
+# mg.grad's errors ----------------------------------------------------------------------------
+
+def test_grad_with_too_few_grad_outputs_says_how_many_of_each():
+    x = leaf([1.0, 2.0])
+    with pytest.raises(RuntimeError, match=re.escape(
+            "grad: got 1 grad_outputs for 2 outputs; expected one per output (None for a "
+            "one-element output)")):
+        mg.grad([x * 2, x * 3], [x], grad_outputs=[mg.tensor(np.ones(2))])
+
+
+def test_grad_of_a_non_scalar_without_grad_outputs_is_named_grad():
+    x = leaf([1.0, 2.0])
+    with pytest.raises(RuntimeError, match=re.escape(
+            "grad: gradient can be created implicitly only for scalar outputs, but the output "
+            "has shape (2,); pass the gradient explicitly, e.g. backward(grad)")):
+        mg.grad(x * 2, [x])
+
+
+def test_grad_of_an_unused_input_points_at_allow_unused():
+    x, unused = leaf([1.0, 2.0]), leaf([[3.0]])
+    with pytest.raises(RuntimeError, match=re.escape(
+            "grad: input 1 (shape (1, 1)) was not used to compute the outputs; pass "
+            "allow_unused=True to get None for it")):
+        mg.grad((x * 2).sum(), [x, unused])
+    gx, gu = mg.grad((x * 2).sum(), [x, unused], allow_unused=True)
+    np.testing.assert_array_equal(gx.numpy(), [2.0, 2.0])
+    assert gu is None
