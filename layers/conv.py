@@ -85,6 +85,10 @@ class _ConvBase(Module):
             raise ValueError(f"{layer}: kernel_size must be >= 1, got {self.kernel_size}")
         self.stride = _ints(layer, "stride", stride, dims)
         self.dilation = _ints(layer, "dilation", dilation, dims)
+        if isinstance(padding, str) and padding not in ("valid", "same"):
+            kind = "a pair of ints" if dims == 2 else "a tuple of one int"
+            raise ValueError(f"{layer}: padding must be an int, {kind}, 'valid' or 'same', got "
+                             f"{padding!r}")
         self.padding = padding if isinstance(padding, str) else _ints(layer, "padding", padding,
                                                                       dims)
         if padding == "same" and self.stride != (1,) * dims:
