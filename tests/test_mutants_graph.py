@@ -146,3 +146,73 @@ def test_grad_of_an_unused_input_points_at_allow_unused():
     gx, gu = mg.grad((x * 2).sum(), [x, unused], allow_unused=True)
     np.testing.assert_array_equal(gx.numpy(), [2.0, 2.0])
     assert gu is None
+
+
+def test_an_integer_gradient_for_a_floating_input_is_refused_with_both_dtypes():
+    x = leaf(np.ones((2, 3)))
+    y = Returns.apply(x, lambda g: mg.tensor(np.ones((2, 3), dtype=np.int64)))
+    with pytest.raises(TypeError, match=re.escape(
+            "Returns.backward returned a int64 gradient for input 0 (shape (2, 3)) of dtype "
+            "float64; expected a gradient of the same kind (floating for floating, complex for "
+            "complex)")):
+        y.sum().backward()
+
+
+def test_a_float32_gradient_for_a_float64_input_is_cast():
+    x = leaf(np.ones((2, 3)))
+    y = Returns.apply(x, lambda g: mg.tensor(np.full((2, 3), 0.5, dtype=np.float32)))
+    y.sum().backward()
+    assert x.grad.dtype == np.float64
+    np.testing.assert_array_equal(x.grad.numpy(), np.full((2, 3), 0.5))
+
+
+# Hooks ---------------------------------------------------------------------------------------
+
+def returns_a_list(g):
+    return [1.0]
+
+
+class CallableHook:
+    """A hook object without ``__qualname__``: messages name it by its repr."""
+
+    def __init__(self, result):
+        self.result = result
+
+    def __call__(self, g):
+        return self.result(g)
+
+    def __repr__(self):
+        return "<CallableHook>"
+
+
+@pytest.mark.parametrize("where", ["leaf", "node"])
+def test_a_hook_returning_a_non_tensor_is_named_by_its_qualname(where):
+    x = leaf(np.ones(3))
+    target = x if where == "leaf" else x * 2
+    target.register_hook(returns_a_list)
+    with pytest.raises(TypeError, match=re.escape(
+            "hook returns_a_list returned a list for a gradient of shape (3,); expected a "
+            "Tensor or None")):
+        (target * 1).sum().backward()
+
+
+def test_a_hook_object_is_named_by_its_repr():
+    x = leaf(np.ones(3))
+    x.register_hook(CallableHook(lambda g: 7))
+    with pytest.raises(TypeError, match=re.escape(
+            "hook <CallableHook> returned a int for a gradient of shape (3,); expected a "
+            "Tensor or None")):
+        x.sum().backward()
+
+
+@pytest.mark.parametrize("change,shape,dtype", [
+    (lambda g: g[:2], "(2,)", "float64"),
+    (lambda g: g.float(), "(3,)", "float32"),
+])
+def test_a_hook_that_changes_shape_or_dtype_is_refused_naming_both(change, shape, dtype):
+    x = leaf(np.ones(3))
+    x.register_hook(CallableHook(change))
+    with pytest.raises(RuntimeError, match=re.escape(
+            f"hook <CallableHook> changed the gradient from shape (3,), dtype float64 to shape "
+            f"{shape}, dtype {dtype}; a hook must keep both")):
+        x.sum().backward()
