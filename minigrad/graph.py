@@ -126,7 +126,12 @@ class BackwardPass:
                 if id(leaf) in target_positions:
                     self.captured[target_positions[id(leaf)]] = g
                 continue
-            g = self.private(_run_hooks(leaf._hooks or (), g))
+            if leaf._hooks:
+                hooked = _run_hooks(leaf._hooks, g)
+                if hooked is not g:  # the hook's own tensor, which its caller may still hold
+                    self.handed_out.add(id(hooked.data))
+                g = hooked
+            g = self.private(g)
             leaf.grad = g if leaf.grad is None else leaf.grad + g
 
     def call_backward(self, node, output_grads):

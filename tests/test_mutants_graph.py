@@ -216,3 +216,115 @@ def test_a_hook_that_changes_shape_or_dtype_is_refused_naming_both(change, shape
             f"hook <CallableHook> changed the gradient from shape (3,), dtype float64 to shape "
             f"{shape}, dtype {dtype}; a hook must keep both")):
         x.sum().backward()
+
+
+# What a leaf's .grad may share ---------------------------------------------------------------
+# Optimizers and clipping scale .grad in place, so a leaf's gradient must be writable and share
+# memory with nothing the caller, a hook or another leaf holds.
+
+def test_a_leaf_hooks_replacement_that_its_caller_holds_is_copied_into_grad():
+    held = mg.tensor(np.ones(3))
+    x = leaf(np.zeros(3))
+    x.register_hook(lambda g: held)
+    (x * 2).sum().backward()
+    assert not np.shares_memory(x.grad.data, held.data)
+    x.grad.data *= 0  # as zero_grad(set_to_none=False) does
+    np.testing.assert_array_equal(held.numpy(), [1.0, 1.0, 1.0])
+
+
+def test_a_root_leafs_gradient_is_not_the_callers_array():
+    g = mg.tensor(np.ones(3))
+    x = leaf(np.zeros(3))
+    x.backward(g)
+    assert not np.shares_memory(x.grad.data, g.data)
+    np.testing.assert_array_equal(x.grad.numpy(), [1.0, 1.0, 1.0])
+
+
+def test_one_gradient_handed_to_two_leaves_is_shared_by_neither():
+    a, b, c = leaf([1.0, 2.0]), leaf([3.0, 4.0]), leaf([5.0, 6.0])
+    ((a + b) * c).sum().backward()   # Add hands the one array g*c to both a and b
+    assert not np.shares_memory(a.grad.data, b.grad.data)
+    a.grad.data += 1
+    np.testing.assert_array_equal(b.grad.numpy(), [5.0, 6.0])
+    np.testing.assert_array_equal(a.grad.numpy(), [6.0, 7.0])
+
+
+def test_a_gradient_that_arrives_as_a_view_is_copied_into_its_own_writable_array():
+    x, w = leaf([1.0, 2.0, 3.0]), leaf([[1.0], [1.0], [1.0]])
+    (x.reshape(3, 1) + w).sum().backward()
+    for t in (x, w):
+        assert t.grad.data.base is None and t.grad.data.flags.writeable
+    assert not np.shares_memory(x.grad.data, w.grad.data)
+    x = leaf(np.ones((2, 3)))
+    x.sum().backward()          # Sum's backward broadcasts g: a read-only view
+    x.grad.data *= 3            # must not raise
+    np.testing.assert_array_equal(x.grad.numpy(), np.full((2, 3), 3.0))
+
+
+class ReadOnlyGradient(Function):
+    """Its backward returns a fresh but read-only array (base None)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return x.copy()
+
+    @staticmethod
+    def backward(ctx, g):
+        out = np.full(g.shape, 2.0)
+        out.flags.writeable = False
+        return mg.Tensor._wrap(out)
+
+
+def test_a_read_only_gradient_is_copied_before_it_becomes_grad():
+    x = leaf([1.0, 2.0])
+    ReadOnlyGradient.apply(x).sum().backward()
+    assert x.grad.data.flags.writeable
+    x.grad.data += 1
+    np.testing.assert_array_equal(x.grad.numpy(), [3.0, 3.0])
+
+
+def test_with_create_graph_a_copied_gradient_stays_differentiable():
+    x = leaf([1.0, 2.0, 3.0])
+    column = x.reshape(3, 1)
+    (column * column).sum().backward(create_graph=True)   # dx arrives through a reshape view
+    assert x.grad.requires_grad
+    np.testing.assert_array_equal(x.grad.numpy(), [2.0, 4.0, 6.0])
+    (second,) = mg.grad(x.grad.sum(), [x])
+    np.testing.assert_array_equal(second.numpy(), [2.0, 2.0, 2.0])
+
+
+def test_a_leaf_used_many_times_sums_its_gradients_into_a_differentiable_total():
+    x = leaf([1.0, 2.0])
+    y = (x * x).sum() + (x * x * x).sum() + (x * 2).sum() + (x * 5).sum()
+    (g,) = mg.grad(y, [x], create_graph=True)
+    np.testing.assert_allclose(g.numpy(), 2 * x.numpy() + 3 * x.numpy() ** 2 + 7)
+    (gg,) = mg.grad(g.sum(), [x])
+    np.testing.assert_allclose(gg.numpy(), 2 + 6 * x.numpy())
+    y = (x * x).sum() + (x * x * x).sum() + (x * 2).sum() + (x * 5).sum()
+    y.backward(create_graph=True)
+    (gg,) = mg.grad(x.grad.sum(), [x])
+    np.testing.assert_allclose(gg.numpy(), 2 + 6 * x.numpy())
+
+
+# Root gradients ------------------------------------------------------------------------------
+
+def test_a_root_gradient_given_as_a_list_takes_the_roots_dtype():
+    x = leaf([1.0, 2.0])                 # float64
+    x.backward([1.0, 2.0])
+    assert x.grad.dtype == np.float64
+    y = leaf([1.0, 2.0])
+    (y * 2).backward([3.0, 4.0])
+    assert y.grad.dtype == np.float64
+    np.testing.assert_array_equal(y.grad.numpy(), [6.0, 8.0])
+
+
+def test_root_errors_name_the_operation_exactly():
+    with pytest.raises(RuntimeError, match=re.escape(
+            "backward: the tensor (shape (2,)) does not require grad and has no grad_fn, so "
+            "there is nothing to differentiate")):
+        mg.tensor([1.0, 2.0]).backward()
+    x = leaf([1.0, 2.0])
+    with pytest.raises(RuntimeError, match=re.escape(
+            "backward: gradient can be created implicitly only for scalar outputs, but the "
+            "output has shape (2,); pass the gradient explicitly, e.g. backward(grad)")):
+        (x * 2).backward()
