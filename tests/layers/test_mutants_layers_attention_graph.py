@@ -15,6 +15,8 @@ from layers.attention import multi_head_attention_forward
 import attention_reference as R
 
 RNG = np.random.default_rng(2026)
+MIXED = (r"^MultiheadAttention: query, key and value must all be batched \(3 axes\) or all "
+         r"unbatched \(2 axes\)")
 E, H, L, S, N = 8, 2, 4, 5, 3
 
 
@@ -129,16 +131,16 @@ def test_mha_smallest_sizes_are_allowed():
                      ({"embed_dim": 4, "num_heads": 0}, "num_heads"),
                      ({"embed_dim": 4, "num_heads": 2, "kdim": 0}, "kdim"),
                      ({"embed_dim": 4, "num_heads": 2, "vdim": 0}, "vdim")]:
-        with pytest.raises(ValueError, match=f"MultiheadAttention: {name} must be"):
+        with pytest.raises(ValueError, match=f"^MultiheadAttention: {name} must be"):
             MultiheadAttention(**kw)
 
 
 def test_mha_dropout_bounds():
     assert MultiheadAttention(4, 2, dropout=1.0).dropout == 1.0
     assert MultiheadAttention(4, 2, dropout=0.0).dropout == 0.0
-    with pytest.raises(ValueError, match=r"MultiheadAttention: invalid dropout .*\[0.0, 1.0\]"):
+    with pytest.raises(ValueError, match=r"^MultiheadAttention: invalid dropout .*\[0.0, 1.0\]"):
         MultiheadAttention(4, 2, dropout=-0.1)
-    with pytest.raises(ValueError, match=r"MultiheadAttention: invalid dropout .*\[0.0, 1.0\]"):
+    with pytest.raises(ValueError, match=r"^MultiheadAttention: invalid dropout .*\[0.0, 1.0\]"):
         MultiheadAttention(4, 2, dropout=1.01)
 
 
@@ -166,15 +168,15 @@ def test_mha_initialisation():
 def test_mha_input_errors():
     mha = MultiheadAttention(E, H)
     x = mg.ones(4, 2, E)
-    with pytest.raises(ValueError, match="MultiheadAttention: query must be a Tensor"):
+    with pytest.raises(ValueError, match="^MultiheadAttention: query must be a Tensor"):
         mha(np.ones((4, 2, E)), x, x)
-    with pytest.raises(ValueError, match="MultiheadAttention: key must be a Tensor"):
+    with pytest.raises(ValueError, match="^MultiheadAttention: key must be a Tensor"):
         mha(x, mg.ones(1, 4, 2, E), x)
-    with pytest.raises(ValueError, match="MultiheadAttention: value must be a Tensor"):
+    with pytest.raises(ValueError, match="^MultiheadAttention: value must be a Tensor"):
         mha(x, x, mg.ones(E))
-    with pytest.raises(ValueError, match="all be batched .* or all unbatched"):
+    with pytest.raises(ValueError, match=MIXED):
         mha(x, mg.ones(4, E), mg.ones(4, E))
-    with pytest.raises(ValueError, match="all be batched .* or all unbatched"):
+    with pytest.raises(ValueError, match=MIXED):
         multi_head_attention_forward(x, x, mg.ones(4, E), H, mha.in_proj_weight,
                                      mha.in_proj_bias, None, None, False, 0.0,
                                      mha.out_proj.weight, mha.out_proj.bias)
@@ -224,9 +226,9 @@ def test_mha_unbatched_query_with_batched_key_is_a_clear_error():
     mha = MultiheadAttention(E, H)
     x = mg.ones(4, 2, E)
     for args in ((mg.ones(4, E), x, x), (mg.ones(4, E), mg.ones(4, E), x)):
-        with pytest.raises(ValueError, match=r"all be batched \(3 axes\) or all unbatched"):
+        with pytest.raises(ValueError, match=MIXED):
             mha(*args)
-    with pytest.raises(ValueError, match=r"all be batched \(3 axes\) or all unbatched"):
+    with pytest.raises(ValueError, match=MIXED):
         multi_head_attention_forward(mg.ones(4, 2, 2, E), mg.ones(4, 2, 2, E),
                                      mg.ones(4, 2, 2, E), H, mha.in_proj_weight,
                                      mha.in_proj_bias, None, None, False, 0.0,
@@ -353,7 +355,7 @@ def test_stacks_pass_every_mask_to_every_layer():
     np.testing.assert_allclose(out.numpy(), ref, atol=1e-10)
     assert enc.num_layers == dec.num_layers == 2
     assert len(TransformerEncoder(TransformerEncoderLayer(E, H, FF), 0).layers) == 0
-    with pytest.raises(ValueError, match="TransformerDecoder: num_layers must be >= 0"):
+    with pytest.raises(ValueError, match="^TransformerDecoder: num_layers must be >= 0"):
         TransformerDecoder(TransformerDecoderLayer(E, H, FF), -1)
 
 
@@ -419,7 +421,7 @@ def test_transformer_input_width_errors():
     model = Transformer(E, H, 1, 1, FF)
     for src, tgt in ((mg.ones(3, 1, E + 1), mg.ones(2, 1, E)),
                      (mg.ones(3, 1, E), mg.ones(2, 1, E - 1))):
-        with pytest.raises(ValueError, match=f"Transformer: src and tgt must end in d_model = "
+        with pytest.raises(ValueError, match=f"^Transformer: src and tgt must end in d_model = "
                                              f"{E}"):
             model(src, tgt)
 
@@ -432,9 +434,9 @@ def test_layer_sizes_lower_bounds():
     for kw, name in (({"d_model": 0, "nhead": 1}, "d_model"),
                      ({"d_model": 4, "nhead": 2, "dim_feedforward": 0}, "dim_feedforward")):
         for cls in (TransformerEncoderLayer, TransformerDecoderLayer):
-            with pytest.raises(ValueError, match=f"{cls.__name__}: {name} must be >= 1"):
+            with pytest.raises(ValueError, match=f"^{cls.__name__}: {name} must be >= 1"):
                 cls(**kw)
-    with pytest.raises(ValueError, match="TransformerDecoderLayer: activation must be"):
+    with pytest.raises(ValueError, match="^TransformerDecoderLayer: activation must be"):
         TransformerDecoderLayer(4, 2, activation="tanh")
 
 
@@ -452,7 +454,7 @@ def test_generate_square_subsequent_mask_sizes_and_dtype():
                                   [[0.0]])
     mask = Transformer.generate_square_subsequent_mask(3, dtype=np.float64)
     assert mask.dtype == np.float64
-    with pytest.raises(ValueError, match="generate_square_subsequent_mask: sz must be >= 1"):
+    with pytest.raises(ValueError, match="^generate_square_subsequent_mask: sz must be >= 1"):
         Transformer.generate_square_subsequent_mask(0)
 
 
@@ -462,17 +464,18 @@ def test_positional_encodings_shapes_bounds_and_dtype():
     assert out.dtype == np.float64
     np.testing.assert_allclose(out.numpy()[:, 0, 0], np.sin(np.arange(3)), atol=1e-7)
     for bad in (mg.zeros(3, 2, 2), mg.zeros(3, 1), mg.zeros(1, 3, 2, 1)):
-        with pytest.raises(ValueError, match=r"PositionalEncoding: expected an input of shape "
+        with pytest.raises(ValueError, match=r"^PositionalEncoding: expected an input of shape "
                                              r"\(T, N, E\) with E = 1"):
             pe(bad)
-    with pytest.raises(ValueError, match=r"LearnedPositionalEncoding: expected an input of "
+    with pytest.raises(ValueError, match=r"^LearnedPositionalEncoding: expected an input of "
                                          r"shape \(N, T, E\) with E = 4"):
         LearnedPositionalEncoding(4, batch_first=True)(mg.zeros(2, 3, 5))
-    with pytest.raises(ValueError, match="sequence length 4 exceeds max_len = 3"):
+    with pytest.raises(ValueError,
+                       match="^PositionalEncoding: sequence length 4 exceeds max_len = 3"):
         pe(mg.zeros(4, 1, 1))
     for cls in (PositionalEncoding, LearnedPositionalEncoding):
         for kw, name in (({"d_model": 0}, "d_model"), ({"d_model": 2, "max_len": 0}, "max_len")):
-            with pytest.raises(ValueError, match=f"{cls.__name__}: {name} must be >= 1"):
+            with pytest.raises(ValueError, match=f"^{cls.__name__}: {name} must be >= 1"):
                 cls(**kw)
     assert pe.extra_repr() == "d_model=1, max_len=3, batch_first=False"
     learned = LearnedPositionalEncoding(4, dropout=0.0, max_len=3, dtype=np.float64)
@@ -526,12 +529,13 @@ def test_check_edge_index_accepts_lists_and_unsigned_and_rejects_the_rest():
     assert out.tolist() == [[0], [1]]
     assert check_edge_index("L", np.zeros((2, 0), np.int32), 0).shape == (2, 0)
     for bad in (np.zeros((3, 2), np.int64), np.zeros((2, 2)), np.zeros((2, 2, 1), np.int64)):
-        with pytest.raises(ValueError, match=r"L: edge_index must be an integer array"):
+        with pytest.raises(ValueError, match=r"^L: edge_index must be an integer array"):
             check_edge_index("L", bad, 3)
-    with pytest.raises(IndexError, match=r"L: edge_index values must be in \[0, 3\), got "
+    with pytest.raises(IndexError, match=r"^L: edge_index values must be in \[0, 3\), got "
                                          r"\[-1, 2\]"):
         check_edge_index("L", np.array([[0, -1], [2, 1]]), 3)
-    with pytest.raises(IndexError, match=r"got \[0, 3\]"):
+    with pytest.raises(IndexError, match=r"^L: edge_index values must be in \[0, 3\), got "
+                                         r"\[0, 3\]"):
         check_edge_index("L", np.array([[0, 1], [3, 1]]), 3)
     loops = add_self_loops(np.array([[0], [1]], np.int32), 3)
     assert loops.dtype == np.int64 and loops.tolist() == [[0, 0, 1, 2], [1, 0, 1, 2]]
@@ -557,11 +561,11 @@ def test_mlp_and_models_default_sizes():
         "num_steps=2, shared=False"
     assert MessagePassing(3, 2, num_steps=1).num_steps == 1
     for bad in ({"num_steps": 0}, ):
-        with pytest.raises(ValueError, match="MessagePassing: num_steps must be >= 1"):
+        with pytest.raises(ValueError, match="^MessagePassing: num_steps must be >= 1"):
             MessagePassing(3, 2, **bad)
-    with pytest.raises(ValueError, match="EdgeModel: node_features must be >= 1"):
+    with pytest.raises(ValueError, match="^EdgeModel: node_features must be >= 1"):
         EdgeModel(0, 2, 4)
-    with pytest.raises(ValueError, match="EdgeModel: edge_features must be >= 0"):
+    with pytest.raises(ValueError, match="^EdgeModel: edge_features must be >= 0"):
         EdgeModel(3, -1, 4)
 
 
@@ -645,7 +649,7 @@ def test_gcn_parameters_and_repr():
     assert layer.bias.shape == (10,)
     np.testing.assert_array_equal(layer.bias.numpy(), 0.0)
     assert layer.extra_repr() == "6, 10"
-    with pytest.raises(ValueError, match=r"GCNConv: edge_weight must have shape \(6,\)"):
+    with pytest.raises(ValueError, match=r"^GCNConv: edge_weight must have shape \(6,\)"):
         layer(mg.randn(4, 6), GRAPH, edge_weight=np.ones((6, 2)))
 
 
@@ -690,9 +694,9 @@ def test_gat_parameters_and_bounds():
     layer = GATConv(3, 4, heads=1)
     assert layer.heads == 1 and layer.extra_repr() == "3, 4, heads=1"
     assert GATConv(3, 4, negative_slope=0.0).negative_slope == 0.0
-    with pytest.raises(ValueError, match="GATConv: heads must be >= 1"):
+    with pytest.raises(ValueError, match="^GATConv: heads must be >= 1"):
         GATConv(3, 4, heads=0)
-    with pytest.raises(ValueError, match="GATConv: invalid negative_slope"):
+    with pytest.raises(ValueError, match="^GATConv: invalid negative_slope"):
         GATConv(3, 4, negative_slope=-0.1)
     mg.manual_seed(3)
     wide = GATConv(10, 6, heads=2)
@@ -713,7 +717,7 @@ def test_gin_sums_sources_into_targets(train_eps):
     expected = (1.25 * x + neighbours) @ nn.weight.numpy().T + nn.bias.numpy()
     np.testing.assert_allclose(layer(mg.tensor(x), GRAPH).numpy(), expected, atol=1e-6)
     assert GINConv(nn).eps.numpy().tolist() == [0.0]
-    with pytest.raises(TypeError, match="GINConv: eps must be a real number"):
+    with pytest.raises(TypeError, match="^GINConv: eps must be a real number"):
         GINConv(nn, eps="0.1")
 
 
@@ -730,6 +734,73 @@ def test_global_pools_sizes_and_lists():
     assert global_add_pool(mg.zeros(0, 2), np.zeros(0, np.int64)).shape == (0, 2)
     assert global_add_pool(mg.zeros(0, 2), np.zeros(0, np.int64), size=2).shape == (2, 2)
     for pool in (global_add_pool, global_mean_pool, global_max_pool):
-        with pytest.raises(ValueError, match=f"{pool.__name__}: batch must be an integer array "
+        with pytest.raises(ValueError, match=f"^{pool.__name__}: batch must be an integer array "
                                              r"of shape \(5,\)"):
             pool(mg.tensor(x), np.zeros(5))
+
+
+def test_every_graph_layer_names_itself_in_edge_index_errors():
+    x, attr, bad = mg.randn(3, 3), mg.randn(2, 2), np.array([[0, 1], [1, 5]])
+    layers = {"EdgeModel": lambda: EdgeModel(3, 2, 2)(x, bad, attr),
+              "NodeModel": lambda: NodeModel(3, 2, 2)(x, bad, attr),
+              "MessagePassing": lambda: MessagePassing(3, 2)(x, bad, attr),
+              "GCNConv": lambda: GCNConv(3, 2)(x, bad),
+              "GATConv": lambda: GATConv(3, 2)(x, bad),
+              "GINConv": lambda: GINConv(Linear(3, 2))(x, bad)}
+    for name, call in layers.items():
+        with pytest.raises(IndexError, match=rf"^{name}: edge_index values must be in \[0, 3\)"):
+            call()
+
+
+def test_message_passing_defaults():
+    mp = MessagePassing(3, 2)
+    assert mp.num_steps == 1 and mp.shared is True and len(mp.node_models) == 1
+    assert mp.node_models[0].aggr == "sum" and NodeModel(3, 2, 2).aggr == "sum"
+    gat = GATConv(3, 2)
+    assert (gat.heads, gat.concat, gat.negative_slope, gat.add_self_loops) == (1, True, 0.2, True)
+    assert gat.bias is not None and GCNConv(3, 2).bias is not None
+    assert float(GINConv(Linear(3, 2)).eps.numpy()[0]) == 0.0
+    assert "eps" not in dict(GINConv(Linear(3, 2)).named_parameters())
+
+
+@pytest.mark.parametrize("cls", [TransformerEncoderLayer, TransformerDecoderLayer])
+def test_transformer_layer_defaults_are_pytorchs(cls):
+    """dim_feedforward 2048, dropout 0.1, relu, eps 1e-5, sequence first, post-norm, biases."""
+    import minigrad.functional as F
+    layer = cls(8, 2)
+    assert layer.linear1.out_features == 2048 and layer.linear2.in_features == 2048
+    assert layer.dropout.p == 0.1 and layer.self_attn.dropout == 0.1
+    assert layer.activation is F.relu and layer.norm1.eps == 1e-5
+    assert layer.batch_first is False and layer.self_attn.batch_first is False
+    assert layer.norm_first is False
+    assert layer.linear1.bias is not None and layer.norm1.bias is not None
+    assert layer.linear1.weight.dtype == np.float32
+
+
+def test_transformer_defaults_are_pytorchs():
+    import inspect
+    defaults = {k: p.default for k, p in inspect.signature(Transformer).parameters.items()}
+    assert defaults == {"d_model": 512, "nhead": 8, "num_encoder_layers": 6,
+                        "num_decoder_layers": 6, "dim_feedforward": 2048, "dropout": 0.1,
+                        "activation": "relu", "custom_encoder": None, "custom_decoder": None,
+                        "layer_norm_eps": 1e-5, "batch_first": False, "norm_first": False,
+                        "bias": True, "device": None, "dtype": None}
+    small = Transformer(8, 2, 1, 1, 16)
+    layer = small.encoder.layers[0]
+    assert layer.dropout.p == 0.1 and layer.norm_first is False and layer.batch_first is False
+    assert small.decoder.layers[0].linear1.bias is not None
+    assert small.encoder.norm.eps == 1e-5 and small.encoder.norm.bias is not None
+
+
+def test_mha_query_is_key_but_value_differs():
+    """Only query is key is value takes the stacked projection; query is key alone does not."""
+    mha = MultiheadAttention(E, H, dtype=np.float64)
+    x0, v0 = RNG.normal(size=(L, N, E)), RNG.normal(size=(L, N, E))
+    x = mg.tensor(x0)
+    out, attn = mha(x, x, mg.tensor(v0))
+    ref_out, ref_attn = R.mha(x0, x0, v0, *_weights(mha), num_heads=H)
+    np.testing.assert_allclose(out.numpy(), ref_out, atol=1e-12)
+    np.testing.assert_allclose(attn.numpy(), ref_attn, atol=1e-12)
+    out, _ = mha(mg.tensor(v0), x, x)
+    np.testing.assert_allclose(out.numpy(), R.mha(v0, x0, x0, *_weights(mha), num_heads=H)[0],
+                               atol=1e-12)
