@@ -804,3 +804,28 @@ def test_mha_query_is_key_but_value_differs():
     out, _ = mha(mg.tensor(v0), x, x)
     np.testing.assert_allclose(out.numpy(), R.mha(v0, x0, x0, *_weights(mha), num_heads=H)[0],
                                atol=1e-12)
+
+
+@pytest.mark.parametrize("batch_first", [False, True])
+def test_mha_self_attention_uses_the_input_bias(batch_first):
+    """The stacked self-attention projection adds in_proj_bias (zero after init, so set)."""
+    mha = MultiheadAttention(E, H, batch_first=batch_first, dtype=np.float64)
+    mha.in_proj_bias.data[...] = RNG.normal(size=3 * E)
+    mha.out_proj.bias.data[...] = RNG.normal(size=E)
+    x0 = RNG.normal(size=(L, N, E))
+    given = x0.transpose(1, 0, 2) if batch_first else x0
+    x = mg.tensor(given)
+    out, attn = mha(x, x, x)
+    ref_out, ref_attn = R.mha(x0, x0, x0, *_weights(mha), num_heads=H)
+    np.testing.assert_allclose(out.numpy(), ref_out.transpose(1, 0, 2) if batch_first else ref_out,
+                               atol=1e-12)
+    np.testing.assert_allclose(attn.numpy(), ref_attn, atol=1e-12)
+
+
+def test_mha_dtype_reaches_every_parameter():
+    for kw in ({}, {"kdim": 5, "vdim": 3}, {"vdim": 3}):
+        for dtype in (np.float64, np.float32):
+            mha = MultiheadAttention(E, H, add_bias_kv=True, dtype=dtype, **kw)
+            assert {n: p.dtype for n, p in mha.named_parameters()} == \
+                {n: np.dtype(dtype) for n, _ in mha.named_parameters()}
+    assert all(p.dtype == np.float32 for p in MultiheadAttention(E, H, kdim=2).parameters())
