@@ -829,3 +829,13 @@ def test_mha_dtype_reaches_every_parameter():
             assert {n: p.dtype for n, p in mha.named_parameters()} == \
                 {n: np.dtype(dtype) for n, _ in mha.named_parameters()}
     assert all(p.dtype == np.float32 for p in MultiheadAttention(E, H, kdim=2).parameters())
+
+
+def test_edge_model_with_one_node_feature():
+    model = _to64(EdgeModel(1, 2, 3))
+    assert model.node_features == 1 and model.edge_features == 2
+    x, attr = RNG.normal(size=(4, 1)), RNG.normal(size=(GRAPH.shape[1], 2))
+    source, target = GRAPH
+    np.testing.assert_allclose(model(mg.tensor(x), GRAPH, mg.tensor(attr)).numpy(),
+                               _mlp_np(model.mlp, np.concatenate([x[target], attr, x[source]], 1)),
+                               atol=1e-12)
