@@ -328,3 +328,42 @@ def test_root_errors_name_the_operation_exactly():
             "backward: gradient can be created implicitly only for scalar outputs, but the "
             "output has shape (2,); pass the gradient explicitly, e.g. backward(grad)")):
         (x * 2).backward()
+
+
+def test_a_node_hooks_replacement_is_not_shared_with_the_leaf_it_flows_to():
+    held = mg.tensor(np.ones(2))
+    x = leaf([1.0, 2.0])
+    y = x + 0.0                 # Add hands its gradient on unchanged
+    y.register_hook(lambda g: held)
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [1.0, 1.0])
+    assert not np.shares_memory(x.grad.data, held.data)
+
+
+def test_a_second_backward_through_a_freed_graph_names_the_node():
+    x = leaf([1.0, 2.0])
+    y = x.exp().sum()
+    y.backward()
+    with pytest.raises(RuntimeError, match=re.escape(
+            "Sum: trying to backward through the graph a second time, but its saved arrays "
+            "were freed after the first backward. Pass retain_graph=True to the first "
+            "backward() if you need to go through it twice.")):
+        y.backward()
+
+
+class TooManyGradients(Function):
+    @staticmethod
+    def forward(ctx, x):
+        return x.copy()
+
+    @staticmethod
+    def backward(ctx, g):
+        return g, g, None
+
+
+def test_a_backward_returning_the_wrong_number_of_gradients_says_how_many():
+    x = leaf([1.0, 2.0])
+    with pytest.raises(RuntimeError, match=re.escape(
+            "TooManyGradients.backward returned 3 gradients for 1 inputs (one per positional "
+            "input of apply, None for those that need none)")):
+        TooManyGradients.apply(x).sum().backward()
