@@ -628,3 +628,38 @@ def test_conv_refuses_an_unknown_padding_string_when_built(make, message):
     # Not at the first forward, where a padding mode would read the string's letters as widths
     with pytest.raises(ValueError, match=exactly(message)):
         make()
+
+
+@pytest.mark.parametrize("make", [
+    lambda: L.Conv2d(2, 2, 3, bias=False, device="cuda"),
+    lambda: L.Conv1d(2, 2, 3, bias=False, device="cuda"),
+    lambda: L.ConvTranspose2d(2, 2, 3, bias=False, device="cuda"),
+    lambda: L.ConvTranspose1d(2, 2, 3, bias=False, device="cuda"),
+    lambda: L.BatchNorm2d(2, bias=False, track_running_stats=False, device="cuda"),
+    lambda: L.BatchNorm1d(2, affine=False, device="cuda"),
+    lambda: L.InstanceNorm1d(2, affine=True, bias=False, device="cuda"),
+    lambda: L.InstanceNorm2d(2, track_running_stats=True, device="cuda"),
+    lambda: L.LayerNorm(2, bias=False, device="cuda"), lambda: L.RMSNorm(2, device="cuda"),
+    lambda: L.GroupNorm(1, 2, bias=False, device="cuda")])
+def test_every_layer_passes_its_device_on(make):
+    # Without CUDA, asking for it must fail: a layer that dropped ``device`` on its way to the
+    # parameters or buffers would build on the CPU without complaint (each case has one kind
+    # of tensor: parameters only, or buffers only)
+    if not mg.cuda.is_available():
+        with pytest.raises(RuntimeError, match="^device 'cuda:0' requested but CUDA is not "
+                                               "available"):
+            make()
+        return
+    layer = make()
+    tensors = list(layer.parameters()) + [b for _, b in layer.named_buffers()]
+    assert tensors and all(t.device.type == "cuda" for t in tensors)
+
+
+def test_a_one_by_one_kernel_mixes_channels_pixel_by_pixel():
+    layer = seeded(L.Conv2d(3, 2, 1), 33)
+    x = np.random.default_rng(34).standard_normal((2, 3, 2, 3))
+    expected = np.einsum("nchw,kc->nkhw", x, layer.weight.numpy()[:, :, 0, 0]) \
+        + layer.bias.numpy()[:, None, None]
+    np.testing.assert_allclose(layer(mg.tensor(x)).numpy(), expected, rtol=1e-12)
+    assert L.Conv1d(3, 2, (1,)).kernel_size == (1,)
+    assert L.ConvTranspose2d(3, 2, (1, 2)).weight.shape == (3, 2, 1, 2)
