@@ -42,12 +42,10 @@ def summarize_shapes(module, input_size, dtype=None, device=None):
     if device is None:
         device = next((p.device for p in module.parameters()), "cpu")
     inputs = [mg.zeros(*size, dtype=dtype or np.float32, device=device) for size in sizes]
-    shapes, handles, order = {}, [], []
+    shapes, handles = {}, []
 
     def record(name):
         def hook(mod, args, output):
-            if name not in shapes:
-                order.append(name)
             shapes[name] = _shape_of(output)
         return hook
 
