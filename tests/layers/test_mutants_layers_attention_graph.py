@@ -839,3 +839,12 @@ def test_edge_model_with_one_node_feature():
     np.testing.assert_allclose(model(mg.tensor(x), GRAPH, mg.tensor(attr)).numpy(),
                                _mlp_np(model.mlp, np.concatenate([x[target], attr, x[source]], 1)),
                                atol=1e-12)
+
+
+def test_transformer_dtype_reaches_every_parameter():
+    for module in (TransformerEncoderLayer(E, H, FF, dtype=np.float64),
+                   TransformerDecoderLayer(E, H, FF, dtype=np.float64),
+                   Transformer(E, H, 1, 1, FF, dtype=np.float64),
+                   LearnedPositionalEncoding(E, max_len=4, dtype=np.float64)):
+        dtypes = {n: p.dtype for n, p in module.named_parameters()}
+        assert dtypes == {n: np.dtype(np.float64) for n in dtypes}, type(module).__name__
