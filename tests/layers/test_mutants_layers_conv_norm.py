@@ -469,7 +469,7 @@ def test_batchnorm_input_errors_name_the_layer():
 
 
 def test_batchnorm_training_without_tracking_leaves_no_statistics_and_counts_nothing():
-    bn = L.BatchNorm1d(2, momentum=None, track_running_stats=False).double()
+    bn = L.BatchNorm1d(2, momentum=0.5, track_running_stats=False).double()
     x = np.random.default_rng(21).standard_normal((5, 2)) * 2 + 3
     np.testing.assert_allclose(bn(mg.tensor(x)).numpy(), normalized(x, 0), rtol=1e-10)
     assert bn.running_mean is None and bn.num_batches_tracked is None
