@@ -367,3 +367,16 @@ def test_a_backward_returning_the_wrong_number_of_gradients_says_how_many():
             "TooManyGradients.backward returned 3 gradients for 1 inputs (one per positional "
             "input of apply, None for those that need none)")):
         TooManyGradients.apply(x).sum().backward()
+
+
+def test_detect_anomaly_names_the_user_line_that_applied_a_custom_function():
+    # Not run under mutmut (setup.cfg): its trampolines add frames outside the package.
+    import inspect
+    b = leaf([1.0, 2.0])
+    with mg.detect_anomaly():
+        line = inspect.currentframe().f_lineno + 1
+        y = SecondIsNaN.apply(mg.tensor([0.0, 0.0]), b)
+        with pytest.raises(RuntimeError, match=re.escape(
+                f"test_mutants_graph.py:{line} (y = SecondIsNaN.apply(mg.tensor([0.0, 0.0]), "
+                "b))")):
+            y.sum().backward()
