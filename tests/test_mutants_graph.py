@@ -380,3 +380,19 @@ def test_detect_anomaly_names_the_user_line_that_applied_a_custom_function():
                 f"test_mutants_graph.py:{line} (y = SecondIsNaN.apply(mg.tensor([0.0, 0.0]), "
                 "b))")):
             y.sum().backward()
+
+
+def test_a_view_of_the_callers_root_gradient_is_copied():
+    x = leaf([1.0, 2.0, 3.0])
+    g = mg.tensor(np.array([[4.0], [5.0], [6.0]]))
+    x.reshape(3, 1).backward(g)     # Reshape's backward hands on a view of g
+    assert not np.shares_memory(x.grad.data, g.data)
+    np.testing.assert_array_equal(x.grad.numpy(), [4.0, 5.0, 6.0])
+
+
+def test_a_leaf_that_is_also_a_root_gets_both_gradients():
+    x = leaf([1.0, 2.0])
+    gx, = mg.grad([x, x * 3], [x], grad_outputs=[mg.tensor(np.ones(2)), mg.tensor(np.ones(2))])
+    np.testing.assert_array_equal(gx.numpy(), [4.0, 4.0])
+    gx, = mg.grad([x * 3, x], [x], grad_outputs=[mg.tensor(np.ones(2)), mg.tensor(np.ones(2))])
+    np.testing.assert_array_equal(gx.numpy(), [4.0, 4.0])
