@@ -848,3 +848,12 @@ def test_transformer_dtype_reaches_every_parameter():
                    LearnedPositionalEncoding(E, max_len=4, dtype=np.float64)):
         dtypes = {n: p.dtype for n, p in module.named_parameters()}
         assert dtypes == {n: np.dtype(np.float64) for n in dtypes}, type(module).__name__
+
+
+def test_global_pools_keep_the_given_size():
+    x, batch = RNG.normal(size=(3, 2)), np.array([0, 1, 1])
+    for pool in (global_add_pool, global_mean_pool, global_max_pool):
+        out = pool(mg.tensor(x), batch, size=4).numpy()
+        assert out.shape == (4, 2), pool.__name__
+        np.testing.assert_array_equal(out[2:], 0.0)
+        np.testing.assert_allclose(out[0], x[0], atol=1e-12)
