@@ -857,3 +857,10 @@ def test_global_pools_keep_the_given_size():
         assert out.shape == (4, 2), pool.__name__
         np.testing.assert_array_equal(out[2:], 0.0)
         np.testing.assert_allclose(out[0], x[0], atol=1e-12)
+
+
+def test_mha_non_tensor_input_error_names_its_type():
+    mha = MultiheadAttention(E, H)
+    x = mg.ones(4, 2, E)
+    with pytest.raises(ValueError, match=r"^MultiheadAttention: key must be a Tensor .*got list$"):
+        mha(x, [[0.0] * E], x)
