@@ -164,3 +164,15 @@ def test_batch_norm_composite_in_training_updates_nonzero_running_statistics(mom
                                + momentum * mean, rtol=1e-6)
     np.testing.assert_allclose(running_var.numpy(), (1 - momentum) * start_var
                                + momentum * var * 8 / 7, rtol=1e-6)
+
+
+def test_norms_refuse_a_non_tensor_naming_the_type():
+    with pytest.raises(TypeError, match=r"^layer_norm: expected a Tensor input, got ndarray$"):
+        F.layer_norm(np.zeros((2, 3)), 3)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_layer_norm_of_an_empty_batch_is_empty(dtype):
+    x = mg.tensor(np.zeros((0, 3), dtype=dtype))
+    assert F.layer_norm(x, 3).shape == (0, 3)
+    assert F.layer_norm(x, 3).dtype == dtype
