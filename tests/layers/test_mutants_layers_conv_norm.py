@@ -538,6 +538,8 @@ def test_instance_norm_running_statistics_average_the_instances_in_the_buffer_dt
     layer(mg.tensor(x))
     np.testing.assert_allclose(layer.running_mean.numpy(), 0.75 * mean + 0.25 * x.mean((2, 3))
                                .mean(0), rtol=1e-6)
+    np.testing.assert_allclose(layer.running_var.numpy(), 0.75 * var + 0.25 * x.var(
+        (2, 3), ddof=1).mean(0), rtol=1e-6)
     layer.eval()
     layer(mg.tensor(x))                               # eval leaves the statistics alone
     np.testing.assert_allclose(layer.running_mean.numpy(), 0.75 * mean + 0.25 * x.mean((2, 3))
