@@ -31,7 +31,8 @@ class Tensor:
     ----------
     data : array_like, Tensor, numpy.ndarray or cupy.ndarray
         Nested lists and Python numbers become float32 (floats), int64 or bool arrays; NumPy and
-        CuPy arrays keep their dtype.
+        CuPy arrays keep their dtype, and are used without a copy when no other dtype or device
+        is asked for (as ``torch.as_tensor``): changing the array changes the tensor.
     dtype : numpy dtype, optional
     device : {'cpu', 'cuda', 'cuda:N'}, optional
         Defaults to where ``data`` already lives (``'cpu'`` for lists).

@@ -11,6 +11,32 @@ import pytest
 import minigrad as mg
 
 
+# The constructor ---------------------------------------------------------------------------
+
+def test_the_constructor_makes_leaves_that_want_no_gradient_by_default():
+    t = mg.Tensor(np.ones(2))
+    assert t.requires_grad is False and t.grad_fn is None and t.is_leaf
+    assert mg.Tensor([1, 2]).dtype == np.int64          # an int tensor: no gradient asked
+    with pytest.raises(TypeError, match=re.escape(
+            "only floating point tensors can require grad, got int64")):
+        mg.Tensor([1, 2], requires_grad=True)
+
+
+def test_a_tensor_made_from_a_tensor_holds_its_values():
+    source = mg.tensor([1.5, 2.5], requires_grad=True)
+    t = mg.Tensor(source)
+    np.testing.assert_array_equal(t.numpy(), [1.5, 2.5])
+    assert t.requires_grad is False and t.grad_fn is None
+    assert mg.Tensor(source, dtype=np.float64).dtype == np.float64
+
+
+def test_a_numpy_array_is_used_without_a_copy_when_its_dtype_is_kept():
+    a = np.arange(3.0)
+    for t in (mg.tensor(a), mg.tensor(a, dtype=np.float64)):
+        assert np.shares_memory(t.data, a)
+    assert not np.shares_memory(mg.tensor(a, dtype=np.float32).data, a)
+
+
 # repr, len -----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("make,text", [
@@ -33,7 +59,7 @@ def test_len_is_the_first_axis(shape, length):
 
 
 def test_len_of_a_0d_tensor_is_a_type_error():
-    with pytest.raises(TypeError, match=re.escape("len() of a 0-d tensor")):
+    with pytest.raises(TypeError, match="^" + re.escape("len() of a 0-d tensor") + "$"):
         len(mg.tensor(1.0))
 
 
@@ -173,6 +199,12 @@ def test_matmul_with_an_array_on_either_side_takes_the_tensors_dtype():
     left.sum().backward()
     np.testing.assert_array_equal(w.grad.numpy(), a.T @ np.ones((2, 2)))
     np.testing.assert_array_equal((w @ [1.0, 1.0]).numpy(), [3.0, 7.0])
+    w32 = mg.tensor([[1.0, 2.0]], requires_grad=True)              # float32
+    assert (w32 @ np.ones((2, 1))).dtype == (np.ones((1, 2)) @ w32.t()).dtype == np.float32
+    v = mg.tensor([[3.0], [4.0]], requires_grad=True)
+    (w32 @ v).sum().backward()                                     # both sides Tensors
+    np.testing.assert_array_equal(v.grad.numpy(), [[1.0], [2.0]])
+    np.testing.assert_array_equal(w32.grad.numpy(), [[3.0, 4.0]])
 
 
 def test_abs_and_comparisons():
@@ -199,11 +231,13 @@ def test_clip_methods_take_each_bound_alone():
 
 def test_shape_methods_use_their_arguments_and_defaults():
     x = mg.tensor(np.arange(24.0).reshape(2, 3, 4))
-    assert x.transpose(0, 2).shape == (4, 3, 2)
+    assert x.transpose(0, 2).shape == (4, 3, 2) and x.transpose(0, 1).shape == (3, 2, 4)
+    np.testing.assert_array_equal(x.transpose(1, 2).numpy(), x.numpy().swapaxes(1, 2))
     assert x.flatten().shape == (24,) and x.flatten(1).shape == (2, 12)
     assert [t.shape for t in x.split(1)] == [(1, 3, 4), (1, 3, 4)]
     assert [t.shape for t in x.split(2, 2)] == [(2, 3, 2), (2, 3, 2)]
     assert [t.shape for t in x.chunk(3, 1)] == [(2, 1, 4)] * 3
+    assert [t.shape for t in x.chunk(2)] == [(1, 3, 4)] * 2
     assert [t.shape for t in x.unbind()] == [(3, 4), (3, 4)]
     assert [t.shape for t in x.unbind(2)] == [(2, 3)] * 4
     np.testing.assert_array_equal(x.unbind(1)[2].numpy(), x.numpy()[:, 2])
@@ -216,9 +250,10 @@ def test_max_min_with_aliases_and_nonzero_as_tuple():
     np.testing.assert_array_equal(indices.numpy(), [1, 0])
     values, indices = x.min(axis=0, keepdims=True)
     np.testing.assert_array_equal(values.numpy(), [[1.0, 0.0, 2.0]])
-    rows, cols = mg.tensor([[0, 1], [1, 0]]).nonzero(as_tuple=True)
-    np.testing.assert_array_equal(rows.numpy(), [0, 1])
-    np.testing.assert_array_equal(cols.numpy(), [1, 0])
+    found = mg.tensor([[0, 1], [1, 1]]).nonzero(as_tuple=True)
+    assert isinstance(found, tuple) and len(found) == 2
+    np.testing.assert_array_equal(found[0].numpy(), [0, 1, 1])
+    np.testing.assert_array_equal(found[1].numpy(), [1, 0, 1])
     np.testing.assert_array_equal(mg.tensor([[0, 1], [1, 0]]).nonzero().numpy(), [[0, 1], [1, 0]])
 
 
