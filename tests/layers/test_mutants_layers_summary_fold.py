@@ -320,24 +320,21 @@ def test_unfold_passes_each_argument_in_its_place():
     assert repr(keywords) == "Unfold(kernel_size=(2, 3), dilation=1, padding=1, stride=2)"
 
 
-def test_fold_defaults_are_dilation_1_padding_0_stride_1():
-    cols = _unfold_loops(X, 2, 2, 1, 0, 1)
-    layer = L.Fold((7, 6), 2)
+@pytest.mark.parametrize("args,geometry", [
+    ((), (2, 1, 0, 1)),                 # the defaults: dilation 1, padding 0, stride 1
+    ((2, 1, 3), (3, 2, 1, 3)),          # each argument in its place
+])
+def test_fold_defaults_and_positional_arguments(args, geometry):
+    kernel, dilation, padding, stride = geometry
+    cols = _unfold_loops(X, kernel, kernel, dilation, padding, stride)
+    layer = L.Fold((7, 6), kernel, *args)
     assert (layer.output_size, layer.kernel_size, layer.dilation, layer.padding,
-            layer.stride) == ((7, 6), 2, 1, 0, 1)
+            layer.stride) == ((7, 6), kernel, dilation, padding, stride)
     np.testing.assert_allclose(layer(mg.tensor(cols)).numpy(),
-                               _fold_loops(cols, (7, 6), 2, 2, 1, 0, 1), rtol=1e-12)
-    assert repr(layer) == "Fold(output_size=(7, 6), kernel_size=2, dilation=1, padding=0, stride=1)"
-
-
-def test_fold_passes_each_argument_in_its_place():
-    cols = _unfold_loops(X, 3, 3, 2, 1, 3)
-    layer = L.Fold((7, 6), 3, 2, 1, 3)
-    assert (layer.output_size, layer.kernel_size, layer.dilation, layer.padding,
-            layer.stride) == ((7, 6), 3, 2, 1, 3)
-    np.testing.assert_allclose(layer(mg.tensor(cols)).numpy(),
-                               _fold_loops(cols, (7, 6), 3, 3, 2, 1, 3), rtol=1e-12)
-    assert repr(layer) == "Fold(output_size=(7, 6), kernel_size=3, dilation=2, padding=1, stride=3)"
+                               _fold_loops(cols, (7, 6), kernel, kernel, dilation, padding, stride),
+                               rtol=1e-12)
+    assert repr(layer) == (f"Fold(output_size=(7, 6), kernel_size={kernel}, dilation={dilation}, "
+                           f"padding={padding}, stride={stride})")
 
 
 def test_unfold_and_fold_layers_hold_nothing_and_pass_gradients():
