@@ -1,4 +1,5 @@
 """mg.trace_backward: the order of the walk, the shapes and the gradient norms it records."""
+import math
 import sys
 import threading
 
@@ -105,3 +106,60 @@ def test_plot_writes_a_png(tmp_path):
     assert len(fig.axes[0].patches) == 3
     with open(path, "rb") as f:
         assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+def _matmul_trace():
+    x = mg.tensor(np.array([[1.0, 2.0, 3.0]]), requires_grad=True)
+    w = mg.tensor(np.ones((3, 2)), requires_grad=True)
+    with mg.trace_backward() as t:
+        (x @ w).sum().backward()
+    return t
+
+
+def test_table_is_aligned_text_with_every_field():
+    assert _matmul_trace().table().splitlines() == [
+        "step  op      input shapes    output shapes  |grad out|  |grad in|",
+        "----  ------  --------------  -------------  ----------  ---------",
+        "0     Sum     (1, 2)          ()             1           1.414",
+        "1     MatMul  (1, 3), (3, 2)  (1, 2)         1.414       6.325",
+    ]
+
+
+def test_table_marks_an_input_that_wanted_no_gradient():
+    x = mg.tensor(np.array([2.0, 3.0]), requires_grad=True)
+    with mg.trace_backward() as t:
+        (x * mg.tensor(np.array([4.0, 5.0]))).sum().backward()
+    assert "  (2,), -  " in t.table().splitlines()[3]
+    assert t.rows[1].input_shapes == ((2,), None)
+    assert t.rows[1].grad_input_norm == pytest.approx(math.hypot(4.0, 5.0))
+
+
+def test_plot_draws_each_node_on_a_log_axis_with_its_labels():
+    fig = _matmul_trace().plot()
+    ax = fig.axes[0]
+    assert [p.get_height() for p in ax.patches] == pytest.approx([1.0, math.sqrt(2)])
+    assert ax.get_yscale() == "log"
+    assert list(ax.get_xticks()) == [0, 1]
+    assert [label.get_text() for label in ax.get_xticklabels()] == ["Sum", "MatMul"]
+    assert (ax.get_xlabel(), ax.get_ylabel(), ax.get_title()) == (
+        "node, in the order backward ran it", "|gradient| reaching it",
+        "gradient norm along the backward walk")
+    assert fig.get_size_inches()[0] == 6
+
+
+def test_plot_draws_a_zero_norm_a_tenth_below_the_smallest_positive_one():
+    y = mg.tensor(np.ones(2), requires_grad=True)
+    with mg.trace_backward() as t:
+        (y.exp() * 0.0).sum().backward()
+    assert [r.grad_output_norm for r in t.rows] == pytest.approx([1.0, math.sqrt(2), 0.0])
+    heights = [p.get_height() for p in t.plot().axes[0].patches]
+    assert heights == pytest.approx([1.0, math.sqrt(2), 0.1])
+
+
+def test_leaving_a_trace_stops_it_and_keeps_exceptions():
+    x = mg.tensor(np.ones(2), requires_grad=True)
+    with pytest.raises(ZeroDivisionError):
+        with mg.trace_backward() as t:
+            1 / 0
+    x.sum().backward()
+    assert t.rows == []
