@@ -115,3 +115,39 @@ def test_a_float_mask_with_minus_inf_removes_those_keys_and_adds_the_rest(as_ten
     numeric = (sdpa_reference(Q.numpy(), K.numpy(), V.numpy(), up).sum()
                - sdpa_reference(Q.numpy(), K.numpy(), V.numpy(), down).sum()) / (2 * step)
     assert grad[probe] == pytest.approx(numeric, rel=1e-6)
+
+
+def test_a_fully_masked_row_gives_zeros_in_the_inputs_dtype_and_leaves_the_others():
+    q, k, v = (RNG.standard_normal(s).astype(np.float32) for s in ((2, 3, 4), (2, 5, 4), (2, 5, 6)))
+    allowed = np.ones((2, 3, 5), dtype=bool)
+    allowed[0, 1, 3] = False
+    allowed[1, 2, :] = False                  # only this row, in the second batch, sees nothing
+    out = F.scaled_dot_product_attention(mg.tensor(q), mg.tensor(k), mg.tensor(v),
+                                         attn_mask=allowed)
+    assert out.dtype == np.float32 and np.isfinite(out.numpy()).all()
+    np.testing.assert_array_equal(out.numpy()[1, 2], np.zeros(6, np.float32))
+    bias = np.where(allowed, 0.0, -np.inf)
+    bias[1, 2] = 0.0                           # the reference cannot take an empty row
+    expected = sdpa_reference(q.astype(np.float64), k, v, bias)
+    expected[1, 2] = 0.0
+    np.testing.assert_allclose(out.numpy(), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_a_float_array_mask_with_a_row_of_minus_inf_gives_zeros_there():
+    bias = RNG.standard_normal((3, 5))
+    bias[1] = -np.inf
+    out = F.scaled_dot_product_attention(Q, K, V, attn_mask=bias).numpy()
+    np.testing.assert_array_equal(out[:, 1], np.zeros((2, 6)))
+    finite = bias.copy()
+    finite[1] = 0.0
+    expected = sdpa_reference(Q.numpy(), K.numpy(), V.numpy(), finite)
+    np.testing.assert_allclose(out[:, [0, 2]], expected[:, [0, 2]], rtol=1e-10)
+
+
+def test_dropout_p_of_one_drops_everything_and_above_one_is_refused():
+    out = F.scaled_dot_product_attention(Q, K, V, dropout_p=1.0)
+    np.testing.assert_array_equal(out.numpy(), np.zeros((2, 3, 6)))
+    for p in (1.5, -0.1):
+        with pytest.raises(ValueError, match="^" + re.escape(
+                f"scaled_dot_product_attention: dropout_p must be in [0, 1], got {p}")):
+            F.scaled_dot_product_attention(Q, K, V, dropout_p=p)

@@ -105,3 +105,18 @@ def test_eye_and_linspace():
     t = mg.linspace(0, 1, 5)
     assert t.dtype == np.float32 and t.numpy().tolist() == [0.0, 0.25, 0.5, 0.75, 1.0]
     assert mg.linspace(-1, 1, 3, dtype=np.float64, requires_grad=True).requires_grad
+
+
+def test_random_factories_want_no_gradient_unless_asked():
+    for t in (mg.rand(3), mg.randn(3), mg.linspace(0, 1, 3), mg.randint(4, size=3),
+              mg.randperm(3)):
+        assert t.requires_grad is False and t.is_leaf
+    assert mg.rand(3, requires_grad=True).requires_grad
+    assert mg.randn(3, requires_grad=True).requires_grad
+
+
+def test_empty_axes_are_allowed_and_negative_ones_refused():
+    assert mg.zeros(0, 3).shape == (0, 3) and mg.ones((2, 0)).shape == (2, 0)
+    assert mg.rand(0).shape == (0,) and mg.empty(0).shape == (0,)
+    with pytest.raises(ValueError, match="^" + "negative dimension in shape \\(2, -1\\)" + "$"):
+        mg.zeros(2, -1)

@@ -163,3 +163,44 @@ def test_leaving_a_trace_stops_it_and_keeps_exceptions():
             1 / 0
     x.sum().backward()
     assert t.rows == []
+
+
+def test_table_prints_to_the_file_given_and_not_elsewhere(capsys):
+    import io
+    sink = io.StringIO()
+    text = _matmul_trace().table(file=sink)
+    assert sink.getvalue() == text + "\n"
+    assert capsys.readouterr().out == ""
+
+
+def test_a_long_trace_gets_a_wider_plot():
+    x = mg.tensor(np.ones(2), requires_grad=True)
+    y = x
+    with mg.trace_backward() as t:
+        for _ in range(19):
+            y = y * 1.0
+        y.sum().backward()
+    assert len(t.rows) == 20
+    assert t.plot().get_size_inches()[0] == pytest.approx(0.35 * 20)
+
+
+def test_plot_of_all_zero_gradients_draws_them_at_1e_minus_12():
+    y = mg.tensor(np.ones(2), requires_grad=True)
+    with mg.trace_backward() as t:
+        (y * 2.0).sum().backward(mg.tensor(0.0, dtype=np.float64))
+    assert [r.grad_output_norm for r in t.rows] == [0.0, 0.0]
+    assert [p.get_height() for p in t.plot().axes[0].patches] == [1e-12, 1e-12]
+
+
+def test_plot_saves_a_600_by_400_png_with_blue_bars_and_upright_small_labels(tmp_path):
+    import struct
+    from matplotlib.colors import to_rgba
+    path = tmp_path / "trace.png"
+    fig = _matmul_trace().plot(str(path))
+    with open(path, "rb") as f:
+        header = f.read(24)
+    assert struct.unpack(">II", header[16:24]) == (600, 400)
+    ax = fig.axes[0]
+    assert all(p.get_facecolor() == to_rgba("tab:blue") for p in ax.patches)
+    assert [(label.get_rotation(), label.get_fontsize()) for label in ax.get_xticklabels()] == \
+        [(90.0, 8.0), (90.0, 8.0)]
