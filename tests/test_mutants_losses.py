@@ -532,3 +532,27 @@ def test_smooth_l1_and_huber_defaults_and_bounds():
     for delta in (0.0, -1.0):
         with pytest.raises(ValueError, match=rf"^huber_loss: delta must be > 0, got {delta}$"):
             losses.huber_loss(x, y, delta=delta)
+
+
+# loss_args.py's messages, word for word ------------------------------------------------------
+
+def test_loss_argument_errors_word_for_word():
+    import re
+    import minigrad.functional as F
+    cases = [
+        (lambda: F.mse_loss(mg.tensor(np.ones(3)), mg.tensor(np.ones((3, 1)))), ValueError,
+         "mse_loss: input shape (3,) and target shape (3, 1) differ; they must be equal (no "
+         "implicit broadcasting in losses)"),
+        (lambda: F.cross_entropy(mg.tensor(np.zeros((2, 3, 4, 5))),
+                                 mg.tensor(np.zeros((2, 4, 4), dtype=np.int64))), ValueError,
+         "cross_entropy: input of shape (2, 3, 4, 5) needs a target of shape (2, 4, 5), got "
+         "(2, 4, 4)"),
+        (lambda: F.cross_entropy(mg.tensor(np.zeros((3, 3))), mg.tensor(np.array([0, 5, 7]))),
+         IndexError,
+         "cross_entropy: target values must be in [0, 3) (or ignore_index=-100), got 5"),
+        (lambda: F.nll_loss(mg.tensor(np.zeros((2, 3))), mg.tensor(np.zeros(2))), TypeError,
+         "nll_loss: target must hold integer class indices, got float64"),
+    ]
+    for call, kind, text in cases:
+        with pytest.raises(kind, match="^" + re.escape(text) + "$"):
+            call()
