@@ -127,10 +127,7 @@ class BackwardPass:
                     self.captured[target_positions[id(leaf)]] = g
                 continue
             if leaf._hooks:
-                hooked = _run_hooks(leaf._hooks, g)
-                if hooked is not g:  # the hook's own tensor, which its caller may still hold
-                    self.handed_out.add(id(hooked.data))
-                g = hooked
+                g = self.run_hooks(leaf._hooks, g)
             g = self.private(g)
             leaf.grad = g if leaf.grad is None else leaf.grad + g
 
@@ -141,8 +138,7 @@ class BackwardPass:
         if node._hooks:
             for nr, hooks in node._hooks.items():
                 if output_grads[nr] is not None:
-                    output_grads[nr] = _run_hooks(hooks, output_grads[nr])
-                    self.handed_out.add(id(output_grads[nr].data))
+                    output_grads[nr] = self.run_hooks(hooks, output_grads[nr])
         if self.capture_at:
             for nr, g in enumerate(output_grads):
                 for i in self.capture_at.get((node, nr), ()):
@@ -166,6 +162,14 @@ class BackwardPass:
         if not self.retain_graph:
             node._release()
         return input_grads
+
+    def run_hooks(self, hooks, g):
+        """``g`` through ``hooks`` (a node's or a leaf's). A hook may keep the gradient it saw
+        (to record it) or return a tensor its caller holds, so what comes out is handed out:
+        a leaf gets a copy of it (see ``private``), as PyTorch's does of a shared gradient."""
+        g = _run_hooks(hooks, g)
+        self.handed_out.add(id(g.data))
+        return g
 
     def add_to_node(self, node, output_nr, g):
         slots = self.pending.get(node)

@@ -396,3 +396,15 @@ def test_a_leaf_that_is_also_a_root_gets_both_gradients():
     np.testing.assert_array_equal(gx.numpy(), [4.0, 4.0])
     gx, = mg.grad([x * 3, x], [x], grad_outputs=[mg.tensor(np.ones(2)), mg.tensor(np.ones(2))])
     np.testing.assert_array_equal(gx.numpy(), [4.0, 4.0])
+
+
+@pytest.mark.parametrize("where", ["leaf", "node"])
+def test_a_gradient_a_hook_recorded_is_not_the_leafs_grad(where):
+    seen = []
+    x = leaf([1.0, 2.0, 3.0])
+    target = x if where == "leaf" else x + 0.0      # Add hands its gradient on unchanged
+    target.register_hook(seen.append)
+    (target * 2).sum().backward()
+    assert not np.shares_memory(x.grad.data, seen[0].data)
+    x.grad.data[:] = 0                               # as zero_grad(set_to_none=False) does
+    np.testing.assert_array_equal(seen[0].numpy(), [2.0, 2.0, 2.0])
