@@ -44,14 +44,16 @@ class _Pointwise(Module):
 
 
 class _InplacePointwise(_Pointwise):
-    """An activation whose only option is PyTorch's ``inplace`` (accepted, out of place)."""
+    """An activation that takes PyTorch's ``inplace`` (accepted, computed out of place); its
+    repr lists its ``_settings`` and then ``inplace=True`` when set."""
 
     def __init__(self, inplace=False):
         super().__init__()
         self.inplace = bool(inplace)
 
     def extra_repr(self):
-        return _inplace_repr(self.inplace)
+        return _inplace_repr(self.inplace, ", ".join(f"{name}={getattr(self, name)}"
+                                                     for name in self._settings))
 
 
 class _AlongDim(_Pointwise):
@@ -87,7 +89,7 @@ class ReLU(_InplacePointwise):
     _function = "relu"
 
 
-class LeakyReLU(_Pointwise):
+class LeakyReLU(_InplacePointwise):
     """x for x > 0, ``negative_slope·x`` otherwise.
 
     Parameters
@@ -105,15 +107,11 @@ class LeakyReLU(_Pointwise):
     _function, _settings = "leaky_relu", ("negative_slope",)
 
     def __init__(self, negative_slope=0.01, inplace=False):
-        super().__init__()
+        super().__init__(inplace)
         self.negative_slope = negative_slope
-        self.inplace = bool(inplace)
-
-    def extra_repr(self):
-        return _inplace_repr(self.inplace, f"negative_slope={self.negative_slope}")
 
 
-class ELU(_Pointwise):
+class ELU(_InplacePointwise):
     """x for x > 0, ``alpha·(exp(x) − 1)`` otherwise (Clevert et al., 2015).
 
     Parameters
@@ -131,12 +129,8 @@ class ELU(_Pointwise):
     _function, _settings = "elu", ("alpha",)
 
     def __init__(self, alpha=1.0, inplace=False):
-        super().__init__()
+        super().__init__(inplace)
         self.alpha = alpha
-        self.inplace = bool(inplace)
-
-    def extra_repr(self):
-        return _inplace_repr(self.inplace, f"alpha={self.alpha}")
 
 
 class SELU(_InplacePointwise):
@@ -293,7 +287,7 @@ class LogSoftmax(_AlongDim):
     _function = "log_softmax"
 
 
-class Hardtanh(_Pointwise):
+class Hardtanh(_InplacePointwise):
     """x limited to [min_val, max_val]; the gradient is 0 at the bounds (PyTorch's rule).
 
     Parameters
@@ -314,7 +308,7 @@ class Hardtanh(_Pointwise):
 
     def __init__(self, min_val=-1.0, max_val=1.0, inplace=False, min_value=None,
                  max_value=None):
-        super().__init__()
+        super().__init__(inplace)
         if min_value is not None:
             warnings.warn("Hardtanh: min_value is deprecated, use min_val", DeprecationWarning,
                           stacklevel=2)
@@ -328,10 +322,6 @@ class Hardtanh(_Pointwise):
                              f"min_val={min_val}, max_val={max_val}")
         self.min_val = min_val
         self.max_val = max_val
-        self.inplace = bool(inplace)
-
-    def extra_repr(self):
-        return _inplace_repr(self.inplace, f"min_val={self.min_val}, max_val={self.max_val}")
 
 
 class ReLU6(Hardtanh):
@@ -412,7 +402,7 @@ class Mish(_InplacePointwise):
     _function = "mish"
 
 
-class CELU(_Pointwise):
+class CELU(_InplacePointwise):
     """x for x > 0, ``alpha·(exp(x/alpha) − 1)`` otherwise (Barron, 2017).
 
     Parameters
@@ -430,14 +420,10 @@ class CELU(_Pointwise):
     _function, _settings = "celu", ("alpha",)
 
     def __init__(self, alpha=1.0, inplace=False):
-        super().__init__()
+        super().__init__(inplace)
         if alpha == 0:
             raise ValueError("CELU: alpha cannot be 0 (x is divided by it)")
         self.alpha = alpha
-        self.inplace = bool(inplace)
-
-    def extra_repr(self):
-        return _inplace_repr(self.inplace, f"alpha={self.alpha}")
 
 
 class Softsign(_Pointwise):
@@ -529,7 +515,7 @@ class Hardshrink(_Pointwise):
         return str(self.lambd)
 
 
-class Threshold(_Pointwise):
+class Threshold(_InplacePointwise):
     """x where x > ``threshold``, ``value`` elsewhere.
 
     Parameters
@@ -548,13 +534,9 @@ class Threshold(_Pointwise):
     _function, _settings = "threshold", ("threshold", "value")
 
     def __init__(self, threshold, value, inplace=False):
-        super().__init__()
+        super().__init__(inplace)
         self.threshold = threshold
         self.value = value
-        self.inplace = bool(inplace)
-
-    def extra_repr(self):
-        return _inplace_repr(self.inplace, f"threshold={self.threshold}, value={self.value}")
 
 
 class GLU(_AlongDim):
