@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import minigrad as mg
+from minigrad.checks import check_int, check_number, pair, single
 
 
 # The constructor ---------------------------------------------------------------------------
@@ -314,8 +315,6 @@ def test_wrap_keeps_the_array_and_sets_only_the_flag():
 
 
 # checks.py -----------------------------------------------------------------------------------
-
-from minigrad.checks import check_int, check_number, pair, single  # noqa: E402
 
 
 def test_check_int_takes_integers_at_or_above_the_bound():
