@@ -86,7 +86,8 @@ def _allowed_and_bias(attn_mask, is_causal, L, S, xp):
                         f"or float (added to the scores), got dtype {mask.dtype}")
     removed = xp.isneginf(mask)
     if not removed.any():
-        return allowed, attn_mask
+        # a Tensor mask keeps its graph; an array is added on the scores' device
+        return allowed, (attn_mask if isinstance(attn_mask, Tensor) else mask)
     # -inf entries remove keys; the rest of the float mask is added as usual
     kept = ~removed if allowed is None else allowed & ~removed
     bias = where(~removed, attn_mask, 0.0) if isinstance(attn_mask, Tensor) else \
