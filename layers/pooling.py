@@ -12,8 +12,10 @@ N, C          batch size and channels
 H, W          input height and width;  OH, OW  output height and width
 KH, KW        window size;  SH, SW  stride (default: the window size);  PH, PW  padding
 """
+import numpy as np
+
 import minigrad.functional as F
-from minigrad.checks import single
+from minigrad.checks import check_bool, single
 from .conv import as_batch, as_image_batch
 from .module import Module
 
@@ -54,8 +56,13 @@ class MaxPool2d(Module):
         self.stride = kernel_size if stride is None else stride
         self.padding = padding
         self.dilation = dilation
+        name = type(self).__name__
+        if not isinstance(return_indices, (bool, np.bool_)):
+            # PyTorch's fourth argument is dilation: MaxPool2d(2, 2, 0, 2) would read as True
+            raise TypeError(f"{name}: return_indices must be a bool, got {return_indices!r}; "
+                            "pass dilation and ceil_mode by keyword")
         self.return_indices = bool(return_indices)
-        self.ceil_mode = bool(ceil_mode)
+        self.ceil_mode = check_bool(name, "ceil_mode", ceil_mode)
 
     _dims, _pool = 2, "max_pool2d"  # the spatial axes and the F function (1-D: MaxPool1d)
 
@@ -135,8 +142,9 @@ class AvgPool2d(Module):
         self.kernel_size = kernel_size
         self.stride = kernel_size if stride is None else stride
         self.padding = padding
-        self.ceil_mode = bool(ceil_mode)
-        self.count_include_pad = bool(count_include_pad)
+        self.ceil_mode = check_bool(type(self).__name__, "ceil_mode", ceil_mode)
+        self.count_include_pad = check_bool(type(self).__name__, "count_include_pad",
+                                            count_include_pad)
 
     _dims, _pool = 2, "avg_pool2d"
 
@@ -201,7 +209,7 @@ class AdaptiveMaxPool2d(Module):
     def __init__(self, output_size, return_indices=False):
         super().__init__()
         self.output_size = output_size
-        self.return_indices = bool(return_indices)
+        self.return_indices = check_bool(type(self).__name__, "return_indices", return_indices)
 
     def forward(self, x):
         x, unbatched = as_batch(type(self).__name__, x, dims=self._dims)

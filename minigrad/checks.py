@@ -8,6 +8,8 @@ never imports a compiler.
 import numbers
 import operator
 
+import numpy as np
+
 
 def check_int(owner, name, value, low=None):
     """``value`` as an int (a NumPy integer counts, a bool does not) that is at least ``low``.
@@ -32,6 +34,18 @@ def check_int(owner, name, value, low=None):
     if low is not None and value < low:
         raise ValueError(f"{owner}: {name} must be >= {low}, got {value}")
     return value
+
+
+def check_bool(owner, name, value):
+    """``value`` as a bool if it is one (a NumPy bool counts); a TypeError otherwise.
+
+    A flag given as 0, 1, None or a string is refused rather than read by its truth, as
+    PyTorch's ops refuse it: ``ceil_mode=0`` or ``aligned="no"`` is more likely a slip than a
+    choice.
+    """
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{owner}: {name} must be a bool, got {value!r}")
+    return bool(value)
 
 
 def check_number(owner, name, value, low=None, high=None, low_open=False, high_open=False):

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import minigrad as mg
-from minigrad.checks import check_int, check_number, pair, single
+from minigrad.checks import check_bool, check_int, check_number, pair, single
 
 
 # The constructor ---------------------------------------------------------------------------
@@ -403,3 +403,12 @@ def test_a_hook_on_a_tensor_without_grad_is_refused_exactly():
             "register_hook: the tensor (shape (2,)) does not require grad, so no gradient will "
             "ever reach a hook on it")):
         mg.tensor([1.0, 2.0]).register_hook(lambda g: g)
+
+
+def test_check_bool_takes_python_and_numpy_bools_only():
+    assert check_bool("Op", "flag", True) is True and check_bool("Op", "flag", False) is False
+    assert check_bool("Op", "flag", np.bool_(True)) is True  # a plain bool comes back
+    for value in (1, 0, None, "no", 1.0):
+        expected = f"^Op: flag must be a bool, got {re.escape(repr(value))}$"
+        with pytest.raises(TypeError, match=expected):
+            check_bool("Op", "flag", value)

@@ -30,7 +30,7 @@ indices     int64 flat positions ``h * W + w`` in an (H, W) plane, PyTorch's con
 import numpy as np
 
 from ..autograd import Function
-from ..checks import pair
+from ..checks import check_bool, pair
 from ..backend import device_of, kernels_for, to_device, xp_of
 from ..kernels import geometry
 from ..tensor import Tensor
@@ -152,8 +152,9 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, return_indices=False, *, 
         # PyTorch's fifth argument is dilation; here (API.md) it is return_indices.
         raise TypeError(f"max_pool2d: return_indices must be a bool, got {return_indices!r}; "
                         "pass dilation and ceil_mode by keyword")
+    ceil_mode = check_bool("max_pool2d", "ceil_mode", ceil_mode)
     window = _window_geometry("max_pool2d", x, kernel_size, stride, padding, dilation, ceil_mode)
-    y, indices = MaxPool2d.apply(x, window=window, ceil_mode=bool(ceil_mode))
+    y, indices = MaxPool2d.apply(x, window=window, ceil_mode=ceil_mode)
     return (y, indices.detach()) if return_indices else y
 
 
@@ -263,9 +264,11 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_in
     [[[[2.5]]]]
     """
     check_image("avg_pool2d", x)
+    ceil_mode = check_bool("avg_pool2d", "ceil_mode", ceil_mode)
+    count_include_pad = check_bool("avg_pool2d", "count_include_pad", count_include_pad)
     window = _window_geometry("avg_pool2d", x, kernel_size, stride, padding, 1, ceil_mode)
-    return AvgPool2d.apply(x, window=window[:6], ceil_mode=bool(ceil_mode),
-                           count_include_pad=bool(count_include_pad))
+    return AvgPool2d.apply(x, window=window[:6], ceil_mode=ceil_mode,
+                           count_include_pad=count_include_pad)
 
 
 class AdaptiveAvgPool2d(Function):
@@ -364,8 +367,7 @@ def adaptive_max_pool2d(x, output_size, return_indices=False):
     """
     op = "adaptive_max_pool2d"
     check_image(op, x)
-    if not isinstance(return_indices, (bool, np.bool_)):
-        raise TypeError(f"{op}: return_indices must be a bool, got {return_indices!r}")
+    check_bool(op, "return_indices", return_indices)
     OH, OW = _adaptive_size(op, x, output_size)
     N, C, H, W = x.shape
     rows, row_inside = _adaptive_windows(H, OH)           # (OH, KH)

@@ -29,7 +29,7 @@ import numpy as np
 
 from ..autograd import Function
 from ..backend import kernels_for, to_device, device_of, to_numpy, module_for
-from ..checks import check_int, check_number, pair
+from ..checks import check_bool, check_int, check_number, pair
 from ..kernels import geometry
 from ..tensor import Tensor
 
@@ -209,10 +209,9 @@ def roi_align(input, boxes, output_size, spatial_scale=1.0, sampling_ratio=-1, a
     op = "roi_align"
     rois, size, scale = _arguments(op, input, boxes, output_size, spatial_scale)
     ratio = check_int(op, "sampling_ratio", sampling_ratio)
-    if not isinstance(aligned, (bool, np.bool_)):
-        raise TypeError(f"{op}: aligned must be a bool, got {aligned!r}")
+    aligned = check_bool(op, "aligned", aligned)
     return RoIAlign.apply(input, rois=rois, spatial_scale=scale, output_size=size,
-                          sampling_ratio=ratio, aligned=bool(aligned))
+                          sampling_ratio=ratio, aligned=aligned)
 
 
 def roi_pool(input, boxes, output_size, spatial_scale=1.0):

@@ -13,6 +13,7 @@ K, S, P, D    window size, stride, padding, dilation along one axis
 H, OH         input and output length along that axis
 """
 import math
+import re
 
 import numpy as np
 import pytest
@@ -356,3 +357,26 @@ def test_dropout_eval_and_p_zero_vs_torch():
     np.testing.assert_array_equal(L.Dropout(0.0)(mg.tensor(x)).numpy(),
                                   torch.nn.Dropout(0.0)(torch.tensor(x)).numpy())
     assert repr(L.Dropout(0.2, inplace=True)) == repr(torch.nn.Dropout(0.2, inplace=True))
+
+
+@pytest.mark.parametrize("build, message", [
+    (lambda: L.MaxPool2d(2, 2, 0, 2),
+     "MaxPool2d: return_indices must be a bool, got 2; pass dilation and ceil_mode by keyword"),
+    (lambda: L.MaxPool1d(2, ceil_mode=1), "MaxPool1d: ceil_mode must be a bool, got 1"),
+    (lambda: L.AvgPool2d(2, count_include_pad=0),
+     "AvgPool2d: count_include_pad must be a bool, got 0"),
+    (lambda: L.AvgPool1d(2, ceil_mode=None), "AvgPool1d: ceil_mode must be a bool, got None"),
+    (lambda: L.AdaptiveMaxPool2d(2, return_indices="yes"),
+     "AdaptiveMaxPool2d: return_indices must be a bool, got 'yes'"),
+])
+def test_pooling_layers_refuse_flags_that_are_not_bools_when_built(build, message):
+    # MaxPool2d(2, 2, 0, 2) is PyTorch's dilation=2; read by its truth it meant return_indices
+    with pytest.raises(TypeError, match="^" + re.escape(message) + "$"):
+        build()
+
+
+def test_pooling_layers_take_numpy_bools_and_keep_plain_ones():
+    pool = L.AvgPool2d(2, ceil_mode=np.bool_(True), count_include_pad=np.bool_(False))
+    assert (pool.ceil_mode, pool.count_include_pad) == (True, False)
+    assert type(pool.ceil_mode) is bool and type(pool.count_include_pad) is bool
+    assert L.MaxPool2d(2, return_indices=np.bool_(True)).return_indices is True

@@ -10,11 +10,14 @@ Notation
 geometry  a dict from ``strategies.pool_geometry``: N, C, H, W, KH, KW, SH, SW, PH, PW, DH, DW,
           ceil_mode
 """
+import re
+
 import numpy as np
 import pytest
 from hypothesis import given, strategies as st
 
 import minigrad as mg
+import minigrad.functional as F
 from minigrad.ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d, max_unpool2d
 from minigrad.ops.resample import interpolate
 from strategies import pool_geometry
@@ -289,3 +292,27 @@ def test_adaptive_avg_pool2d_and_interpolate_match_torch(dtype, tolerance):
         y.backward(mg.tensor(g))
         y_torch.backward(torch.tensor(g))
         np.testing.assert_allclose(mine.grad.numpy(), theirs.grad.numpy(), **close)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda x: max_pool2d(x, 2, ceil_mode=1), "max_pool2d: ceil_mode must be a bool, got 1"),
+    (lambda x: avg_pool2d(x, 2, ceil_mode=None),
+     "avg_pool2d: ceil_mode must be a bool, got None"),
+    (lambda x: avg_pool2d(x, 2, count_include_pad=0),
+     "avg_pool2d: count_include_pad must be a bool, got 0"),
+    (lambda x: F.avg_pool1d(x[:, :, 0], 2, ceil_mode="yes"),
+     "avg_pool1d: ceil_mode must be a bool, got 'yes'"),
+])
+def test_pooling_flags_must_be_bools_as_in_pytorch(call, message):
+    # a flag read by its truth would take ceil_mode=0 for False and "no" for True
+    x = mg.tensor(np.arange(25.0).reshape(1, 1, 5, 5))
+    with pytest.raises(TypeError, match="^" + re.escape(message)):
+        call(x)
+
+
+def test_numpy_bools_are_bools_for_the_pooling_flags():
+    x = mg.tensor(np.arange(25.0).reshape(1, 1, 5, 5))
+    assert max_pool2d(x, 2, ceil_mode=np.bool_(True)).shape == (1, 1, 3, 3)
+    # the window over padded row -1 and cells x[0, 1] = 1, x[0, 2] = 2: 3 over 2 cells or over 4
+    assert avg_pool2d(x, 2, 2, 1, count_include_pad=np.bool_(False)).data[0, 0, 0, 1] == 1.5
+    assert avg_pool2d(x, 2, 2, 1, count_include_pad=np.bool_(True)).data[0, 0, 0, 1] == 0.75
