@@ -186,7 +186,9 @@ def multi_head_attention_forward(query, key, value, num_heads, in_proj_weight, i
     unbatched = query.ndim == 2
     if unbatched:
         query, key, value = (t.reshape(t.shape[0], 1, t.shape[1]) for t in (query, key, value))
-        if key_padding_mask is not None:
+        if isinstance(key_padding_mask, Tensor):  # a float mask's graph is kept
+            key_padding_mask = key_padding_mask.reshape(1, -1)
+        elif key_padding_mask is not None:
             key_padding_mask = raw(key_padding_mask).reshape(1, -1)
         batch_first = False
     E, H = query.shape[-1], num_heads

@@ -288,3 +288,18 @@ def test_self_attention_fast_path_matches_reference_and_gradchecks(batch_first):
     fn = lambda t, w: mha(t, t, t)[0]  # noqa: E731  (w is mha.in_proj_weight itself)
     assert mg.gradcheck(fn, [x, mha.in_proj_weight])
     assert mg.gradgradcheck(fn, [x, mha.in_proj_weight])
+
+
+def test_an_unbatched_float_key_padding_mask_tensor_gets_its_gradient():
+    # the unbatched path reshapes the mask to one sample; a Tensor mask must stay one
+    rng = np.random.default_rng(3)
+    mha = MultiheadAttention(4, 2)
+    x = rng.normal(size=(3, 4))
+    mask = rng.normal(size=3)
+    unbatched = mg.tensor(mask, requires_grad=True)
+    mha(mg.tensor(x), mg.tensor(x), mg.tensor(x), key_padding_mask=unbatched)[0].sum().backward()
+    batched = mg.tensor(mask[None], requires_grad=True)
+    x1 = mg.tensor(x[:, None])
+    mha(x1, x1, x1, key_padding_mask=batched)[0].sum().backward()
+    assert unbatched.grad is not None and np.abs(unbatched.grad.data).sum() > 0
+    np.testing.assert_allclose(unbatched.grad.data, batched.grad.data[0], rtol=1e-12)
