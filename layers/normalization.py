@@ -276,24 +276,10 @@ class _InstanceNorm(_NormBase):
         if self.training and int(np.prod(x.shape[2:])) <= 1:
             raise ValueError(f"{name}: expected more than 1 spatial element per plane "
                              f"in training, got an input of shape {x.shape}")
-        if self.training and self.track_running_stats:
-            self._update_running_stats(x)
+        # in training, F.instance_norm also updates the running statistics it is given
         y = F.instance_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
                             use_input_stats, self.momentum, self.eps)
         return y[0] if unbatched else y
-
-    def _update_running_stats(self, x):
-        """running = (1 − m)·running + m·(batch mean of the per-instance statistics)."""
-        axes = tuple(range(2, x.ndim))
-        count = int(np.prod(x.shape[2:]))
-        mean = x.data.mean(axis=axes)
-        var = x.data.var(axis=axes) * (count / (count - 1))
-        m = self.momentum
-        dtype = self.running_mean.dtype
-        self.running_mean.data *= 1 - m
-        self.running_mean.data += (m * mean.mean(axis=0)).astype(dtype)
-        self.running_var.data *= 1 - m
-        self.running_var.data += (m * var.mean(axis=0)).astype(dtype)
 
 
 class InstanceNorm1d(_InstanceNorm):

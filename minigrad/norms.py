@@ -238,6 +238,8 @@ def instance_norm(x, running_mean=None, running_var=None, weight=None, bias=None
     ----------
     x : Tensor, shape (N, C, ...)
     running_mean, running_var : Tensor, shape (C,), optional
+        With ``use_input_stats``, updated in place as PyTorch does: each moves by ``momentum``
+        towards the batch's average of the per-instance means and unbiased variances.
     weight, bias : Tensor, shape (C,), optional
 
     Examples
@@ -246,11 +248,29 @@ def instance_norm(x, running_mean=None, running_var=None, weight=None, bias=None
     >>> F.instance_norm(mg.tensor([[[1.0, 3.0]]]), eps=0.0).tolist()
     [[[-1.0, 1.0]]]
     """
-    _check_input("instance_norm", x)
+    op = "instance_norm"
+    _check_input(op, x)
+    if (running_mean is None) != (running_var is None):
+        raise ValueError(f"{op}: give both running_mean and running_var, or neither")
     if not use_input_stats and running_mean is not None:
         return batch_norm(x, running_mean, running_var, weight, bias, False, momentum, eps)
+    if running_mean is not None:
+        _update_instance_running_stats(op, x, running_mean, running_var, momentum)
     out = _normalize(x, tuple(range(2, x.ndim)), eps)
     return _affine(out, weight, bias)
+
+
+def _update_instance_running_stats(op, x, running_mean, running_var, momentum):
+    """running = (1 − m)·running + m·(batch mean of the per-instance statistics)."""
+    for name, t in (("running_mean", running_mean), ("running_var", running_var)):
+        _check_shape(op, name, t, x.shape[1:2])
+    axes = tuple(range(2, x.ndim))
+    count = math.prod(x.shape[2:])
+    mean = x.data.mean(axis=axes)
+    var = x.data.var(axis=axes) * (count / max(count - 1, 1))
+    for running, batch in ((running_mean, mean), (running_var, var)):
+        running.data *= 1 - momentum
+        running.data += (momentum * batch.mean(axis=0)).astype(running.dtype)
 
 
 def rms_norm(x, normalized_shape, weight=None, eps=None):

@@ -77,10 +77,53 @@ def test_instance_norm_uses_the_input_statistics_by_default_even_given_running_o
     mean, var = x.mean(2, keepdims=True), x.var(2, keepdims=True)
     np.testing.assert_allclose(got, (x - mean) / np.sqrt(var + 1e-5), rtol=1e-10)
     # with use_input_stats=False the running statistics are used instead, as in eval mode
-    # (eps=0.5, not the default, so that it must reach batch_norm as eps)
+    # (eps=0.5, not the default, so that it must reach batch_norm as eps); the call above moved
+    # the running statistics, so fresh ones
+    running_mean, running_var = mg.tensor(np.full(3, 10.0)), mg.tensor(np.full(3, 9.0))
     got = F.instance_norm(mg.tensor(x), running_mean, running_var, use_input_stats=False,
                           eps=0.5).numpy()
     np.testing.assert_allclose(got, (x - 10.0) / np.sqrt(9.0 + 0.5), rtol=1e-10)
+    # ... and left alone
+    assert running_mean.tolist() == [10.0] * 3 and running_var.tolist() == [9.0] * 3
+
+
+@pytest.mark.parametrize("shape", [(2, 3, 5), (4, 2, 3, 2), (1, 1, 2)])
+def test_instance_norm_updates_the_running_statistics_it_is_given(shape):
+    # PyTorch's rule: move by momentum towards the batch average of the per-instance means and
+    # unbiased variances
+    x = np.random.default_rng(2).standard_normal(shape) * 3.0 + 1.0
+    C, axes = shape[1], tuple(range(2, len(shape)))
+    running_mean = mg.tensor(np.full(C, 0.5))
+    running_var = mg.tensor(np.full(C, 2.0, dtype=np.float32))
+    F.instance_norm(mg.tensor(x), running_mean, running_var, momentum=0.3)
+    count = int(np.prod(shape[2:]))
+    mean = x.mean(axes).mean(0)
+    var = (x.var(axes) * count / (count - 1)).mean(0)
+    np.testing.assert_allclose(running_mean.numpy(), 0.7 * 0.5 + 0.3 * mean, rtol=1e-12)
+    np.testing.assert_allclose(running_var.numpy(), 0.7 * 2.0 + 0.3 * var, rtol=1e-6)
+    assert running_var.dtype == np.float32  # the buffer keeps its dtype
+
+
+def test_instance_norm_checks_the_running_statistics_it_updates():
+    x = mg.zeros(2, 3, 4)
+    with pytest.raises(ValueError, match=r"^instance_norm: running_mean must have shape \(3,\), "
+                                         r"got \(4,\)$"):
+        F.instance_norm(x, mg.zeros(4), mg.ones(4))
+    with pytest.raises(ValueError, match="^instance_norm: give both running_mean and "
+                                         "running_var, or neither$"):
+        F.instance_norm(x, mg.zeros(3), None)
+
+
+def test_instance_norm_running_statistics_vs_torch():
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(4).standard_normal((3, 2, 6))
+    mean, var = mg.tensor(np.zeros(2)), mg.tensor(np.ones(2))
+    tm, tv = torch.zeros(2, dtype=torch.float64), torch.ones(2, dtype=torch.float64)
+    for _ in range(2):
+        F.instance_norm(mg.tensor(x), mean, var, momentum=0.2)
+        torch.nn.functional.instance_norm(torch.tensor(x), tm, tv, momentum=0.2)
+    np.testing.assert_allclose(mean.numpy(), tm.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(var.numpy(), tv.numpy(), rtol=1e-12)
 
 
 def test_rms_norm_default_eps_is_the_epsilon_of_float32_for_float32_input():
