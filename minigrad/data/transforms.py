@@ -158,7 +158,7 @@ class Normalize:
         self.mean = np.asarray(mean, dtype=np.float64).reshape(-1, 1, 1)
         self.std = np.asarray(std, dtype=np.float64).reshape(-1, 1, 1)
         if np.any(self.std == 0):
-            raise ValueError(f"Normalize: std must be non-zero, got {list(self.std.ravel())}")
+            raise ValueError(f"Normalize: std must be non-zero, got {self.std.ravel().tolist()}")
         self.inplace = inplace
 
     def __call__(self, img):
