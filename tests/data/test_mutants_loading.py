@@ -4,6 +4,7 @@ driven through an in-process stand-in for the worker pool that serves each task 
 workers' own ``_serve`` (real worker processes are tested in test_workers.py)."""
 import collections
 import copy
+import gc
 import os
 
 import numpy as np
@@ -202,8 +203,8 @@ def test_stream_loader_refuses_orderings_word_for_word(kwargs, message):
     assert str(info.value) == message
 
 
-def test_stream_loader_accepts_an_empty_sampler_list():
-    # An empty list is a given sampler only when it is not None; shuffle=False is no option.
+def test_stream_loader_refuses_an_empty_sampler_but_not_shuffle_false():
+    # A sampler counts as given whenever it is not None, even empty; shuffle=False is no option.
     with pytest.raises(ValueError, match="sampler must be left unspecified, got sampler=\\[\\]"):
         DataLoader(Stream(3), sampler=[])
     assert as_lists(DataLoader(Stream(3), shuffle=False, batch_size=2)) == [[0, 1], [2]]
@@ -272,14 +273,29 @@ def test_collate_mixed_types_error_names_the_types():
                                "['float', 'int', 'str']")
 
 
-def test_collate_moves_nested_fields_to_the_device():
-    samples = [(np.zeros(2, np.float32), [1, {"k": 2.0}]), (np.ones(2, np.float32), [3, {"k": 4.0}])]
+@pytest.mark.parametrize("samples", [
+    [np.zeros(2, np.float32), np.ones(2, np.float32)],
+    [Tensor(np.zeros(2)), Tensor(np.ones(2))],
+    [1.5, 2.5],
+    [{"k": np.zeros(1)}, {"k": np.ones(1)}],
+    [(np.zeros(1),), (np.ones(1),)],
+])
+def test_collate_moves_every_kind_of_field_to_the_device(samples):
+    def leaves(batch):
+        if isinstance(batch, dict):
+            return list(batch.values())
+        return list(batch) if isinstance(batch, tuple) else [batch]
+
     if backend.cupy() is None:
         with pytest.raises(RuntimeError, match="CUDA is not available"):
             default_collate(samples, device="cuda")
     else:
-        x, (y, d) = default_collate(samples, device="cuda")
-        assert x.device == y.device == d["k"].device == "cuda:0"
+        assert all(leaf.device == "cuda:0" for leaf in leaves(default_collate(samples, "cuda")))
+    assert all(leaf.device == "cpu" for leaf in leaves(default_collate(samples, "cpu")))
+
+
+def test_collate_nested_fields_on_the_cpu():
+    samples = [(np.zeros(2, np.float32), [1, {"k": 2.0}]), (np.ones(2, np.float32), [3, {"k": 4.0}])]
     x, (y, d) = default_collate(samples, device="cpu")
     assert x.device == y.device == d["k"].device == "cpu"
     assert y.numpy().tolist() == [1, 3] and d["k"].numpy().tolist() == [2.0, 4.0]
@@ -520,7 +536,6 @@ def test_pool_break_shuts_the_pool_down(pools):
     loader = DataLoader(Squares(20), batch_size=2, num_workers=2)
     for batch in loader:
         break
-    import gc
     gc.collect()
     assert pools[0].shutdowns == 1
     assert len(sends(pools[0])) == 4 + 1
@@ -673,3 +688,76 @@ def test_len_of_a_stream_loader_counts_its_batches():
         len(DataLoader(Stream(7)))
     assert str(info.value) == ("DataLoader: len() of a loader over an IterableDataset needs the "
                                "dataset's __len__, which Stream does not define")
+
+
+# --- DataLoader's arguments ---------------------------------------------------------------
+
+_BATCH_SAMPLER = ("DataLoader: batch_sampler excludes batch_size, shuffle, sampler and "
+                  "drop_last; give those to the batch sampler instead")
+
+
+@pytest.mark.parametrize("kwargs, error, message", [
+    (dict(batch_sampler=[[0]], drop_last=True), ValueError, _BATCH_SAMPLER),
+    (dict(batch_sampler=[[0]], batch_size=2), ValueError, _BATCH_SAMPLER),
+    (dict(batch_sampler=[[0]], shuffle=True), ValueError, _BATCH_SAMPLER),
+    (dict(batch_sampler=[[0]], sampler=[0]), ValueError, _BATCH_SAMPLER),
+    (dict(sampler=[0], shuffle=True), ValueError,
+     "DataLoader: sampler excludes shuffle=True; a sampler fixes the order itself (use "
+     "RandomSampler to shuffle)"),
+    (dict(batch_size=None, drop_last=True), ValueError,
+     "DataLoader: batch_size=None turns automatic batching off and excludes drop_last=True; "
+     "there is no last batch to drop"),
+    (dict(batch_size=0), ValueError, "DataLoader: batch_size must be a positive int or None, "
+                                     "got 0"),
+    (dict(collate_fn=3), TypeError, "DataLoader: collate_fn must be callable, got a int"),
+    (dict(worker_init_fn="f"), TypeError, "DataLoader: worker_init_fn must be callable, got a "
+                                          "str"),
+    (dict(num_workers=-1), ValueError, "DataLoader: num_workers must be a non-negative int, "
+                                       "got -1"),
+    (dict(num_workers=True), ValueError, "DataLoader: num_workers must be a non-negative int, "
+                                         "got True"),
+    (dict(timeout=True), ValueError, "DataLoader: timeout must be a non-negative number, got "
+                                     "True"),
+    (dict(timeout="1"), ValueError, "DataLoader: timeout must be a non-negative number, got "
+                                    "'1'"),
+    (dict(timeout=-0.5), ValueError, "DataLoader: timeout must be a non-negative number, got "
+                                     "-0.5"),
+    (dict(prefetch_factor=2), ValueError,
+     "DataLoader: prefetch_factor must be None without workers and a positive int with them, "
+     "got 2 with num_workers=0"),
+    (dict(prefetch_factor=0, num_workers=1), ValueError,
+     "DataLoader: prefetch_factor must be None without workers and a positive int with them, "
+     "got 0 with num_workers=1"),
+    (dict(persistent_workers=True), ValueError,
+     "DataLoader: persistent_workers=True needs num_workers > 0"),
+    (dict(num_workers=1, multiprocessing_context="thread"), ValueError,
+     "DataLoader: multiprocessing_context must be one of "
+     f"{__import__('multiprocessing').get_all_start_methods()}, got 'thread'"),
+])
+def test_loader_argument_errors_word_for_word(kwargs, error, message):
+    with pytest.raises(error) as info:
+        DataLoader(TensorDataset(np.arange(3)), **kwargs)
+    assert str(info.value) == message
+
+
+def test_loader_defaults_and_a_custom_collate_fn():
+    ds = TensorDataset(np.arange(5))
+    loader = DataLoader(ds)
+    assert loader.timeout == 0.0 and loader.batch_size == 1 and loader.drop_last is False
+    assert loader.prefetch_factor is None and loader.collate_fn is None
+    assert DataLoader(ds, num_workers=2).prefetch_factor == 2
+
+    def total(samples):
+        return sum(int(s[0].item()) for s in samples)
+
+    assert list(DataLoader(ds, batch_size=2, collate_fn=total)) == [1, 5, 4]
+    stream = DataLoader(Stream(5), batch_size=2, collate_fn=lambda items: sum(items))
+    assert list(stream) == [1, 5, 4]
+    assert make_fetcher(Stream(2), total, True, False).collate_fn is total
+
+
+def test_pool_with_a_tensor_dataset_and_the_default_timeout(pools):
+    ds = TensorDataset(np.arange(10.0).reshape(5, 2), np.arange(5))
+    got = [y.numpy().tolist() for _, y in DataLoader(ds, batch_size=2, num_workers=2)]
+    assert got == [[0, 1], [2, 3], [4]]
+    assert {e[3] for e in pools[0].log if e[0] == "receive"} == {0.0}
