@@ -85,3 +85,51 @@ def test_triplet_swap_uses_eps_for_the_positive_negative_distance():
     out = F.triplet_margin_loss(a, p, n, margin=0.0, eps=0.5, swap=True, reduction="none")
     # d(a, p) = |(-3 + 0.5, 0.5)|, d(p, n) = |(0.5, 0.5)|
     assert out.item() == pytest.approx(np.hypot(2.5, 0.5) - np.hypot(0.5, 0.5))
+
+
+@pytest.mark.parametrize("target, message", [
+    ([0, 4, 1], r"^multi_margin_loss: .*4"),          # a class past C = 4
+    ([0, 1], r"^multi_margin_loss: .*\(2,\)"),         # one target short
+])
+def test_multi_margin_loss_target_errors_name_it(target, message):
+    with pytest.raises((ValueError, IndexError), match=message):
+        F.multi_margin_loss(x2, mg.tensor(target))
+
+
+def test_multi_margin_loss_keeps_float32():
+    # the mask of the other classes takes the input's dtype, so float32 stays float32
+    x = mg.tensor(rng.standard_normal((3, 4)).astype(np.float32), requires_grad=True)
+    loss = F.multi_margin_loss(x, mg.tensor([0, 3, 1]), reduction="none")
+    assert loss.dtype == np.float32
+    loss.sum().backward()
+    assert x.grad.dtype == np.float32
+
+
+def test_cosine_similarity_clamps_a_norm_below_eps_to_eps():
+    # ‖x1‖ = 1e-9 < eps = 1e-8: the norm counts as eps, so the cosine is 1e-9 / 1e-8 = 0.1
+    a, b = mg.tensor(np.array([[1e-9, 0.0]])), mg.tensor(np.array([[3.0, 0.0]]))
+    assert F.cosine_similarity(a, b, eps=1e-8).item() == pytest.approx(0.1, rel=1e-9)
+    assert F.cosine_similarity(b, a, eps=1e-8).item() == pytest.approx(0.1, rel=1e-9)
+    # above eps nothing is clamped: the plain cosine, 1
+    assert F.cosine_similarity(a, b, eps=1e-12).item() == pytest.approx(1.0, rel=1e-9)
+
+
+def test_cosine_similarity_gradient_at_a_zero_vector_is_finite():
+    # PyTorch's value: the clamp changes the norm's value, not its gradient, and ‖0‖ has gradient
+    # 0, so d/dx1 = x2 / (eps · ‖x2‖)
+    zero = mg.tensor(np.zeros((1, 2)), requires_grad=True)
+    other = mg.tensor(np.array([[3.0, 4.0]]), requires_grad=True)
+    F.cosine_similarity(zero, other, eps=1e-8).sum().backward()
+    np.testing.assert_allclose(zero.grad.numpy(), [[0.6e8, 0.8e8]], rtol=1e-9)
+    np.testing.assert_array_equal(other.grad.numpy(), [[0.0, 0.0]])
+
+
+@pytest.mark.parametrize("name, call", [
+    ("margin_ranking_loss", lambda t: F.margin_ranking_loss(x1, y1, t, margin=0.1)),
+    ("hinge_embedding_loss", lambda t: F.hinge_embedding_loss(x1.abs(), t, margin=0.5)),
+])
+def test_a_target_given_as_a_list_or_array_acts_as_the_tensor(name, call):
+    # the target becomes a constant of the input's dtype: a list, an array and a Tensor agree
+    expected = call(sign).item()
+    assert call([1.0, -1.0, 1.0]).item() == pytest.approx(expected, rel=1e-12)
+    assert call(np.array([1, -1, 1])).item() == pytest.approx(expected, rel=1e-12)
