@@ -324,6 +324,19 @@ def test_lr_find_default_divergence_factor():
     model, opt, batches = small_setup()
     wide = debug.lr_find(model, batches, Replay(values), opt, num_iter=13, diverge=40.0)
     assert len(wide.lrs) == 13
+    # smooth=1: the smoothed loss is the loss, and 4.5 is above the default 4 x 1.0
+    model, opt, batches = small_setup()
+    jump = debug.lr_find(model, batches, Replay([1.0, 4.5, 1.0, 1.0]), opt, num_iter=4,
+                         smooth=1.0)
+    assert jump.losses == [1.0, 4.5]
+
+
+def test_lr_find_stops_only_above_diverge_times_the_best():
+    model, opt, batches = small_setup()
+    # smooth=1: the smoothed loss is the loss; 4.0 is not above 4 x 1.0, 4.5 is
+    result = debug.lr_find(model, batches, Replay([1.0, 4.0, 2.0, 4.5, 1.0]), opt,
+                           num_iter=5, smooth=1.0, diverge=4.0)
+    assert result.losses == [1.0, 4.0, 2.0, 4.5]
 
 
 def test_lr_find_stops_on_an_infinite_loss_after_recording_it():
@@ -422,6 +435,10 @@ def test_steepest_is_the_most_negative_slope_in_log_lr():
     slopes = np.gradient(np.array(smoothed), np.log(np.array(lrs)))
     assert debug._steepest(lrs, smoothed) == lrs[int(np.argmin(slopes))]
     assert isinstance(debug._steepest(lrs, smoothed), float)
+    # uneven steps in log(lr): the slope is taken against log(lr), not against the index
+    lrs = [1e-4, 1e-3, 1.1e-3, 1e-1]
+    smoothed = [3.0, 2.0, 1.8, 0.5]
+    assert debug._steepest(lrs, smoothed) == 1.1e-3
     result = debug.LRFindResult(lrs, [0.0] * 5, smoothed)
     assert result.suggestion == debug._steepest(lrs, smoothed)
     assert (result.lrs, result.smoothed) == (lrs, smoothed)
@@ -442,15 +459,19 @@ def test_lr_find_plot_contents(tmp_path):
     assert [line.get_color() for line in lines] == ["lightgray", "tab:blue", "tab:red"]
     assert lines[2].get_linestyle() == "--"
     assert list(lines[2].get_xdata()) == [result.suggestion] * 2
+    assert list(lines[0].get_xdata()) == [1e-3, 1e-2, 1e-1, 1.0]
+    assert list(lines[0].get_ydata()) == [3.0, 2.5, 1.0, 4.0]
+    assert list(lines[1].get_xdata()) == [1e-3, 1e-2, 1e-1, 1.0]
     assert list(lines[1].get_ydata()) == [3.0, 2.0, 1.5, 2.5]
     assert [t.get_text() for t in ax.get_legend().get_texts()] == [
         line.get_label() for line in lines]
     assert plt.fignum_exists(fig.number)              # no path: the figure stays open
     none = debug.LRFindResult([1e-3, 1e-2], [1.0, 2.0], [1.0, 2.0]).plot()
     assert [line.get_label() for line in none.axes[0].get_lines()] == ["loss", "smoothed"]
-    saved = result.plot(str(tmp_path / "lr.png"))
+    with matplotlib.rc_context({"savefig.dpi": 50}):
+        saved = result.plot(str(tmp_path / "lr.png"))
     assert not plt.fignum_exists(saved.number)        # written, then closed
-    assert png_size(tmp_path / "lr.png") == (600, 400)   # 6 x 4 inches at 100 dpi
+    assert png_size(tmp_path / "lr.png") == (600, 400)   # 6 x 4 inches at 100 dpi, always
 
 
 def png_size(path):
@@ -499,6 +520,9 @@ def test_plot_gradient_flow_contents(tmp_path):
     assert labels[0].get_rotation() == 90 and labels[0].get_fontsize() == 8
     assert (ax.get_ylabel(), ax.get_title()) == ("|gradient|", "gradient flow")
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["max |grad|", "mean |grad|"]
+    with matplotlib.rc_context({"axes.prop_cycle": matplotlib.cycler(color=["black"])}):
+        styled = debug.plot_gradient_flow(rows).axes[0]       # the colours do not follow the style
+    assert [matplotlib.colors.to_hex(p.get_facecolor()) for p in styled.patches] == colors
     wide = debug.plot_gradient_flow([(str(k), 1.0, 1.0) for k in range(20)])
     assert tuple(wide.get_size_inches()) == (10.0, 4.0)
     debug.plot_gradient_flow(rows, str(tmp_path / "g.png"))
@@ -583,6 +607,8 @@ def test_plot_activation_stats_contents(tmp_path):
     fig = debug.plot_activation_stats(rows)
     spread, bad = fig.axes
     assert tuple(fig.get_size_inches()) == (11.0, 4.0)
+    assert spread.get_position().x1 < bad.get_position().x0          # side by side
+    assert spread.get_position().y0 == pytest.approx(bad.get_position().y0)
     assert [t.get_text() for t in spread.get_xticklabels()] == ["0 (Linear)", "1 (ReLU)",
                                                                  "2 (Tanh)"]
     assert spread.get_xticklabels()[0].get_rotation() == 90
