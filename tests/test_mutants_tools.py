@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 
 import minigrad as mg
-import minigrad.functional as F
 from layers import Linear, ReLU, Sequential
 from layers.parameter import Parameter
 from layers.module import Module
@@ -649,7 +648,7 @@ def test_numpy_of_tensors_device_arrays_and_others():
 
     assert tensorboard._numpy(DeviceArray()).tolist() == [7.0]
     plain = {"get": 1}
-    assert tensorboard._numpy(plain) is plain                   # has .get, but is not a device array
+    assert tensorboard._numpy(plain) is plain           # a .get, but not a device array
 
     class InterfaceOnly:
         __cuda_array_interface__ = {}
