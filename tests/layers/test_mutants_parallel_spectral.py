@@ -645,3 +645,21 @@ def test_spectral_norm_defaults():
     (hook,) = [h for h in up._forward_pre_hooks.values() if isinstance(h, SpectralNorm)]
     assert hook.dim == 1 and up.weight_u.shape == (2,) and up.weight_v.shape == (36,)
     assert remove_spectral_norm(up) is up and remove_spectral_norm(layer) is layer
+
+
+def test_an_earlier_gradient_on_one_rank_is_averaged_onto_both(monkeypatch):
+    """b is unused on both ranks, but rank 0 holds a gradient from an earlier backward: both
+    ranks end with the average of it and rank 1's nothing (zero), so they stay equal."""
+    x = mg.tensor([[1.0, 2.0]], dtype=mg.float64)
+
+    def work(rank):
+        net = TwoHeads()
+        ddp = DistributedDataParallel(net, bucket_cap_mb=0, find_unused_parameters=True)
+        if rank == 0:
+            net.b.weight.grad = mg.tensor([[2.0, 4.0]], dtype=mg.float64)
+        ddp(x).sum().backward()
+        return net.b.weight.grad, net.b.bias.grad
+    (w0, b0), (w1, b1) = on_two_ranks(monkeypatch, work)
+    np.testing.assert_array_equal(w0.numpy(), [[1.0, 2.0]])
+    np.testing.assert_array_equal(w1.numpy(), [[1.0, 2.0]])
+    assert b0 is None and b1 is None

@@ -464,3 +464,11 @@ def test_pack_sequence_reports_bad_sequences_as_pad_sequence_does():
     assert pad_sequence([mg.zeros(2, 3)]).shape == (2, 1, 3)
     padded = pad_sequence([mg.ones(2, dtype=mg.float64), mg.ones(1, dtype=mg.float64)])
     assert padded.dtype == mg.float64
+
+
+def test_an_empty_batch_packs_to_no_steps_and_integers_stay_integers():
+    empty = pack_padded_sequence(mg.zeros(3, 0, 2), [])
+    assert empty.batch_sizes.tolist() == [] and empty.data.shape == (0, 2)
+    packed = pack_padded_sequence(mg.tensor([[1, 2], [3, 0]]), [2, 1])
+    padded, lengths = pad_packed_sequence(packed, padding_value=7)
+    assert padded.dtype == mg.int64 and padded.tolist() == [[1, 2], [3, 7]]
