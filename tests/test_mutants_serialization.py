@@ -230,6 +230,17 @@ def test_object_arrays_inside_a_checkpoint_are_refused_naming_where(tmp_path):
 
 # ---------------------------------------------------------------- safetensors
 
+class DeviceArray:
+    """What CuPy arrays offer: the CUDA interface and ``get()`` to the host."""
+    __cuda_array_interface__ = {}
+
+    def __init__(self, host):
+        self.host = host
+
+    def get(self):
+        return self.host
+
+
 class InterfaceOnly:
     """A device array without CuPy's ``get()`` (as Numba's are)."""
     __cuda_array_interface__ = {}
@@ -295,16 +306,6 @@ def test_without_the_package_the_error_says_how_to_install_it(op, call, tmp_path
 
 def test_safetensors_round_trip_of_every_layout_and_a_gpu_like_array(tmp_path):
     pytest.importorskip("safetensors")
-
-    class DeviceArray:
-        """What CuPy arrays offer: the CUDA interface and ``get()`` to the host."""
-        __cuda_array_interface__ = {}
-
-        def __init__(self, host):
-            self.host = host
-
-        def get(self):
-            return self.host
 
     state = {"fortran": np.asfortranarray(np.arange(6.0).reshape(2, 3)),
              "strided": np.arange(10, dtype=np.int16)[::3],
@@ -461,3 +462,96 @@ def test_structured_arrays_round_trip_in_each_header_version(field, version, tmp
     loaded = load(tmp_path / "x.npz")["r"]
     assert loaded.dtype == array.dtype
     np.testing.assert_array_equal(loaded, array)
+
+
+def nested_dicts(levels, leaf):
+    for _ in range(levels):
+        leaf = {"a": leaf}
+    return leaf
+
+
+def test_dicts_nest_a_hundred_levels_and_no_more(tmp_path):
+    save(nested_dicts(100, 1.5), tmp_path / "x.npz")
+    assert load(tmp_path / "x.npz") == nested_dicts(100, 1.5)
+    with pytest.raises(ValueError) as info:
+        save(nested_dicts(101, 1.5), tmp_path / "y.npz")
+    assert str(info.value) == ("save: obj" + "['a']" * 101 + " nests deeper than 100 levels; "
+                               "checkpoints are limited to that depth")
+    assert not (tmp_path / "y.npz").exists()
+
+
+def test_a_tensor_node_with_a_missing_array_is_refused_naming_where(tmp_path):
+    path = layout_file(tmp_path / "x.npz", {"list": [{"value": 1}, {"tensor": [3, False]}]},
+                       (np.zeros(2),))
+    refused(path, f"load: {str(path)!r} has a malformed checkpoint layout (obj[1] refers to "
+                  "array 3, but the file holds arrays 0 to 0)")
+
+
+def test_a_device_array_is_saved_from_the_host_and_loads_as_numpy(tmp_path):
+    save({"w": DeviceArray(np.arange(3, dtype=np.int16)), "step": 2}, tmp_path / "x.npz")
+    state = load(tmp_path / "x.npz")
+    assert type(state["w"]) is np.ndarray and state["w"].dtype == np.int16
+    np.testing.assert_array_equal(state["w"], [0, 1, 2])
+    assert state["step"] == 2
+
+
+def test_every_member_is_written_with_a_zip64_header(tmp_path):
+    """A member's size is known only once written, and may pass 4 GiB: each local header
+    carries the zip64 extra field (id 1) from the start."""
+    save({"w": np.ones(3), "b": np.zeros(2)}, tmp_path / "x.npz")
+    data = (tmp_path / "x.npz").read_bytes()
+    with zipfile.ZipFile(tmp_path / "x.npz") as zf:
+        infos = zf.infolist()
+    assert [info.filename for info in infos] == ["w.npy", "b.npy"]
+    for info in infos:
+        at = info.header_offset
+        assert data[at:at + 4] == b"PK\x03\x04"
+        name_length = int.from_bytes(data[at + 26:at + 28], "little")
+        extra_length = int.from_bytes(data[at + 28:at + 30], "little")
+        extra = data[at + 30 + name_length:at + 30 + name_length + extra_length]
+        assert int.from_bytes(extra[:2], "little") == 1
+
+
+class SizedReader:
+    """A minimal binary reader that records its reads: ``read``, ``seek``, ``tell``;
+    ``seekable`` only if asked for."""
+
+    def __init__(self, data, seekable):
+        self.buffer, self.sizes = io.BytesIO(data), []
+        if seekable:
+            self.seekable = lambda: True
+
+    def read(self, n=-1):
+        self.sizes.append(n)
+        return self.buffer.read(n)
+
+    def seek(self, offset, whence=io.SEEK_SET):
+        return self.buffer.seek(offset, whence)
+
+    def tell(self):
+        return self.buffer.tell()
+
+
+def test_a_seekable_reader_is_read_in_place_and_one_without_seekable_is_read_whole():
+    buffer = io.BytesIO()
+    save({"w": np.arange(4.0), "step": 3}, buffer)
+    seekable = SizedReader(buffer.getvalue(), seekable=True)
+    state = load(seekable)
+    np.testing.assert_array_equal(state["w"], [0.0, 1.0, 2.0, 3.0])
+    assert state["step"] == 3
+    assert len(seekable.sizes) > 1 and any(n >= 0 for n in seekable.sizes)  # zipfile's reads
+    stream = SizedReader(buffer.getvalue(), seekable=False)
+    state = load(stream)
+    np.testing.assert_array_equal(state["w"], [0.0, 1.0, 2.0, 3.0])
+    assert stream.sizes == [-1]
+
+
+def test_file_objects_without_the_method_are_refused_naming_the_operation():
+    with pytest.raises(TypeError) as info:
+        save({"w": np.ones(2)}, object())
+    assert str(info.value) == ("save: got a object; expected a path (str or os.PathLike) or a "
+                               "binary file object opened with 'wb'")
+    with pytest.raises(TypeError) as info:
+        load(3)
+    assert str(info.value) == ("load: got a int; expected a path (str or os.PathLike) or a "
+                               "binary file object opened with 'rb'")
