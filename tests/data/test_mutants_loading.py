@@ -12,8 +12,8 @@ import pytest
 
 from minigrad import backend
 from minigrad.data import (ChainDataset, DataLoader, Dataset, IterableDataset, TensorDataset,
-                           default_collate, default_convert, load_fashion_mnist, train_test_split,
-                           write_idx)
+                           default_collate, default_convert, load_fashion_mnist, read_idx,
+                           train_test_split, write_idx)
 from minigrad.data import idx as idx_module
 from minigrad.data import loader as loader_module
 from minigrad.data.collate import Exhausted, Fetcher, IterableFetcher, make_fetcher, to_device
@@ -629,11 +629,13 @@ def test_missing_idx_file_lists_every_name_sought(tmp_path):
 def test_to_device_moves_a_tensor_to_another_device():
     t = Tensor(np.arange(3.0))
     if backend.cupy() is None:
-        with pytest.raises(RuntimeError, match="CUDA is not available"):
-            to_device((t,), "cuda")
+        for batch in ((t,), {"x": t}):
+            with pytest.raises(RuntimeError, match="CUDA is not available"):
+                to_device(batch, "cuda")
     else:
         moved, = to_device((t,), "cuda")
         assert moved.device == "cuda:0" and moved.numpy().tolist() == [0.0, 1.0, 2.0]
+        assert to_device({"x": t}, "cuda")["x"].device == "cuda:0"
 
 
 # --- Fetcher's stages and fast path -------------------------------------------------------
@@ -745,6 +747,7 @@ def test_loader_defaults_and_a_custom_collate_fn():
     loader = DataLoader(ds)
     assert loader.timeout == 0.0 and loader.batch_size == 1 and loader.drop_last is False
     assert loader.prefetch_factor is None and loader.collate_fn is None
+    assert loader.pin_memory is False and DataLoader(ds, pin_memory=1).pin_memory is True
     assert DataLoader(ds, num_workers=2).prefetch_factor == 2
 
     def total(samples):
@@ -761,3 +764,25 @@ def test_pool_with_a_tensor_dataset_and_the_default_timeout(pools):
     got = [y.numpy().tolist() for _, y in DataLoader(ds, batch_size=2, num_workers=2)]
     assert got == [[0, 1], [2, 3], [4]]
     assert {e[3] for e in pools[0].log if e[0] == "receive"} == {0.0}
+
+
+# --- IDX headers ----------------------------------------------------------------------------
+
+def test_idx_magic_needs_both_leading_bytes_zero(tmp_path):
+    path = str(tmp_path / "odd")
+    with open(path, "wb") as f:
+        f.write(bytes([1, 0, 0x08, 1, 0, 0, 0, 2, 7, 9]))
+    with pytest.raises(ValueError) as info:
+        read_idx(path)
+    assert str(info.value) == (f"IDX file {path!r} does not start with the IDX magic number "
+                               "0x0000: found 01000801")
+
+
+def test_idx_header_cut_inside_its_sizes(tmp_path):
+    path = str(tmp_path / "short")
+    with open(path, "wb") as f:
+        f.write(bytes([0, 0, 0x08, 4, 0, 0, 0, 2]))
+    with pytest.raises(ValueError) as info:
+        read_idx(path)
+    assert str(info.value) == (f"IDX file {path!r} is truncated inside its header: 4 dimensions "
+                               "need 20 bytes, the file has 8")

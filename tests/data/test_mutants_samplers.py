@@ -18,7 +18,9 @@ def test_subset_random_sampler_draws_from_its_own_generator():
     indices = [10, 20, 30, 40, 50]
     expected = np.array(indices)[np.random.default_rng(3).permutation(5)].tolist()
     np.random.seed(0)
-    assert list(SubsetRandomSampler(indices, seed=3)) == expected
+    drawn = list(SubsetRandomSampler(indices, seed=3))
+    assert drawn == expected and all(type(i) is int for i in drawn)
+    assert SubsetRandomSampler(np.array([2, 1], np.int32)).indices.dtype == np.int64
     gen = np.random.default_rng(8)
     sampler = SubsetRandomSampler(indices, generator=gen)
     reference = np.random.default_rng(8)
