@@ -57,6 +57,7 @@ def erasing_boxes_reference(seed, p, scale, ratio, N, H, W):
     (0.5, (0.01, 0.2), (0.5, 2.0), 5, 5),       # many 1-pixel sides, some images skipped
     (1.0, (0.5, 1.0), (0.3, 3.3), 4, 4),        # many draws as tall or wide as the image
     (1.0, (0.6, 0.9), (0.9, 1.1), 3, 3),        # no draw fits: no box
+    (1.0, (0.01, 0.05), (3.0, 10.0), 10, 10),   # thin draws, some of width 0
 ])
 def test_erasing_boxes_match_the_reference_draw_by_draw(p, scale, ratio, H, W):
     N, seed = 60, 11
@@ -99,6 +100,28 @@ def test_erasing_errors_name_the_transform():
     with pytest.raises(ValueError, match=r"^RandomErasing: inplace=True needs .* got list of "
                                          r"dtype None$"):
         T.RandomErasing(inplace=True)([[[0.0]]])
+
+
+def test_erasing_defaults_and_argument_errors():
+    e = T.RandomErasing()
+    assert (e.p, e.scale, e.ratio, e.value, e.inplace) == (0.5, (0.02, 0.33), (0.3, 3.3), 0, False)
+    assert T.RandomErasing(p=0).p == 0 and T.RandomErasing(p=1).p == 1
+    assert T.RandomErasing(scale=(0, 0.5)).scale == (0.0, 0.5)
+    for kwargs, message in [
+            (dict(p=1.5), "RandomErasing: p must be in [0, 1], got 1.5"),
+            (dict(p=-0.1), "RandomErasing: p must be in [0, 1], got -0.1"),
+            (dict(scale=(-0.1, 0.2)),
+             "RandomErasing: scale range (-0.1, 0.2) must have min <= max and min >= 0"),
+            (dict(scale=(0.3, 0.2)),
+             "RandomErasing: scale range (0.3, 0.2) must have min <= max and min >= 0"),
+            (dict(ratio=(0, 2)),
+             "RandomErasing: ratio range (0.0, 2.0) must have min <= max and min >= 1e-12"),
+            (dict(ratio=(3, 2)),
+             "RandomErasing: ratio range (3.0, 2.0) must have min <= max and min >= 1e-12")]:
+        with pytest.raises(ValueError, match="^" + re.escape(message) + "$"):
+            T.RandomErasing(**kwargs)
+    with pytest.raises(ValueError, match=r"^RandomErasing: give generator= or seed=, not both$"):
+        T.RandomErasing(generator=np.random.default_rng(0), seed=1)
 
 
 # ---------------------------------------------------------------- _in_place, Normalize
@@ -288,7 +311,8 @@ def test_make_rebuilds_the_shipped_tales():
     path = os.path.join(os.path.dirname(make_tales.__file__), "tales.txt")
     with open(path, encoding="utf-8") as f:
         shipped = f.read()
-    assert make_tales.make() == shipped
+    same = make_tales.make() == shipped       # a bool: pytest would diff 120 KB strings
+    assert same
 
 
 def test_make_stops_at_the_first_fable_that_reaches_the_size():
@@ -303,8 +327,8 @@ def test_make_stops_at_the_first_fable_that_reaches_the_size():
 def test_plural_and_article():
     assert [make_tales.plural(a) for a in ("fox", "mouse", "cat", "owl")] == \
         ["foxes", "mice", "cats", "owls"]
-    assert [make_tales.article(w) for w in ("old", "apple", "young", "umber", "busy")] == \
-        ["an", "an", "a", "an", "a"]
+    assert [make_tales.article(w) for w in ("old", "apple", "young", "umber", "busy", "Xmas",
+                                            "X")] == ["an", "an", "a", "an", "a", "a", "a"]
 
 
 def test_moons_geometry_defaults_and_errors():
@@ -352,6 +376,13 @@ def test_spirals_geometry_and_count_errors():
             make_spirals(*args)
 
 
+def test_spiral_noise_is_added_from_the_seeded_generator():
+    clean, _ = make_spirals(6, n_classes=2, noise=0.0)
+    noisy, _ = make_spirals(6, n_classes=2, noise=0.3, seed=5)
+    expected = clean.astype(np.float64) + 0.3 * np.random.default_rng(5).standard_normal((12, 2))
+    np.testing.assert_allclose(noisy, expected.astype(np.float32), atol=1e-6)
+
+
 def test_without_a_seed_one_draw_of_the_global_generator_seeds_the_noise():
     np.random.seed(12)
     seed = np.random.randint(0, 2**63 - 1, dtype=np.int64)
@@ -393,6 +424,25 @@ def test_affine_matrix_against_the_formula():
     A, t = warp.affine_matrix([90], ([1], [2]), [2], ([0], [0]))          # ints work too
     np.testing.assert_allclose(A[0], [[0, 2], [-2, 0]], atol=1e-15)
     np.testing.assert_array_equal(t, [[1.0, 2.0]])
+
+
+def test_affine_matrix_reads_float32_parameters_as_float64():
+    p = [np.array(c, np.float32) for c in zip(*PARAMS)]
+    A32, t32 = warp.affine_matrix(p[0], (p[1], p[2]), p[3], (p[4], p[5]))
+    q = [c.astype(np.float64) for c in p]
+    A64, t64 = warp.affine_matrix(q[0], (q[1], q[2]), q[3], (q[4], q[5]))
+    assert A32.dtype == t32.dtype == np.float64
+    np.testing.assert_array_equal(A32, A64)
+    np.testing.assert_array_equal(t32, t64)
+
+
+def test_warp_far_outside_the_image_reads_only_fill():
+    x = rand((2, 1, 3, 4), seed=1, dtype=np.float64)
+    for tx, ty in [(0.0, 10.0), (0.0, -10.0), (12.0, 0.0), (-12.0, 0.0)]:
+        A, t = warp.affine_matrix([0.0, 0.0], ([tx, tx], [ty, ty]), [1.0, 1.0],
+                                  ([0.0, 0.0], [0.0, 0.0]))
+        for interpolation in ("nearest", "bilinear"):
+            np.testing.assert_array_equal(warp.warp_affine(x, A, t, interpolation, fill=2.5), 2.5)
 
 
 def warp_reference(img, A, t, interpolation, fill):
@@ -459,6 +509,8 @@ def test_source_points_snap_only_near_integers():
     xs, ys = warp.source_points(A, np.array([[2e-6, 0.25]]), 2, 3)
     np.testing.assert_allclose(xs[0], np.array([[0, 1, 2], [0, 1, 2]]) - 2e-6, rtol=0, atol=1e-15)
     np.testing.assert_allclose(ys[0], np.array([[0, 0, 0], [1, 1, 1]]) - 0.25, rtol=0, atol=1e-15)
+    xs, ys = warp.source_points(A, np.array([[1e-6, -1e-6]]), 1, 1)      # exactly 1e-6 off
+    assert xs[0, 0, 0] == -1e-6 and ys[0, 0, 0] == 1e-6
     R, _ = warp.affine_matrix([90.0, 180.0], ([0.0, 0.0], [0.0, 0.0]), [1.0, 1.0],
                               ([0.0, 0.0], [0.0, 0.0]))
     xs, ys = warp.source_points(R, np.zeros((2, 2)), 3, 5)
@@ -710,6 +762,9 @@ def test_random_crop_pad_if_needed_pads_only_what_is_missing():
     with pytest.raises(ValueError, match=r"^RandomCrop: crop size \(2, 6\) is larger than the "
                                          r"\(padded\) image \(2, 5\)$"):
         T.RandomCrop((2, 6))(x)
+    with pytest.raises(ValueError, match=r"^RandomCrop: expected an image \(C, H, W\) or a batch "
+                                         r"\(N, C, H, W\), got shape \(2, 5\)$"):
+        T.RandomCrop(2)(x[0, 0])
     crop = T.RandomCrop([2, 3])
     assert crop.size == (2, 3) and crop.padding is None and crop.pad_if_needed is False
     assert crop.fill == 0 and crop.padding_mode == "constant"
@@ -775,6 +830,27 @@ def test_cutmix_against_the_reference(alpha, seed):
     assert not np.shares_memory(mixed, x)
 
 
+def test_cutmix_boxes_clipped_at_every_border():
+    x = rand((3, 1, 7, 5), seed=0)
+    y = np.arange(3)
+    clipped = set()
+    for seed in range(40):
+        mixed, _, _, lam = T.cutmix(x, y, alpha=0.3, seed=seed)
+        ref, _, lam_ref = cutmix_reference(x, y, 0.3, seed)
+        np.testing.assert_array_equal(mixed, ref)
+        assert lam == pytest.approx(lam_ref, abs=1e-15)
+        rng = np.random.default_rng(seed)
+        lam0 = rng.beta(0.3, 0.3)
+        rng.permutation(3)
+        cut_h, cut_w = int(7 * math.sqrt(1 - lam0)), int(5 * math.sqrt(1 - lam0))
+        cy, cx = int(rng.integers(7)), int(rng.integers(5))
+        clipped |= {side for side, out in [("top", cy - cut_h // 2 < 0),
+                                           ("bottom", cy + cut_h // 2 > 7),
+                                           ("left", cx - cut_w // 2 < 0),
+                                           ("right", cx + cut_w // 2 > 5)] if out}
+    assert clipped == {"top", "bottom", "left", "right"}
+
+
 def test_cutmix_default_alpha_tensors_and_errors():
     x = rand((4, 1, 6, 6), seed=2)
     y = np.arange(4)
@@ -782,6 +858,9 @@ def test_cutmix_default_alpha_tensors_and_errors():
     ref, _, lam = cutmix_reference(x, y, 1.0, 11)
     np.testing.assert_array_equal(a[0], ref)
     assert a[3] == pytest.approx(lam, abs=1e-15)
+    b = T.cutmix(x, y, generator=np.random.default_rng(11))
+    np.testing.assert_array_equal(b[0], ref)
+    assert b[3] == a[3] and b[2].tolist() == a[2].tolist()
     mixed, ya, yb, lam = T.cutmix(mg.tensor(x), mg.tensor(y), seed=11)
     assert all(isinstance(v, mg.Tensor) for v in (mixed, ya, yb))
     np.testing.assert_array_equal(mixed.numpy(), ref)
@@ -802,6 +881,16 @@ def test_cutmix_default_alpha_tensors_and_errors():
     with pytest.raises(ValueError, match=r"^mixup: inputs and targets must share their first "
                                          r"dimension N, got shapes \(1,\) and \(\)$"):
         T.mixup(np.zeros(1), np.int64(0))
+
+
+def test_mixup_of_vectors_and_float64_tensors():
+    x = np.arange(4, dtype=np.float64)
+    mixed, ya, yb, lam = T.mixup(x, np.arange(4), seed=2)
+    perm = yb
+    np.testing.assert_allclose(mixed, lam * x + (1 - lam) * x[perm], rtol=1e-12)
+    mixed, ya, yb, lam = T.mixup(mg.tensor(x, dtype=mg.float64), mg.tensor(np.arange(4)), seed=2)
+    assert mixed.dtype == mg.float64 and ya.dtype == mg.int64
+    np.testing.assert_allclose(mixed.numpy(), lam * x + (1 - lam) * x[yb.numpy()], rtol=1e-12)
 
 
 def test_mixup_with_tensors_keeps_tensors_and_lam_of_alpha():
