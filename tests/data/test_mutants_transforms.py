@@ -573,6 +573,13 @@ def test_random_affine_draws_in_the_documented_order():
                                    rtol=1e-5, atol=1e-5)
 
 
+def test_random_affine_generator_equals_seed():
+    x = rand((5, 1, 6, 6), seed=3)
+    a = T.RandomAffine(40, translate=(0.2, 0.2), generator=np.random.default_rng(6))(x)
+    np.testing.assert_array_equal(a, T.RandomAffine(40, translate=(0.2, 0.2), seed=6)(x))
+    assert not np.array_equal(a, T.RandomAffine(40, translate=(0.2, 0.2), seed=7)(x))
+
+
 def test_random_affine_without_options_draws_only_the_angle():
     aff = T.RandomAffine(30)
     assert aff.degrees == (-30.0, 30.0) and aff.translate is None and aff.scale is None
