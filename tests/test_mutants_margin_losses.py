@@ -133,3 +133,13 @@ def test_a_target_given_as_a_list_or_array_acts_as_the_tensor(name, call):
     expected = call(sign).item()
     assert call([1.0, -1.0, 1.0]).item() == pytest.approx(expected, rel=1e-12)
     assert call(np.array([1, -1, 1])).item() == pytest.approx(expected, rel=1e-12)
+
+
+def test_cosine_embedding_loss_takes_a_list_target_and_names_a_0d_one_in_its_error():
+    expected = F.cosine_embedding_loss(x2, y2, sign).item()
+    assert F.cosine_embedding_loss(x2, y2, [1.0, -1.0, 1.0]).item() == pytest.approx(
+        expected, rel=1e-12)
+    # one pair of vectors (D,) takes a 0-d target
+    with pytest.raises(ValueError, match=r"^cosine_embedding_loss: inputs of shape \(3,\) need a "
+                                         r"target of shape \(\), got \(2,\)$"):
+        F.cosine_embedding_loss(x1, y1, mg.tensor([1.0, -1.0]))
