@@ -9,6 +9,7 @@ generated tests check forward against the reference, gradcheck, and gradgradchec
 ``second_order`` is False, with the reason in ``note``), on every device. An op may return a
 tuple (max_pool2d with indices); its reference then returns a tuple too.
 """
+import contextlib
 import math
 from dataclasses import dataclass
 from typing import Callable, Optional
@@ -37,6 +38,9 @@ class OpSpec:
     # stream by default): the forward test passes the device's own stream, since a GPU's
     # generator gives other numbers from the same seed.
     draws_random: bool = False
+    # Entered around each generated test, forward and backward both: a setting the op's path
+    # depends on (the Winograd convolutions below take their path from one channel up).
+    context: Callable = contextlib.nullcontext
 
 
 SPECS = []
@@ -397,6 +401,25 @@ spec("feature_alpha_dropout_seeded", _seeded(F.feature_alpha_dropout),
 
 spec("conv2d", F.conv2d, S.conv_inputs(), R.conv2d)
 spec("conv_transpose2d", F.conv_transpose2d, S.conv_inputs(transposed=True), R.conv_transpose2d)
+
+
+@contextlib.contextmanager
+def _winograd_from_one_channel():
+    """The Winograd path of 3x3 stride-1 convolutions (kernels/im2col_gemm.py) for any channel
+    count, so that the small drawn problems take it."""
+    from minigrad.kernels import im2col_gemm
+    before = (im2col_gemm.WINOGRAD, im2col_gemm.WINOGRAD_MIN_CHANNELS)
+    im2col_gemm.WINOGRAD, im2col_gemm.WINOGRAD_MIN_CHANNELS = True, 1
+    try:
+        yield
+    finally:
+        im2col_gemm.WINOGRAD, im2col_gemm.WINOGRAD_MIN_CHANNELS = before
+
+
+spec("conv2d_winograd", F.conv2d, S.winograd_conv_inputs(), R.conv2d,
+     context=_winograd_from_one_channel)
+spec("conv_transpose2d_winograd", F.conv_transpose2d, S.winograd_conv_inputs(transposed=True),
+     R.conv_transpose2d, context=_winograd_from_one_channel)
 spec("conv1d", F.conv1d, S.conv1d_inputs(), R.conv1d)
 spec("conv_transpose1d", F.conv_transpose1d, S.conv1d_inputs(transposed=True),
      R.conv_transpose1d)

@@ -42,6 +42,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 worker = worker_fixture(__file__)
+_WINOGRAD_DEFAULT = {}  # minigrad's own threshold, restored after a Winograd case
 
 
 OPS = ["conv2d", "conv_transpose2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d",
@@ -74,6 +75,45 @@ def test_fuzz_conv2d(worker, case):
 @given(case=kernel_cases("conv_transpose2d"))
 def test_fuzz_conv_transpose2d(worker, case):
     worker.check(case)
+
+
+def _took_winograd(case, verdict):
+    """Did a case that the Winograd path can take (every size and the output at least 2 wide,
+    a float dtype throughout, the transposed path's padding at most 2) run its kernels?"""
+    x, weight = case["inputs"]["x"], case["inputs"]["weight"]
+    padding = case["kwargs"]["padding"]
+    PH, PW = padding if isinstance(padding, list) else (padding, padding)
+    N, C, H, W = x["shape"]
+    if case["op"] == "conv2d":
+        OH, OW = H + 2 * PH - 2, W + 2 * PW - 2
+    else:
+        OH, OW = H + 2 - 2 * PH, W + 2 - 2 * PW
+    fits = (verdict["status"] == "ok" and min(N, C, weight["shape"][0], weight["shape"][1]) > 0
+            and min(H, W) > 0 and min(OH, OW) >= 2
+            and (case["op"] == "conv2d" or max(PH, PW) <= 2))
+    return "winograd_input" in verdict["kernels"] if fits else None
+
+
+@fuzz
+@given(case=kernel_cases("conv2d", winograd=True))
+@example(case={"op": "conv2d", "oracle": "numpy", "seed": 0, "winograd": True,
+               "kwargs": {"padding": 1},
+               "inputs": {"x": {"shape": [2, 3, 5, 4], "dtype": "float32", "layout": "strided"},
+                          "weight": {"shape": [2, 3, 3, 3], "dtype": "float32",
+                                     "layout": "contiguous"}}})
+def test_fuzz_conv2d_winograd(worker, case):
+    assert _took_winograd(case, worker.check(case)) in (True, None)
+
+
+@fuzz
+@given(case=kernel_cases("conv_transpose2d", winograd=True))
+@example(case={"op": "conv_transpose2d", "oracle": "numpy", "seed": 0, "winograd": True,
+               "kwargs": {"padding": [2, 0]},
+               "inputs": {"x": {"shape": [1, 2, 6, 3], "dtype": "float64", "layout": "flipped"},
+                          "weight": {"shape": [2, 3, 3, 3], "dtype": "float64",
+                                     "layout": "transposed"}}})
+def test_fuzz_conv_transpose2d_winograd(worker, case):
+    assert _took_winograd(case, worker.check(case)) in (True, None)
 
 
 @fuzz
@@ -216,6 +256,10 @@ def run_case(case, mg, F, R, calls):
                                   else float(scales))
     rng = np.random.default_rng(case["seed"])
     leaves, views = _inputs(mg, case, rng)
+    # a Winograd case takes that path from one channel up (the drawn sizes are small)
+    from minigrad.kernels import im2col_gemm
+    default = _WINOGRAD_DEFAULT.setdefault("min", im2col_gemm.WINOGRAD_MIN_CHANNELS)
+    im2col_gemm.WINOGRAD_MIN_CHANNELS = 1 if case.get("winograd") else default
     calls.clear()
     try:
         out = getattr(F, op)(**views, **kwargs)
@@ -233,6 +277,7 @@ def run_case(case, mg, F, R, calls):
                     or kwargs.get("mode") == "bicubic"):
                 return {"status": "fail", "error": f"PyTorch accepts what {error!r} refused"}
         return {"status": "rejected", "error": repr(error)}
+    ran = sorted(set(calls))
     if case["oracle"] == "torch":
         return _compare_with_torch(case, leaves, kwargs, out)
     dtypes = {spec["dtype"] for spec in case["inputs"].values() if "range" not in spec}
@@ -271,7 +316,7 @@ def run_case(case, mg, F, R, calls):
             bound = np.vdot(np.abs(g), _reference(R, op, probe, kwargs, absolute=True))
         got = 0.0 if grad is None else np.vdot(grad.numpy().astype(np.float64), v)
         assert abs(got - expected) <= 10 * tol * (1 + bound), (name, got, expected)
-    return {"status": "ok"}
+    return {"status": "ok", "kernels": ran}
 
 
 def _torch_run(case, leaves, kwargs):

@@ -31,7 +31,8 @@ def _as_tuple(out):
 @given(data=st.data())
 def test_forward_matches_reference(spec, device, data):
     arrays, params = data.draw(spec.inputs)
-    outs = _as_tuple(spec.fn(*_tensors(arrays, device), **params))
+    with spec.context():
+        outs = _as_tuple(spec.fn(*_tensors(arrays, device), **params))
     stream = {"uniform": _device_uniform(device)} if spec.draws_random else {}
     expected = _as_tuple(spec.reference(*arrays, **params, **stream))
     assert len(outs) == len(expected)
@@ -45,8 +46,9 @@ def test_forward_matches_reference(spec, device, data):
 def test_gradcheck(spec, device, data):
     arrays, params = data.draw(spec.inputs)
     inputs = _tensors(arrays, device)
-    assert mg.gradcheck(lambda *xs: spec.fn(*xs, **params), inputs, atol=spec.atol,
-                        rtol=spec.rtol)
+    with spec.context():
+        assert mg.gradcheck(lambda *xs: spec.fn(*xs, **params), inputs, atol=spec.atol,
+                            rtol=spec.rtol)
 
 
 SECOND_ORDER = [s for s in SPECS if s.second_order]
@@ -57,5 +59,6 @@ SECOND_ORDER = [s for s in SPECS if s.second_order]
 def test_gradgradcheck(spec, device, data):
     arrays, params = data.draw(spec.inputs)
     inputs = _tensors(arrays, device)
-    assert mg.gradgradcheck(lambda *xs: spec.fn(*xs, **params), inputs, atol=spec.atol,
-                            rtol=spec.rtol)
+    with spec.context():
+        assert mg.gradgradcheck(lambda *xs: spec.fn(*xs, **params), inputs, atol=spec.atol,
+                                rtol=spec.rtol)

@@ -31,6 +31,14 @@ whose x is g) and once for the weight gradient. ``conv_transpose_arrays(..., row
 its copies out and ``grad_weight_arrays(..., grad_rows=)`` takes them back (0.4 ms of the 19 ms
 conv2d benchmark at 1 thread).
 
+Winograd: a 3x3, stride-1, undilated, ungrouped convolution with at least WINOGRAD_MIN_CHANNELS
+input and output channels runs on the CPU as Winograd's F(2x2, 3x3) instead
+(``kernels/cpu/winograd.py``): per chunk, the input transform V, 16 products
+``M[e] = U[e] @ V[e]`` and the output transform. ``conv_transpose_arrays`` takes the same path
+for a stride-1 3x3 transposed convolution (a convolution's input gradient): it is the
+convolution of its input with the flipped, transposed weight and padding ``2 - P``. CuPy keeps
+im2col, whose products are where the GPU is fastest. Set WINOGRAD = False to compare.
+
 Notation
 --------
 N           batch size
@@ -48,6 +56,13 @@ from ..backend import xp_of
 from . import gemm
 
 
+# Winograd's F(2x2, 3x3) for 3x3 stride-1 convolutions on the CPU (see the module docstring).
+# With fewer channels its 16 products are too thin for BLAS to run well: measured at 1 thread,
+# forward only, against im2col (2026-11-27): 0.6-0.85x the time from 16 input and output
+# channels up (8x8 to 32x32 images), 2.9x with 3 input channels.
+WINOGRAD = True
+WINOGRAD_MIN_CHANNELS = 16
+
 # The weight gradient of a convolution with at most this many rows of columns per group
 # (Cg*KH*KW: a first layer, 1x5x5 or 3x5x5) runs one product per sample and sums them: one long
 # product over the chunk has a (Cg*KH*KW, Kg) result so small that BLAS runs it at a third of
@@ -56,16 +71,17 @@ from . import gemm
 PER_SAMPLE_WEIGHT_ROWS = 100
 
 
-def _batch_slices(kernels, x, bytes_per_sample, n_threads=1):
-    """Slices that split the batch of ``x`` evenly into chunks of at most CONV_CHUNK_BYTES of
-    columns, the budget of x's kernel module (at least one sample each; one empty slice for an
-    empty batch). Chunks keep the column buffer in cache on a CPU (see kernels/cpu/conv.py).
-    With ``n_threads`` > 1 the number of chunks is rounded up to a multiple of it (where the
-    batch allows), so that the threads get equal shares."""
+def _batch_slices(kernels, x, bytes_per_sample, n_threads=1, budget=None):
+    """Slices that split the batch of ``x`` evenly into chunks of at most ``budget`` bytes of
+    columns, by default CONV_CHUNK_BYTES of x's kernel module (at least one sample each; one
+    empty slice for an empty batch). Chunks keep the column buffer in cache on a CPU (see
+    kernels/cpu/conv.py). With ``n_threads`` > 1 the number of chunks is rounded up to a
+    multiple of it (where the batch allows), so that the threads get equal shares."""
     N = x.shape[0]
     if N == 0:
         return [slice(0, 0)]
-    per_chunk = max(1, kernels.CONV_CHUNK_BYTES // max(1, bytes_per_sample))
+    budget = kernels.CONV_CHUNK_BYTES if budget is None else budget
+    per_chunk = max(1, budget // max(1, bytes_per_sample))
     chunks = -(-N // per_chunk)  # ceil
     chunks = min(N, -(-chunks // n_threads) * n_threads)
     step = -(-N // chunks)
@@ -114,11 +130,63 @@ def _matmul(xp, serial):
     return xp.matmul if serial else gemm.matmul
 
 
+def _winograd_fits(kernels, x, weight_shape, geometry, G, OH, OW):
+    """Does this convolution take the Winograd path? (See the module docstring.)"""
+    K, Cg, KH, KW = weight_shape
+    return (WINOGRAD and hasattr(kernels, "winograd_input") and type(x).__module__ == "numpy"
+            and (KH, KW) == (3, 3) and geometry[:2] == (1, 1) and geometry[4:] == (1, 1)
+            and G == 1 and min(Cg, K) >= WINOGRAD_MIN_CHANNELS and x.shape[0] > 0
+            and min(OH, OW) >= 2)
+
+
+def _winograd_rows(xp, dtype, matrix_rows, columns):
+    """A (16, S) buffer for 16 (matrix_rows, columns) matrices, its row length S padded to an odd
+    multiple of 64 bytes, so that the 16 rows never start a power of two apart (they would
+    share cache sets; see kernels/cpu/winograd.py)."""
+    step = 64 // xp.dtype(dtype).itemsize
+    S = -(-matrix_rows * columns // step) * step
+    S += step if (S // step) % 2 == 0 else 0
+    return xp.empty((16, S), dtype=dtype)
+
+
+def winograd_conv_arrays(kernels, x, weight, PH, PW, OH, OW):
+    """conv2d with a 3x3 weight, stride 1 and no dilation, by Winograd's F(2x2, 3x3), no bias:
+    ``(N, C, H, W), (K, C, 3, 3) -> (N, K, OH, OW)``, ``OH = H + 2*PH - 2``."""
+    xp = xp_of(x)
+    N, C = x.shape[:2]
+    K = weight.shape[0]
+    TH, TW = kernels.winograd_tiles(OH, OW)
+    T = TH * TW
+    U = kernels.winograd_weight(weight)
+    y = xp.empty((N, K, OH, OW), dtype=x.dtype)
+    n_threads = _chunk_threads(x, N * K * C * 9 * OH * OW)
+    slices = _batch_slices(kernels, x, 16 * (C + K) * T * x.itemsize, n_threads,
+                           budget=kernels.WINOGRAD_CHUNK_BYTES)
+    most = max(b.stop - b.start for b in slices) * T
+    spaces = [(_winograd_rows(xp, x.dtype, C, most), _winograd_rows(xp, x.dtype, K, most))
+              for _ in range(min(n_threads, len(slices)))]
+
+    def work(index, batch, serial, thread):
+        n = batch.stop - batch.start
+        V, M = spaces[thread]
+        kernels.winograd_input(x[batch], PH, PW, TH, TW, out=V, serial=serial)
+        # the 16 products M[e] = U[e] @ V[e], on (16, C, n*T) and (16, K, n*T) views of the rows
+        _matmul(xp, serial)(U, V[:, :C * n * T].reshape(16, C, n * T),
+                            out=M[:, :K * n * T].reshape(16, K, n * T))
+        kernels.winograd_output(M, TH, TW, out=y[batch], serial=serial)
+    _each_chunk(slices, n_threads, work)
+    return y
+
+
 def conv_arrays(kernels, x, weight, geometry, G, OH, OW, columns=None):
     """conv2d on raw arrays, no bias: ``(N, C, H, W), (K, Cg, KH, KW) -> (N, K, OH, OW)``.
 
-    ``columns``, a list, receives the columns of each chunk, ``(C*KH*KW, n*OH*OW)`` arrays.
+    ``columns``, a list, receives the columns of each chunk, ``(C*KH*KW, n*OH*OW)`` arrays
+    (on the im2col path; a Winograd convolution has none and leaves it empty).
     """
+    if _winograd_fits(kernels, x, weight.shape, geometry, G, OH, OW):
+        # faster than im2col even when the weight gradient must then build the columns anew
+        return winograd_conv_arrays(kernels, x, weight, geometry[2], geometry[3], OH, OW)
     xp = xp_of(x)
     N, C = x.shape[:2]
     K, Cg, KH, KW = weight.shape
@@ -157,11 +225,18 @@ def conv_transpose_arrays(kernels, x, weight, geometry, G, H, W, rows=None):
 
     Here x is on the column side (it has the convolution's output shape) and the result on the
     image side; ``weight`` is read as a transposed-convolution weight ``(C_in, C_out // G, ...)``.
-    ``rows``, a list, receives each chunk of x as the (G, K // G, n*OH*OW) rows of its product.
+    ``rows``, a list, receives each chunk of x as the (G, K // G, n*OH*OW) rows of its product
+    (on the im2col path; the Winograd path leaves it empty).
     """
     xp = xp_of(x)
     N, K, OH, OW = x.shape
     _, Cg, KH, KW = weight.shape
+    PH, PW = geometry[2:4]
+    if (max(PH, PW) <= 2 and (H, W) == (OH + 2 - 2 * PH, OW + 2 - 2 * PW)
+            and _winograd_fits(kernels, x, (Cg, K, KH, KW), geometry, G, H, W)):
+        # the convolution of x with the flipped, transposed weight, padded by 2 - P
+        flipped = xp.ascontiguousarray(weight.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1])
+        return winograd_conv_arrays(kernels, x, flipped, 2 - PH, 2 - PW, H, W)
     L = OH * OW
     w = weight.reshape(G, K // G, Cg * KH * KW).transpose(0, 2, 1)
     y = xp.empty((N, G * Cg, H, W), dtype=x.dtype)

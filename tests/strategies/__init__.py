@@ -19,7 +19,7 @@ from .geometry import (conv_geometry, conv_keywords, conv_problems, im2col_cases
                        pool_images, pool_keywords)
 from .ops import (adaptive_max_pool_inputs, adaptive_pool_inputs, affine_grid_inputs,
                   arrays_inputs, attention_inputs, avg_pool_inputs, axis_inputs, binary_inputs,
-                  broadcast_inputs, cat_inputs, conv1d_inputs, conv_inputs, dim_inputs,
+                  broadcast_inputs, cat_inputs, conv1d_inputs, conv_inputs, winograd_conv_inputs, dim_inputs,
                   embedding_inputs, fold_inputs, gather_inputs, getitem_inputs, grid_sample_inputs,
                   interpolate_inputs, linear_inputs, matmul_inputs, max_pool_inputs, norm_inputs,
                   one_axis_inputs, pad_inputs, permute_inputs, pool1d_inputs, repeat_inputs,

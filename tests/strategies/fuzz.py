@@ -39,15 +39,23 @@ def image(draw, N=st.integers(0, 2), C=st.integers(0, 3)):
 
 
 @st.composite
-def kernel_cases(draw, op, oracle="numpy"):
-    """One case for ``op``: its tensor inputs and keyword arguments, valid or not."""
+def kernel_cases(draw, op, oracle="numpy", winograd=False):
+    """One case for ``op``: its tensor inputs and keyword arguments, valid or not.
+
+    ``winograd=True`` (conv2d and conv_transpose2d): a 3x3, stride-1, undilated, ungrouped
+    geometry, run with the Winograd path taken from one channel up (the case's "winograd" key;
+    the worker lowers ``im2col_gemm.WINOGRAD_MIN_CHANNELS`` for it).
+    """
     draw_kwargs = {"conv2d": _conv_kwargs, "conv_transpose2d": _conv_kwargs,
                    "max_pool2d": _pool_kwargs, "avg_pool2d": _pool_kwargs,
                    "adaptive_avg_pool2d": _adaptive_kwargs, "max_unpool2d": _unpool_kwargs,
                    "interpolate": _interpolate_kwargs}[op]
-    inputs, kwargs = draw(draw_kwargs(op))
-    return {"op": op, "oracle": oracle, "seed": draw(st.integers(0, 2**16)), "inputs": inputs,
+    inputs, kwargs = draw(_winograd_kwargs(op) if winograd else draw_kwargs(op))
+    case = {"op": op, "oracle": oracle, "seed": draw(st.integers(0, 2**16)), "inputs": inputs,
             "kwargs": kwargs}
+    if winograd:
+        case["winograd"] = True
+    return case
 
 
 @st.composite
@@ -72,6 +80,22 @@ def _conv_kwargs(draw, op):
     if op == "conv_transpose2d":
         kwargs["output_padding"] = draw(pairs(st.integers(0, 2)))
     return (inputs, kwargs)
+
+
+@st.composite
+def _winograd_kwargs(draw, op):
+    """A 3x3 convolution with stride 1, no dilation, one group: the Winograd path's geometry,
+    with every size, dtype, layout and padding (up to 3, past the transposed path's 2) drawn."""
+    N, C, K = draw(st.integers(0, 3)), draw(st.integers(0, 3)), draw(st.integers(0, 3))
+    dtype = draw(DTYPES)
+    other = st.one_of(st.just(dtype), st.just(dtype), DTYPES)
+    x = [N, C, draw(st.integers(0, 9)), draw(st.integers(0, 9))]
+    weight = [K, C, 3, 3] if op == "conv2d" else [C, K, 3, 3]
+    inputs = {"x": draw(tensor_spec(x, st.just(dtype))),
+              "weight": draw(tensor_spec(weight, other))}
+    if draw(st.booleans()):
+        inputs["bias"] = draw(tensor_spec([K], other))
+    return (inputs, {"padding": draw(pairs(st.integers(0, 3)))})
 
 
 @st.composite

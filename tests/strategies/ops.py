@@ -202,6 +202,25 @@ def conv_inputs(draw, transposed=False):
     return (x, w) if b is None else (x, w, b), conv_keywords(g, transposed)
 
 
+@st.composite
+def winograd_conv_inputs(draw, transposed=False):
+    """(x, weight[, bias]) and the padding of a 3x3, stride-1 convolution (transposed: padding up
+    to 2), the geometry of the Winograd path; images of 1 to 6 rows and columns, so that outputs
+    of one row or column (which take im2col) come up too."""
+    N, C, K = draw(st.integers(1, 2)), draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    H, W = draw(st.integers(1, 6)), draw(st.integers(1, 6))
+    PH, PW = draw(st.integers(0, 2)), draw(st.integers(0, 2))
+    if transposed:  # the output, H + 2 - 2*PH, must not be empty
+        PH, PW = min(PH, (H + 1) // 2), min(PW, (W + 1) // 2)
+    else:  # the padded input must hold the kernel
+        PH, PW = max(PH, (4 - H) // 2), max(PW, (4 - W) // 2)
+    arrays = (draw(values((N, C, H, W))),
+              draw(values((C, K, 3, 3) if transposed else (K, C, 3, 3), salt=1)))
+    if draw(st.booleans()):
+        arrays += (draw(values((K,), salt=2)),)
+    return arrays, {"padding": (PH, PW)}
+
+
 def _one_row(g, axis=("H", "KH", "SH", "PH", "DH", "OPH", "OH")):
     """A 2-D geometry draw made 1-D: the H axis becomes one row, one tap, no padding (the W
     axis, drawn as usual, is the sequence's)."""

@@ -18,3 +18,5 @@ from .softmax import softmax, log_softmax, cross_entropy, cross_entropy_backward
 from .norm import batch_norm_forward, batch_norm_backward, layer_norm_forward, layer_norm_backward  # noqa: F401,E501
 from .optim import sgd_update_, adam_update_  # noqa: F401
 from .activation import relu, relu_backward  # noqa: F401
+from .winograd import (winograd_tiles, winograd_weight, winograd_input, winograd_output,  # noqa: F401
+                       WINOGRAD_CHUNK_BYTES)
