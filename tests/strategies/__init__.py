@@ -19,12 +19,12 @@ from .geometry import (conv_geometry, conv_keywords, conv_problems, im2col_cases
                        pool_images, pool_keywords)
 from .ops import (adaptive_max_pool_inputs, adaptive_pool_inputs, affine_grid_inputs,
                   arrays_inputs, attention_inputs, avg_pool_inputs, axis_inputs, binary_inputs,
-                  broadcast_inputs, cat_inputs, conv1d_inputs, conv_inputs, winograd_conv_inputs, dim_inputs,
+                  broadcast_inputs, cat_inputs, conv1d_inputs, conv_inputs, dim_inputs,
                   embedding_inputs, fold_inputs, gather_inputs, getitem_inputs, grid_sample_inputs,
                   interpolate_inputs, linear_inputs, matmul_inputs, max_pool_inputs, norm_inputs,
                   one_axis_inputs, pad_inputs, permute_inputs, pool1d_inputs, repeat_inputs,
                   reshape_inputs, scatter_inputs, shuffle_inputs, torch_pad_inputs, unary_inputs,
-                  unpool_inputs, with_options)
+                  unpool_inputs, winograd_conv_inputs, with_options)
 from .losses import (bce_inputs, class_target_inputs, kl_div_inputs, logits_target_inputs,
                      margin_inputs, REDUCTIONS, soft_target_inputs, target_inputs, vectors_inputs)
 from .losses_more import multilabel_margin_inputs, multilabel_soft_margin_inputs, poisson_nll_inputs, soft_margin_inputs  # noqa: F401,E501
