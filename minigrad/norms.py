@@ -224,7 +224,8 @@ def group_norm(x, num_groups, weight=None, bias=None, eps=1e-5):
     if C % num_groups:
         raise ValueError(f"group_norm: {C} channels (input shape {x.shape}) cannot be split "
                          f"into {num_groups} groups")
-    grouped = reshape(x, (N, num_groups, -1))
+    # the group's length written out: an empty batch leaves -1 nothing to infer from
+    grouped = reshape(x, (N, num_groups, C // num_groups * math.prod(x.shape[2:])))
     out = reshape(_normalize(grouped, (2,), eps), x.shape)
     return _affine(out, weight, bias)
 

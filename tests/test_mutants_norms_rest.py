@@ -112,6 +112,16 @@ def test_norms_of_empty_tensors_are_empty(dtype):
         assert x.grad.shape == shape
 
 
+@pytest.mark.parametrize("shape", [(0, 4, 3), (0, 4)])
+def test_group_norm_of_an_empty_batch_is_empty(shape):
+    # as PyTorch's: reshaping to (0, groups, -1) had no size to infer the last axis from
+    x = mg.tensor(np.zeros(shape), requires_grad=True)
+    y = F.group_norm(x, 2, mg.ones(4), mg.zeros(4))
+    assert y.shape == shape and y.dtype == np.float64
+    y.sum().backward()
+    assert x.grad.shape == shape
+
+
 def test_instance_norm_default_momentum_is_one_tenth():
     x = np.random.default_rng(3).standard_normal((3, 2, 4)) * 2.0 + 0.5
     running_mean, running_var = mg.tensor(np.array([1.0, -1.0])), mg.tensor(np.array([2.0, 0.5]))
