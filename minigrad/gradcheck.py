@@ -117,8 +117,9 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, max_entries=1000, seed
             # A Python float, so the message shows ``0.0``, not NumPy 2's ``np.float64(0.0)``.
             analytic_e = float(a.reshape(-1)[e])
             excess = abs(analytic_e - numeric) - (atol + rtol * abs(numeric))
-            if not np.isfinite(analytic_e) or (excess > 0 and (worst is None or
-                                                               excess > worst[0])):
+            # a NaN or infinite numeric gradient fails too: ``excess > 0`` is False for NaN
+            if not (np.isfinite(analytic_e) and np.isfinite(numeric)) or (
+                    excess > 0 and (worst is None or excess > worst[0])):
                 worst = (excess, e, analytic_e, numeric)
         if worst is not None:
             _, e, analytic_e, numeric = worst

@@ -377,3 +377,19 @@ def test_gradgradcheck_draws_the_same_grad_outputs_for_the_same_seed():
         assert mg.gradgradcheck(CubeRecordingGradOutput.apply, (x,))
         runs.append(CubeRecordingGradOutput.seen[0])
     np.testing.assert_array_equal(runs[0], runs[1])
+
+
+def test_gradcheck_fails_where_the_numeric_gradient_is_nan():
+    # log at 5e-7 with a step of 1e-6: x − eps is negative, log of it NaN, so the check cannot
+    # be made there; the analytic v/x is finite. As PyTorch's gradcheck, this fails (it
+    # passed, since NaN > tolerance is False)
+    v = np.random.default_rng(0).standard_normal(2)  # the projection gradcheck draws
+    x = leaf([1.0, 5e-7])
+    with pytest.raises(mg.GradcheckError, match=r"^gradcheck failed for input 0 \(shape "
+                                                r"\(2,\)\) at index \(1,\): analytic (\S+) vs "
+                                                r"numeric nan \(atol=1e-05, rtol=0\.001, "
+                                                r"eps=1e-06\)$") as info:
+        with np.errstate(invalid="ignore"):
+            mg.gradcheck(lambda t: t.log(), (x,))
+    analytic = float(re.search(r"analytic (\S+) vs", str(info.value)).group(1))
+    assert analytic == pytest.approx(v[1] / 5e-7, rel=1e-12)
