@@ -132,9 +132,13 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
         _check_shape("batch_norm", name, t, (C,))
     if training or running_mean is None:
         count = math.prod(x.shape[:1] + x.shape[2:])
-        if training and count <= 1:
+        if training and count == 1:
             raise ValueError(f"batch_norm: expected more than 1 value per channel in training, "
                              f"got input of shape {x.shape}")
+        if count == 0:
+            # an empty batch comes back empty and leaves the running statistics alone, as in
+            # PyTorch (their mean over no values would be NaN)
+            return _affine(x, weight, bias)
         if _fused(x, weight, bias):
             update = training and running_mean is not None
             return BatchNormTrain.apply(

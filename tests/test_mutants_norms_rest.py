@@ -137,3 +137,21 @@ def test_instance_norm_names_a_running_var_of_the_wrong_shape():
     with pytest.raises(ValueError, match=exactly("instance_norm: running_var must have shape "
                                                  "(3,), got (4,)")):
         F.instance_norm(mg.zeros(2, 3, 4), mg.zeros(3), mg.ones(4))
+
+
+@pytest.mark.parametrize("shape", [(0, 3), (0, 3, 4), (2, 3, 0)])
+def test_batch_norm_of_an_empty_batch_in_training_is_empty_and_keeps_the_statistics(shape):
+    # PyTorch returns the empty tensor and leaves running_mean and running_var as they were
+    # (their mean over no values would be NaN); one value per channel is still refused above
+    running_mean, running_var = mg.tensor([0.5, -1.0, 2.0]), mg.tensor([1.5, 2.0, 0.25])
+    x = mg.zeros(*shape, requires_grad=True)
+    weight, bias = mg.ones(3, requires_grad=True), mg.zeros(3, requires_grad=True)
+    y = F.batch_norm(x, running_mean, running_var, weight, bias, training=True)
+    assert y.shape == shape and y.dtype == np.float32
+    np.testing.assert_array_equal(running_mean.numpy(), [0.5, -1.0, 2.0])
+    np.testing.assert_array_equal(running_var.numpy(), [1.5, 2.0, 0.25])
+    y.sum().backward()
+    assert x.grad.shape == shape
+    np.testing.assert_array_equal(weight.grad.numpy(), [0.0, 0.0, 0.0])
+    np.testing.assert_array_equal(bias.grad.numpy(), [0.0, 0.0, 0.0])
+    assert F.batch_norm(mg.zeros(*shape), None, None).shape == shape
