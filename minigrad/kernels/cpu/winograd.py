@@ -169,6 +169,12 @@ def _weight_loop(w, U):
                 U[4 * i + 3, k, c] = a[i, 2]
 
 
+@numba.njit(inline="always", cache=True)
+def _bt(d0, d1, d2, d3):
+    """Bᵀ times the column (d0, d1, d2, d3)."""
+    return d0 - d2, d1 + d2, d2 - d1, d1 - d3
+
+
 @numba.njit(parallel=True, cache=True)
 def _input_loop(x, PH, PW, TH, TW, V, shares):
     # One share of the planes per thread: each share allocates its padded plane once.
@@ -207,41 +213,19 @@ def _input_planes(x, PH, PW, TH, TW, V, first, last):
         for ty in range(TH):
             r = 2 * ty
             for tx in range(TW):
-                # b = Bᵀ d, column by column (d's columns: ev[tx], od[tx], ev[tx+1], od[tx+1])
-                b00 = ev[r, tx] - ev[r + 2, tx]
-                b01 = od[r, tx] - od[r + 2, tx]
-                b02 = ev[r, tx + 1] - ev[r + 2, tx + 1]
-                b03 = od[r, tx + 1] - od[r + 2, tx + 1]
-                b10 = ev[r + 1, tx] + ev[r + 2, tx]
-                b11 = od[r + 1, tx] + od[r + 2, tx]
-                b12 = ev[r + 1, tx + 1] + ev[r + 2, tx + 1]
-                b13 = od[r + 1, tx + 1] + od[r + 2, tx + 1]
-                b20 = ev[r + 2, tx] - ev[r + 1, tx]
-                b21 = od[r + 2, tx] - od[r + 1, tx]
-                b22 = ev[r + 2, tx + 1] - ev[r + 1, tx + 1]
-                b23 = od[r + 2, tx + 1] - od[r + 1, tx + 1]
-                b30 = ev[r + 1, tx] - ev[r + 3, tx]
-                b31 = od[r + 1, tx] - od[r + 3, tx]
-                b32 = ev[r + 1, tx + 1] - ev[r + 3, tx + 1]
-                b33 = od[r + 1, tx + 1] - od[r + 3, tx + 1]
+                # the columns of Bᵀ d (d's columns are ev[., tx], od[., tx], ev[., tx+1] and
+                # od[., tx+1], rows r to r + 3)
+                c0 = _bt(ev[r, tx], ev[r + 1, tx], ev[r + 2, tx], ev[r + 3, tx])
+                c1 = _bt(od[r, tx], od[r + 1, tx], od[r + 2, tx], od[r + 3, tx])
+                c2 = _bt(ev[r, tx + 1], ev[r + 1, tx + 1], ev[r + 2, tx + 1], ev[r + 3, tx + 1])
+                c3 = _bt(od[r, tx + 1], od[r + 1, tx + 1], od[r + 2, tx + 1], od[r + 3, tx + 1])
                 t = row + ty * TW + tx
-                # V = b B, row by row
-                V[0, t] = b00 - b02
-                V[1, t] = b01 + b02
-                V[2, t] = b02 - b01
-                V[3, t] = b01 - b03
-                V[4, t] = b10 - b12
-                V[5, t] = b11 + b12
-                V[6, t] = b12 - b11
-                V[7, t] = b11 - b13
-                V[8, t] = b20 - b22
-                V[9, t] = b21 + b22
-                V[10, t] = b22 - b21
-                V[11, t] = b21 - b23
-                V[12, t] = b30 - b32
-                V[13, t] = b31 + b32
-                V[14, t] = b32 - b31
-                V[15, t] = b31 - b33
+                for i in range(4):  # row i of V = (Bᵀ d) B is Bᵀ applied to row i of Bᵀ d
+                    v0, v1, v2, v3 = _bt(c0[i], c1[i], c2[i], c3[i])
+                    V[4 * i, t] = v0
+                    V[4 * i + 1, t] = v1
+                    V[4 * i + 2, t] = v2
+                    V[4 * i + 3, t] = v3
 
 
 @numba.njit(parallel=True, cache=True)
