@@ -54,6 +54,7 @@ def _case(op, shape, **kw):
 @given(case=fuzz_norm_cases("batch_norm"))
 @example(case=_case("batch_norm", [1, 3, 1]))                       # one value per channel
 @example(case=_case("batch_norm", [4, 0, 3]))                       # no channels
+@example(case=_case("batch_norm", [0, 3, 2]))                       # an empty batch
 @example(case=_case("batch_norm", [3, 2, 2, 2], layout="transposed", dtype="float16"))
 def test_fuzz_batch_norm(worker, case):
     worker.check(case)
@@ -85,7 +86,8 @@ def _valid(case):
     if case["op"] == "batch_norm":
         count = math.prod(shape[:1] + shape[2:])
         fits = param_shape == [shape[1]] or not (case["affine"] or case["running"])
-        return fits and not (case["training"] and count <= 1)
+        # one value per channel is refused in training; none is an empty batch, returned empty
+        return fits and not (case["training"] and count == 1)
     k = len(case["normalized_shape"])
     return (shape[len(shape) - k:] == case["normalized_shape"]
             and (param_shape == case["normalized_shape"] or not case["affine"]))
@@ -149,7 +151,7 @@ def _reference(case, x, w, b, rm, rv, g):
     if batch:
         M = math.prod(x.shape[a] for a in axes)
         mean, var = x.mean(axes, keepdims=True), x.var(axes, keepdims=True)
-        if case["op"] == "batch_norm" and case["training"] and rm is not None:
+        if case["op"] == "batch_norm" and case["training"] and rm is not None and M > 0:
             m = case["momentum"]
             new_rm = (1 - m) * rm + m * mean.reshape(-1)
             new_rv = (1 - m) * rv + m * var.reshape(-1) * M / max(M - 1, 1)
