@@ -220,15 +220,19 @@ def leaf(values):
     return mg.tensor(np.array(values, dtype=np.float64), requires_grad=True)
 
 
-class CubeDetachedGradOutput(mg.Function):
-    """y = x³ with a backward right in value and in x, but computed from a detached
-    grad_output: its derivative with respect to the grad_output is lost, which only the check
-    of the grad_outputs in gradgradcheck sees."""
+class Cube(mg.Function):
+    """y = x³; the two below change only its backward."""
 
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
         return x ** 3
+
+
+class CubeDetachedGradOutput(Cube):
+    """A backward right in value and in x, but computed from a detached grad_output: its
+    derivative with respect to the grad_output is lost, which only the check of the
+    grad_outputs in gradgradcheck sees."""
 
     @staticmethod
     def backward(ctx, grad_output):
@@ -236,14 +240,9 @@ class CubeDetachedGradOutput(mg.Function):
         return grad_output.detach() * 3 * x * x
 
 
-class CubeRecordingGradOutput(mg.Function):
-    """y = x³, its backward noting each grad_output it is given."""
+class CubeRecordingGradOutput(Cube):
+    """The right backward, noting each grad_output it is given."""
     seen = []
-
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return x ** 3
 
     @staticmethod
     def backward(ctx, grad_output):

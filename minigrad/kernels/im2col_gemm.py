@@ -232,10 +232,10 @@ def conv_transpose_arrays(kernels, x, weight, geometry, G, H, W, rows=None):
     N, K, OH, OW = x.shape
     _, Cg, KH, KW = weight.shape
     PH, PW = geometry[2:4]
-    if (max(PH, PW) <= 2 and (H, W) == (OH + 2 - 2 * PH, OW + 2 - 2 * PW)
-            and _winograd_fits(kernels, x, (Cg, K, KH, KW), geometry, G, H, W)):
-        # the convolution of x with the flipped, transposed weight, padded by 2 - P
-        flipped = xp.ascontiguousarray(weight.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1])
+    # (stride 1 allows no output padding, so H = OH + 2 - 2*PH: a convolution padded by 2 - PH)
+    if max(PH, PW) <= 2 and _winograd_fits(kernels, x, (Cg, K, KH, KW), geometry, G, H, W):
+        # the convolution of x with the flipped, transposed weight, (C_out, C_in, 3, 3)
+        flipped = weight.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1]
         return winograd_conv_arrays(kernels, x, flipped, 2 - PH, 2 - PW, H, W)
     L = OH * OW
     w = weight.reshape(G, K // G, Cg * KH * KW).transpose(0, 2, 1)

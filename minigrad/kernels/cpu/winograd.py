@@ -46,6 +46,7 @@ e           an entry of the transformed 4x4 tile, ``e = 4*i + j``
 import numba
 import numpy as np
 
+from .. import geometry
 from .parallel import threads_for
 
 # kernels/im2col_gemm.py feeds the transforms and the products at most this many bytes of V and M
@@ -82,9 +83,10 @@ def _check_rows(op, name, rows, matrix_rows, columns, dtype):
 
 
 def _check_image(op, name, shape, dtype):
-    if len(shape) != 4 or min(shape) < 0 or dtype not in (np.float32, np.float64):
-        raise ValueError(f"{op}: expected {name} of shape (N, C, H, W) and dtype float32 or "
-                         f"float64, got shape {tuple(shape)}, dtype {dtype}")
+    """An (N, C, H, W) image of a dtype the kernels are compiled for (any size may be 0)."""
+    if len(shape) != 4:
+        raise ValueError(f"{op}: expected {name} of shape (N, C, H, W), got shape {tuple(shape)}")
+    geometry.check_float(op, name, dtype)
 
 
 def winograd_input(x, PH, PW, TH, TW, out, serial=False):
@@ -114,7 +116,7 @@ def winograd_input(x, PH, PW, TH, TW, out, serial=False):
     if serial:
         _input_serial(x, PH, PW, TH, TW, out)
     else:
-        with threads_for(17 * x.size):
+        with threads_for(x.size + 16 * C * N * TH * TW):  # cells read and written
             _input_loop(x, PH, PW, TH, TW, out, numba.get_num_threads())
     return out
 
@@ -145,7 +147,7 @@ def winograd_output(m, TH, TW, out, serial=False):
     if serial:
         _output_serial(m, TH, TW, out)
     else:
-        with threads_for(17 * out.size):
+        with threads_for(16 * K * N * TH * TW + out.size):  # cells read and written
             _output_loop(m, TH, TW, out, numba.get_num_threads())
     return out
 
