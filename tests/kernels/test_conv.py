@@ -178,3 +178,26 @@ def test_kernels_reject_a_workspace_of_the_wrong_kind(out):
     with pytest.raises(ValueError, match=r"im2col: out must be a C-contiguous float64 array of "
                                          r"shape \(18, 16\)"):
         cpu.im2col(x, 3, 2, 1, 2, 1, 0, 1, 1, 4, 2, out=out)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("geometry", [(3, 3, 1, 1, 1, 1, 1, 1), (5, 5, 1, 1, 2, 2, 1, 1),
+                                      (5, 3, 1, 1, 2, 1, 1, 1), (4, 4, 2, 2, 1, 1, 1, 1)])
+def test_padding_stays_exactly_zero_next_to_inf_and_nan(dtype, geometry):
+    """The "same" path masks the columns that wrap around to a neighbouring row with a byte
+    mask: a padded column must read 0 even next to inf and NaN pixels, and a column on the
+    padding must add nothing to the image, even a NaN."""
+    KH, KW, SH, SW, PH, PW, DH, DW = geometry
+    H, W = 6, 7
+    OH, OW = (H + 2 * PH - KH) // SH + 1, (W + 2 * PW - KW) // SW + 1
+    x = np.random.default_rng(5).standard_normal((2, 3, H, W)).astype(dtype)
+    x[0, 0, :, 0], x[0, 1, :, -1], x[1, 2, 0, :] = np.inf, -np.inf, np.nan
+    args = (*geometry, OH, OW)
+    cols = cpu.im2col(x, *args)
+    np.testing.assert_array_equal(cols, R.im2col(x.astype(np.float64), *args).astype(dtype))
+    on_padding = R.im2col(np.ones((2, 3, H, W)), *args) == 0
+    assert on_padding.any()
+    finite = np.random.default_rng(6).standard_normal(cols.shape).astype(dtype)
+    image = cpu.col2im(np.where(on_padding, np.nan, finite), 2, 3, H, W, *args)
+    np.testing.assert_allclose(image, R.col2im(np.where(on_padding, 0, finite), 2, 3, H, W, *args),
+                               rtol=1e-5)
