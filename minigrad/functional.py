@@ -19,6 +19,7 @@ from .backend import xp_of
 from .tensor import Tensor, raw
 from .ops.elementwise import clip, erf, exp, sigmoid, softplus, tanh, where
 from .ops.elementwise import relu as _relu
+from .ops.unary import PiecewiseLinear
 from .ops.index import getitem  # noqa: F401
 from .ops.scatter import gather, scatter_add, scatter_mean, scatter_max, scatter_min, segment_softmax  # noqa: F401,E501
 from .ops import softmax as _softmax
@@ -54,6 +55,13 @@ from .losses_more import (soft_margin_loss, multilabel_soft_margin_loss,  # noqa
                           poisson_nll_loss, multilabel_margin_loss)
 
 
+def _piecewise(x, value, mask, slopes):
+    """A piecewise-linear activation as one node: ``value`` (computed on raw arrays) forward;
+    backward, g times ``slopes[0]`` where ``mask`` and ``slopes[1]`` elsewhere (None: exactly 0),
+    kept connected to x so that a second derivative reaches it (``ops/unary.PiecewiseLinear``)."""
+    return PiecewiseLinear.apply(x, value=value, mask=mask, slopes=slopes)
+
+
 def relu(x, inplace=False):
     """max(x, 0) (the gradient at 0 is 0); one node with a fused kernel (``ops/unary.py``).
 
@@ -75,7 +83,9 @@ def leaky_relu(x, negative_slope=0.01, inplace=False):
     >>> F.leaky_relu(mg.tensor([-2.0, 3.0]), negative_slope=0.5).tolist()
     [-1.0, 3.0]
     """
-    return where(x.data > 0, x, x * negative_slope)
+    above = x.data > 0
+    return _piecewise(x, xp_of(x.data).where(above, x.data, x.data * negative_slope), above,
+                      (1, negative_slope))
 
 
 def elu(x, alpha=1.0, inplace=False):
@@ -187,7 +197,8 @@ def hardtanh(x, min_val=-1.0, max_val=1.0, inplace=False):
         raise ValueError(f"hardtanh: min_val cannot be greater than max_val, got min_val="
                          f"{min_val}, max_val={max_val}")
     outside = (x.data <= min_val) | (x.data >= max_val)
-    return where(outside, xp_of(x.data).clip(x.data, min_val, max_val), x)
+    return _piecewise(x, xp_of(x.data).where(outside, xp_of(x.data).clip(x.data, min_val, max_val),
+                                             x.data), outside, (None, 1))
 
 
 def relu6(x, inplace=False):
@@ -291,8 +302,11 @@ def softshrink(x, lambd=0.5):
     """
     if not lambd >= 0:
         raise ValueError(f"softshrink: lambd must be >= 0, got {lambd}")
+    xp = xp_of(x.data)
     between = (x.data >= -lambd) & (x.data <= lambd)
-    return where(between, 0.0, where(x.data < -lambd, x + lambd, x - lambd))
+    shrunk = xp.where(x.data < -lambd, x.data + lambd, x.data - lambd)
+    return _piecewise(x, xp.where(between, 0, shrunk).astype(x.dtype, copy=False), between,
+                      (None, 1))
 
 
 def hardshrink(x, lambd=0.5):
@@ -302,7 +316,9 @@ def hardshrink(x, lambd=0.5):
     >>> F.hardshrink(mg.tensor([-2.0, 0.5, 0.75])).tolist()
     [-2.0, 0.0, 0.75]
     """
-    return where((x.data >= -lambd) & (x.data <= lambd), 0.0, x)
+    between = (x.data >= -lambd) & (x.data <= lambd)
+    return _piecewise(x, xp_of(x.data).where(between, 0, x.data).astype(x.dtype, copy=False),
+                      between, (None, 1))
 
 
 def threshold(x, threshold, value, inplace=False):
@@ -314,7 +330,9 @@ def threshold(x, threshold, value, inplace=False):
     >>> F.threshold(mg.tensor([-1.0, 0.5, 2.0]), 0.5, -7.0).tolist()
     [-7.0, -7.0, 2.0]
     """
-    return where(x.data <= threshold, value, x)
+    below = x.data <= threshold
+    return _piecewise(x, xp_of(x.data).where(below, value, x.data).astype(x.dtype, copy=False),
+                      below, (None, 1))
 
 
 def glu(x, dim=-1):

@@ -124,11 +124,9 @@ def test_second_derivatives_match_pytorch_at_and_off_the_kinks(name, fn, torch_n
         assert not g.requires_grad
         return
     (t_gg,) = torch.autograd.grad(t_g.sum(), [t])
-    if not g.requires_grad:
-        # a piecewise-linear function: its gradient is a constant, recorded as one, and the
-        # second derivative is 0 everywhere (PyTorch's is 0 at the kinks too)
-        np.testing.assert_array_equal(t_gg.numpy(), np.zeros_like(x))
-        return
+    # a piecewise-linear function's gradient stays connected to x, as PyTorch's does, and its
+    # second derivative comes back as the zeros it is
+    assert g.requires_grad
     (gg,) = mg.grad(g.sum(), [m])
     np.testing.assert_allclose(gg.numpy(), t_gg.numpy(), rtol=1e-10, atol=1e-12)
 
@@ -264,3 +262,61 @@ def test_prelu_state_dicts_exchange_with_pytorch():
     np.testing.assert_array_equal(back.weight.detach().numpy(),
                                   np.array([0.1, -0.2, 1.5], dtype=np.float32))
     assert list(mine.state_dict()) == list(theirs.state_dict())
+
+
+@pytest.mark.parametrize("name,fn,torch_fn", [
+    ("relu", F.relu, "relu"), ("leaky_relu", F.leaky_relu, "leaky_relu"),
+    ("hardtanh", F.hardtanh, "hardtanh"), ("relu6", F.relu6, "relu6"),
+    ("hardshrink", F.hardshrink, "hardshrink"), ("softshrink", F.softshrink, "softshrink")])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_input_hessian_of_a_piecewise_linear_net_matches_pytorch(name, fn, torch_fn, dtype):
+    """The Hessian-vector product of a two-layer net with respect to its input: zero through a
+    piecewise-linear activation (the first derivative is constant on each piece), reached
+    through the activation's gradient as in PyTorch, and its third-order products too."""
+    torch = _torch()
+    rng = np.random.default_rng(3)
+    x0, w1, w2 = (rng.standard_normal(s).astype(dtype) for s in ((4, 5), (5, 6), (6, 1)))
+    v = rng.standard_normal((4, 5)).astype(dtype)
+
+    def hvp(lib, act, x, w1, w2, v):
+        (g,) = lib_grad(lib, (act(x @ w1) @ w2).sum(), x)
+        (h,) = lib_grad(lib, (g * v).sum(), x)
+        return g, h
+
+    def lib_grad(lib, y, x):
+        if lib is torch:
+            return torch.autograd.grad(y, [x], create_graph=True)
+        return mg.grad(y, [x], create_graph=True)
+    m = [mg.tensor(a, requires_grad=True) for a in (x0, w1, w2)]
+    t = [torch.tensor(a, requires_grad=True) for a in (x0, w1, w2)]
+    g, h = hvp(mg, fn, *m, mg.tensor(v))
+    t_g, t_h = hvp(torch, getattr(torch.nn.functional, torch_fn), *t, torch.tensor(v))
+    np.testing.assert_allclose(g.numpy(), t_g.detach().numpy(), rtol=1e-5)
+    np.testing.assert_array_equal(h.numpy(), t_h.detach().numpy())
+    np.testing.assert_array_equal(h.numpy(), np.zeros_like(x0))
+    assert h.dtype == g.dtype == m[0].dtype
+    # one order up: the gradient of the (zero) Hessian-vector product with respect to w1 also
+    # flows through the activation's gradient, and is zero too
+    (hw,) = mg.grad(h.sum(), [m[1]])
+    (t_hw,) = torch.autograd.grad(t_h.sum(), [t[1]])
+    np.testing.assert_array_equal(hw.numpy(), t_hw.numpy())
+
+
+@pytest.mark.parametrize("g_value", [np.inf, -np.inf, np.nan])
+def test_a_constant_piece_passes_no_infinite_or_nan_gradient_under_create_graph(g_value):
+    """Where the slope is 0 the gradient is exactly 0 even for an inf or NaN g, recorded or not
+    (PyTorch's rule for relu, hardtanh, hardshrink, softshrink and threshold)."""
+    torch = _torch()
+    x = np.array([-2.0, -0.25, 0.25, 2.0])
+    g = np.full(4, g_value)
+    for fn, name, kw in [(F.relu, "relu", {}), (F.hardtanh, "hardtanh", {}),
+                         (F.hardshrink, "hardshrink", {}), (F.softshrink, "softshrink", {}),
+                         (F.threshold, "threshold", {"threshold": 0.0, "value": 3.0}),
+                         (F.leaky_relu, "leaky_relu", {"negative_slope": 0.0})]:
+        t = torch.tensor(x, requires_grad=True)
+        (t_g,) = torch.autograd.grad(getattr(torch.nn.functional, name)(t, **kw), [t],
+                                     torch.tensor(g))
+        for create_graph in (False, True):
+            m = mg.tensor(x, requires_grad=True)
+            (m_g,) = mg.grad(fn(m, **kw), [m], mg.tensor(g), create_graph=create_graph)
+            np.testing.assert_array_equal(m_g.numpy(), t_g.numpy(), err_msg=f"{name} {g_value}")

@@ -1,5 +1,6 @@
 """Elementwise functions of one input with a local derivative: exp, log, sqrt, sin, cos, tanh,
-sigmoid, softplus, erf, relu, abs and clip.
+sigmoid, softplus, erf, relu, abs and clip, and the piecewise-linear Function that leaky_relu,
+hardtanh, hardshrink, softshrink and threshold are built on.
 
 Each Function's docstring gives the forward formula and its vector-Jacobian product, which is
 the incoming gradient times the derivative at the same point, so each backward is one product.
@@ -204,8 +205,62 @@ class ReLU(Function):
         (out,) = ctx.saved_tensors
         if not is_grad_enabled() and _relu_kernel_takes(grad_output.data, out.data):
             return Tensor._wrap(kernels_for(out.data).relu_backward(grad_output.data, out.data))
-        # compared, never differentiated: a raw mask whose derivative is zero
-        return elementwise.where(out.data > 0, grad_output, 0.0)
+        return PiecewiseSlope.apply(grad_output, out, mask=out.data > 0, slopes=(1, None))
+
+
+class PiecewiseLinear(Function):
+    """A function linear on each of two pieces of its input, its value computed by the caller:
+    out = ``value``;  dL/dx = ``PiecewiseSlope(g, x)``, g times the slope of x's piece.
+
+    ``mask`` (a raw bool array) says which piece each element is on, ``slopes = (on True,
+    on False)`` the slope there: None for a constant piece (its gradient is exactly 0, even for
+    an infinite or NaN g), 1, or a number g is multiplied by. leaky_relu, hardtanh, relu6,
+    hardshrink, softshrink and threshold are built on it (``functional.py``).
+
+    Why a Function and not ``where(mask, x, ...)``: the gradient is kept connected to x, as
+    PyTorch's backward nodes keep their input, so a second ``grad`` with respect to x gives the
+    zeros it is (a Hessian of a ReLU net, a gradient of a gradient penalty) instead of an error
+    that x was never reached.
+    """
+
+    @staticmethod
+    def forward(ctx, x, *, value, mask, slopes):
+        ctx.save_for_backward(x)
+        ctx.mask, ctx.slopes = mask, slopes
+        return value
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (x,) = ctx.saved_tensors
+        return PiecewiseSlope.apply(grad_output, x, mask=ctx.mask, slopes=ctx.slopes)
+
+
+class PiecewiseSlope(Function):
+    """out = g times the slope of x's piece (see ``PiecewiseLinear``): ``g * slopes[0]`` where
+    ``mask``, ``g * slopes[1]`` elsewhere, 0 on a piece whose slope is None.
+    Linear in g: dL/dg = PiecewiseSlope(gg, x); in x it is constant: dL/dx = 0."""
+
+    @staticmethod
+    def forward(ctx, g, x, *, mask, slopes):
+        ctx.mask, ctx.slopes = mask, slopes
+        ctx.save_for_backward(x)
+        with np.errstate(invalid="ignore"):  # inf * 0 is NaN, as in PyTorch's leaky_relu
+            on, off = [None if s is None else g if s == 1 else g * s for s in slopes]
+        if off is None and on is None:
+            return xp_of(g).zeros_like(g)
+        xp = xp_of(mask, g)
+        return xp.where(mask, 0 if on is None else on, 0 if off is None else off).astype(
+            g.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (x,) = ctx.saved_tensors
+        grad_g = grad_x = None
+        if ctx.needs_input_grad[0]:
+            grad_g = PiecewiseSlope.apply(grad_output, x, mask=ctx.mask, slopes=ctx.slopes)
+        if ctx.needs_input_grad[1]:
+            grad_x = Tensor._wrap(xp_of(x.data).zeros_like(x.data))
+        return (grad_g, grad_x)
 
 
 class Abs(Function):
