@@ -605,3 +605,37 @@ def test_inplace_is_taken_by_keyword_and_leaves_the_input(fn):
     plain = mg.tensor(x_data.copy(), requires_grad=True)
     fn(plain).sum().backward()
     np.testing.assert_array_equal(x.grad.numpy(), plain.grad.numpy())
+
+
+@pytest.mark.parametrize("fn, kw", [(F.relu, {}), (F.leaky_relu, {"negative_slope": 0.2}),
+                                    (F.hardtanh, {}), (F.relu6, {}), (F.hardshrink, {}),
+                                    (F.softshrink, {}),
+                                    (F.threshold, {"threshold": 0.25, "value": -3.0})])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_piecewise_linear_values_gradients_and_zero_second_derivative_on_each_device(
+        fn, kw, dtype, device):
+    """One node whose gradient stays connected to x (``ops/unary.PiecewiseLinear``): the same
+    values and gradients on either device as the rule computed here in NumPy, and a second
+    derivative of exact zeros, on the device and in x's dtype."""
+    x0 = np.array([-7.0, -2.0, -0.5, -0.25, 0.0, 0.25, 0.5, 1.0, 2.0, 7.0, np.nan], dtype=dtype)
+    g0 = np.linspace(-3.0, 3.0, x0.size).astype(dtype)
+    x = mg.tensor(x0, requires_grad=True, device=device)
+    y = fn(x, **kw)
+    (g,) = mg.grad(y, [x], mg.tensor(g0, device=device), create_graph=True)
+    assert y.device == g.device == device and y.dtype == g.dtype == dtype
+    name = fn.__name__
+    lam = 0.5
+    slope = {"relu": x0 > 0,
+             "leaky_relu": np.where(x0 > 0, 1.0, 0.2),
+             "hardtanh": ~((x0 <= -1) | (x0 >= 1)),
+             "relu6": ~((x0 <= 0) | (x0 >= 6)),
+             "hardshrink": ~((x0 >= -lam) & (x0 <= lam)),
+             "softshrink": ~((x0 >= -lam) & (x0 <= lam)),
+             "threshold": ~(x0 <= 0.25)}[name]
+    np.testing.assert_allclose(g.cpu().numpy(), (g0 * slope).astype(dtype), rtol=1e-6)
+    expected = np.asarray(y.cpu().numpy())
+    with mg.no_grad():
+        np.testing.assert_array_equal(expected, fn(mg.tensor(x0), **kw).numpy())
+    (gg,) = mg.grad(g.sum(), [x])
+    assert gg.device == device and gg.dtype == dtype
+    np.testing.assert_array_equal(gg.cpu().numpy(), np.zeros_like(x0))
