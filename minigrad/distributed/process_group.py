@@ -179,9 +179,16 @@ def _require(what):
     return _group
 
 
-def _array_of(what, tensor):
+def _array_of(what, tensor, written=False):
+    """The array of ``tensor``; ``written``: the collective writes its result into it in place,
+    so a read-only array (a NumPy view made read-only, ``np.broadcast_to``) is refused here
+    rather than deep inside the transport (mpi4py's BufferError)."""
     if not isinstance(tensor, Tensor):
         raise TypeError(f"{what}: expected a Tensor, got {type(tensor).__name__}")
+    if written and not getattr(tensor.data.flags, "writeable", True):
+        raise ValueError(f"{what}: the tensor of shape {tuple(tensor.shape)} is read-only (its "
+                         f"array's writeable flag is off), and {what} writes its result into it; "
+                         f"pass a writable copy (tensor.clone())")
     return tensor.data
 
 
@@ -206,7 +213,7 @@ def all_reduce(tensor, op=ReduceOp.SUM, group=None, async_op=False):
     """
     g = _require("all_reduce")
     _check_group("all_reduce", group)
-    array = _array_of("all_reduce", tensor)
+    array = _array_of("all_reduce", tensor, written=True)
     if op not in _ALL_OPS:
         raise ValueError(f"all_reduce: op must be one of ReduceOp.{_ALL_OPS}, got {op!r}")
     if op == ReduceOp.AVG and array.dtype.kind not in "fc":
@@ -220,7 +227,7 @@ def broadcast(tensor, src, group=None, async_op=False):
     _check_group("broadcast", group)
     if not isinstance(src, int) or not 0 <= src < g.world_size:
         raise ValueError(f"broadcast: src must be a rank in 0..{g.world_size - 1}, got {src!r}")
-    return _finish(g.broadcast(_array_of("broadcast", tensor), src), async_op)
+    return _finish(g.broadcast(_array_of("broadcast", tensor, written=True), src), async_op)
 
 
 def all_gather(tensor_list, tensor, group=None, async_op=False):
@@ -237,7 +244,7 @@ def all_gather(tensor_list, tensor, group=None, async_op=False):
     if not isinstance(tensor_list, (list, tuple)) or len(tensor_list) != g.world_size:
         raise ValueError(f"all_gather: tensor_list must be a list of {g.world_size} Tensors "
                          f"(the world size), got {_describe(tensor_list)}")
-    outs = [_array_of("all_gather", t) for t in tensor_list]
+    outs = [_array_of("all_gather", t, written=True) for t in tensor_list]
     for out in outs:
         if out.shape != array.shape or out.dtype != array.dtype:
             raise ValueError(f"all_gather: every output must have the input's shape "

@@ -41,3 +41,10 @@ def test_bad_arguments_are_clear_errors(run_ranks, tmp_path):
     assert "AVG needs a floating tensor" in errors[4]
     assert "op must be one of" in errors[5] and "'mean'" in errors[5]
     assert "only the default process group exists" in errors[6]
+    # a read-only tensor is refused before the transport sees it (mpi4py raised BufferError)
+    assert errors[7] == ("all_reduce: the tensor of shape (2,) is read-only (its array's "
+                         "writeable flag is off), and all_reduce writes its result into it; "
+                         "pass a writable copy (tensor.clone())")
+    assert errors[8].startswith("broadcast: the tensor of shape (3,) is read-only")
+    assert errors[9].startswith("all_gather: the tensor of shape (2,) is read-only")
+    assert len(errors) == 10

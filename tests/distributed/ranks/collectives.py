@@ -47,7 +47,10 @@ def main(out):
                  lambda: dist.all_gather([mg.zeros(3), mg.zeros(3)], mg.ones(2)),
                  lambda: dist.all_reduce(mg.ones(2, dtype=mg.int64), op=dist.ReduceOp.AVG),
                  lambda: dist.all_reduce(mg.ones(2), op="mean"),
-                 lambda: dist.all_reduce(mg.ones(2), group="world")):
+                 lambda: dist.all_reduce(mg.ones(2), group="world"),
+                 lambda: dist.all_reduce(_read_only(2)),
+                 lambda: dist.broadcast(_read_only(3), src=0),
+                 lambda: dist.all_gather([mg.zeros(2), _read_only(2)], mg.ones(2))):
         try:
             call()
             errors.append(None)
@@ -65,6 +68,12 @@ def main(out):
     seen_after = (dist.is_initialized(), dist.get_rank(), dist.get_world_size())
     if r == 0:
         print("after destroy", seen_after)
+
+
+def _read_only(n):
+    array = np.zeros(n)
+    array.flags.writeable = False
+    return mg.from_numpy(array)
 
 
 if __name__ == "__main__":
