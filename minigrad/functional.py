@@ -19,7 +19,7 @@ from .backend import xp_of
 from .tensor import Tensor, raw
 from .ops.elementwise import clip, erf, exp, sigmoid, softplus, tanh, where
 from .ops.elementwise import relu as _relu
-from .ops.unary import PiecewiseLinear
+from .ops.unary import PiecewiseLinear, select
 from .ops.index import getitem  # noqa: F401
 from .ops.scatter import gather, scatter_add, scatter_mean, scatter_max, scatter_min, segment_softmax  # noqa: F401,E501
 from .ops import softmax as _softmax
@@ -84,7 +84,7 @@ def leaky_relu(x, negative_slope=0.01, inplace=False):
     [-1.0, 3.0]
     """
     above = x.data > 0
-    return _piecewise(x, xp_of(x.data).where(above, x.data, x.data * negative_slope), above,
+    return _piecewise(x, select(above, x.data, x.data * negative_slope), above,
                       (1, negative_slope))
 
 
@@ -197,8 +197,8 @@ def hardtanh(x, min_val=-1.0, max_val=1.0, inplace=False):
         raise ValueError(f"hardtanh: min_val cannot be greater than max_val, got min_val="
                          f"{min_val}, max_val={max_val}")
     outside = (x.data <= min_val) | (x.data >= max_val)
-    return _piecewise(x, xp_of(x.data).where(outside, xp_of(x.data).clip(x.data, min_val, max_val),
-                                             x.data), outside, (None, 1))
+    return _piecewise(x, select(outside, xp_of(x.data).clip(x.data, min_val, max_val), x.data),
+                      outside, (None, 1))
 
 
 def relu6(x, inplace=False):
@@ -302,10 +302,9 @@ def softshrink(x, lambd=0.5):
     """
     if not lambd >= 0:
         raise ValueError(f"softshrink: lambd must be >= 0, got {lambd}")
-    xp = xp_of(x.data)
     between = (x.data >= -lambd) & (x.data <= lambd)
-    shrunk = xp.where(x.data < -lambd, x.data + lambd, x.data - lambd)
-    return _piecewise(x, xp.where(between, 0, shrunk).astype(x.dtype, copy=False), between,
+    shrunk = select(x.data < -lambd, x.data + lambd, x.data - lambd)
+    return _piecewise(x, select(between, 0, shrunk).astype(x.dtype, copy=False), between,
                       (None, 1))
 
 
@@ -317,8 +316,8 @@ def hardshrink(x, lambd=0.5):
     [-2.0, 0.0, 0.75]
     """
     between = (x.data >= -lambd) & (x.data <= lambd)
-    return _piecewise(x, xp_of(x.data).where(between, 0, x.data).astype(x.dtype, copy=False),
-                      between, (None, 1))
+    return _piecewise(x, select(between, 0, x.data).astype(x.dtype, copy=False), between,
+                      (None, 1))
 
 
 def threshold(x, threshold, value, inplace=False):
@@ -331,8 +330,8 @@ def threshold(x, threshold, value, inplace=False):
     [-7.0, -7.0, 2.0]
     """
     below = x.data <= threshold
-    return _piecewise(x, xp_of(x.data).where(below, value, x.data).astype(x.dtype, copy=False),
-                      below, (None, 1))
+    return _piecewise(x, select(below, value, x.data).astype(x.dtype, copy=False), below,
+                      (None, 1))
 
 
 def glu(x, dim=-1):

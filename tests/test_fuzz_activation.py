@@ -1,5 +1,6 @@
-"""Fuzzing ReLU, whose float32/float64 C-contiguous arrays go through the activation kernels:
-a correct result and gradient or a clear error, never a crash or a silent wrong answer.
+"""Fuzzing ReLU and ``where``, whose float32/float64 C-contiguous arrays go through the
+activation kernels (``relu``, ``relu_backward``, ``select``): a correct result and gradient or a
+clear error, never a crash or a silent wrong answer.
 
 Hypothesis draws shapes with zeros and ones (0-d included), float32/float64 (kernel), float16
 and integers (the array module's path), every layout (contiguous, transposed, strided: a view
@@ -9,7 +10,9 @@ NaNs, infinities and signed zeros. Each case runs in a worker process (``fuzz_wo
 Verdicts: ``ok`` when the output equals ``max(x, 0)`` (NaN kept) and, for float inputs, the
 gradient equals g where the output is positive and 0 elsewhere, also for a NaN or infinite g,
 on the plain backward (the kernel) and under ``create_graph`` (ops) alike. ReLU accepts every
-real dtype, so nothing may be rejected.
+real dtype, so nothing may be rejected. ``where(cond, x, y)`` is judged against ``np.where``
+with y of x's shape, broadcast against it, or a Python number, and its gradients against
+``g where cond`` and ``g elsewhere`` (summed over y's broadcast axes).
 
 Notation
 --------
@@ -33,6 +36,14 @@ def relu_cases(draw):
                                            "int64"])),
             "layout": draw(st.sampled_from(["contiguous", "transposed", "strided", "flipped"])),
             "special": draw(st.booleans())}
+
+
+@st.composite
+def where_cases(draw):
+    case = draw(relu_cases())
+    case["op"] = "where"
+    case["other"] = draw(st.sampled_from(["same", "same", "broadcast", "number"]))
+    return case
 
 
 def _leaf(mg, case, rng):
@@ -62,9 +73,44 @@ def _leaf(mg, case, rng):
     return leaf, leaf
 
 
+def run_where_case(case, mg, rng, calls):
+    """where(x > 0.5, x, y) for one case: values, dtype and both gradients."""
+    leaf, x = _leaf(mg, case, rng)
+    xs = x.numpy()
+    cond = xs > 0.5
+    if case["other"] == "number":
+        other, ys = -2.5, -2.5
+    else:
+        shape = xs.shape if case["other"] == "same" else xs.shape[:-1] + (1,) * min(1, xs.ndim)
+        ys = (rng.standard_normal(shape) * 3).astype(xs.dtype)
+        other = mg.tensor(ys, requires_grad=leaf.requires_grad)
+    calls.clear()
+    out = mg.where(cond, x, other)
+    expected = np.where(cond, xs, ys)
+    np.testing.assert_array_equal(out.numpy(), expected)
+    assert out.dtype == expected.dtype, (out.dtype, expected.dtype)
+    forward_kernels = sorted(set(calls) - {"select_takes"})  # a predicate, not a kernel
+    if not leaf.requires_grad:
+        return {"status": "ok", "kernels": forward_kernels}
+    g = rng.standard_normal(out.shape).astype(expected.dtype)
+    if case["special"] and g.size:
+        g.flat[::3] = np.nan
+    inputs = [x] + ([other] if isinstance(other, mg.Tensor) else [])
+    grads = mg.grad([out], inputs, grad_outputs=[mg.tensor(g)])
+    np.testing.assert_array_equal(grads[0].numpy(), np.where(cond, g, 0))
+    if len(grads) == 2:
+        wanted = np.where(cond, 0, g)
+        if wanted.shape != ys.shape:
+            wanted = wanted.sum(axis=-1, keepdims=True)
+        np.testing.assert_allclose(grads[1].numpy(), wanted, rtol=1e-6)
+    return {"status": "ok", "kernels": forward_kernels}
+
+
 def run_case(case, mg, F, R, calls):
     """The worker's verdict on one case: a dict with 'status' and, unless ok, 'error'."""
     rng = np.random.default_rng(case["seed"])
+    if case["op"] == "where":
+        return run_where_case(case, mg, rng, calls)
     leaf, x = _leaf(mg, case, rng)
     calls.clear()
     try:
@@ -86,7 +132,7 @@ def run_case(case, mg, F, R, calls):
                                create_graph=create_graph)
         np.testing.assert_array_equal(grad_view.numpy(), expected)
         assert grad_view.dtype == xs.dtype
-    return {"status": "ok", "kernels": sorted(set(calls))}
+    return {"status": "ok", "kernels": sorted(set(calls) - {"select_takes"})}
 
 
 worker = worker_fixture(__file__)
@@ -101,16 +147,36 @@ def test_fuzz_relu(worker, case):
 def test_the_kernels_run_for_contiguous_floats_and_not_for_views(worker):
     """The fuzz verdicts cover both paths: a contiguous float32 case calls both CPU kernels; a
     strided view takes the array module's forward, whose output (a new, contiguous array) the
-    backward kernel then takes; float16 stays with the array module."""
+    backward kernel then takes; the backward under create_graph is a select; float16 stays with
+    the array module."""
     for layout in ("contiguous", "strided"):
         for dtype in ("float32", "float16"):
             case = {"op": "relu", "seed": 3, "shape": [4, 6], "dtype": dtype, "layout": layout,
                     "special": True}
             result = worker.check(case)
             assert result["status"] == "ok"
-            expected = ([] if dtype == "float16" else ["relu", "relu_backward"]
-                        if layout == "contiguous" else ["relu_backward"])
+            # select: the backward under create_graph (PiecewiseSlope)
+            expected = ([] if dtype == "float16" else ["relu", "relu_backward", "select"]
+                        if layout == "contiguous" else ["relu_backward", "select"])
             assert result["kernels"] == expected, result
+
+
+@settings(max_examples=max(60, settings.default.max_examples))
+@given(case=where_cases())
+def test_fuzz_where(worker, case):
+    worker.check(case)
+
+
+def test_where_takes_the_select_kernel_for_contiguous_floats_of_one_shape(worker):
+    for layout, other, dtype, expected in [("contiguous", "same", "float32", ["select"]),
+                                           ("contiguous", "number", "float64", ["select"]),
+                                           ("transposed", "same", "float32", []),
+                                           ("contiguous", "broadcast", "float64", []),
+                                           ("contiguous", "same", "float16", [])]:
+        case = {"op": "where", "seed": 4, "shape": [3, 5], "dtype": dtype, "layout": layout,
+                "special": True, "other": other}
+        result = worker.check(case)
+        assert result == {"status": "ok", "kernels": expected}, (case, result)
 
 
 if __name__ == "__main__" and sys.argv[1:] == ["--worker"]:

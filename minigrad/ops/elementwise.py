@@ -21,7 +21,7 @@ g        ``grad_output``, dL/d(out)
 from ..autograd import Function
 from ..backend import xp_of
 from ..tensor import Tensor, raw
-from .unary import (clamp, Abs, Clip, Cos, Erf, Exp, Log, ReLU, Sigmoid, Sin, Softplus,  # noqa: F401
+from .unary import (clamp, select, Abs, Clip, Cos, Erf, Exp, Log, ReLU, Sigmoid, Sin, Softplus,  # noqa: F401,E501
                     Sqrt, Tanh, abs, clip, cos, erf, exp, log, relu, sigmoid, sin, softplus,
                     sqrt, tanh)
 
@@ -185,7 +185,7 @@ class Where(Function):
         # A copy even when cond is already bool: it may be the caller's array or a bool Tensor's,
         # and a change to it in place before backward must not move the gradient.
         ctx.cond = cond.astype(bool)
-        return xp_of(cond, x, y).where(ctx.cond, x, y)
+        return select(ctx.cond, x, y)
 
     @staticmethod
     def backward(ctx, grad_output):

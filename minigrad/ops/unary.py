@@ -27,6 +27,16 @@ from ..tensor import Tensor
 from . import elementwise  # where(), at call time: elementwise imports this module
 
 
+def select(cond, a, b):
+    """``a`` where the raw bool array ``cond`` else ``b``, on raw arrays or numbers: the array
+    module's where, through the kernels (on the CPU a vectorised select instead of NumPy's
+    branching loop; ``kernels/cpu/activation.py``)."""
+    kernels = kernels_for(next((v for v in (a, b) if hasattr(v, "shape")), cond))
+    if kernels.select_takes(cond, a, b):
+        return kernels.select(cond, a, b)
+    return xp_of(cond, a, b).where(cond, a, b)
+
+
 class Exp(Function):
     """out = exp(x);  dL/dx = g * out."""
     backward_on_arrays = True
@@ -127,7 +137,7 @@ class Sigmoid(Function):
         xp = xp_of(x)
         # exp(-|x|) never overflows: for x >= 0 it is 1/(1+e), for x < 0 it is e/(1+e).
         e = xp.exp(-xp.abs(x))
-        out = xp.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+        out = select(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
         ctx.save_for_backward(out)
         return out
 
@@ -248,8 +258,7 @@ class PiecewiseSlope(Function):
             on, off = [None if s is None else g if s == 1 else g * s for s in slopes]
         if off is None and on is None:
             return xp_of(g).zeros_like(g)
-        xp = xp_of(mask, g)
-        return xp.where(mask, 0 if on is None else on, 0 if off is None else off).astype(
+        return select(mask, 0 if on is None else on, 0 if off is None else off).astype(
             g.dtype, copy=False)
 
     @staticmethod

@@ -82,3 +82,80 @@ def test_gpu_twins_match_the_definitions(dtype):
     grad = to_numpy(gpu.relu_backward(to_device(g), to_device(out)))
     np.testing.assert_array_equal(grad, ref_relu_backward(g, out))
     assert to_numpy(gpu.relu(to_device(np.zeros((0, 3), dtype)))).shape == (0, 3)
+
+
+# select: np.where without its branch
+
+
+def _same(out, expected):
+    """The same values, dtype and shape (NaN equal to NaN, -0.0 told apart from 0.0)."""
+    assert out.dtype == expected.dtype and out.shape == expected.shape
+    np.testing.assert_array_equal(out, expected)
+    np.testing.assert_array_equal(np.signbit(out), np.signbit(expected))
+
+
+@given(data=st.data(), dtype=st.sampled_from([np.float32, np.float64]),
+       shape=hnp.array_shapes(min_dims=0, max_dims=4, min_side=0, max_side=6),
+       form=st.sampled_from(["arrays", "number else", "number then"]))
+def test_select_is_np_where_on_its_fast_path(data, dtype, shape, form):
+    cond = data.draw(hnp.arrays(np.bool_, shape))
+    a, b = data.draw(arrays(dtype, shape)), data.draw(arrays(dtype, shape))
+    number = data.draw(st.sampled_from([0, 1, -7, 0.5, -0.0, float("inf"), float("nan"), 1e300]))
+    a, b = {"arrays": (a, b), "number else": (a, number), "number then": (number, b)}[form]
+    assert cpu._select_dtype(cond, a, b) == np.dtype(dtype)  # the kernel runs
+    with np.errstate(over="ignore"):
+        _same(cpu.select(cond, a, b), np.where(cond, a, b))
+
+
+@pytest.mark.parametrize("make", [
+    lambda c, x: (c, x, x.astype(np.float32)),            # mixed dtypes: float64 result
+    lambda c, x: (c, x, x[:, :1]),                        # broadcasting
+    lambda c, x: (c[:, :1], x, x),                        # broadcast mask
+    lambda c, x: (c, x.T.copy().T, x),                    # a Fortran-ordered operand
+    lambda c, x: (c, x, np.float32(2.0)),                 # a NumPy scalar (not weak: float64)
+    lambda c, x: (c, 1.0, 2.0),                           # no array at all
+    lambda c, x: (c.astype(np.int8), x, x),               # a non-bool mask
+    lambda c, x: (c, x.astype(np.int64), x.astype(np.int64)),  # integers
+    lambda c, x: (c, x.astype(np.float16), 0.0),          # float16
+    lambda c, x: (c, x, True),                            # a bool is not a weak float
+])
+def test_select_refuses_every_other_case_before_its_loop_runs(make):
+    """The ops hand these to np.where (``select_takes`` says no); select itself refuses them
+    with an error naming what it expected and what it got."""
+    rng = np.random.default_rng(1)
+    cond, x = rng.random((3, 4)) < 0.5, rng.standard_normal((3, 4))
+    operands = make(cond, x)
+    assert not cpu.select_takes(*operands)
+    with pytest.raises(ValueError, match=r"select: expected a C-contiguous bool cond and two "
+                                         r"float32 or float64 operands .*, got .*np.where takes"):
+        cpu.select(*operands)
+
+
+def test_the_ops_where_gives_np_where_on_both_paths():
+    import minigrad as mg
+    rng = np.random.default_rng(5)
+    cond, x = rng.random((3, 4)) < 0.5, rng.standard_normal((3, 4)).astype(np.float32)
+    for a, b in [(x, -x), (x, 0.5), (x, x[:, :1]), (x.astype(np.float16), 0.0), (x.T, x.T)]:
+        c = cond if a.shape == cond.shape else cond.T
+        _same(mg.where(c, mg.tensor(a), b if isinstance(b, float) else mg.tensor(b)).numpy(),
+              np.where(c, a, b))
+
+
+def test_select_on_a_large_array_runs_on_the_threads_and_matches():
+    rng = np.random.default_rng(2)
+    n = cpu.PARALLEL_ABOVE + 777
+    cond, a, b = rng.random(n) < 0.5, rng.standard_normal(n), rng.standard_normal(n)
+    a[::11] = np.nan
+    _same(cpu.select(cond, a, b), np.where(cond, a, b))
+    _same(cpu.select(cond, 0, b), np.where(cond, 0, b))
+    _same(cpu.select(cond, a, -2.5), np.where(cond, a, -2.5))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gpu_select_matches_np_where(dtype):
+    gpu, to_device = gpu_activation_module()
+    rng = np.random.default_rng(3)
+    cond, a = rng.random((3, 4)) < 0.5, rng.standard_normal((3, 4)).astype(dtype)
+    _same(to_numpy(gpu.select(to_device(cond), to_device(a), 0)), np.where(cond, a, 0))
+    _same(to_numpy(gpu.select(to_device(cond), to_device(a), to_device(-a))),
+          np.where(cond, a, -a))

@@ -17,6 +17,6 @@ from .scatter import gather, scatter_add, scatter_mean, scatter_max, scatter_min
 from .softmax import softmax, log_softmax, cross_entropy, cross_entropy_backward  # noqa: F401
 from .norm import batch_norm_forward, batch_norm_backward, layer_norm_forward, layer_norm_backward  # noqa: F401,E501
 from .optim import sgd_update_, adam_update_  # noqa: F401
-from .activation import relu, relu_backward  # noqa: F401
+from .activation import relu, relu_backward, select, select_takes  # noqa: F401
 from .winograd import (winograd_tiles, winograd_weight, winograd_input, winograd_output,  # noqa: F401
                        WINOGRAD_CHUNK_BYTES)
