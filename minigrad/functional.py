@@ -19,7 +19,7 @@ from .backend import xp_of
 from .tensor import Tensor, raw
 from .ops.elementwise import clip, erf, exp, sigmoid, softplus, tanh, where
 from .ops.elementwise import relu as _relu
-from .ops.unary import PiecewiseLinear, select
+from .ops.unary import ELU, PiecewiseLinear, select
 from .ops.index import getitem  # noqa: F401
 from .ops.scatter import gather, scatter_add, scatter_mean, scatter_max, scatter_min, segment_softmax  # noqa: F401,E501
 from .ops import softmax as _softmax
@@ -95,7 +95,7 @@ def elu(x, alpha=1.0, inplace=False):
     >>> F.elu(mg.tensor([-1e4, 2.0]), alpha=2.0).tolist()
     [-2.0, 2.0]
     """
-    return where(x.data > 0, x, (exp(clip(x, high=0.0)) - 1) * alpha)
+    return ELU.apply(x, alpha=alpha, scale=1, input_scale=1)
 
 
 _SELU_ALPHA = 1.6732632423543772
@@ -109,7 +109,7 @@ def selu(x, inplace=False):
     >>> round(F.selu(mg.tensor([1.0])).item(), 4)
     1.0507
     """
-    return elu(x, _SELU_ALPHA) * _SELU_SCALE
+    return ELU.apply(x, alpha=_SELU_ALPHA, scale=_SELU_SCALE, input_scale=1)
 
 
 # Beyond |x| = 1e4 the tanh form is saturated in every float type (its sigmoid is exactly 0 or
@@ -250,8 +250,8 @@ def celu(x, alpha=1.0, inplace=False):
     """max(0, x) + min(0, α(exp(x/α) − 1)) (Barron, 2017): x for x > 0, else α(exp(x/α) − 1).
 
     exp only sees x <= 0 (clipped), so it cannot overflow for α > 0. α = 0 is refused (it
-    divides x), as PyTorch refuses it. At x = 0 both pieces have value 0 and slope 1; the x
-    piece is taken there, which gives PyTorch's second derivative (0) and keeps a NaN NaN.
+    divides x), as PyTorch refuses it. At x = 0 both pieces have value 0 and slope 1, and the
+    second derivative is 0 there, as in PyTorch (elu with input scale 1/α: ``ops/unary.ELU``).
 
     >>> import minigrad as mg, minigrad.functional as F
     >>> F.celu(mg.tensor([-1e4, 2.0]), alpha=2.0).tolist()
@@ -259,7 +259,7 @@ def celu(x, alpha=1.0, inplace=False):
     """
     if alpha == 0:
         raise ValueError("celu: alpha cannot be 0 (x is divided by it)")
-    return where(x.data < 0, (exp(clip(x, high=0.0) * (1.0 / alpha)) - 1) * alpha, x)
+    return ELU.apply(x, alpha=alpha, scale=1, input_scale=1.0 / alpha)
 
 
 def softsign(x):

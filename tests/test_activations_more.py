@@ -639,3 +639,22 @@ def test_piecewise_linear_values_gradients_and_zero_second_derivative_on_each_de
     (gg,) = mg.grad(g.sum(), [x])
     assert gg.device.type == device and gg.dtype == dtype
     np.testing.assert_array_equal(gg.cpu().numpy(), np.zeros_like(x0))
+
+
+@pytest.mark.parametrize("fn, kw", [(F.elu, {}), (F.elu, {"alpha": 2.0}), (F.selu, {}),
+                                    (F.celu, {"alpha": 0.5})])
+def test_elu_family_gives_the_same_on_each_device_to_the_second_derivative(fn, kw, device):
+    """``ops/unary.ELU``: values, gradient and second derivative on the device equal the CPU's
+    (float64, at 0, ±0, NaN and both sides), and the second derivative is 0 at x = 0."""
+    x0 = np.array([-30.0, -2.0, -0.5, -0.0, 0.0, 0.5, 3.0, np.nan])
+
+    def three(where):
+        x = mg.tensor(x0, requires_grad=True, device=where)
+        y = fn(x, **kw)
+        (g,) = mg.grad(y.sum(), [x], create_graph=True)
+        (gg,) = mg.grad(g.sum(), [x])
+        assert y.device.type == g.device.type == gg.device.type == where
+        return [t.cpu().numpy() for t in (y, g, gg)]
+    for mine, cpu_result in zip(three(device), three("cpu")):
+        np.testing.assert_allclose(mine, cpu_result, rtol=1e-13)
+    assert three(device)[2][3] == three(device)[2][4] == 0.0

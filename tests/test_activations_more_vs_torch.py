@@ -35,6 +35,9 @@ ELEMENTWISE = [
     ("hardshrink_negative", F.hardshrink, "hardshrink", {"lambd": -1.0}),
     ("threshold", F.threshold, "threshold", {"threshold": 0.5, "value": -7.0}),
     ("logsigmoid", F.logsigmoid, "logsigmoid", {}),
+    ("elu", F.elu, "elu", {}),
+    ("elu_alpha", F.elu, "elu", {"alpha": 2.0}),
+    ("selu", F.selu, "selu", {}),
 ]
 IDS = [e[0] for e in ELEMENTWISE]
 
@@ -320,3 +323,23 @@ def test_a_constant_piece_passes_no_infinite_or_nan_gradient_under_create_graph(
             m = mg.tensor(x, requires_grad=True)
             (m_g,) = mg.grad(fn(m, **kw), [m], mg.tensor(g), create_graph=create_graph)
             np.testing.assert_array_equal(m_g.numpy(), t_g.numpy(), err_msg=f"{name} {g_value}")
+
+
+@pytest.mark.parametrize("fn, name, kw", [(F.elu, "elu", {}), (F.elu, "elu", {"alpha": 0.5}),
+                                          (F.selu, "selu", {}), (F.celu, "celu", {"alpha": 2.0})])
+def test_elu_family_at_zero_and_nan_matches_pytorch_to_the_second_derivative(fn, name, kw):
+    """At exactly 0 the slope takes the exp piece (α·s) but the curvature does not (0), and a
+    NaN input's slope is the linear piece's: PyTorch's masks x <= 0 and x < 0, which a where
+    over exp cannot give (its second derivative at 0 was α·s²)."""
+    torch = _torch()
+    x = np.array([-0.0, 0.0, np.nan, -1.0, 1.0])
+    m = mg.tensor(x, requires_grad=True)
+    t = torch.tensor(x, requires_grad=True)
+    (g,) = mg.grad(fn(m, **kw).sum(), [m], create_graph=True)
+    (t_g,) = torch.autograd.grad(getattr(torch.nn.functional, name)(t, **kw).sum(), [t],
+                                 create_graph=True)
+    np.testing.assert_array_equal(g.numpy(), t_g.detach().numpy())
+    (gg,) = mg.grad(g.sum(), [m])
+    (t_gg,) = torch.autograd.grad(t_g.sum(), [t])
+    np.testing.assert_allclose(gg.numpy(), t_gg.numpy(), rtol=1e-15)
+    assert gg.numpy()[0] == gg.numpy()[1] == 0.0

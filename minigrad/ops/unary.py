@@ -272,6 +272,61 @@ class PiecewiseSlope(Function):
         return (grad_g, grad_x)
 
 
+class ELU(Function):
+    """elu, selu and celu: out = scale·x for x > 0, else scale·α·(exp(s·x) − 1), with
+    s = ``input_scale`` (1, or 1/α for celu);  dL/dx = ``ELUSlope(g, x)``.
+
+    PyTorch's masks, which a composition of where and exp cannot give at x = 0 exactly: the
+    slope takes the exp piece where x <= 0 (α·s at 0; a NaN x takes the x piece, slope scale),
+    but the curvature (the slope's own derivative) only where x < 0, so the second derivative
+    at 0 is 0 (the exp piece's would be α·s²). exp only sees min(x, 0), so it cannot overflow
+    for s > 0.
+    """
+
+    @staticmethod
+    def forward(ctx, x, *, alpha, scale, input_scale):
+        ctx.save_for_backward(x)
+        ctx.constants = (alpha, scale, input_scale)
+        xp = xp_of(x)
+        negative = (xp.exp(xp.minimum(x, 0) * input_scale) - 1) * alpha
+        out = select(x <= 0, negative.astype(x.dtype, copy=False), x)
+        return out * scale if scale != 1 else out
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (x,) = ctx.saved_tensors
+        return ELUSlope.apply(grad_output, x, constants=ctx.constants)
+
+
+class ELUSlope(Function):
+    """out = g · slope(x), ELU's gradient: scale where x > 0 (or NaN), scale·α·s·exp(s·x) where
+    x <= 0.  Linear in g: dL/dg = ELUSlope(gg, x);  dL/dx = gg · g · curvature(x), with
+    curvature scale·α·s²·exp(s·x) where x < 0 and 0 elsewhere (written in ops)."""
+
+    @staticmethod
+    def forward(ctx, g, x, *, constants):
+        ctx.save_for_backward(g, x)
+        ctx.constants = constants
+        alpha, scale, input_scale = constants
+        xp = xp_of(x)
+        steep = xp.exp(xp.minimum(x, 0) * input_scale) * (scale * alpha * input_scale)
+        return g * select(x <= 0, steep.astype(x.dtype, copy=False), float(scale))
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        g, x = ctx.saved_tensors
+        alpha, scale, input_scale = ctx.constants
+        grad_g = grad_x = None
+        if ctx.needs_input_grad[0]:
+            grad_g = ELUSlope.apply(grad_output, x, constants=ctx.constants)
+        if ctx.needs_input_grad[1]:
+            curvature = elementwise.where(
+                x.data < 0, (x.clip(None, 0.0) * input_scale).exp() * (
+                    scale * alpha * input_scale * input_scale), 0.0)
+            grad_x = grad_output * g * curvature
+        return (grad_g, grad_x)
+
+
 class Abs(Function):
     """out = |x|;  dL/dx = g * sign(x), with sign(0) = 0."""
     backward_on_arrays = True
