@@ -19,7 +19,7 @@ from .backend import xp_of
 from .tensor import Tensor, raw
 from .ops.elementwise import clip, erf, exp, sigmoid, softplus, tanh, where
 from .ops.elementwise import relu as _relu
-from .ops.unary import ELU, PiecewiseLinear, select
+from .ops.unary import ELU, Hardswish, PiecewiseLinear, select
 from .ops.index import getitem  # noqa: F401
 from .ops.scatter import gather, scatter_add, scatter_mean, scatter_max, scatter_min, segment_softmax  # noqa: F401,E501
 from .ops import softmax as _softmax
@@ -226,14 +226,15 @@ def hardsigmoid(x, inplace=False):
 def hardswish(x, inplace=False):
     """x · relu6(x + 3) / 6 (MobileNetV3): 0 for x <= −3, x for x >= 3, x(x + 3)/6 between.
 
-    Each piece is picked by a ``where``, so the gradient at the joins is PyTorch's: 0 at −3
-    (the left piece) and 1 at 3 (the right piece). A NaN stays NaN.
+    One node (``ops/unary.Hardswish``) with PyTorch's gradient: 0 at −3 (the left piece) and
+    1 at 3 (the right piece), 0 at −inf and 1 at +inf and at a NaN (no 0·inf from the pieces
+    not taken); the second derivative is 1/3 strictly between −3 and 3. A NaN stays NaN.
 
     >>> import minigrad as mg, minigrad.functional as F
     >>> F.hardswish(mg.tensor([-4.0, 0.0, 1.5, 4.0])).tolist()
     [0.0, 0.0, 1.125, 4.0]
     """
-    return where(x.data <= -3, 0.0, where(x.data < 3, x * (x + 3) / 6, x))
+    return Hardswish.apply(x)
 
 
 def mish(x, inplace=False):

@@ -642,10 +642,11 @@ def test_piecewise_linear_values_gradients_and_zero_second_derivative_on_each_de
 
 
 @pytest.mark.parametrize("fn, kw", [(F.elu, {}), (F.elu, {"alpha": 2.0}), (F.selu, {}),
-                                    (F.celu, {"alpha": 0.5})])
+                                    (F.celu, {"alpha": 0.5}), (F.hardswish, {})])
 def test_elu_family_gives_the_same_on_each_device_to_the_second_derivative(fn, kw, device):
-    """``ops/unary.ELU``: values, gradient and second derivative on the device equal the CPU's
-    (float64, at 0, ±0, NaN and both sides), and the second derivative is 0 at x = 0."""
+    """``ops/unary.ELU`` and ``Hardswish``: values, gradient and second derivative on the device
+    equal the CPU's (float64, at 0, ±0, NaN and both sides); the second derivative at x = 0 is 0
+    for the elu family and 1/3 for hardswish."""
     x0 = np.array([-30.0, -2.0, -0.5, -0.0, 0.0, 0.5, 3.0, np.nan])
 
     def three(where):
@@ -657,4 +658,4 @@ def test_elu_family_gives_the_same_on_each_device_to_the_second_derivative(fn, k
         return [t.cpu().numpy() for t in (y, g, gg)]
     for mine, cpu_result in zip(three(device), three("cpu")):
         np.testing.assert_allclose(mine, cpu_result, rtol=1e-13)
-    assert three(device)[2][3] == three(device)[2][4] == 0.0
+    assert three(device)[2][3] == three(device)[2][4] == (1 / 3 if fn is F.hardswish else 0.0)

@@ -343,3 +343,24 @@ def test_elu_family_at_zero_and_nan_matches_pytorch_to_the_second_derivative(fn,
     (t_gg,) = torch.autograd.grad(t_g.sum(), [t])
     np.testing.assert_allclose(gg.numpy(), t_gg.numpy(), rtol=1e-15)
     assert gg.numpy()[0] == gg.numpy()[1] == 0.0
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_hardswish_gradient_at_infinities_and_nan_matches_pytorch(dtype):
+    """One node: the pieces not taken never meet the gradient (as a where of three pieces,
+    x·(x + 3)'s product rule sent 0·inf = NaN back from ±inf). Values agree except at −inf,
+    where PyTorch's x·relu6(x + 3)/6 is −inf·0 = NaN and the left piece's 0 is kept here."""
+    torch = _torch()
+    x = np.array([-np.inf, -1e30, -3.0, -1.0, 3.0, 1e30, np.inf, np.nan], dtype=dtype)
+    m, t = mg.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    with np.errstate(over="ignore", invalid="ignore"):
+        y = F.hardswish(m)
+        (g,) = mg.grad(y.sum(), [m], create_graph=True)
+        (gg,) = mg.grad(g.sum(), [m])
+    t_y = torch.nn.functional.hardswish(t)
+    (t_g,) = torch.autograd.grad(t_y.sum(), [t], create_graph=True)
+    (t_gg,) = torch.autograd.grad(t_g.sum(), [t])
+    np.testing.assert_array_equal(g.numpy(), t_g.detach().numpy())  # [0, 0, 0, 1/6, 1, 1, 1, 1]
+    np.testing.assert_allclose(gg.numpy(), t_gg.numpy(), rtol=1e-7)
+    assert y.numpy()[0] == 0.0 and np.isnan(t_y.detach().numpy()[0])
+    np.testing.assert_allclose(y.numpy()[1:], t_y.detach().numpy()[1:], rtol=1e-6)

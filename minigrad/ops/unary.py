@@ -327,6 +327,49 @@ class ELUSlope(Function):
         return (grad_g, grad_x)
 
 
+class Hardswish(Function):
+    """out = 0 for x <= −3, x·(x + 3)/6 for −3 < x < 3, x for x >= 3 (a NaN stays NaN);
+    dL/dx = ``HardswishSlope(g, x)``.
+
+    One node, so that the piece not taken never meets the gradient: as a where of the three
+    pieces, the product rule of x·(x + 3) sent 0·inf = NaN back from an infinite x.
+    """
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        middle = select(x < 3, (x * (x + 3) / 6).astype(x.dtype, copy=False), x)
+        return select(x <= -3, 0, middle).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (x,) = ctx.saved_tensors
+        return HardswishSlope.apply(grad_output, x)
+
+
+class HardswishSlope(Function):
+    """out = g · slope(x), PyTorch's hardswish gradient: 0 for x <= −3, x/3 + 1/2 for
+    −3 < x < 3, 1 for x >= 3 and for a NaN.  Linear in g: dL/dg = HardswishSlope(gg, x);
+    dL/dx = gg · g / 3 strictly between −3 and 3, 0 elsewhere (PyTorch's second derivative)."""
+
+    @staticmethod
+    def forward(ctx, g, x):
+        ctx.save_for_backward(g, x)
+        inside = select(x < 3, (x / 3 + 0.5).astype(x.dtype, copy=False), 1.0)
+        return g * select(x <= -3, 0.0, inside.astype(x.dtype, copy=False))
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        g, x = ctx.saved_tensors
+        grad_g = grad_x = None
+        if ctx.needs_input_grad[0]:
+            grad_g = HardswishSlope.apply(grad_output, x)
+        if ctx.needs_input_grad[1]:
+            curvature = ((x.data > -3) & (x.data < 3)).astype(x.dtype) / 3
+            grad_x = grad_output * g * curvature
+        return (grad_g, grad_x)
+
+
 class Abs(Function):
     """out = |x|;  dL/dx = g * sign(x), with sign(0) = 0."""
     backward_on_arrays = True
