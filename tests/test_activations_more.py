@@ -659,3 +659,46 @@ def test_elu_family_gives_the_same_on_each_device_to_the_second_derivative(fn, k
     for mine, cpu_result in zip(three(device), three("cpu")):
         np.testing.assert_allclose(mine, cpu_result, rtol=1e-13)
     assert three(device)[2][3] == three(device)[2][4] == (1 / 3 if fn is F.hardswish else 0.0)
+
+
+def test_piecewise_gradient_stays_connected_to_x_at_third_order():
+    """The gradient of the gradient with respect to g (here through a weight p) is itself kept
+    connected to x, so a third derivative with respect to x is zeros, not an error that x is
+    not reached (PyTorch's threshold_backward is differentiable in its input at every order)."""
+    for fn in (F.relu, F.leaky_relu, F.hardtanh, F.softshrink):
+        x = mg.tensor(np.array([-1.5, -0.25, 0.75, 2.0]), requires_grad=True)
+        p = mg.tensor(np.array([0.5, -1.0, 2.0, 3.0]), requires_grad=True)
+        (gx,) = mg.grad((fn(x) * p).sum(), [x], create_graph=True)
+        (gxp,) = mg.grad(gx.sum(), [p], create_graph=True)
+        assert gxp.requires_grad
+        (third,) = mg.grad(gxp.sum(), [x])
+        np.testing.assert_array_equal(third.numpy(), np.zeros(4))
+
+
+def test_leaky_relu_with_slope_0_passes_nan_for_an_infinite_gradient_without_a_warning():
+    """inf * 0 is NaN on the negative piece, as PyTorch's leaky_relu gives, and silently."""
+    x = mg.tensor(np.array([-1.0, 1.0]), requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        (g,) = mg.grad(F.leaky_relu(x, negative_slope=0.0), [x],
+                       mg.tensor(np.array([np.inf, np.inf])))
+    np.testing.assert_array_equal(g.numpy(), [np.nan, np.inf])
+
+
+@pytest.mark.parametrize("fn, kw", [(F.elu, {}), (F.selu, {}), (F.celu, {"alpha": 2.0})])
+def test_elu_family_at_negative_zero_is_positive_zero_and_finite_to_the_third_order(fn, kw):
+    """elu(−0) takes the exp piece, α·(exp(−0) − 1) = +0, as PyTorch's does; and the curvature
+    only sees min(x, 0), so a third derivative at a large positive x is finite (0), not the
+    0·inf of an exp of the piece not taken."""
+    y = fn(mg.tensor(np.array([-0.0, 0.0])), **kw).numpy()
+    assert not np.signbit(y).any()
+    x = mg.tensor(np.array([-2.0, -0.5, 0.5, 1000.0]), requires_grad=True)
+    (g,) = mg.grad(fn(x, **kw).sum(), [x], create_graph=True)
+    (gg,) = mg.grad(g.sum(), [x], create_graph=True)
+    (ggg,) = mg.grad(gg.sum(), [x])
+    assert np.isfinite(ggg.numpy()).all()
+    np.testing.assert_array_equal(ggg.numpy()[2:], [0.0, 0.0])
+    alpha, scale, s = {"elu": (1.0, 1.0, 1.0), "selu": (1.6732632423543772, 1.0507009873554805,
+                                                       1.0), "celu": (2.0, 1.0, 0.5)}[fn.__name__]
+    np.testing.assert_allclose(ggg.numpy()[:2], scale * alpha * s**3 * np.exp(s * x.numpy()[:2]),
+                               rtol=1e-12)

@@ -159,3 +159,20 @@ def test_gpu_select_matches_np_where(dtype):
     _same(to_numpy(gpu.select(to_device(cond), to_device(a), 0)), np.where(cond, a, 0))
     _same(to_numpy(gpu.select(to_device(cond), to_device(a), to_device(-a))),
           np.where(cond, a, -a))
+
+
+def test_the_ops_where_and_the_activations_take_the_select_kernel(monkeypatch):
+    """On contiguous floats the ops call the kernel (not np.where): one call per where."""
+    import minigrad as mg
+    import minigrad.functional as F
+    import minigrad.kernels.cpu as kernels
+    seen = []
+    real = kernels.select
+    monkeypatch.setattr(kernels, "select", lambda *a: seen.append(1) or real(*a))
+    x = mg.tensor(np.linspace(-2, 2, 12).reshape(3, 4), requires_grad=True)
+    g = mg.tensor(np.ones((3, 4)))  # contiguous (a sum's gradient is a broadcast view)
+    mg.where(x.data > 0, x, -x).backward(g)
+    assert len(seen) == 3  # the forward and the two gradients
+    seen.clear()
+    F.leaky_relu(x).backward(g)
+    assert len(seen) == 2  # the value and the gradient
