@@ -19,7 +19,7 @@ from .backend import xp_of
 from .tensor import Tensor, raw
 from .ops.elementwise import clip, erf, exp, sigmoid, softplus, tanh, where
 from .ops.elementwise import relu as _relu
-from .ops.unary import ELU, Hardswish, PiecewiseLinear, select
+from .ops.unary import Activation, ELURule, HardswishRule, PiecewiseLinearRule, select
 from .ops.index import getitem  # noqa: F401
 from .ops.scatter import gather, scatter_add, scatter_mean, scatter_max, scatter_min, segment_softmax  # noqa: F401,E501
 from .ops import softmax as _softmax
@@ -58,8 +58,8 @@ from .losses_more import (soft_margin_loss, multilabel_soft_margin_loss,  # noqa
 def _piecewise(x, value, mask, slopes):
     """A piecewise-linear activation as one node: ``value`` (computed on raw arrays) forward;
     backward, g times ``slopes[0]`` where ``mask`` and ``slopes[1]`` elsewhere (None: exactly 0),
-    kept connected to x so that a second derivative reaches it (``ops/unary.PiecewiseLinear``)."""
-    return PiecewiseLinear.apply(x, value=value, mask=mask, slopes=slopes)
+    kept connected to x so that a second derivative reaches it (``ops/unary.Activation``)."""
+    return Activation.apply(x, rule=PiecewiseLinearRule(mask, slopes), value=value)
 
 
 def relu(x, inplace=False):
@@ -95,7 +95,7 @@ def elu(x, alpha=1.0, inplace=False):
     >>> F.elu(mg.tensor([-1e4, 2.0]), alpha=2.0).tolist()
     [-2.0, 2.0]
     """
-    return ELU.apply(x, alpha=alpha, scale=1, input_scale=1)
+    return Activation.apply(x, rule=ELURule(alpha, 1, 1))
 
 
 _SELU_ALPHA = 1.6732632423543772
@@ -109,7 +109,7 @@ def selu(x, inplace=False):
     >>> round(F.selu(mg.tensor([1.0])).item(), 4)
     1.0507
     """
-    return ELU.apply(x, alpha=_SELU_ALPHA, scale=_SELU_SCALE, input_scale=1)
+    return Activation.apply(x, rule=ELURule(_SELU_ALPHA, _SELU_SCALE, 1))
 
 
 # Beyond |x| = 1e4 the tanh form is saturated in every float type (its sigmoid is exactly 0 or
@@ -226,7 +226,7 @@ def hardsigmoid(x, inplace=False):
 def hardswish(x, inplace=False):
     """x · relu6(x + 3) / 6 (MobileNetV3): 0 for x <= −3, x for x >= 3, x(x + 3)/6 between.
 
-    One node (``ops/unary.Hardswish``) with PyTorch's gradient: 0 at −3 (the left piece) and
+    One node (``ops/unary.HardswishRule``) with PyTorch's gradient: 0 at −3 (the left piece) and
     1 at 3 (the right piece), 0 at −inf and 1 at +inf and at a NaN (no 0·inf from the pieces
     not taken); the second derivative is 1/3 strictly between −3 and 3. A NaN stays NaN.
 
@@ -234,7 +234,7 @@ def hardswish(x, inplace=False):
     >>> F.hardswish(mg.tensor([-4.0, 0.0, 1.5, 4.0])).tolist()
     [0.0, 0.0, 1.125, 4.0]
     """
-    return Hardswish.apply(x)
+    return Activation.apply(x, rule=HardswishRule())
 
 
 def mish(x, inplace=False):
@@ -252,7 +252,7 @@ def celu(x, alpha=1.0, inplace=False):
 
     exp only sees x <= 0 (clipped), so it cannot overflow for α > 0. α = 0 is refused (it
     divides x), as PyTorch refuses it. At x = 0 both pieces have value 0 and slope 1, and the
-    second derivative is 0 there, as in PyTorch (elu with input scale 1/α: ``ops/unary.ELU``).
+    second derivative is 0 there, as in PyTorch (elu with input scale 1/α: ``ops/unary.ELURule``).
 
     >>> import minigrad as mg, minigrad.functional as F
     >>> F.celu(mg.tensor([-1e4, 2.0]), alpha=2.0).tolist()
@@ -260,7 +260,7 @@ def celu(x, alpha=1.0, inplace=False):
     """
     if alpha == 0:
         raise ValueError("celu: alpha cannot be 0 (x is divided by it)")
-    return ELU.apply(x, alpha=alpha, scale=1, input_scale=1.0 / alpha)
+    return Activation.apply(x, rule=ELURule(alpha, 1, 1.0 / alpha))
 
 
 def softsign(x):

@@ -614,7 +614,7 @@ def test_inplace_is_taken_by_keyword_and_leaves_the_input(fn):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_piecewise_linear_values_gradients_and_zero_second_derivative_on_each_device(
         fn, kw, dtype, device):
-    """One node whose gradient stays connected to x (``ops/unary.PiecewiseLinear``): the same
+    """One node whose gradient stays connected to x (``ops/unary.Activation``): the same
     values and gradients on either device as the rule computed here in NumPy, and a second
     derivative of exact zeros, on the device and in x's dtype."""
     x0 = np.array([-7.0, -2.0, -0.5, -0.25, 0.0, 0.25, 0.5, 1.0, 2.0, 7.0, np.nan], dtype=dtype)
@@ -644,7 +644,7 @@ def test_piecewise_linear_values_gradients_and_zero_second_derivative_on_each_de
 @pytest.mark.parametrize("fn, kw", [(F.elu, {}), (F.elu, {"alpha": 2.0}), (F.selu, {}),
                                     (F.celu, {"alpha": 0.5}), (F.hardswish, {})])
 def test_elu_family_gives_the_same_on_each_device_to_the_second_derivative(fn, kw, device):
-    """``ops/unary.ELU`` and ``Hardswish``: values, gradient and second derivative on the device
+    """``ops/unary.ELURule`` and ``HardswishRule``: values, gradient and second derivative on the device
     equal the CPU's (float64, at 0, ±0, NaN and both sides); the second derivative at x = 0 is 0
     for the elu family and 1/3 for hardswish."""
     x0 = np.array([-30.0, -2.0, -0.5, -0.0, 0.0, 0.5, 3.0, np.nan])

@@ -155,7 +155,7 @@ def test_the_kernels_run_for_contiguous_floats_and_not_for_views(worker):
                     "special": True}
             result = worker.check(case)
             assert result["status"] == "ok"
-            # select: the backward under create_graph (PiecewiseSlope)
+            # select: the backward under create_graph (ActivationSlope)
             expected = ([] if dtype == "float16" else ["relu", "relu_backward", "select"]
                         if layout == "contiguous" else ["relu_backward", "select"])
             assert result["kernels"] == expected, result

@@ -1,6 +1,6 @@
 """Elementwise functions of one input with a local derivative: exp, log, sqrt, sin, cos, tanh,
-sigmoid, softplus, erf, relu, abs and clip, and the piecewise-linear Function that leaky_relu,
-hardtanh, hardshrink, softshrink and threshold are built on.
+sigmoid, softplus, erf, relu, abs and clip, and ``Activation``, one node for an activation given
+by its value, slope and curvature (the piecewise-linear ones, the elu family, hardswish).
 
 Each Function's docstring gives the forward formula and its vector-Jacobian product, which is
 the incoming gradient times the derivative at the same point, so each backward is one product.
@@ -215,157 +215,128 @@ class ReLU(Function):
         (out,) = ctx.saved_tensors
         if not is_grad_enabled() and _relu_kernel_takes(grad_output.data, out.data):
             return Tensor._wrap(kernels_for(out.data).relu_backward(grad_output.data, out.data))
-        return PiecewiseSlope.apply(grad_output, out, mask=out.data > 0, slopes=(1, None))
+        return ActivationSlope.apply(grad_output, out,
+                                     rule=PiecewiseLinearRule(out.data > 0, (1, None)))
 
 
-class PiecewiseLinear(Function):
-    """A function linear on each of two pieces of its input, its value computed by the caller:
-    out = ``value``;  dL/dx = ``PiecewiseSlope(g, x)``, g times the slope of x's piece.
+class Activation(Function):
+    """An elementwise activation f given by a rule:  out = f(x);  dL/dx = ``ActivationSlope(g, x)``,
+    g · f'(x).
 
-    ``mask`` (a raw bool array) says which piece each element is on, ``slopes = (on True,
-    on False)`` the slope there: None for a constant piece (its gradient is exactly 0, even for
-    an infinite or NaN g), 1, or a number g is multiplied by. leaky_relu, hardtanh, relu6,
-    hardshrink, softshrink and threshold are built on it (``functional.py``).
+    A rule (``PiecewiseLinearRule``, ``ELURule``, ``HardswishRule``) holds f's three pieces:
 
-    Why a Function and not ``where(mask, x, ...)``: the gradient is kept connected to x, as
-    PyTorch's backward nodes keep their input, so a second ``grad`` with respect to x gives the
-    zeros it is (a Hessian of a ReLU net, a gradient of a gradient penalty) instead of an error
-    that x was never reached.
+    value(x)            f(x), on raw arrays (``value=`` gives it instead, computed by the caller)
+    times_slope(g, x)   g · f'(x), on raw arrays: exactly 0 on a constant piece, even for an
+                        infinite or NaN g (PyTorch's rule)
+    curvature(x)        f''(x) from the saved Tensor x: ops or a raw array, None where f is
+                        piecewise linear (0)
+
+    Why one node with its own gradient node rather than a ``where`` over the pieces: the piece
+    not taken never meets the gradient (as a where, x·(x + 3) in hardswish sent 0·inf = NaN back
+    from an infinite x); the masks are PyTorch's even where a composition cannot give them (elu's
+    slope takes the exp piece at 0, its curvature does not); and the gradient stays connected to
+    x, as PyTorch's backward nodes keep their input, so a second ``grad`` with respect to x gives
+    the zeros it is for a piecewise-linear f (a Hessian of a ReLU net) instead of an error that
+    x was never reached.
     """
 
     @staticmethod
-    def forward(ctx, x, *, value, mask, slopes):
+    def forward(ctx, x, *, rule, value=None):
         ctx.save_for_backward(x)
-        ctx.mask, ctx.slopes = mask, slopes
-        return value
+        ctx.rule = rule
+        return rule.value(x) if value is None else value
 
     @staticmethod
     def backward(ctx, grad_output):
         (x,) = ctx.saved_tensors
-        return PiecewiseSlope.apply(grad_output, x, mask=ctx.mask, slopes=ctx.slopes)
+        return ActivationSlope.apply(grad_output, x, rule=ctx.rule)
 
 
-class PiecewiseSlope(Function):
-    """out = g times the slope of x's piece (see ``PiecewiseLinear``): ``g * slopes[0]`` where
-    ``mask``, ``g * slopes[1]`` elsewhere, 0 on a piece whose slope is None.
-    Linear in g: dL/dg = PiecewiseSlope(gg, x); in x it is constant: dL/dx = 0."""
-
-    @staticmethod
-    def forward(ctx, g, x, *, mask, slopes):
-        ctx.mask, ctx.slopes = mask, slopes
-        ctx.save_for_backward(x)
-        with np.errstate(invalid="ignore"):  # inf * 0 is NaN, as in PyTorch's leaky_relu
-            on, off = [None if s is None else g if s == 1 else g * s for s in slopes]
-        return select(mask, 0 if on is None else on, 0 if off is None else off).astype(
-            g.dtype, copy=False)
+class ActivationSlope(Function):
+    """out = g · f'(x) for ``rule``'s f (see ``Activation``).
+    Linear in g: dL/dg = ActivationSlope(gg, x);  dL/dx = gg · g · f''(x), zeros where f is
+    piecewise linear."""
 
     @staticmethod
-    def backward(ctx, grad_output):
-        (x,) = ctx.saved_tensors
-        grad_g = grad_x = None
-        if ctx.needs_input_grad[0]:
-            grad_g = PiecewiseSlope.apply(grad_output, x, mask=ctx.mask, slopes=ctx.slopes)
-        if ctx.needs_input_grad[1]:
-            grad_x = Tensor._wrap(xp_of(x.data).zeros_like(x.data))
-        return (grad_g, grad_x)
-
-
-class ELU(Function):
-    """elu, selu and celu: out = scale·x for x > 0, else scale·α·(exp(s·x) − 1), with
-    s = ``input_scale`` (1, or 1/α for celu);  dL/dx = ``ELUSlope(g, x)``.
-
-    PyTorch's masks, which a composition of where and exp cannot give at x = 0 exactly: the
-    slope takes the exp piece where x <= 0 (α·s at 0; a NaN x takes the x piece, slope scale),
-    but the curvature (the slope's own derivative) only where x < 0, so the second derivative
-    at 0 is 0 (the exp piece's would be α·s²). exp only sees min(x, 0), so it cannot overflow
-    for s > 0.
-    """
-
-    @staticmethod
-    def forward(ctx, x, *, alpha, scale, input_scale):
-        ctx.save_for_backward(x)
-        ctx.constants = (alpha, scale, input_scale)
-        xp = xp_of(x)
-        negative = (xp.exp(xp.minimum(x, 0) * input_scale) - 1) * alpha
-        out = select(x <= 0, negative.astype(x.dtype, copy=False), x)
-        return out * scale if scale != 1 else out
-
-    @staticmethod
-    def backward(ctx, grad_output):
-        (x,) = ctx.saved_tensors
-        return ELUSlope.apply(grad_output, x, constants=ctx.constants)
-
-
-class ELUSlope(Function):
-    """out = g · slope(x), ELU's gradient: scale where x > 0 (or NaN), scale·α·s·exp(s·x) where
-    x <= 0.  Linear in g: dL/dg = ELUSlope(gg, x);  dL/dx = gg · g · curvature(x), with
-    curvature scale·α·s²·exp(s·x) where x < 0 and 0 elsewhere (written in ops)."""
-
-    @staticmethod
-    def forward(ctx, g, x, *, constants):
+    def forward(ctx, g, x, *, rule):
         ctx.save_for_backward(g, x)
-        ctx.constants = constants
-        alpha, scale, input_scale = constants
-        xp = xp_of(x)
-        steep = xp.exp(xp.minimum(x, 0) * input_scale) * (scale * alpha * input_scale)
-        return g * select(x <= 0, steep.astype(x.dtype, copy=False), float(scale))
+        ctx.rule = rule
+        return rule.times_slope(g, x)
 
     @staticmethod
     def backward(ctx, grad_output):
         g, x = ctx.saved_tensors
-        alpha, scale, input_scale = ctx.constants
         grad_g = grad_x = None
         if ctx.needs_input_grad[0]:
-            grad_g = ELUSlope.apply(grad_output, x, constants=ctx.constants)
+            grad_g = ActivationSlope.apply(grad_output, x, rule=ctx.rule)
         if ctx.needs_input_grad[1]:
-            curvature = elementwise.where(
-                x.data < 0, (x.clip(None, 0.0) * input_scale).exp() * (
-                    scale * alpha * input_scale * input_scale), 0.0)
-            grad_x = grad_output * g * curvature
+            curvature = ctx.rule.curvature(x)
+            grad_x = (Tensor._wrap(xp_of(x.data).zeros_like(x.data)) if curvature is None
+                      else grad_output * g * curvature)
         return (grad_g, grad_x)
 
 
-class Hardswish(Function):
-    """out = 0 for x <= −3, x·(x + 3)/6 for −3 < x < 3, x for x >= 3 (a NaN stays NaN);
-    dL/dx = ``HardswishSlope(g, x)``.
+class PiecewiseLinearRule:
+    """f linear on each of two pieces: ``mask`` (a raw bool array) says which piece each element
+    is on, ``slopes = (on True, on False)`` the slope there: None for a constant piece, 1, or a
+    number g is multiplied by. relu's gradient, leaky_relu, hardtanh, relu6, hardshrink,
+    softshrink and threshold use it; their values are the caller's."""
 
-    One node, so that the piece not taken never meets the gradient: as a where of the three
-    pieces, the product rule of x·(x + 3) sent 0·inf = NaN back from an infinite x.
-    """
+    def __init__(self, mask, slopes):
+        self.mask, self.slopes = mask, slopes
 
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
+    def times_slope(self, g, x):
+        with np.errstate(invalid="ignore"):  # inf * 0 is NaN, as in PyTorch's leaky_relu
+            on, off = [0 if s is None else g if s == 1 else g * s for s in self.slopes]
+        return select(self.mask, on, off).astype(g.dtype, copy=False)
+
+    def curvature(self, x):
+        return None
+
+
+class ELURule:
+    """elu, selu and celu: f(x) = scale·x for x > 0, else scale·α·(exp(s·x) − 1), with
+    s = ``input_scale`` (1, or 1/α for celu). PyTorch's masks: the slope takes the exp piece
+    where x <= 0 (α·s·scale at 0; a NaN x takes the x piece, slope scale), the curvature only
+    where x < 0, so f'' at 0 is 0. exp only sees min(x, 0): no overflow for s > 0."""
+
+    def __init__(self, alpha, scale, input_scale):
+        self.alpha, self.scale, self.input_scale = alpha, scale, input_scale
+
+    def _exp(self, x):
+        """exp(s·min(x, 0)) in x's dtype."""
+        xp = xp_of(x)
+        return xp.exp(xp.minimum(x, 0) * self.input_scale).astype(x.dtype, copy=False)
+
+    def value(self, x):
+        out = select(x <= 0, (self._exp(x) - 1) * self.alpha, x)
+        return out * self.scale if self.scale != 1 else out
+
+    def times_slope(self, g, x):
+        steep = self._exp(x) * (self.scale * self.alpha * self.input_scale)
+        return g * select(x <= 0, steep, float(self.scale))
+
+    def curvature(self, x):
+        s = self.input_scale
+        return elementwise.where(x.data < 0, (x.clip(None, 0.0) * s).exp() * (
+            self.scale * self.alpha * s * s), 0.0)
+
+
+class HardswishRule:
+    """f(x) = 0 for x <= −3, x·(x + 3)/6 for −3 < x < 3, x for x >= 3 (a NaN stays NaN);
+    PyTorch's gradient: f' = 0 for x <= −3, x/3 + 1/2 between, 1 for x >= 3 and for a NaN;
+    f'' = 1/3 strictly between −3 and 3, 0 elsewhere."""
+
+    def value(self, x):
         middle = select(x < 3, (x * (x + 3) / 6).astype(x.dtype, copy=False), x)
         return select(x <= -3, 0, middle).astype(x.dtype, copy=False)
 
-    @staticmethod
-    def backward(ctx, grad_output):
-        (x,) = ctx.saved_tensors
-        return HardswishSlope.apply(grad_output, x)
-
-
-class HardswishSlope(Function):
-    """out = g · slope(x), PyTorch's hardswish gradient: 0 for x <= −3, x/3 + 1/2 for
-    −3 < x < 3, 1 for x >= 3 and for a NaN.  Linear in g: dL/dg = HardswishSlope(gg, x);
-    dL/dx = gg · g / 3 strictly between −3 and 3, 0 elsewhere (PyTorch's second derivative)."""
-
-    @staticmethod
-    def forward(ctx, g, x):
-        ctx.save_for_backward(g, x)
+    def times_slope(self, g, x):
         inside = select(x < 3, (x / 3 + 0.5).astype(x.dtype, copy=False), 1.0)
         return g * select(x <= -3, 0.0, inside.astype(x.dtype, copy=False))
 
-    @staticmethod
-    def backward(ctx, grad_output):
-        g, x = ctx.saved_tensors
-        grad_g = grad_x = None
-        if ctx.needs_input_grad[0]:
-            grad_g = HardswishSlope.apply(grad_output, x)
-        if ctx.needs_input_grad[1]:
-            curvature = ((x.data > -3) & (x.data < 3)).astype(x.dtype) / 3
-            grad_x = grad_output * g * curvature
-        return (grad_g, grad_x)
+    def curvature(self, x):
+        return ((x.data > -3) & (x.data < 3)).astype(x.dtype) / 3
 
 
 class Abs(Function):
