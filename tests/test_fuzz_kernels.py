@@ -64,17 +64,53 @@ HALF_CONV = {"op": "conv2d", "oracle": "numpy", "seed": 0, "kwargs": {},
                         for name, shape in (("x", [1, 1, 3, 3]), ("weight", [1, 1, 1, 1]))}}
 
 
+def _window_rows_as_expected(case, verdict):
+    """Did an accepted case take its windows as rows (``im2col_gemm._window_rows``: one group,
+    not stride 1 with the output as wide as the input) exactly when it should? The forward's
+    kernel tells: im2col_rows for conv2d, col2im_rows for conv_transpose2d."""
+    if verdict["status"] != "ok":
+        return True
+    kwargs = case["kwargs"]
+    x_width = case["inputs"]["x"]["shape"][3]
+    (SH, SW), (_, PW), (_, DW) = ([v, v] if isinstance(v, int) else v for v in
+                                  (kwargs["stride"], kwargs["padding"], kwargs["dilation"]))
+    KW = case["inputs"]["weight"]["shape"][3]
+    if case["op"] == "conv2d":
+        kernel, image = "im2col_rows", x_width
+        windows = (x_width + 2 * PW - DW * (KW - 1) - 1) // SW + 1
+    else:
+        OPW = kwargs["output_padding"]
+        OPW = OPW if isinstance(OPW, int) else OPW[1]
+        kernel, windows = "col2im_rows", x_width
+        image = (x_width - 1) * SW - 2 * PW + DW * (KW - 1) + 1 + OPW
+    rows = kwargs["groups"] == 1 and not (SH == 1 and SW == 1 and windows == image)
+    return (kernel in verdict["kernels"]) == rows
+
+
+def _strided(op, x_shape, weight_shape):
+    """A valid stride-2 case (float64, a transposed view of x): the windows as rows."""
+    case = _case(op, x_shape, stride=[2, 2], padding=1, dilation=1, groups=1)
+    case["inputs"]["x"].update(dtype="float64", layout="transposed")
+    case["inputs"]["weight"] = {"shape": weight_shape, "dtype": "float64",
+                                "layout": "contiguous"}
+    if op == "conv_transpose2d":
+        case["kwargs"]["output_padding"] = 1
+    return case
+
+
 @fuzz
 @given(case=kernel_cases("conv2d"))
 @example(case=HALF_CONV)  # failed inside Numba
+@example(case=_strided("conv2d", [2, 3, 5, 6], [2, 3, 3, 3]))
 def test_fuzz_conv2d(worker, case):
-    worker.check(case)
+    assert _window_rows_as_expected(case, worker.check(case))
 
 
 @fuzz
 @given(case=kernel_cases("conv_transpose2d"))
+@example(case=_strided("conv_transpose2d", [2, 3, 3, 4], [3, 2, 4, 4]))
 def test_fuzz_conv_transpose2d(worker, case):
-    worker.check(case)
+    assert _window_rows_as_expected(case, worker.check(case))
 
 
 def _took_winograd(case, verdict):

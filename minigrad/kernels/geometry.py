@@ -187,7 +187,7 @@ def check_im2col(op, shape, dtype, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW):
     Here an empty plane or an empty grid of windows is no error: the op layer refuses those
     for the user (``ops/conv.py``), while a chunk of an empty batch legitimately gets here.
     """
-    name = "x" if op == "im2col" else "the image"
+    name = "x" if op.startswith("im2col") else "the image"
     if len(shape) != 4 or min(shape) < 0:
         raise ValueError(f"{op}: expected {name} of shape (N, C, H, W), got shape "
                          f"{tuple(shape)}")
@@ -197,13 +197,18 @@ def check_im2col(op, shape, dtype, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW):
                          f"be >= 1 and padding {(PH, PW)} and output size {(OH, OW)} >= 0")
 
 
-def check_col2im(cols_shape, dtype, N, C, H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW):
-    """A clear error unless ``cols`` of ``cols_shape`` fits an (N, C, H, W) image's windows."""
-    check_im2col("col2im", (N, C, H, W), dtype, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW)
-    if tuple(cols_shape) != (C * KH * KW, N * OH * OW):
-        raise ValueError(f"col2im: cols has shape {tuple(cols_shape)} but an image (N, C, H, W) "
+def check_col2im(cols_shape, dtype, N, C, H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW,
+                 op="col2im"):
+    """A clear error unless ``cols`` of ``cols_shape`` fits an (N, C, H, W) image's windows:
+    ``(C*KH*KW, N*OH*OW)`` for col2im, its transpose for col2im_rows (a window per row)."""
+    check_im2col(op, (N, C, H, W), dtype, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW)
+    expected = (C * KH * KW, N * OH * OW)
+    if op == "col2im_rows":
+        expected = expected[::-1]
+    if tuple(cols_shape) != expected:
+        raise ValueError(f"{op}: cols has shape {tuple(cols_shape)} but an image (N, C, H, W) "
                          f"= {(N, C, H, W)} with kernel {(KH, KW)} and {OH}x{OW} windows needs "
-                         f"{(C * KH * KW, N * OH * OW)}")
+                         f"{expected}")
 
 
 def checked_out(op, out, shape, dtype, xp):

@@ -63,6 +63,12 @@ from . import gemm
 WINOGRAD = True
 WINOGRAD_MIN_CHANNELS = 16
 
+# Strided (and other not-"same") ungrouped convolutions on the CPU build their windows as rows,
+# (N*OH*OW, C*KH*KW), instead of columns (kernels/cpu/conv_rows.py): their three products then
+# run with the batch's windows as the long first dimension, 0.5 ms faster of 4.9 on the
+# conv_transpose2d benchmark at 1 thread. Set WINDOW_ROWS = False to compare.
+WINDOW_ROWS = True
+
 # The weight gradient of a convolution with at most this many rows of columns per group
 # (Cg*KH*KW: a first layer, 1x5x5 or 3x5x5) runs one product per sample and sums them: one long
 # product over the chunk has a (Cg*KH*KW, Kg) result so small that BLAS runs it at a third of
@@ -139,6 +145,16 @@ def _winograd_fits(kernels, x, weight_shape, geometry, G, OH, OW):
             and min(OH, OW) >= 2)
 
 
+def _window_rows(kernels, x, G, geometry, W, OW):
+    """Do this convolution's products take its windows as rows (kernels/cpu/conv_rows.py)?
+    ``W`` and ``OW`` are the widths of the image side and the window side. One rule for the
+    three calls of a convolution's family, so that what one of them hands out (columns, rows)
+    has the layout the next expects."""
+    SH, SW = geometry[:2]
+    return (WINDOW_ROWS and hasattr(kernels, "im2col_rows") and type(x).__module__ == "numpy"
+            and G == 1 and not (SH == 1 and SW == 1 and OW == W))
+
+
 def _winograd_rows(xp, dtype, matrix_rows, columns):
     """A (16, S) buffer for 16 (matrix_rows, columns) matrices, its row length S padded to an odd
     multiple of 64 bytes, so that the 16 rows never start a power of two apart (they would
@@ -181,8 +197,9 @@ def winograd_conv_arrays(kernels, x, weight, PH, PW, OH, OW):
 def conv_arrays(kernels, x, weight, geometry, G, OH, OW, columns=None):
     """conv2d on raw arrays, no bias: ``(N, C, H, W), (K, Cg, KH, KW) -> (N, K, OH, OW)``.
 
-    ``columns``, a list, receives the columns of each chunk, ``(C*KH*KW, n*OH*OW)`` arrays
-    (on the im2col path; a Winograd convolution has none and leaves it empty).
+    ``columns``, a list, receives the columns of each chunk, ``(C*KH*KW, n*OH*OW)`` arrays, or
+    their transposes ``(n*OH*OW, C*KH*KW)`` where the windows are rows (``_window_rows``); a
+    Winograd convolution has none and leaves it empty.
     """
     if _winograd_fits(kernels, x, weight.shape, geometry, G, OH, OW):
         # faster than im2col even when the weight gradient must then build the columns anew
@@ -191,6 +208,7 @@ def conv_arrays(kernels, x, weight, geometry, G, OH, OW, columns=None):
     N, C = x.shape[:2]
     K, Cg, KH, KW = weight.shape
     L = OH * OW
+    by_rows = _window_rows(kernels, x, G, geometry, x.shape[3], OW)
     w = weight.reshape(G, K // G, Cg * KH * KW)
     y = xp.empty((N, K, OH, OW), dtype=x.dtype)
     n_threads = _chunk_threads(x, N * K * Cg * KH * KW * L)
@@ -199,11 +217,20 @@ def conv_arrays(kernels, x, weight, geometry, G, OH, OW, columns=None):
     kept = xp.empty(N * C * KH * KW * L, dtype=x.dtype) if columns is not None else None
     spaces = None if kept is not None else _workspaces(xp, x.dtype, slices, C * KH * KW * L,
                                                        n_threads)
+    # with the windows as rows, the product gives y windows first, (n*L, K), to transpose into y
+    products = _workspaces(xp, x.dtype, slices, L * K, n_threads) if by_rows else None
     chunk_columns = [None] * len(slices)
 
     def work(index, batch, serial, thread):
         n = batch.stop - batch.start
         space = kept[batch.start * C * KH * KW * L:] if kept is not None else spaces[thread]
+        if by_rows:
+            cols = kernels.im2col_rows(x[batch], KH, KW, *geometry, OH, OW,
+                                       out=_rows(space, n * L, C * KH * KW), serial=serial)
+            chunk_columns[index] = cols
+            y_rows = _matmul(xp, serial)(cols, w[0].T, out=_rows(products[thread], n * L, K))
+            xp.copyto(y[batch].reshape(n, K, L), y_rows.reshape(n, L, K).transpose(0, 2, 1))
+            return
         cols = kernels.im2col(x[batch], KH, KW, *geometry, OH, OW,
                               out=_rows(space, C * KH * KW, n * L), serial=serial)
         chunk_columns[index] = cols
@@ -225,8 +252,9 @@ def conv_transpose_arrays(kernels, x, weight, geometry, G, H, W, rows=None):
 
     Here x is on the column side (it has the convolution's output shape) and the result on the
     image side; ``weight`` is read as a transposed-convolution weight ``(C_in, C_out // G, ...)``.
-    ``rows``, a list, receives each chunk of x as the (G, K // G, n*OH*OW) rows of its product
-    (on the im2col path; the Winograd path leaves it empty).
+    ``rows``, a list, receives each chunk of x as the (G, K // G, n*OH*OW) rows of its product,
+    or as (n*OH*OW, K) where the windows are rows (``_window_rows``); the Winograd path leaves
+    it empty.
     """
     xp = xp_of(x)
     N, K, OH, OW = x.shape
@@ -238,6 +266,7 @@ def conv_transpose_arrays(kernels, x, weight, geometry, G, H, W, rows=None):
         flipped = weight.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1]
         return winograd_conv_arrays(kernels, x, flipped, 2 - PH, 2 - PW, H, W)
     L = OH * OW
+    by_rows = _window_rows(kernels, x, G, geometry, W, OW)
     w = weight.reshape(G, K // G, Cg * KH * KW).transpose(0, 2, 1)
     y = xp.empty((N, G * Cg, H, W), dtype=x.dtype)
     n_threads = _chunk_threads(x, N * K * Cg * KH * KW * L)
@@ -247,9 +276,16 @@ def conv_transpose_arrays(kernels, x, weight, geometry, G, H, W, rows=None):
 
     def work(index, batch, serial, thread):
         n = batch.stop - batch.start
-        x_cols = _channels_first(x[batch], G)
+        x_cols = _windows_first(x[batch]) if by_rows else _channels_first(x[batch], G)
         if rows is not None:
             chunk_rows[index] = x_cols
+        if by_rows:
+            # (n*L, K) @ (K, Cg*KH*KW): a window per row, added back onto y by col2im_rows
+            cols = _matmul(xp, serial)(x_cols, w[0].T, out=_rows(spaces[thread], n * L,
+                                                                 Cg * KH * KW))
+            kernels.col2im_rows(cols, n, Cg, H, W, KH, KW, *geometry, OH, OW, out=y[batch],
+                                serial=serial)
+            return
         cols = _matmul(xp, serial)(w, x_cols, out=_rows(
             spaces[thread], G * Cg * KH * KW, n * L).reshape(G, Cg * KH * KW, n * L))
         kernels.col2im(cols.reshape(G * Cg * KH * KW, n * L), n, G * Cg, H, W, KH, KW,
@@ -266,10 +302,16 @@ def _channels_first(t, G):
     return t.reshape(n, K, OH * OW).transpose(1, 0, 2).reshape(G, K // G, n * OH * OW)
 
 
-def _fits(chunks, slices, L):
-    """Do per-chunk arrays (columns or rows, samples along their last axis) match ``slices``?
-    They do when both calls split the batch alike; otherwise the caller recomputes."""
-    return [c.shape[-1] for c in chunks] == [(b.stop - b.start) * L for b in slices]
+def _windows_first(t):
+    """A chunk ``(n, K, OH, OW)`` with a window per row, ``(n*OH*OW, K)`` (a copy)."""
+    n, K, OH, OW = t.shape
+    return t.reshape(n, K, OH * OW).transpose(0, 2, 1).reshape(n * OH * OW, K)
+
+
+def _fits(chunks, shapes):
+    """Do per-chunk arrays (columns or rows) have the ``shapes`` this call's chunks need? They
+    do when both calls split the batch alike; otherwise the caller recomputes."""
+    return [c.shape for c in chunks] == shapes
 
 
 def grad_weight_arrays(kernels, x, grad_y, KH, KW, geometry, G, columns=None, grad_rows=None):
@@ -284,21 +326,36 @@ def grad_weight_arrays(kernels, x, grad_y, KH, KW, geometry, G, columns=None, gr
     C = x.shape[1]
     _, K, OH, OW = grad_y.shape
     L = OH * OW
+    by_rows = _window_rows(kernels, x, G, geometry, x.shape[3], OW)
     n_threads = _chunk_threads(x, x.shape[0] * K * C // G * KH * KW * L)
     slices = _batch_slices(kernels, x, C * KH * KW * L * x.itemsize, n_threads)
+    sizes = [b.stop - b.start for b in slices]
     # Chunked differently (the chunk size changed since): recompute.
-    columns = columns if columns and _fits(columns, slices, L) else None
-    grad_rows = grad_rows if grad_rows and _fits(grad_rows, slices, L) else None
+    if columns and not _fits(columns, [(n * L, C * KH * KW) if by_rows else
+                                       (C * KH * KW, n * L) for n in sizes]):
+        columns = None
+    if grad_rows and not _fits(grad_rows, [(n * L, K) if by_rows else (G, K // G, n * L)
+                                           for n in sizes]):
+        grad_rows = None
     spaces = None if columns else _workspaces(xp, x.dtype, slices, C * KH * KW * L, n_threads)
     # Each thread sums its chunks' parts; the threads' sums are added at the end.
     sums = [None] * max(1, min(n_threads, len(slices)))
 
     def work(index, batch, serial, thread):
         n = batch.stop - batch.start
-        cols = (columns[index] if columns else
-                kernels.im2col(x[batch], KH, KW, *geometry, OH, OW,
-                               out=_rows(spaces[thread], C * KH * KW, n * L), serial=serial))
-        if C // G * KH * KW <= PER_SAMPLE_WEIGHT_ROWS:
+        if columns:
+            cols = columns[index]
+        elif by_rows:
+            cols = kernels.im2col_rows(x[batch], KH, KW, *geometry, OH, OW, serial=serial,
+                                       out=_rows(spaces[thread], n * L, C * KH * KW))
+        else:
+            cols = kernels.im2col(x[batch], KH, KW, *geometry, OH, OW, serial=serial,
+                                  out=_rows(spaces[thread], C * KH * KW, n * L))
+        if by_rows:
+            g = grad_rows[index] if grad_rows else _windows_first(grad_y[batch])
+            # (C*KH*KW, n*L) @ (n*L, K), as (1, C*KH*KW, K) for the sums below (G is 1)
+            part = _matmul(xp, serial)(cols.T, g)[None]
+        elif C // G * KH * KW <= PER_SAMPLE_WEIGHT_ROWS:
             # a short (Cg*KH*KW, Kg) product per sample, summed: no copy of g
             part = _matmul(xp, serial)(
                 cols.reshape(G, C // G * KH * KW, n, L).transpose(2, 0, 1, 3),

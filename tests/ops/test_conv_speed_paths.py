@@ -50,28 +50,26 @@ def _grads(op, x_shape, w_shape, keywords, budget, monkeypatch):
     return (y.numpy(), x.grad.numpy(), w.grad.numpy())
 
 
-def _count_im2col(monkeypatch):
-    """Count the calls of the CPU im2col kernel (what the saved columns spare)."""
+def _wrap_im2col(monkeypatch, record):
+    """Record ``record(args, kwargs)`` for every call of the CPU im2col kernels, both layouts
+    (windows as columns, ``im2col``, and as rows, ``im2col_rows``)."""
     calls = []
-    real = cpu_kernels.im2col
-
-    def counted(*args, **kwargs):
-        calls.append(args[0].shape)
-        return real(*args, **kwargs)
-    monkeypatch.setattr(cpu_kernels, "im2col", counted)
+    for name in ("im2col", "im2col_rows"):
+        def recorded(*args, real=getattr(cpu_kernels, name), **kwargs):
+            calls.append(record(args, kwargs))
+            return real(*args, **kwargs)
+        monkeypatch.setattr(cpu_kernels, name, recorded)
     return calls
+
+
+def _count_im2col(monkeypatch):
+    """Count the calls of the CPU im2col kernels (what the saved columns spare)."""
+    return _wrap_im2col(monkeypatch, lambda args, kwargs: args[0].shape)
 
 
 def _record_serial(monkeypatch):
-    """Record the ``serial`` flag of every call of the CPU im2col kernel."""
-    calls = []
-    real = cpu_kernels.im2col
-
-    def recorded(*args, **kwargs):
-        calls.append(kwargs.get("serial", False))
-        return real(*args, **kwargs)
-    monkeypatch.setattr(cpu_kernels, "im2col", recorded)
-    return calls
+    """Record the ``serial`` flag of every call of the CPU im2col kernels."""
+    return _wrap_im2col(monkeypatch, lambda args, kwargs: kwargs.get("serial", False))
 
 
 @pytest.mark.parametrize("x_shape, w_shape, keywords", CONV_CASES)
@@ -384,3 +382,103 @@ def test_weight_gradient_from_shared_rows_equals_its_own_and_ignores_mismatched_
     np.testing.assert_array_equal(
         im2col_gemm.grad_weight_arrays(cpu_kernels, x, g, 3, 3, geometry, 2, grad_rows=zeros),
         np.zeros_like(own))
+
+
+# Not-"same" ungrouped convolutions take their windows as rows (kernels/cpu/conv_rows.py):
+# strided, valid (OW < W), dilated, and the transposed ones with output padding.
+ROWS_CASES = [
+    (conv2d, (3, 4, 7, 6), (5, 4, 3, 3), dict(stride=2, padding=1)),
+    (conv2d, (2, 3, 6, 6), (4, 3, 3, 2), dict(stride=(1, 2))),
+    (conv2d, (2, 2, 7, 7), (3, 2, 3, 3), dict(dilation=2, padding=1)),
+    (conv2d, (3, 2, 5, 5), (2, 2, 3, 3), dict()),
+    (conv_transpose2d, (3, 4, 4, 3), (4, 2, 4, 4), dict(stride=2, padding=1)),
+    (conv_transpose2d, (2, 3, 3, 4), (3, 2, 3, 3), dict(stride=(2, 3), output_padding=(1, 2))),
+]
+
+
+def _took_rows(op, x_shape, w_shape, keywords, budget, monkeypatch):
+    """(y, x.grad, w.grad) and the im2col kernels the backward called, by name."""
+    names = []
+    for name in ("im2col", "im2col_rows"):
+        def recorded(*args, name=name, real=getattr(cpu_kernels, name), **kwargs):
+            names.append(name)
+            return real(*args, **kwargs)
+        monkeypatch.setattr(cpu_kernels, name, recorded)
+    return _grads(op, x_shape, w_shape, keywords, budget, monkeypatch), set(names)
+
+
+@pytest.mark.parametrize("budget", [0, 2**30])
+@pytest.mark.parametrize("op, x_shape, w_shape, keywords", ROWS_CASES)
+def test_window_rows_give_the_values_of_the_columns(op, x_shape, w_shape, keywords, budget,
+                                                    monkeypatch):
+    import minigrad.kernels.im2col_gemm as im2col_gemm
+    monkeypatch.setattr(cpu_kernels, "CONV_CHUNK_BYTES", 900)  # several chunks
+    by_rows, names = _took_rows(op, x_shape, w_shape, keywords, budget, monkeypatch)
+    assert names == {"im2col_rows"}
+    monkeypatch.setattr(im2col_gemm, "WINDOW_ROWS", False)
+    by_columns, names = _took_rows(op, x_shape, w_shape, keywords, budget, monkeypatch)
+    assert names == {"im2col"}
+    for a, b in zip(by_rows, by_columns):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("op, x_shape, w_shape, keywords", [
+    (conv2d, (2, 4, 5, 5), (4, 2, 3, 3), dict(stride=2, groups=2)),  # grouped
+    (conv2d, (2, 3, 5, 6), (4, 3, 3, 3), dict(padding=1)),  # "same": shifted copies
+    (conv_transpose2d, (2, 3, 4, 4), (3, 2, 3, 3), dict(padding=1))])  # its adjoint
+def test_grouped_and_same_convolutions_keep_the_columns(op, x_shape, w_shape, keywords,
+                                                        monkeypatch):
+    _, names = _took_rows(op, x_shape, w_shape, keywords, 0, monkeypatch)
+    assert names == {"im2col"}
+
+
+@pytest.mark.parametrize("threads", [2, 3])
+@pytest.mark.parametrize("op, x_shape, w_shape, keywords", [ROWS_CASES[0], ROWS_CASES[4]])
+def test_window_rows_shared_by_threads_give_the_one_thread_values(op, x_shape, w_shape,
+                                                                  keywords, threads,
+                                                                  monkeypatch):
+    import minigrad.kernels.gemm as gemm
+    from minigrad import threads as thread_policy
+    monkeypatch.setattr(cpu_kernels, "CONV_CHUNK_BYTES", 600)
+    monkeypatch.setattr(gemm, "SPLIT_ABOVE", 0)
+    monkeypatch.setattr(thread_policy, "gemm_threads", lambda: 1)
+    one = _grads(op, x_shape, w_shape, keywords, 2**30, monkeypatch)
+    monkeypatch.setattr(thread_policy, "gemm_threads", lambda: threads)
+    serial_calls = _record_serial(monkeypatch)
+    shared = _grads(op, x_shape, w_shape, keywords, 2**30, monkeypatch)
+    assert serial_calls and all(serial_calls)
+    for a, b in zip(one, shared):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+def test_weight_gradient_reads_shared_window_rows_and_ignores_mismatched_ones(monkeypatch):
+    import minigrad.kernels.im2col_gemm as im2col_gemm
+    monkeypatch.setattr(cpu_kernels, "CONV_CHUNK_BYTES", 2 * 4 * 9 * 12 * 8)  # 2 samples
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((5, 4, 7, 6))
+    g = rng.standard_normal((5, 6, 4, 3))
+    geometry = (2, 2, 1, 1, 1, 1)
+    own = im2col_gemm.grad_weight_arrays(cpu_kernels, x, g, 3, 3, geometry, 1)
+    chunks = (slice(0, 2), slice(2, 4), slice(4, 5))
+    rows = [im2col_gemm._windows_first(g[b]) for b in chunks]
+    columns = [cpu_kernels.im2col_rows(x[b], 3, 3, *geometry, 4, 3) for b in chunks]
+    monkeypatch.setattr(im2col_gemm, "WINDOW_ROWS", False)
+    np.testing.assert_allclose(own, im2col_gemm.grad_weight_arrays(cpu_kernels, x, g, 3, 3,
+                                                                   geometry, 1), rtol=1e-12)
+    monkeypatch.setattr(im2col_gemm, "WINDOW_ROWS", True)
+    for kept in (dict(grad_rows=rows), dict(columns=columns), dict(grad_rows=rows,
+                                                                     columns=columns)):
+        np.testing.assert_allclose(
+            im2col_gemm.grad_weight_arrays(cpu_kernels, x, g, 3, 3, geometry, 1, **kept), own,
+            rtol=1e-12, atol=1e-12)
+    # chunks of another split, or in the other layout, are not used
+    for wrong in ([np.zeros((5 * 12, 6))], [r.T for r in rows]):
+        np.testing.assert_array_equal(
+            im2col_gemm.grad_weight_arrays(cpu_kernels, x, g, 3, 3, geometry, 1,
+                                           grad_rows=wrong), own)
+    # and what is shared is what is read: zeros give a zero gradient
+    for zeros in (dict(grad_rows=[np.zeros_like(r) for r in rows]),
+                  dict(columns=[np.zeros_like(c) for c in columns])):
+        np.testing.assert_array_equal(
+            im2col_gemm.grad_weight_arrays(cpu_kernels, x, g, 3, 3, geometry, 1, **zeros),
+            np.zeros_like(own))

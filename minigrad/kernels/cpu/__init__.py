@@ -12,6 +12,7 @@ from .pool import (max_pool2d, scatter_to_indices, gather_at_indices,  # noqa: F
 from .resample import upsample_bilinear2d, upsample_bilinear2d_adjoint  # noqa: F401
 from .special import erf  # noqa: F401
 from .conv import im2col, col2im, CONV_CHUNK_BYTES  # noqa: F401
+from .conv_rows import im2col_rows, col2im_rows  # noqa: F401
 from .roi import roi_align, roi_align_adjoint, roi_pool, roi_pool_adjoint, roi_pool_gather, nms  # noqa: F401,E501
 from .scatter import gather, scatter_add, scatter_mean, scatter_max, scatter_min, segment_softmax  # noqa: F401,E501
 from .softmax import softmax, log_softmax, cross_entropy, cross_entropy_backward  # noqa: F401
