@@ -403,23 +403,34 @@ spec("conv2d", F.conv2d, S.conv_inputs(), R.conv2d)
 spec("conv_transpose2d", F.conv_transpose2d, S.conv_inputs(transposed=True), R.conv_transpose2d)
 
 
-@contextlib.contextmanager
-def _winograd_from_one_channel():
-    """The Winograd path of 3x3 stride-1 convolutions (kernels/im2col_gemm.py) for any channel
-    count, so that the small drawn problems take it."""
-    from minigrad.kernels import im2col_gemm
-    before = (im2col_gemm.WINOGRAD, im2col_gemm.WINOGRAD_MIN_CHANNELS)
-    im2col_gemm.WINOGRAD, im2col_gemm.WINOGRAD_MIN_CHANNELS = True, 1
-    try:
-        yield
-    finally:
-        im2col_gemm.WINOGRAD, im2col_gemm.WINOGRAD_MIN_CHANNELS = before
+def _im2col_gemm_settings(**settings):
+    """A context that sets ``kernels/im2col_gemm.py``'s path switches and thresholds, so that
+    the small drawn problems take a path meant for larger ones, and puts them back after."""
+    @contextlib.contextmanager
+    def context():
+        from minigrad.kernels import im2col_gemm
+        before = {name: getattr(im2col_gemm, name) for name in settings}
+        for name, value in settings.items():
+            setattr(im2col_gemm, name, value)
+        try:
+            yield
+        finally:
+            for name, value in before.items():
+                setattr(im2col_gemm, name, value)
+    return context
 
 
+# Winograd for 3x3 stride-1 convolutions, and the windows as rows for the others, from one channel
+_winograd_from_one_channel = _im2col_gemm_settings(WINOGRAD=True, WINOGRAD_MIN_CHANNELS=1)
+_window_rows_from_one_channel = _im2col_gemm_settings(WINDOW_ROWS=True, WINDOW_ROWS_MIN_CHANNELS=1)
 spec("conv2d_winograd", F.conv2d, S.winograd_conv_inputs(), R.conv2d,
      context=_winograd_from_one_channel)
 spec("conv_transpose2d_winograd", F.conv_transpose2d, S.winograd_conv_inputs(transposed=True),
      R.conv_transpose2d, context=_winograd_from_one_channel)
+spec("conv2d_window_rows", F.conv2d, S.conv_inputs(), R.conv2d,
+     context=_window_rows_from_one_channel)
+spec("conv_transpose2d_window_rows", F.conv_transpose2d, S.conv_inputs(transposed=True),
+     R.conv_transpose2d, context=_window_rows_from_one_channel)
 spec("conv1d", F.conv1d, S.conv1d_inputs(), R.conv1d)
 spec("conv_transpose1d", F.conv_transpose1d, S.conv1d_inputs(transposed=True),
      R.conv_transpose1d)

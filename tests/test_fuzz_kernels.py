@@ -42,7 +42,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 worker = worker_fixture(__file__)
-_WINOGRAD_DEFAULT = {}  # minigrad's own threshold, restored after a Winograd case
+_WINOGRAD_DEFAULT = {}  # minigrad's own thresholds, restored after a Winograd or rows case
 
 
 OPS = ["conv2d", "conv_transpose2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d",
@@ -66,30 +66,33 @@ HALF_CONV = {"op": "conv2d", "oracle": "numpy", "seed": 0, "kwargs": {},
 
 def _window_rows_as_expected(case, verdict):
     """Did an accepted case take its windows as rows (``im2col_gemm._window_rows``: one group,
-    not stride 1 with the output as wide as the input) exactly when it should? The forward's
-    kernel tells: im2col_rows for conv2d, col2im_rows for conv_transpose2d."""
+    not stride 1 with the output as wide as the input, more than one tap, and here a
+    "window_rows" case with at least one channel on the image side) exactly when it should?
+    The forward's kernel tells: im2col_rows for conv2d, col2im_rows for conv_transpose2d."""
     if verdict["status"] != "ok":
         return True
     kwargs = case["kwargs"]
-    x_width = case["inputs"]["x"]["shape"][3]
+    x_shape, weight_shape = case["inputs"]["x"]["shape"], case["inputs"]["weight"]["shape"]
     (SH, SW), (_, PW), (_, DW) = ([v, v] if isinstance(v, int) else v for v in
                                   (kwargs["stride"], kwargs["padding"], kwargs["dilation"]))
-    KW = case["inputs"]["weight"]["shape"][3]
+    KW = weight_shape[3]
     if case["op"] == "conv2d":
-        kernel, image = "im2col_rows", x_width
-        windows = (x_width + 2 * PW - DW * (KW - 1) - 1) // SW + 1
+        kernel, image, channels = "im2col_rows", x_shape[3], x_shape[1]
+        windows = (image + 2 * PW - DW * (KW - 1) - 1) // SW + 1
     else:
         OPW = kwargs["output_padding"]
         OPW = OPW if isinstance(OPW, int) else OPW[1]
-        kernel, windows = "col2im_rows", x_width
-        image = (x_width - 1) * SW - 2 * PW + DW * (KW - 1) + 1 + OPW
-    rows = kwargs["groups"] == 1 and not (SH == 1 and SW == 1 and windows == image)
+        kernel, windows, channels = "col2im_rows", x_shape[3], weight_shape[1]
+        image = (windows - 1) * SW - 2 * PW + DW * (KW - 1) + 1 + OPW
+    rows = (case.get("window_rows", False) and kwargs["groups"] == 1 and channels > 0
+            and weight_shape[2] * KW > 1 and not (SH == 1 and SW == 1 and windows == image))
     return (kernel in verdict["kernels"]) == rows
 
 
 def _strided(op, x_shape, weight_shape):
-    """A valid stride-2 case (float64, a transposed view of x): the windows as rows."""
+    """A valid stride-2 case (float64, a transposed view of x) that takes the windows as rows."""
     case = _case(op, x_shape, stride=[2, 2], padding=1, dilation=1, groups=1)
+    case["window_rows"] = True
     case["inputs"]["x"].update(dtype="float64", layout="transposed")
     case["inputs"]["weight"] = {"shape": weight_shape, "dtype": "float64",
                                 "layout": "contiguous"}
@@ -296,6 +299,9 @@ def run_case(case, mg, F, R, calls):
     from minigrad.kernels import im2col_gemm
     default = _WINOGRAD_DEFAULT.setdefault("min", im2col_gemm.WINOGRAD_MIN_CHANNELS)
     im2col_gemm.WINOGRAD_MIN_CHANNELS = 1 if case.get("winograd") else default
+    # and a "window_rows" case takes the windows as rows from one channel up
+    default = _WINOGRAD_DEFAULT.setdefault("rows", im2col_gemm.WINDOW_ROWS_MIN_CHANNELS)
+    im2col_gemm.WINDOW_ROWS_MIN_CHANNELS = 1 if case.get("window_rows") else default
     calls.clear()
     try:
         out = getattr(F, op)(**views, **kwargs)

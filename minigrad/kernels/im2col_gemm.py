@@ -63,11 +63,18 @@ from . import gemm
 WINOGRAD = True
 WINOGRAD_MIN_CHANNELS = 16
 
-# Strided (and other not-"same") ungrouped convolutions on the CPU build their windows as rows,
-# (N*OH*OW, C*KH*KW), instead of columns (kernels/cpu/conv_rows.py): their three products then
-# run with the batch's windows as the long first dimension, 0.5 ms faster of 4.9 on the
-# conv_transpose2d benchmark at 1 thread. Set WINDOW_ROWS = False to compare.
+# Strided (and other not-"same") ungrouped convolutions on the CPU, with at least
+# WINDOW_ROWS_MIN_CHANNELS channels on the image side and more than one tap, build their windows
+# as rows, (N*OH*OW, KH*KW*C), instead of columns (kernels/cpu/conv_rows.py): their three
+# products then run with the batch's windows as the long first dimension, and the kernels move
+# whole pixels. Forward + backward at 1 thread, in-process A/B, best of 45 (2026-11-27): 0.85x
+# the time on the conv_transpose2d benchmark, 0.86x on a DCGAN layer (x (64, 128, 4, 4),
+# w (128, 64, 4, 4), stride 2), 0.86-0.96x on stride-2 3x3 and 4x4 convolutions of 32-64
+# channels, 0.9x on a transposed one into 16 channels, 1.0x at 16 channels; with 8 channels
+# 1.06-1.34x, with 1-6 1.5-4.8x (a tap of a few channels is too short a copy), and 1.2x on a
+# 1x1 stride-2 convolution of 64 channels. Set WINDOW_ROWS = False to compare.
 WINDOW_ROWS = True
+WINDOW_ROWS_MIN_CHANNELS = 16
 
 # The weight gradient of a convolution with at most this many rows of columns per group
 # (Cg*KH*KW: a first layer, 1x5x5 or 3x5x5) runs one product per sample and sums them: one long
@@ -145,14 +152,15 @@ def _winograd_fits(kernels, x, weight_shape, geometry, G, OH, OW):
             and min(OH, OW) >= 2)
 
 
-def _window_rows(kernels, x, G, geometry, W, OW):
+def _window_rows(kernels, x, image_shape, kernel, geometry, G, OW):
     """Do this convolution's products take its windows as rows (kernels/cpu/conv_rows.py)?
-    ``W`` and ``OW`` are the widths of the image side and the window side. One rule for the
-    three calls of a convolution's family, so that what one of them hands out (columns, rows)
-    has the layout the next expects."""
+    ``image_shape`` is the (N, C, H, W) of the image side and ``OW`` the width of the window
+    side. One rule for the three calls of a convolution's family, so that what one of them
+    hands out (columns, rows) has the layout the next expects."""
     SH, SW = geometry[:2]
     return (WINDOW_ROWS and hasattr(kernels, "im2col_rows") and type(x).__module__ == "numpy"
-            and G == 1 and not (SH == 1 and SW == 1 and OW == W))
+            and G == 1 and not (SH == 1 and SW == 1 and OW == image_shape[3])
+            and image_shape[1] >= WINDOW_ROWS_MIN_CHANNELS and kernel[0] * kernel[1] > 1)
 
 
 def _winograd_rows(xp, dtype, matrix_rows, columns):
@@ -208,8 +216,10 @@ def conv_arrays(kernels, x, weight, geometry, G, OH, OW, columns=None):
     N, C = x.shape[:2]
     K, Cg, KH, KW = weight.shape
     L = OH * OW
-    by_rows = _window_rows(kernels, x, G, geometry, x.shape[3], OW)
+    by_rows = _window_rows(kernels, x, x.shape, (KH, KW), geometry, G, OW)
     w = weight.reshape(G, K // G, Cg * KH * KW)
+    if by_rows:  # in the rows' order, (K, KH*KW*C), transposed for the product
+        w = _taps_outer(weight).T
     y = xp.empty((N, K, OH, OW), dtype=x.dtype)
     n_threads = _chunk_threads(x, N * K * Cg * KH * KW * L)
     slices = _batch_slices(kernels, x, C * KH * KW * L * x.itemsize, n_threads)
@@ -228,7 +238,7 @@ def conv_arrays(kernels, x, weight, geometry, G, OH, OW, columns=None):
             cols = kernels.im2col_rows(x[batch], KH, KW, *geometry, OH, OW,
                                        out=_rows(space, n * L, C * KH * KW), serial=serial)
             chunk_columns[index] = cols
-            y_rows = _matmul(xp, serial)(cols, w[0].T, out=_rows(products[thread], n * L, K))
+            y_rows = _matmul(xp, serial)(cols, w, out=_rows(products[thread], n * L, K))
             xp.copyto(y[batch].reshape(n, K, L), y_rows.reshape(n, L, K).transpose(0, 2, 1))
             return
         cols = kernels.im2col(x[batch], KH, KW, *geometry, OH, OW,
@@ -266,8 +276,10 @@ def conv_transpose_arrays(kernels, x, weight, geometry, G, H, W, rows=None):
         flipped = weight.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1]
         return winograd_conv_arrays(kernels, x, flipped, 2 - PH, 2 - PW, H, W)
     L = OH * OW
-    by_rows = _window_rows(kernels, x, G, geometry, W, OW)
+    by_rows = _window_rows(kernels, x, (N, G * Cg, H, W), (KH, KW), geometry, G, OW)
     w = weight.reshape(G, K // G, Cg * KH * KW).transpose(0, 2, 1)
+    if by_rows:  # in the rows' order, (K, KH*KW*Cg)
+        w = _taps_outer(weight)
     y = xp.empty((N, G * Cg, H, W), dtype=x.dtype)
     n_threads = _chunk_threads(x, N * K * Cg * KH * KW * L)
     slices = _batch_slices(kernels, x, G * Cg * KH * KW * L * x.itemsize, n_threads)
@@ -281,8 +293,8 @@ def conv_transpose_arrays(kernels, x, weight, geometry, G, H, W, rows=None):
             chunk_rows[index] = x_cols
         if by_rows:
             # (n*L, K) @ (K, Cg*KH*KW): a window per row, added back onto y by col2im_rows
-            cols = _matmul(xp, serial)(x_cols, w[0].T, out=_rows(spaces[thread], n * L,
-                                                                 Cg * KH * KW))
+            cols = _matmul(xp, serial)(x_cols, w, out=_rows(spaces[thread], n * L,
+                                                            Cg * KH * KW))
             kernels.col2im_rows(cols, n, Cg, H, W, KH, KW, *geometry, OH, OW, out=y[batch],
                                 serial=serial)
             return
@@ -300,6 +312,13 @@ def _channels_first(t, G):
     """A chunk ``(n, K, OH, OW)`` as the rows of a product, ``(G, K // G, n*OH*OW)`` (a copy)."""
     n, K, OH, OW = t.shape
     return t.reshape(n, K, OH * OW).transpose(1, 0, 2).reshape(G, K // G, n * OH * OW)
+
+
+def _taps_outer(weight):
+    """A weight ``(A, B, KH, KW)`` as the matrix ``(A, KH*KW*B)`` whose columns follow the
+    order of im2col_rows's taps and channels (a copy)."""
+    A, B, KH, KW = weight.shape
+    return weight.transpose(0, 2, 3, 1).reshape(A, KH * KW * B)
 
 
 def _windows_first(t):
@@ -326,7 +345,7 @@ def grad_weight_arrays(kernels, x, grad_y, KH, KW, geometry, G, columns=None, gr
     C = x.shape[1]
     _, K, OH, OW = grad_y.shape
     L = OH * OW
-    by_rows = _window_rows(kernels, x, G, geometry, x.shape[3], OW)
+    by_rows = _window_rows(kernels, x, x.shape, (KH, KW), geometry, G, OW)
     n_threads = _chunk_threads(x, x.shape[0] * K * C // G * KH * KW * L)
     slices = _batch_slices(kernels, x, C * KH * KW * L * x.itemsize, n_threads)
     sizes = [b.stop - b.start for b in slices]
@@ -353,8 +372,8 @@ def grad_weight_arrays(kernels, x, grad_y, KH, KW, geometry, G, columns=None, gr
                                   out=_rows(spaces[thread], C * KH * KW, n * L))
         if by_rows:
             g = grad_rows[index] if grad_rows else _windows_first(grad_y[batch])
-            # (C*KH*KW, n*L) @ (n*L, K), as (1, C*KH*KW, K) for the sums below (G is 1)
-            part = _matmul(xp, serial)(cols.T, g)[None]
+            # (KH*KW*C, n*L) @ (n*L, K), in the rows' order (G is 1)
+            part = _matmul(xp, serial)(cols.T, g)
         elif C // G * KH * KW <= PER_SAMPLE_WEIGHT_ROWS:
             # a short (Cg*KH*KW, Kg) product per sample, summed: no copy of g
             part = _matmul(xp, serial)(
@@ -373,4 +392,6 @@ def grad_weight_arrays(kernels, x, grad_y, KH, KW, geometry, G, columns=None, gr
     for other in sums[1:]:
         if other is not None:
             grad_weight_t = grad_weight_t + other
+    if by_rows:
+        return xp.ascontiguousarray(grad_weight_t.reshape(KH, KW, C, K).transpose(3, 2, 0, 1))
     return grad_weight_t.transpose(0, 2, 1).reshape(K, C // G, KH, KW)

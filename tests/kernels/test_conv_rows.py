@@ -1,5 +1,5 @@
-"""im2col_rows / col2im_rows (a window per row, kernels/cpu/conv_rows.py) against the slow,
-obvious loops of references.py, whose columns they transpose."""
+"""im2col_rows / col2im_rows (a window per row, channels innermost: kernels/cpu/conv_rows.py)
+against the slow, obvious loops of references.py, whose columns they rearrange."""
 
 import numpy as np
 import pytest
@@ -12,13 +12,25 @@ from minigrad.kernels import cpu
 ARGS = ("KH", "KW", "SH", "SW", "PH", "PW", "DH", "DW", "OH", "OW")
 
 
+def reference_rows(x, *args):
+    """R.im2col's columns, (C*T, N*L) with row c*T + t, as rows (N*L, T*C) with column t*C + c."""
+    cols = R.im2col(x, *args)
+    C, T = x.shape[1], args[0] * args[1]
+    return cols.T.reshape(-1, C, T).transpose(0, 2, 1).reshape(-1, T * C)
+
+
+def as_columns(rows, C, T):
+    """The inverse rearrangement: rows (N*L, T*C) as R.col2im's columns (C*T, N*L)."""
+    return rows.reshape(-1, T, C).transpose(2, 1, 0).reshape(C * T, -1)
+
+
 @given(S.im2col_cases(), st.booleans())
-def test_im2col_rows_is_the_reference_columns_transposed(case, serial):
+def test_im2col_rows_is_the_reference_columns_rearranged(case, serial):
     g, x = case
     args = [g[k] for k in ARGS]
     rows = cpu.im2col_rows(x, *args, serial=serial)
     assert rows.dtype == x.dtype and rows.flags.c_contiguous
-    np.testing.assert_array_equal(rows, R.im2col(x, *args).T)
+    np.testing.assert_array_equal(rows, reference_rows(x, *args))
 
 
 @given(S.im2col_cases(), st.integers(0, 2**32 - 1), st.booleans())
@@ -31,7 +43,8 @@ def test_col2im_rows_matches_reference(case, seed, serial):
     image = cpu.col2im_rows(rows, N, C, H, W, *args, serial=serial)
     assert image.dtype == x.dtype
     tol = 1e-5 if x.dtype == np.float32 else 1e-12
-    np.testing.assert_allclose(image, R.col2im(rows.T, N, C, H, W, *args), rtol=tol, atol=tol)
+    expected = R.col2im(as_columns(rows, C, g["KH"] * g["KW"]), N, C, H, W, *args)
+    np.testing.assert_allclose(image, expected, rtol=tol, atol=tol)
 
 
 @given(S.im2col_cases(), st.integers(0, 2**32 - 1))
@@ -47,6 +60,10 @@ def test_col2im_rows_is_the_adjoint_of_im2col_rows(case, seed):
 
 
 def test_im2col_rows_of_a_known_image():
+    # two channels: each tap's two channels side by side
+    x = np.arange(8.0).reshape(1, 2, 2, 2)
+    np.testing.assert_array_equal(cpu.im2col_rows(x, 1, 2, 1, 1, 0, 0, 1, 1, 2, 1),
+                                  [[0, 4, 1, 5], [2, 6, 3, 7]])
     x = np.arange(9.0).reshape(1, 1, 3, 3)
     rows = cpu.im2col_rows(x, 2, 2, 1, 1, 0, 0, 1, 1, 2, 2)
     # row (oh, ow), column (kh, kw): the pixel at (oh + kh, ow + kw)
@@ -70,13 +87,14 @@ def test_padding_is_exactly_zero_next_to_inf_and_nan(dtype, geometry):
     x[0, 0, :, 0], x[0, 1, :, -1], x[1, 2, 0, :] = np.inf, -np.inf, np.nan
     args = (*geometry, OH, OW)
     rows = cpu.im2col_rows(x, *args)
-    np.testing.assert_array_equal(rows, R.im2col(x.astype(np.float64), *args).T.astype(dtype))
-    on_padding = R.im2col(np.ones((2, 3, H, W)), *args).T == 0
+    np.testing.assert_array_equal(rows, reference_rows(x.astype(np.float64), *args).astype(dtype))
+    on_padding = reference_rows(np.ones((2, 3, H, W)), *args) == 0
     assert on_padding.any()
     finite = np.random.default_rng(6).standard_normal(rows.shape).astype(dtype)
     image = cpu.col2im_rows(np.where(on_padding, np.nan, finite), 2, 3, H, W, *args)
-    np.testing.assert_allclose(image, R.col2im(np.where(on_padding, 0, finite).T, 2, 3, H, W,
-                                               *args), rtol=1e-5)
+    expected = R.col2im(as_columns(np.where(on_padding, 0, finite), 3, KH * KW), 2, 3, H, W,
+                        *args)
+    np.testing.assert_allclose(image, expected, rtol=1e-5)
 
 
 def test_empty_batches_and_windows():
@@ -94,10 +112,11 @@ def test_kernels_write_into_a_given_workspace_and_read_any_layout():
     args = (3, 2, 2, 2, 1, 0, 1, 1, 2, 2)
     rows = np.full((8, 18), np.nan)
     assert cpu.im2col_rows(x, *args, out=rows) is rows
-    np.testing.assert_array_equal(rows, R.im2col(x, *args).T)
+    np.testing.assert_array_equal(rows, reference_rows(x, *args))
     image = np.full(x.shape, np.nan)
     assert cpu.col2im_rows(rows.T.copy().T, *x.shape, *args, out=image) is image
-    np.testing.assert_allclose(image, R.col2im(rows.T, *x.shape, *args), rtol=1e-12)
+    np.testing.assert_allclose(image, R.col2im(as_columns(rows, 3, 6), *x.shape, *args),
+                               rtol=1e-12)
 
 
 @pytest.mark.parametrize("bad", [dict(KH=0), dict(SW=0), dict(DH=0), dict(PW=-1), dict(OH=-1)])

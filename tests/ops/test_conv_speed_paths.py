@@ -385,7 +385,8 @@ def test_weight_gradient_from_shared_rows_equals_its_own_and_ignores_mismatched_
 
 
 # Not-"same" ungrouped convolutions take their windows as rows (kernels/cpu/conv_rows.py):
-# strided, valid (OW < W), dilated, and the transposed ones with output padding.
+# strided, valid (OW < W), dilated, and the transposed ones with output padding. (With
+# WINDOW_ROWS_MIN_CHANNELS lowered to 1 for these small problems: see rows_from_one_channel.)
 ROWS_CASES = [
     (conv2d, (3, 4, 7, 6), (5, 4, 3, 3), dict(stride=2, padding=1)),
     (conv2d, (2, 3, 6, 6), (4, 3, 3, 2), dict(stride=(1, 2))),
@@ -394,6 +395,13 @@ ROWS_CASES = [
     (conv_transpose2d, (3, 4, 4, 3), (4, 2, 4, 4), dict(stride=2, padding=1)),
     (conv_transpose2d, (2, 3, 3, 4), (3, 2, 3, 3), dict(stride=(2, 3), output_padding=(1, 2))),
 ]
+
+
+@pytest.fixture
+def rows_from_one_channel(monkeypatch):
+    """The windows as rows from one channel up, for the small problems of these tests."""
+    import minigrad.kernels.im2col_gemm as im2col_gemm
+    monkeypatch.setattr(im2col_gemm, "WINDOW_ROWS_MIN_CHANNELS", 1)
 
 
 def _took_rows(op, x_shape, w_shape, keywords, budget, monkeypatch):
@@ -410,7 +418,7 @@ def _took_rows(op, x_shape, w_shape, keywords, budget, monkeypatch):
 @pytest.mark.parametrize("budget", [0, 2**30])
 @pytest.mark.parametrize("op, x_shape, w_shape, keywords", ROWS_CASES)
 def test_window_rows_give_the_values_of_the_columns(op, x_shape, w_shape, keywords, budget,
-                                                    monkeypatch):
+                                                    monkeypatch, rows_from_one_channel):
     import minigrad.kernels.im2col_gemm as im2col_gemm
     monkeypatch.setattr(cpu_kernels, "CONV_CHUNK_BYTES", 900)  # several chunks
     by_rows, names = _took_rows(op, x_shape, w_shape, keywords, budget, monkeypatch)
@@ -425,18 +433,33 @@ def test_window_rows_give_the_values_of_the_columns(op, x_shape, w_shape, keywor
 @pytest.mark.parametrize("op, x_shape, w_shape, keywords", [
     (conv2d, (2, 4, 5, 5), (4, 2, 3, 3), dict(stride=2, groups=2)),  # grouped
     (conv2d, (2, 3, 5, 6), (4, 3, 3, 3), dict(padding=1)),  # "same": shifted copies
-    (conv_transpose2d, (2, 3, 4, 4), (3, 2, 3, 3), dict(padding=1))])  # its adjoint
-def test_grouped_and_same_convolutions_keep_the_columns(op, x_shape, w_shape, keywords,
-                                                        monkeypatch):
+    (conv_transpose2d, (2, 3, 4, 4), (3, 2, 3, 3), dict(padding=1)),  # its adjoint
+    (conv2d, (2, 3, 5, 6), (4, 3, 1, 1), dict(stride=2))])  # one tap: a strided subsample
+def test_grouped_same_and_one_tap_convolutions_keep_the_columns(op, x_shape, w_shape, keywords,
+                                                                monkeypatch, rows_from_one_channel):
     _, names = _took_rows(op, x_shape, w_shape, keywords, 0, monkeypatch)
     assert names == {"im2col"}
+
+
+@pytest.mark.parametrize("channels, taken", [(15, "im2col"), (16, "im2col_rows")])
+@pytest.mark.parametrize("transposed", [False, True], ids=["conv2d", "conv_transpose2d"])
+def test_window_rows_from_sixteen_channels_on_the_image_side(channels, taken, transposed,
+                                                             monkeypatch):
+    # the image side: conv2d's input, conv_transpose2d's output (its weight's second axis)
+    if transposed:
+        problem = (conv_transpose2d, (2, 3, 3, 3), (3, channels, 3, 3), dict(stride=2))
+    else:
+        problem = (conv2d, (2, channels, 5, 5), (3, channels, 3, 3), dict(stride=2))
+    _, names = _took_rows(*problem, 0, monkeypatch)
+    assert names == {taken}
 
 
 @pytest.mark.parametrize("threads", [2, 3])
 @pytest.mark.parametrize("op, x_shape, w_shape, keywords", [ROWS_CASES[0], ROWS_CASES[4]])
 def test_window_rows_shared_by_threads_give_the_one_thread_values(op, x_shape, w_shape,
                                                                   keywords, threads,
-                                                                  monkeypatch):
+                                                                  monkeypatch,
+                                                                  rows_from_one_channel):
     import minigrad.kernels.gemm as gemm
     from minigrad import threads as thread_policy
     monkeypatch.setattr(cpu_kernels, "CONV_CHUNK_BYTES", 600)
@@ -451,7 +474,8 @@ def test_window_rows_shared_by_threads_give_the_one_thread_values(op, x_shape, w
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
 
 
-def test_weight_gradient_reads_shared_window_rows_and_ignores_mismatched_ones(monkeypatch):
+def test_weight_gradient_reads_shared_window_rows_and_ignores_mismatched_ones(
+        monkeypatch, rows_from_one_channel):
     import minigrad.kernels.im2col_gemm as im2col_gemm
     monkeypatch.setattr(cpu_kernels, "CONV_CHUNK_BYTES", 2 * 4 * 9 * 12 * 8)  # 2 samples
     rng = np.random.default_rng(4)

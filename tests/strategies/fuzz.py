@@ -44,7 +44,9 @@ def kernel_cases(draw, op, oracle="numpy", winograd=False):
 
     ``winograd=True`` (conv2d and conv_transpose2d): a 3x3, stride-1, undilated, ungrouped
     geometry, run with the Winograd path taken from one channel up (the case's "winograd" key;
-    the worker lowers ``im2col_gemm.WINOGRAD_MIN_CHANNELS`` for it).
+    the worker lowers ``im2col_gemm.WINOGRAD_MIN_CHANNELS`` for it). Other conv2d and
+    conv_transpose2d cases take the windows as rows from one channel up half of the time (the
+    case's "window_rows" key: ``im2col_gemm.WINDOW_ROWS_MIN_CHANNELS``).
     """
     draw_kwargs = {"conv2d": _conv_kwargs, "conv_transpose2d": _conv_kwargs,
                    "max_pool2d": _pool_kwargs, "avg_pool2d": _pool_kwargs,
@@ -55,6 +57,8 @@ def kernel_cases(draw, op, oracle="numpy", winograd=False):
             "kwargs": kwargs}
     if winograd:
         case["winograd"] = True
+    elif op in ("conv2d", "conv_transpose2d") and draw(st.booleans()):
+        case["window_rows"] = True
     return case
 
 

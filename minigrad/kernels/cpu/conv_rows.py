@@ -1,9 +1,9 @@
 """im2col and col2im with a window per row: the layout of the strided convolutions' products.
 
 ``im2col`` (``conv.py``) writes each window as a column, ``(C*KH*KW, N*OH*OW)``. These kernels
-write its transpose, each window as a row::
+write each window as a row, its taps outermost and its channels innermost::
 
-    rows[(n*OH + oh)*OW + ow, (c*KH + kh)*KW + kw] = x[n, c, ih, iw]      (0 on the padding)
+    rows[(n*OH + oh)*OW + ow, (kh*KW + kw)*C + c] = x[n, c, ih, iw]      (0 on the padding)
 
 with ``ih = oh*SH - PH + kh*DH`` and ``iw = ow*SW - PW + kw*DW``, and ``col2im_rows`` adds each
 row back onto its window. Why a second layout: with the windows as rows, every product of a
@@ -11,19 +11,23 @@ strided convolution has the long dimension (the batch's windows) as its first, w
 fastest. conv_transpose2d's benchmark (x (32, 64, 8, 8), w (64, 32, 4, 4), stride 2,
 padding 1) measured at 1 thread, best of 30 (2026-11-27)::
 
-    product                         windows as columns            windows as rows
-    forward  (columns of x)         (512, 64) @ (64, 2048) 1.73 ms  (2048, 64) @ (64, 512) 1.38
-    input gradient (a strided conv)  (64, 512) @ (512, 2048) 1.75    (2048, 512) @ (512, 64) 1.45
-    weight gradient                 (512, 2048) @ (2048, 64) 1.39   (64, 2048) @ (2048, 512) 1.52
+    product                          windows as columns              windows as rows
+    forward (the columns of x)       (512, 64) @ (64, 2048)  1.73 ms  (2048, 64) @ (64, 512)  1.38
+    input gradient (a strided conv)  (64, 512) @ (512, 2048) 1.75     (2048, 512) @ (512, 64) 1.45
+    weight gradient                  (512, 2048) @ (2048, 64) 1.39    (64, 2048) @ (2048, 512) 1.52
 
-0.5 ms less in all, for two transposing copies of 0.04 ms. The "same" convolutions (stride 1,
-as wide as the input) keep the columns, where each tap is one shifted copy of the plane.
-``kernels/im2col_gemm.py`` chooses the layout (``_window_rows``).
+0.5 ms less in all, for two transposing copies of 0.04 ms. The weight matrices follow the
+rows' order, ``weight.transpose(0, 2, 3, 1)`` (``kernels/im2col_gemm.py``, which also chooses
+the layout: ``_window_rows``). The "same" convolutions (stride 1, as wide as the input) keep
+the columns, where each tap is one shifted copy of the plane.
 
-Both loops read the geometry from one table, ``_window_taps``: for each window, where each of
-its taps reads in the plane, or -1 on the padding; every (n, c) plane shares it. The image of
-one sample (here C*H*W = 32 KB) stays in the L1 or L2 cache while its windows are gathered
-from it or scattered onto it, so the random access costs little.
+Channels innermost, because both loops then move whole pixels: each sample's image is first
+turned channels last, ``(H*W, C)`` (a small buffer that stays in cache), so that a tap of a
+window is one contiguous copy (im2col_rows) or vector add (col2im_rows) of C values, instead
+of C strided single elements. With taps outermost (``(c*KH + kh)*KW + kw``, im2col's order
+transposed) the loops ran 1.6-2x slower on the benchmark's shapes in the training step.
+Which pixel each tap of a window reads comes from one table, ``_window_taps`` (-1 on the
+padding), shared by every sample.
 
 Notation as in ``conv.py``; T = KH*KW taps per window and L = OH*OW windows per sample.
 """
@@ -35,7 +39,7 @@ from .conv import _tap_table
 
 
 def im2col_rows(x, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, out=None, serial=False):
-    """Copy every kernel window of ``x`` into a row: the transpose of ``conv.im2col``'s columns.
+    """Copy every kernel window of ``x`` into a row, channels innermost.
 
     Parameters
     ----------
@@ -51,7 +55,7 @@ def im2col_rows(x, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, out=None, serial=Fals
     Returns
     -------
     rows : ndarray, shape (N*OH*OW, C*KH*KW), dtype of ``x``
-        ``rows[(n*OH + oh)*OW + ow, (c*KH + kh)*KW + kw] = x[n, c, ih, iw]``, 0 on the padding.
+        ``rows[(n*OH + oh)*OW + ow, (kh*KW + kw)*C + c] = x[n, c, ih, iw]``, 0 on the padding.
     """
     geometry.check_im2col("im2col_rows", x.shape, x.dtype, KH, KW, SH, SW, PH, PW, DH, DW,
                           OH, OW)
@@ -82,7 +86,7 @@ def col2im_rows(rows, N, C, H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, out=No
     Returns
     -------
     x : ndarray, shape (N, C, H, W), dtype of ``rows``
-        ``x[n, c, ih, iw] = sum of rows[(n*OH + oh)*OW + ow, (c*KH + kh)*KW + kw]`` over the taps
+        ``x[n, c, ih, iw] = sum of rows[(n*OH + oh)*OW + ow, (kh*KW + kw)*C + c]`` over the taps
         that land on ``(ih, iw)``; taps on the padding are dropped.
     """
     geometry.check_col2im(rows.shape, rows.dtype, N, C, H, W, KH, KW, SH, SW, PH, PW, DH, DW,
@@ -118,20 +122,32 @@ def _im2col_rows_samples(x, taps, rows, first, last):
     """im2col_rows of the samples ``first <= n < last``."""
     N, C, H, W = x.shape
     L, T = taps.shape
-    planes = x.reshape(N, C, H * W)
+    pixels = np.empty((H * W, C), dtype=x.dtype)  # one sample, channels last
     for n in range(first, last):
+        _channels_last(x[n].reshape(C, H * W), pixels)
         for p in range(L):
             row = rows[n * L + p]
             where = taps[p]
-            for c in range(C):
-                plane = planes[n, c]
-                part = row[c * T:(c + 1) * T]
-                for t in range(T):
-                    q = where[t]
-                    if q >= 0:
-                        part[t] = plane[q]
-                    else:
-                        part[t] = 0
+            for t in range(T):
+                q = where[t]
+                part = row[t * C:(t + 1) * C]
+                if q >= 0:
+                    pixel = pixels[q]
+                    for c in range(C):
+                        part[c] = pixel[c]
+                else:
+                    for c in range(C):
+                        part[c] = 0
+
+
+@numba.njit(nogil=True, cache=True)
+def _channels_last(planes, pixels):
+    """``pixels[q, c] = planes[c, q]``: a sample's (C, H*W) planes as (H*W, C) pixels."""
+    C, HW = planes.shape
+    for c in range(C):
+        plane = planes[c]
+        for q in range(HW):
+            pixels[q, c] = plane[q]
 
 
 @numba.njit(parallel=True, cache=True)
@@ -152,19 +168,21 @@ def _col2im_rows_samples(rows, taps, x, first, last):
     """col2im_rows into the samples ``first <= n < last``."""
     N, C, H, W = x.shape
     L, T = taps.shape
-    planes = x.reshape(N, C, H * W)
+    pixels = np.empty((H * W, C), dtype=x.dtype)  # one sample's sums, channels last
     for n in range(first, last):
-        for c in range(C):
-            plane = planes[n, c]
-            for q in range(H * W):
-                plane[q] = 0
+        pixels[:] = 0
         for p in range(L):
             row = rows[n * L + p]
             where = taps[p]
-            for c in range(C):
-                plane = planes[n, c]
-                part = row[c * T:(c + 1) * T]
-                for t in range(T):
-                    q = where[t]
-                    if q >= 0:
-                        plane[q] += part[t]
+            for t in range(T):
+                q = where[t]
+                if q >= 0:
+                    pixel = pixels[q]
+                    part = row[t * C:(t + 1) * C]
+                    for c in range(C):
+                        pixel[c] += part[c]
+        planes = x[n].reshape(C, H * W)
+        for c in range(C):
+            plane = planes[c]
+            for q in range(H * W):
+                plane[q] = pixels[q, c]
