@@ -1,7 +1,8 @@
 """Where one training step spends its time: a per-op profile, forward and backward apart.
 
 The step is bench/bench_speed.py's (the LeNet-style CNN by default, or the MLP): zero_grad,
-forward, cross-entropy, backward, SGD with momentum. While it runs, every ``Function``
+forward, cross-entropy, backward, SGD with momentum; or the forward + backward of its conv2d or
+conv_transpose2d workload. While it runs, every ``Function``
 subclass's ``forward`` and ``backward`` (found through ``Function.__subclasses__()``), the
 optimizer's ``step`` and ``zero_grad``, ``Tensor.backward`` and NumPy's ``matmul`` and ``dot``
 are wrapped by timers; the originals are put back afterwards, so the engine itself carries no
@@ -41,7 +42,8 @@ measurement behind minigrad/threads.py's policy). Times are wall time
 (``perf_counter``) and the CPU time of the whole process (``process_time``: every thread's,
 so a thread that spins while it waits shows up there).
 
-    python -m bench.profile_step [--model lenet|mlp] [--batch 64] [--threads 1]
+    python -m bench.profile_step [--model lenet|mlp|conv2d|conv_transpose2d] [--batch 64]
+                                 [--threads 1]
                                  [--blas policy|threads] [--blas-threads B]
                                  [--numba-threads M] [--steps 20]
                                  [--torch] [--json PATH]
@@ -58,6 +60,8 @@ import time
 from bench.bench_speed import POLICY_UNSET, THREAD_VARIABLES, lenet, mlp, runners
 
 MODELS = {"lenet": (lenet, (1, 28, 28), 64), "mlp": (mlp, (784,), 128)}
+# bench_speed's convolution workloads: forward + backward of one op at its fixed shapes
+OPS = ("conv2d", "conv_transpose2d")
 
 
 class StackTimer:
@@ -298,7 +302,10 @@ def profile(step, steps, warmup=3):
 
 
 def _minigrad_step(model, batch):
-    """The bench's training step (``runners``) at its own batch, or the same step at ``batch``."""
+    """The bench's training step (``runners``) at its own batch, or the same step at ``batch``;
+    for a convolution workload (OPS), the bench's forward + backward."""
+    if model in OPS:
+        return runners(model, None)[0]
     build, sample_shape, default_batch = MODELS[model]
     if batch is None or batch == default_batch:
         return runners(model, None)[0]
@@ -316,18 +323,21 @@ def profile_torch(model, batch, steps, threads, warmup=3):
     import torch
     from torch.profiler import ProfilerActivity, profile as torch_profile
     torch.set_num_threads(threads)
-    build, sample_shape, default_batch = MODELS[model]
-    batch = batch or default_batch
-    rng = np.random.default_rng(0)
-    x = torch.from_numpy(rng.random((batch, *sample_shape), dtype=np.float32))
-    y = torch.from_numpy(rng.integers(0, 10, batch))
-    net = build(torch.nn)
-    optimizer = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
+    if model in OPS:
+        step = runners(model, torch)[1]
+    else:
+        build, sample_shape, default_batch = MODELS[model]
+        batch = batch or default_batch
+        rng = np.random.default_rng(0)
+        x = torch.from_numpy(rng.random((batch, *sample_shape), dtype=np.float32))
+        y = torch.from_numpy(rng.integers(0, 10, batch))
+        net = build(torch.nn)
+        optimizer = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
 
-    def step():
-        optimizer.zero_grad()
-        torch.nn.functional.cross_entropy(net(x), y).backward()
-        optimizer.step()
+        def step():
+            optimizer.zero_grad()
+            torch.nn.functional.cross_entropy(net(x), y).backward()
+            optimizer.step()
     for _ in range(warmup):
         step()
     plain = []
@@ -424,8 +434,14 @@ def _in_process(args):
     report.update(library=args.in_process, model=args.model, threads=args.threads,
                   numba_threads=numba.get_num_threads(), blas_threads=_blas_threads(),
                   gemm_threads=gemm_threads(),
-                  batch=args.batch or MODELS[args.model][2])
+                  batch=args.batch or (MODELS[args.model][2] if args.model in MODELS
+                                       else _op_batch(args.model)))
     print(json.dumps(report))
+
+
+def _op_batch(model):
+    """The batch of a convolution workload (bench_speed's shapes)."""
+    return {"conv2d": 64, "conv_transpose2d": 32}[model]
 
 
 def _blas_threads():
@@ -467,10 +483,12 @@ def _child(library, args, root):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", choices=sorted(MODELS), default="lenet",
-                        help="bench_speed's LeNet step (default) or its MLP step")
+    parser.add_argument("--model", choices=sorted(MODELS) + list(OPS), default="lenet",
+                        help="bench_speed's LeNet step (default), its MLP step, or the forward + "
+                             "backward of its conv2d or conv_transpose2d workload")
     parser.add_argument("--batch", type=int, default=None,
-                        help="batch size (default: the bench's, 64 for lenet, 128 for mlp)")
+                        help="batch size (default: the bench's, 64 for lenet, 128 for mlp; the "
+                             "convolution workloads keep their own)")
     parser.add_argument("--threads", type=int, default=1,
                         help="every thread variable, as bench_speed sets it (default 1)")
     parser.add_argument("--blas-threads", type=int, default=None,
@@ -490,6 +508,8 @@ def main(argv=None):
         value = getattr(args, name)
         if value is not None and value < 1:
             parser.error(f"--{name.replace('_', '-')} must be >= 1, got {value}")
+    if args.model in OPS and args.batch is not None:
+        parser.error(f"--batch: the {args.model} workload has the bench's fixed shapes")
     if args.in_process:
         _in_process(args)
         return

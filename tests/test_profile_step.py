@@ -154,6 +154,27 @@ def test_the_lenet_step_finds_every_forward_product(tmp_path):
                if g["phase"] == "forward") == conv + linear
 
 
+def test_the_conv_transpose2d_workload_finds_its_three_products(tmp_path):
+    """bench_speed's conv_transpose2d workload, forward + backward: one product each for the
+    output, the input gradient and the weight gradient, each 2 * N*H*W * C_in * C_out*KH*KW."""
+    out = tmp_path / "profile.json"
+    done = subprocess.run([sys.executable, "-m", "bench.profile_step", "--model",
+                           "conv_transpose2d", "--steps", "1", "--json", str(out)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300,
+                          env=dict(os.environ, PYTHONPATH=ROOT))
+    assert done.returncode == 0, done.stderr
+    (report,) = json.loads(out.read_text())
+    assert report["batch"] == 32
+    each = 2 * 32 * 8 * 8 * 64 * 32 * 4 * 4
+    flops = {}
+    for gemm in report["gemms"]:
+        flops[gemm["caller"]] = flops.get(gemm["caller"], 0) + gemm["flops"] * gemm["calls"]
+    assert flops == {"ConvTranspose2d.forward": each, "Conv2d.forward": each,
+                     "Conv2dGradWeight.forward": each}
+    with pytest.raises(SystemExit):
+        profile_step.main(["--model", "conv2d", "--batch", "8"])
+
+
 def test_torch_profiles_the_same_step(tmp_path):
     pytest.importorskip("torch", reason="--torch profiles PyTorch's step")
     ours, theirs = _command(tmp_path, "--torch")
