@@ -34,7 +34,8 @@ conv2d benchmark at 1 thread).
 Winograd: a 3x3, stride-1, undilated, ungrouped convolution with at least WINOGRAD_MIN_CHANNELS
 input and output channels runs on the CPU as Winograd's F(2x2, 3x3) instead
 (``kernels/cpu/winograd.py``): per chunk, the input transform V, 16 products
-``M[e] = U[e] @ V[e]`` and the output transform. ``conv_transpose_arrays`` takes the same path
+``M[:, e, :] = V[:, e, :] @ U[e]ᵀ`` (V and M tile-major, a tile's 16 entries of every channel
+together) and the output transform. ``conv_transpose_arrays`` takes the same path
 for a stride-1 3x3 transposed convolution (a convolution's input gradient): it is the
 convolution of its input with the flipped, transposed weight and padding ``2 - P``. CuPy keeps
 im2col, whose products are where the GPU is fastest. Set WINOGRAD = False to compare.
@@ -163,14 +164,20 @@ def _window_rows(kernels, x, image_shape, kernel, geometry, G, OW):
             and image_shape[1] >= WINDOW_ROWS_MIN_CHANNELS and kernel[0] * kernel[1] > 1)
 
 
-def _winograd_rows(xp, dtype, matrix_rows, columns):
-    """A (16, S) buffer for 16 (matrix_rows, columns) matrices, its row length S padded to an odd
-    multiple of 64 bytes, so that the 16 rows never start a power of two apart (they would
-    share cache sets; see kernels/cpu/winograd.py)."""
+def _winograd_tiles(xp, dtype, tiles, channels):
+    """A (tiles, S) buffer for tile-major Winograd data of ``channels`` channels (16 entries
+    each), its row length S padded to an odd multiple of 64 bytes, so that the rows, which the
+    16 products read as strided matrices, never start a power of two apart (they would share
+    cache sets; see kernels/cpu/winograd.py)."""
     step = 64 // xp.dtype(dtype).itemsize
-    S = -(-matrix_rows * columns // step) * step
+    S = -(-16 * channels // step) * step
     S += step if (S // step) % 2 == 0 else 0
-    return xp.empty((16, S), dtype=dtype)
+    return xp.empty((tiles, S), dtype=dtype)
+
+
+def _entries(tiles, channels):
+    """The (16, tiles, channels) view of a tile-major buffer: entry e's matrix is [e]."""
+    return tiles[:, :16 * channels].reshape(len(tiles), 16, channels).transpose(1, 0, 2)
 
 
 def winograd_conv_arrays(kernels, x, weight, PH, PW, OH, OW):
@@ -181,22 +188,22 @@ def winograd_conv_arrays(kernels, x, weight, PH, PW, OH, OW):
     K = weight.shape[0]
     TH, TW = kernels.winograd_tiles(OH, OW)
     T = TH * TW
-    U = kernels.winograd_weight(weight)
+    # U[e]ᵀ, (16, C, K): the products are M[:, e, :] = V[:, e, :] @ U[e]ᵀ (tile-major V and M)
+    U_t = xp.ascontiguousarray(kernels.winograd_weight(weight).transpose(0, 2, 1))
     y = xp.empty((N, K, OH, OW), dtype=x.dtype)
     n_threads = _chunk_threads(x, N * K * C * 9 * OH * OW)
     slices = _batch_slices(kernels, x, 16 * (C + K) * T * x.itemsize, n_threads,
                            budget=kernels.WINOGRAD_CHUNK_BYTES)
     most = max(b.stop - b.start for b in slices) * T
-    spaces = [(_winograd_rows(xp, x.dtype, C, most), _winograd_rows(xp, x.dtype, K, most))
+    spaces = [(_winograd_tiles(xp, x.dtype, most, C), _winograd_tiles(xp, x.dtype, most, K))
               for _ in range(min(n_threads, len(slices)))]
 
     def work(index, batch, serial, thread):
-        n = batch.stop - batch.start
-        V, M = spaces[thread]
+        tiles = (batch.stop - batch.start) * T
+        V, M = spaces[thread][0][:tiles], spaces[thread][1][:tiles]
         kernels.winograd_input(x[batch], PH, PW, TH, TW, out=V, serial=serial)
-        # the 16 products M[e] = U[e] @ V[e], on (16, C, n*T) and (16, K, n*T) views of the rows
-        _matmul(xp, serial)(U, V[:, :C * n * T].reshape(16, C, n * T),
-                            out=M[:, :K * n * T].reshape(16, K, n * T))
+        # the 16 products, on (16, tiles, C) and (16, tiles, K) views of V and M
+        _matmul(xp, serial)(_entries(V, C), U_t, out=_entries(M, K))
         kernels.winograd_output(M, TH, TW, out=y[batch], serial=serial)
     _each_chunk(slices, n_threads, work)
     return y

@@ -23,18 +23,19 @@ A_T = np.array([[1, 1, 1, 0], [0, 1, -1, -1]], dtype=np.float64)
 
 
 def _slow_input(x, PH, PW, TH, TW):
-    """V[e, c*N*T + n*T + ty*TW + tx] = (Bᵀ d B)[e] of the 4x4 patch at (2ty - PH, 2tx - PW)."""
+    """V[n*T + ty*TW + tx, e*C + c] = (Bᵀ d B)[e] of channel c's 4x4 patch at (2ty - PH,
+    2tx - PW), as a (N*T, 16, C) array."""
     N, C, H, Wd = x.shape
     padded = np.zeros((N, C, 2 * TH + 2 + H + PH, 2 * TW + 2 + Wd + PW))
     padded[:, :, PH:PH + H, PW:PW + Wd] = x
     T = TH * TW
-    V = np.zeros((16, C * N * T))
+    V = np.zeros((N * T, 16, C))
     for n in range(N):
         for c in range(C):
             for ty in range(TH):
                 for tx in range(TW):
                     d = padded[n, c, 2 * ty:2 * ty + 4, 2 * tx:2 * tx + 4]
-                    V[:, c * N * T + n * T + ty * TW + tx] = (B_T @ d @ B_T.T).ravel()
+                    V[n * T + ty * TW + tx, :, c] = (B_T @ d @ B_T.T).ravel()
     return V
 
 
@@ -47,7 +48,7 @@ def _slow_output(M, N, K, OH, OW):
         for k in range(K):
             for ty in range(TH):
                 for tx in range(TW):
-                    m = M[:, k * N * T + n * T + ty * TW + tx].reshape(4, 4)
+                    m = M[n * T + ty * TW + tx, k:16 * K:K].reshape(4, 4)
                     y[n, k, 2 * ty:2 * ty + 2, 2 * tx:2 * tx + 2] = A_T @ m @ A_T.T
     return y[:, :, :OH, :OW]
 
@@ -68,11 +69,11 @@ def test_input_transform_is_bt_d_b_of_every_tile(case, serial, extra):
     x, PH, PW, OH, OW = case
     TH, TW = W.winograd_tiles(OH, OW)
     N, C = x.shape[:2]
-    out = np.full((16, C * N * TH * TW + extra), np.nan)
-    W.winograd_input(x, PH, PW, TH, TW, out=out, serial=serial)
-    np.testing.assert_allclose(out[:, :C * N * TH * TW], _slow_input(x, PH, PW, TH, TW),
-                               rtol=1e-14, atol=1e-14)
-    assert np.isnan(out[:, C * N * TH * TW:]).all()  # the row's padding is left alone
+    out = np.full((N * TH * TW, 16 * C + extra), np.nan)
+    assert W.winograd_input(x, PH, PW, TH, TW, out=out, serial=serial) is out
+    np.testing.assert_allclose(out[:, :16 * C].reshape(-1, 16, C),
+                               _slow_input(x, PH, PW, TH, TW), rtol=1e-14, atol=1e-14)
+    assert np.isnan(out[:, 16 * C:]).all()  # the row's padding is left alone
 
 
 @settings(max_examples=40, deadline=None)
@@ -80,9 +81,23 @@ def test_input_transform_is_bt_d_b_of_every_tile(case, serial, extra):
        serial=st.booleans(), seed=st.integers(0, 2**16))
 def test_output_transform_is_at_m_a_of_every_tile(N, K, OH, OW, serial, seed):
     TH, TW = W.winograd_tiles(OH, OW)
-    M = np.random.default_rng(seed).standard_normal((16, K * N * TH * TW + 3))
+    M = np.random.default_rng(seed).standard_normal((N * TH * TW, 16 * K + 3))
     y = W.winograd_output(M, TH, TW, out=np.full((N, K, OH, OW), np.nan), serial=serial)
     np.testing.assert_allclose(y, _slow_output(M, N, K, OH, OW), rtol=1e-14, atol=1e-14)
+
+
+def test_a_sample_beyond_the_first_reads_zeros_on_its_padding():
+    """The padded buffer is shared by a call's samples: the second sample's border must read 0,
+    not what the first sample's image left there, even where the image is larger than what the
+    tiles read (the last rows and columns of an image with no padding)."""
+    x = np.random.default_rng(3).standard_normal((3, 2, 7, 6))
+    x[0] = np.nan  # a first sample of NaN must leave nothing behind
+    for PH, PW, OH, OW in ((2, 1, 9, 6), (0, 0, 2, 2), (1, 3, 7, 10)):
+        TH, TW = W.winograd_tiles(OH, OW)
+        out = W.winograd_input(x, PH, PW, TH, TW, out=np.empty((3 * TH * TW, 32)))
+        np.testing.assert_allclose(out[TH * TW:].reshape(-1, 16, 2),
+                                   _slow_input(x, PH, PW, TH, TW)[TH * TW:],
+                                   rtol=1e-14, atol=1e-14)
 
 
 def test_weight_transform_is_g_g_gt():
@@ -99,8 +114,9 @@ def test_the_three_transforms_make_a_convolution():
     x, w = rng.standard_normal((2, 3, 6, 5)), rng.standard_normal((4, 3, 3, 3))
     OH, OW = 6, 5  # padding 1
     TH, TW = W.winograd_tiles(OH, OW)
-    V = W.winograd_input(x, 1, 1, TH, TW, out=np.empty((16, 3 * 2 * TH * TW)))
-    M = np.matmul(W.winograd_weight(w), V.reshape(16, 3, -1)).reshape(16, -1)
+    V = W.winograd_input(x, 1, 1, TH, TW, out=np.empty((2 * TH * TW, 16 * 3)))
+    U = W.winograd_weight(w)  # (16, K, C)
+    M = np.einsum("tec,ekc->tek", V.reshape(-1, 16, 3), U).reshape(-1, 16 * 4)
     y = W.winograd_output(M, TH, TW, out=np.empty((2, 4, OH, OW)))
     np.testing.assert_allclose(y, R.conv2d(x, w, padding=1), rtol=1e-12, atol=1e-12)
 
@@ -109,7 +125,7 @@ def test_serial_and_parallel_loops_agree_bit_for_bit():
     rng = np.random.default_rng(2)
     x = rng.standard_normal((3, 5, 9, 8)).astype(np.float32)
     TH, TW = W.winograd_tiles(9, 8)
-    a, b = (np.empty((16, 5 * 3 * TH * TW), np.float32) for _ in range(2))
+    a, b = (np.empty((3 * TH * TW, 16 * 5), np.float32) for _ in range(2))
     W.winograd_input(x, 1, 1, TH, TW, out=a, serial=True)
     W.winograd_input(x, 1, 1, TH, TW, out=b, serial=False)
     np.testing.assert_array_equal(a, b)
@@ -120,28 +136,30 @@ def test_serial_and_parallel_loops_agree_bit_for_bit():
 
 
 @pytest.mark.parametrize("call, message", [
-    (lambda: W.winograd_input(np.zeros((1, 2, 4, 4)), 1, 1, 2, 2, out=np.zeros((16, 7))),
-     r"winograd_input: out must be a C-contiguous float64 array of shape \(16, S\) with "
-     r"S >= 2 \* 4 = 8, got shape \(16, 7\)"),
-    (lambda: W.winograd_input(np.zeros((1, 2, 4, 4)), 1, 1, 2, 2, out=np.zeros((15, 8))),
-     r"shape \(16, S\)"),
+    (lambda: W.winograd_input(np.zeros((1, 2, 4, 4)), 1, 1, 2, 2, out=np.zeros((4, 31))),
+     r"winograd_input: out must be a C-contiguous float64 array of shape \(4, S\) with "
+     r"S >= 16 \* 2 = 32, got shape \(4, 31\)"),
+    (lambda: W.winograd_input(np.zeros((1, 2, 4, 4)), 1, 1, 2, 2, out=np.zeros((3, 32))),
+     r"shape \(4, S\)"),
+    (lambda: W.winograd_input(np.zeros((1, 2, 4, 4)), 1, 1, 2, 2, out=np.zeros((4, 16, 2))),
+     r"shape \(4, S\)"),
     (lambda: W.winograd_input(np.zeros((1, 2, 4, 4)), 1, 1, 2, 2,
-                              out=np.zeros((16, 8), np.float32)), r"float64 array"),
-    (lambda: W.winograd_input(np.zeros((1, 2, 4, 4)), 1, 1, 2, 2, out=np.zeros((8, 16)).T),
+                              out=np.zeros((4, 32), np.float32)), r"float64 array"),
+    (lambda: W.winograd_input(np.zeros((1, 2, 4, 4)), 1, 1, 2, 2, out=np.zeros((32, 4)).T),
      r"C-contiguous"),
-    (lambda: W.winograd_input(np.zeros((2, 4, 4)), 1, 1, 2, 2, out=np.zeros((16, 8))),
+    (lambda: W.winograd_input(np.zeros((2, 4, 4)), 1, 1, 2, 2, out=np.zeros((4, 32))),
      r"winograd_input: expected x of shape \(N, C, H, W\), got shape \(2, 4, 4\)"),
-    (lambda: W.winograd_input(np.zeros((1, 2, 4, 4)), -1, 1, 2, 2, out=np.zeros((16, 8))),
+    (lambda: W.winograd_input(np.zeros((1, 2, 4, 4)), -1, 1, 2, 2, out=np.zeros((4, 32))),
      r"winograd_input: padding \(-1, 1\) must be >= 0 and tiles \(2, 2\) >= 1"),
-    (lambda: W.winograd_input(np.zeros((1, 2, 4, 4)), 1, 1, 0, 2, out=np.zeros((16, 8))),
+    (lambda: W.winograd_input(np.zeros((1, 2, 4, 4)), 1, 1, 0, 2, out=np.zeros((4, 32))),
      r"tiles \(0, 2\) >= 1"),
-    (lambda: W.winograd_output(np.zeros((16, 8)), 2, 2, out=np.zeros((1, 2, 5, 4))),
+    (lambda: W.winograd_output(np.zeros((4, 32)), 2, 2, out=np.zeros((1, 2, 5, 4))),
      r"winograd_output: an output of 5x4 has \(3, 2\) tiles of 2x2, got tiles \(2, 2\)"),
-    (lambda: W.winograd_output(np.zeros((16, 7)), 2, 2, out=np.zeros((1, 2, 4, 4))),
-     r"winograd_output: m must be .* S >= 2 \* 4 = 8"),
-    (lambda: W.winograd_output(np.zeros((16, 8)), 2, 2, out=np.zeros((1, 2, 4, 8))[..., ::2]),
+    (lambda: W.winograd_output(np.zeros((4, 31)), 2, 2, out=np.zeros((1, 2, 4, 4))),
+     r"winograd_output: m must be .* S >= 16 \* 2 = 32"),
+    (lambda: W.winograd_output(np.zeros((4, 32)), 2, 2, out=np.zeros((1, 2, 4, 8))[..., ::2]),
      r"winograd_output: out must be C-contiguous"),
-    (lambda: W.winograd_output(np.zeros((16, 8)), 2, 2, out=np.zeros((2, 4, 4))),
+    (lambda: W.winograd_output(np.zeros((4, 32)), 2, 2, out=np.zeros((2, 4, 4))),
      r"winograd_output: expected out of shape \(N, C, H, W\)"),
     (lambda: W.winograd_weight(np.zeros((2, 2, 3, 2))),
      r"winograd_weight: expected a weight of shape \(K, C, 3, 3\), got shape \(2, 2, 3, 2\)"),
@@ -154,10 +172,10 @@ def test_bad_arguments_are_refused_before_the_kernel_runs(call, message):
 def test_dtypes_without_a_kernel_are_refused_like_the_other_kernels():
     with pytest.raises(TypeError, match=r"winograd_input: x must be floating point \(float32 or "
                                         r"float64\), got dtype int64"):
-        W.winograd_input(np.zeros((1, 2, 4, 4), np.int64), 1, 1, 2, 2, out=np.zeros((16, 8)))
+        W.winograd_input(np.zeros((1, 2, 4, 4), np.int64), 1, 1, 2, 2, out=np.zeros((4, 32)))
     with pytest.raises(TypeError, match=r"winograd_output: out must be floating point .* "
                                         r"float16"):
-        W.winograd_output(np.zeros((16, 8)), 2, 2, out=np.zeros((1, 2, 4, 4), np.float16))
+        W.winograd_output(np.zeros((4, 32)), 2, 2, out=np.zeros((1, 2, 4, 4), np.float16))
 
 
 def _count(monkeypatch):
@@ -260,9 +278,15 @@ def test_the_batch_goes_through_in_chunks_and_on_two_threads(monkeypatch):
     np.testing.assert_allclose(one, F.conv2d(x, w, padding=1).numpy(), rtol=1e-5, atol=1e-4)
 
 
-def test_the_buffer_rows_do_not_start_a_power_of_two_apart():
-    for rows, columns, dtype in ((32, 1024, np.float32), (64, 512, np.float64), (3, 5, np.float32)):
-        buffer = im2col_gemm._winograd_rows(np, dtype, rows, columns)
+def test_the_tile_rows_do_not_start_a_power_of_two_apart():
+    for tiles, channels, dtype in ((294, 32, np.float32), (256, 64, np.float64), (3, 5, np.float32)):
+        buffer = im2col_gemm._winograd_tiles(np, dtype, tiles, channels)
         stride = buffer.strides[0]
-        assert buffer.shape[1] >= rows * columns
-        assert stride % 64 == 0 and (stride // 64) % 2 == 1, (rows, columns, stride)
+        assert buffer.shape == (tiles, buffer.shape[1]) and buffer.shape[1] >= 16 * channels
+        assert stride % 64 == 0 and (stride // 64) % 2 == 1, (tiles, channels, stride)
+    # entry e's matrix is a strided (tiles, channels) view of the rows
+    buffer = im2col_gemm._winograd_tiles(np, np.float64, 4, 3)
+    buffer[:] = np.arange(buffer.size).reshape(buffer.shape)
+    entries = im2col_gemm._entries(buffer, 3)
+    assert entries.shape == (16, 4, 3) and np.shares_memory(entries, buffer)
+    np.testing.assert_array_equal(entries[5], buffer[:, 15:18])

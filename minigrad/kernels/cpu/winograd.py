@@ -19,21 +19,31 @@ transformed tile: ``M[e] = U[e] @ V[e]`` with ``U[e] = (G g Gᵀ)[e]`` of shape 
 products and the batching are in ``kernels/im2col_gemm.py``.
 
 - ``winograd_weight``: U = G g Gᵀ for every (k, c) filter, (16, K, C).
-- ``winograd_input``: V = Bᵀ d B for every tile of every (n, c) plane, the zero padding applied
-  on the way (a patch that reaches past the image reads zeros).
-- ``winograd_output``: y = Aᵀ m A for every tile of every (n, k) plane, dropping the last row or
+- ``winograd_input``: V = Bᵀ d B for every tile and channel, the zero padding applied on the way
+  (a patch that reaches past the image reads zeros).
+- ``winograd_output``: y = Aᵀ m A for every tile and output channel, dropping the last row or
   column of a tile that falls outside an odd-sized output.
 
 Each transform is additions and subtractions only (and halvings in G), so the result is the
 convolution's up to rounding: about 1e-6 relative in float32 on the benchmark shapes, against
-1e-7 for im2col. The input and output transforms run in parallel over the planes, or whole on
+1e-7 for im2col. The input and output transforms run in parallel over the samples, or whole on
 the calling thread without the GIL (``serial=True``), as the im2col kernels do.
 
-Layout: V and M are (16, S) arrays, row e holding the (C, n*T) matrix V[e] (or the (K, n*T)
-matrix M[e]) flat in its first C*n*T (K*n*T) entries, tile ``t = (n*TH + ty)*TW + tx``. The
-row length S may exceed that: a caller pads it so that the 16 rows, written or read together
-tile by tile, do not start a power of two apart (the cache would map them onto the same sets;
-such strides made the input transform 3-4x slower).
+Layout: V and M are tile-major, one row per tile holding its 16 transformed entries of every
+channel, ``V[t, e*C + c]`` with tile ``t = (n*TH + ty)*TW + tx`` (M alike with K channels).
+The product for entry e reads the (tiles, C) matrix ``V[:, e*C:(e + 1)*C]``, whose rows are a
+row of V apart (BLAS takes the row stride), and writes M's: ``M_e = V_e @ U[e]ᵀ``. A caller
+may make the rows longer than 16*C (``kernels/im2col_gemm.py`` pads them to an odd multiple of
+64 bytes): rows a power of two apart share cache sets, and the products ran up to 1.4x slower
+on them (e.g. (16, 588, 32) @ (16, 32, 64): 0.67 ms against 0.47 with one more entry per row;
+none slower). With the channels innermost, both transforms move whole
+pixels: each sample is first turned channels last (a small padded buffer that stays in cache),
+and each step of a tile's transform is then an addition or subtraction of C (or K) contiguous
+values, which the compiler vectorises. The first version of this module was plane-major (each
+entry's (C, tiles) matrix a row of a (16, S) array) and transformed one tile of one plane at a
+time with scalar arithmetic, writing 16 rows far apart: in the conv2d benchmark's step (1
+thread) the transforms took about 6 ms of 18; tile-major, a forward of that layer (x (64, 32,
+14, 14), 64 filters) took 0.72-0.8x the time (2026-11-27, isolated, 1 thread).
 
 Notation
 --------
@@ -72,14 +82,14 @@ def winograd_weight(w):
     return U
 
 
-def _check_rows(op, name, rows, matrix_rows, columns, dtype):
-    """``rows`` must be a C-contiguous (16, S) array of ``dtype`` with S >= matrix_rows*columns."""
-    need = matrix_rows * columns
-    if (rows.ndim != 2 or rows.shape[0] != 16 or rows.shape[1] < need or rows.dtype != dtype
-            or not rows.flags.c_contiguous):
-        raise ValueError(f"{op}: {name} must be a C-contiguous {dtype} array of shape (16, S) "
-                         f"with S >= {matrix_rows} * {columns} = {need}, got shape {rows.shape}, "
-                         f"dtype {rows.dtype}")
+def _check_tiles(op, name, tiles, count, channels, dtype):
+    """``tiles`` must be a C-contiguous (count, S) array of ``dtype``, S >= 16 * channels."""
+    need = 16 * channels
+    if (tiles.ndim != 2 or tiles.shape[0] != count or tiles.shape[1] < need
+            or tiles.dtype != dtype or not tiles.flags.c_contiguous):
+        raise ValueError(f"{op}: {name} must be a C-contiguous {dtype} array of shape ({count}, "
+                         f"S) with S >= 16 * {channels} = {need}, got shape {tiles.shape}, dtype "
+                         f"{tiles.dtype}")
 
 
 def _check_image(op, name, shape, dtype):
@@ -100,9 +110,9 @@ def winograd_input(x, PH, PW, TH, TW, out, serial=False):
         alike; what falls outside the image reads 0.
     TH, TW : int >= 1
         Tiles per plane.
-    out : ndarray, shape (16, S), S >= C * N*TH*TW, x's dtype, C-contiguous
-        Row e receives the (C, N*TH*TW) matrix V[e] in its first C*N*TH*TW entries:
-        ``out[e, c*(N*T) + (n*TH + ty)*TW + tx]``.
+    out : ndarray, shape (N*TH*TW, S), S >= 16*C, x's dtype, C-contiguous
+        ``out[(n*TH + ty)*TW + tx, e*C + c] = (Bᵀ d B)[e]`` for channel c's patch of that tile;
+        the entries past 16*C are left alone.
     serial : bool
         Run on the calling thread alone, without the GIL, instead of over Numba's threads.
     """
@@ -111,12 +121,12 @@ def winograd_input(x, PH, PW, TH, TW, out, serial=False):
     if min(PH, PW) < 0 or min(TH, TW) < 1:
         raise ValueError(f"{op}: padding {(PH, PW)} must be >= 0 and tiles {(TH, TW)} >= 1")
     N, C = x.shape[:2]
-    _check_rows(op, "out", out, C, N * TH * TW, x.dtype)
+    _check_tiles(op, "out", out, N * TH * TW, C, x.dtype)
     x = np.ascontiguousarray(x)
     if serial:
         _input_serial(x, PH, PW, TH, TW, out)
     else:
-        with threads_for(x.size + 16 * C * N * TH * TW):  # cells read and written
+        with threads_for(x.size + out.size):  # cells read and written
             _input_loop(x, PH, PW, TH, TW, out, numba.get_num_threads())
     return out
 
@@ -126,8 +136,8 @@ def winograd_output(m, TH, TW, out, serial=False):
 
     Parameters
     ----------
-    m : ndarray, shape (16, S), S >= K * N*TH*TW
-        Row e holds the (K, N*TH*TW) matrix M[e] = U[e] @ V[e] in its first K*N*TH*TW entries.
+    m : ndarray, shape (N*TH*TW, S), S >= 16*K, C-contiguous
+        ``m[t, e*K + k]``: tile t's entry e of the products for output channel k.
     TH, TW : int >= 1
         Tiles per plane: ``TH = ceil(OH / 2)`` and ``TW = ceil(OW / 2)``.
     out : ndarray, shape (N, K, OH, OW), m's dtype, C-contiguous
@@ -143,11 +153,11 @@ def winograd_output(m, TH, TW, out, serial=False):
                          f"2x2, got tiles {(TH, TW)}")
     if not out.flags.c_contiguous:
         raise ValueError(f"{op}: out must be C-contiguous")
-    _check_rows(op, "m", m, K, N * TH * TW, out.dtype)
+    _check_tiles(op, "m", m, N * TH * TW, K, out.dtype)
     if serial:
         _output_serial(m, TH, TW, out)
     else:
-        with threads_for(16 * K * N * TH * TW + out.size):  # cells read and written
+        with threads_for(m.size + out.size):  # cells read and written
             _output_loop(m, TH, TW, out, numba.get_num_threads())
     return out
 
@@ -172,121 +182,115 @@ def _weight_loop(w, U):
 
 
 @numba.njit(inline="always", cache=True)
-def _bt(d0, d1, d2, d3):
-    """Bᵀ times the column (d0, d1, d2, d3)."""
-    return d0 - d2, d1 + d2, d2 - d1, d1 - d3
+def _difference(a, b, out):
+    """out = a - b, C values (a loop the compiler vectorises)."""
+    for c in range(out.shape[0]):
+        out[c] = a[c] - b[c]
+
+
+@numba.njit(inline="always", cache=True)
+def _sum(a, b, out):
+    """out = a + b."""
+    for c in range(out.shape[0]):
+        out[c] = a[c] + b[c]
+
+
+@numba.njit(inline="always", cache=True)
+def _sum3(a, b, c, out):
+    """out = a + b + c."""
+    for k in range(out.shape[0]):
+        out[k] = a[k] + b[k] + c[k]
+
+
+@numba.njit(inline="always", cache=True)
+def _difference3(a, b, c, out):
+    """out = a - b - c."""
+    for k in range(out.shape[0]):
+        out[k] = a[k] - b[k] - c[k]
 
 
 @numba.njit(parallel=True, cache=True)
 def _input_loop(x, PH, PW, TH, TW, V, shares):
-    # One share of the planes per thread: each share allocates its padded plane once.
-    planes = x.shape[0] * x.shape[1]
+    # One share of the samples per thread: each share allocates its buffers once.
+    N = x.shape[0]
     for s in numba.prange(shares):
-        _input_planes(x, PH, PW, TH, TW, V, planes * s // shares, planes * (s + 1) // shares)
+        _input_samples(x, PH, PW, TH, TW, V, N * s // shares, N * (s + 1) // shares)
 
 
 @numba.njit(nogil=True, cache=True)
 def _input_serial(x, PH, PW, TH, TW, V):
-    _input_planes(x, PH, PW, TH, TW, V, 0, x.shape[0] * x.shape[1])
+    _input_samples(x, PH, PW, TH, TW, V, 0, x.shape[0])
 
 
 @numba.njit(nogil=True, cache=True)
-def _input_planes(x, PH, PW, TH, TW, V, first, last):
-    """The input transform of the (n, c) planes ``first <= n*C + c < last``."""
+def _input_samples(x, PH, PW, TH, TW, V, first, last):
+    """The input transform of the samples ``first <= n < last``."""
     N, C, H, W = x.shape
-    nT = N * TH * TW
-    HP = 2 * TH + 2  # rows of the padded plane the tiles read
-    # The padded plane, its even columns in `ev` and its odd ones in `od`: ev[r, u] is column
-    # 2u. A tile's four columns are then ev[., tx], od[., tx], ev[., tx+1], od[., tx+1], read
-    # with unit stride across the tiles of a row.
-    ev = np.empty((HP, TW + 1), dtype=x.dtype)
-    od = np.empty((HP, TW + 1), dtype=x.dtype)
-    for nc in range(first, last):
-        n = nc // C
-        c = nc - n * C
-        for r in range(HP):
-            ih = r - PH
-            inside = 0 <= ih < H
-            for u in range(TW + 1):
-                iw = 2 * u - PW
-                ev[r, u] = x[n, c, ih, iw] if inside and 0 <= iw < W else 0.0
-                od[r, u] = x[n, c, ih, iw + 1] if inside and 0 <= iw + 1 < W else 0.0
-        row = c * nT + n * TH * TW
+    T = TH * TW
+    # The rows and columns the tiles read, zero padded and channels last: padded[r, s, c] is
+    # x[n, c, r - PH, s - PW]. Its border is zeroed once; only the image part is rewritten.
+    HP, WP = 2 * TH + 2, 2 * TW + 2
+    padded = np.zeros((HP, WP, C), dtype=x.dtype)
+    rows, columns = min(H, HP - PH), min(W, WP - PW)
+    a = np.empty((4, 4, C), dtype=x.dtype)  # one tile's Bᵀ d
+    for n in range(first, last):
+        for c in range(C):
+            plane = x[n, c]
+            for ih in range(rows):
+                for iw in range(columns):
+                    padded[ih + PH, iw + PW, c] = plane[ih, iw]
         for ty in range(TH):
             r = 2 * ty
+            d0, d1, d2, d3 = padded[r], padded[r + 1], padded[r + 2], padded[r + 3]
             for tx in range(TW):
-                # the columns of Bᵀ d (d's columns are ev[., tx], od[., tx], ev[., tx+1] and
-                # od[., tx+1], rows r to r + 3)
-                c0 = _bt(ev[r, tx], ev[r + 1, tx], ev[r + 2, tx], ev[r + 3, tx])
-                c1 = _bt(od[r, tx], od[r + 1, tx], od[r + 2, tx], od[r + 3, tx])
-                c2 = _bt(ev[r, tx + 1], ev[r + 1, tx + 1], ev[r + 2, tx + 1], ev[r + 3, tx + 1])
-                c3 = _bt(od[r, tx + 1], od[r + 1, tx + 1], od[r + 2, tx + 1], od[r + 3, tx + 1])
-                t = row + ty * TW + tx
-                for i in range(4):  # row i of V = (Bᵀ d) B is Bᵀ applied to row i of Bᵀ d
-                    v0, v1, v2, v3 = _bt(c0[i], c1[i], c2[i], c3[i])
-                    V[4 * i, t] = v0
-                    V[4 * i + 1, t] = v1
-                    V[4 * i + 2, t] = v2
-                    V[4 * i + 3, t] = v3
+                v = V[n * T + ty * TW + tx, :16 * C].reshape(16, C)
+                for j in range(4):  # Bᵀ d: Bᵀ applied to each column j of the patch
+                    s = 2 * tx + j
+                    _difference(d0[s], d2[s], a[0, j])
+                    _sum(d1[s], d2[s], a[1, j])
+                    _difference(d2[s], d1[s], a[2, j])
+                    _difference(d1[s], d3[s], a[3, j])
+                for i in range(4):  # (Bᵀ d) B: row i of V is Bᵀ applied to row i of Bᵀ d
+                    _difference(a[i, 0], a[i, 2], v[4 * i])
+                    _sum(a[i, 1], a[i, 2], v[4 * i + 1])
+                    _difference(a[i, 2], a[i, 1], v[4 * i + 2])
+                    _difference(a[i, 1], a[i, 3], v[4 * i + 3])
 
 
 @numba.njit(parallel=True, cache=True)
 def _output_loop(M, TH, TW, y, shares):
-    planes = y.shape[0] * y.shape[1]
+    N = y.shape[0]
     for s in numba.prange(shares):
-        _output_planes(M, TH, TW, y, planes * s // shares, planes * (s + 1) // shares)
+        _output_samples(M, TH, TW, y, N * s // shares, N * (s + 1) // shares)
 
 
 @numba.njit(nogil=True, cache=True)
 def _output_serial(M, TH, TW, y):
-    _output_planes(M, TH, TW, y, 0, y.shape[0] * y.shape[1])
+    _output_samples(M, TH, TW, y, 0, y.shape[0])
 
 
 @numba.njit(nogil=True, cache=True)
-def _output_planes(M, TH, TW, y, first, last):
-    """The output transform of the (n, k) planes ``first <= n*K + k < last``."""
+def _output_samples(M, TH, TW, y, first, last):
+    """The output transform of the samples ``first <= n < last``."""
     N, K, OH, OW = y.shape
     T = TH * TW
-    nT = N * T
-    # A plane's tiles are T consecutive entries of each row of M: one pass over them (unit
-    # stride, so the compiler vectorises it; twice as fast as tile by tile into the image) puts
-    # each tile's four outputs into `out`, out[2*a + b, t] for y[2*ty + a, 2*tx + b]; a second
-    # pass interleaves them into the plane, dropping a last odd row or column.
-    out = np.empty((4, T), dtype=y.dtype)
-    for nk in range(first, last):
-        n = nk // K
-        k = nk - n * K
-        row = k * nT + n * T
-        m0, m1, m2, m3 = M[0, row:row + T], M[1, row:row + T], M[2, row:row + T], M[3, row:row + T]
-        m4, m5, m6, m7 = M[4, row:row + T], M[5, row:row + T], M[6, row:row + T], M[7, row:row + T]
-        m8, m9, m10, m11 = (M[8, row:row + T], M[9, row:row + T], M[10, row:row + T],
-                            M[11, row:row + T])
-        m12, m13, m14, m15 = (M[12, row:row + T], M[13, row:row + T], M[14, row:row + T],
-                              M[15, row:row + T])
-        y00, y01, y10, y11 = out[0], out[1], out[2], out[3]
-        for t in range(T):
-            # s = Aᵀ m, column by column
-            s00 = m0[t] + m4[t] + m8[t]
-            s01 = m1[t] + m5[t] + m9[t]
-            s02 = m2[t] + m6[t] + m10[t]
-            s03 = m3[t] + m7[t] + m11[t]
-            s10 = m4[t] - m8[t] - m12[t]
-            s11 = m5[t] - m9[t] - m13[t]
-            s12 = m6[t] - m10[t] - m14[t]
-            s13 = m7[t] - m11[t] - m15[t]
-            # y = s A
-            y00[t] = s00 + s01 + s02
-            y01[t] = s01 - s02 - s03
-            y10[t] = s10 + s11 + s12
-            y11[t] = s11 - s12 - s13
+    s = np.empty((2, 4, K), dtype=y.dtype)  # one tile's Aᵀ m
+    # the sample's output, channels last and whole tiles (a last odd row or column included)
+    out = np.empty((2 * TH, 2 * TW, K), dtype=y.dtype)
+    for n in range(first, last):
         for ty in range(TH):
-            for a in range(2):
-                i = 2 * ty + a
-                if i < OH:
-                    even, odd = out[2 * a], out[2 * a + 1]
-                    image_row = y[n, k, i]
-                    for u in range(OW // 2):
-                        image_row[2 * u] = even[ty * TW + u]
-                        image_row[2 * u + 1] = odd[ty * TW + u]
-                    if OW % 2:
-                        image_row[OW - 1] = even[ty * TW + OW // 2]
+            for tx in range(TW):
+                m = M[n * T + ty * TW + tx, :16 * K].reshape(16, K)
+                for j in range(4):  # Aᵀ m, column by column
+                    _sum3(m[j], m[4 + j], m[8 + j], s[0, j])
+                    _difference3(m[4 + j], m[8 + j], m[12 + j], s[1, j])
+                for a in range(2):  # (Aᵀ m) A
+                    _sum3(s[a, 0], s[a, 1], s[a, 2], out[2 * ty + a, 2 * tx])
+                    _difference3(s[a, 1], s[a, 2], s[a, 3], out[2 * ty + a, 2 * tx + 1])
+        for k in range(K):  # back to channels first, dropping a last odd row or column
+            plane = y[n, k]
+            for i in range(OH):
+                image_row = plane[i]
+                tile_row = out[i]
+                for u in range(OW):
+                    image_row[u] = tile_row[u, k]
