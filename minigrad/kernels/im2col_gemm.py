@@ -264,8 +264,9 @@ def conv_arrays(kernels, x, weight, geometry, G, OH, OW, columns=None):
     return y
 
 
-def conv_transpose_arrays(kernels, x, weight, geometry, G, H, W, rows=None):
-    """conv_transpose2d on raw arrays, no bias: ``(N, K, OH, OW), (K, Cg, KH, KW) -> (N, C, H, W)``.
+def conv_transpose_arrays(kernels, x, weight, geometry, G, H, W, rows=None, bias=None):
+    """conv_transpose2d on raw arrays: ``(N, K, OH, OW), (K, Cg, KH, KW) -> (N, C, H, W)``, plus
+    ``bias`` (C,) if given (added by col2im_rows where the windows are rows, else afterwards).
 
     Here x is on the column side (it has the convolution's output shape) and the result on the
     image side; ``weight`` is read as a transposed-convolution weight ``(C_in, C_out // G, ...)``.
@@ -281,7 +282,7 @@ def conv_transpose_arrays(kernels, x, weight, geometry, G, H, W, rows=None):
     if max(PH, PW) <= 2 and _winograd_fits(kernels, x, (Cg, K, KH, KW), geometry, G, H, W):
         # the convolution of x with the flipped, transposed weight, (C_out, C_in, 3, 3)
         flipped = weight.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1]
-        return winograd_conv_arrays(kernels, x, flipped, 2 - PH, 2 - PW, H, W)
+        return _plus_bias(winograd_conv_arrays(kernels, x, flipped, 2 - PH, 2 - PW, H, W), bias)
     L = OH * OW
     by_rows = _window_rows(kernels, x, (N, G * Cg, H, W), (KH, KW), geometry, G, OW)
     w = weight.reshape(G, K // G, Cg * KH * KW).transpose(0, 2, 1)
@@ -303,7 +304,7 @@ def conv_transpose_arrays(kernels, x, weight, geometry, G, H, W, rows=None):
             cols = _matmul(xp, serial)(x_cols, w, out=_rows(spaces[thread], n * L,
                                                             Cg * KH * KW))
             kernels.col2im_rows(cols, n, Cg, H, W, KH, KW, *geometry, OH, OW, out=y[batch],
-                                serial=serial)
+                                serial=serial, bias=bias)
             return
         cols = _matmul(xp, serial)(w, x_cols, out=_rows(
             spaces[thread], G * Cg * KH * KW, n * L).reshape(G, Cg * KH * KW, n * L))
@@ -312,6 +313,13 @@ def conv_transpose_arrays(kernels, x, weight, geometry, G, H, W, rows=None):
     _each_chunk(slices, n_threads, work)
     if rows is not None:
         rows.extend(chunk_rows)
+    return y if by_rows else _plus_bias(y, bias)
+
+
+def _plus_bias(y, bias):
+    """y + bias over its channels, in place (y is a fresh array)."""
+    if bias is not None:
+        y += bias.reshape(1, -1, 1, 1)
     return y
 
 

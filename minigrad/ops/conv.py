@@ -134,10 +134,8 @@ class ConvTranspose2d(Function):
         _, _, KH, KW = weight.shape
         H = (OH - 1) * SH - 2 * PH + DH * (KH - 1) + 1 + output_padding[0]
         W = (OW - 1) * SW - 2 * PW + DW * (KW - 1) + 1 + output_padding[1]
-        y = conv_transpose_arrays(kernels_for(x), x, weight, geometry, groups, H, W, rows=rows)
-        if bias is not None:
-            y += bias.reshape(1, -1, 1, 1)
-        return y
+        return conv_transpose_arrays(kernels_for(x), x, weight, geometry, groups, H, W,
+                                     rows=rows, bias=bias)
 
     @staticmethod
     def backward(ctx, grad_output):

@@ -143,3 +143,20 @@ def test_kernels_reject_wrong_shapes_and_workspaces():
     with pytest.raises(ValueError, match=r"col2im_rows: out must be a C-contiguous float32"):
         cpu.col2im_rows(np.zeros((4, 4), np.float32), 1, 1, 3, 3, 2, 2, 1, 1, 0, 0, 1, 1, 2, 2,
                         out=np.zeros((1, 1, 3, 3)))
+
+
+@pytest.mark.parametrize("serial", [False, True])
+def test_col2im_rows_adds_the_bias_once_per_pixel(serial):
+    rng = np.random.default_rng(7)
+    args = (4, 4, 2, 2, 1, 1, 1, 1, 3, 3)
+    rows = rng.standard_normal((2 * 9, 16 * 3)).astype(np.float32)
+    bias = np.array([1.5, -2.0, 0.25], np.float32)
+    plain = cpu.col2im_rows(rows, 2, 3, 8, 8, *args, serial=serial)
+    with_bias = cpu.col2im_rows(rows, 2, 3, 8, 8, *args, serial=serial, bias=bias)
+    np.testing.assert_allclose(with_bias, plain + bias.reshape(1, 3, 1, 1), rtol=1e-6)
+    # every pixel, also those no window reaches (here the last row and column of 8)
+    np.testing.assert_array_equal(with_bias[:, :, -1, -1], np.broadcast_to(bias, (2, 3)))
+    for bad in (np.zeros(2, np.float32), np.zeros(3, np.float64)):
+        with pytest.raises(ValueError, match=r"col2im_rows: bias must be a float32 array of "
+                                             r"shape \(3,\)"):
+            cpu.col2im_rows(rows, 2, 3, 8, 8, *args, bias=bad)

@@ -279,7 +279,8 @@ def test_the_batch_goes_through_in_chunks_and_on_two_threads(monkeypatch):
 
 
 def test_the_tile_rows_do_not_start_a_power_of_two_apart():
-    for tiles, channels, dtype in ((294, 32, np.float32), (256, 64, np.float64), (3, 5, np.float32)):
+    for tiles, channels, dtype in ((294, 32, np.float32), (256, 64, np.float64),
+                                   (3, 5, np.float32)):
         buffer = im2col_gemm._winograd_tiles(np, dtype, tiles, channels)
         stride = buffer.strides[0]
         assert buffer.shape == (tiles, buffer.shape[1]) and buffer.shape[1] >= 16 * channels

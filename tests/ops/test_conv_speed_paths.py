@@ -430,6 +430,30 @@ def test_window_rows_give_the_values_of_the_columns(op, x_shape, w_shape, keywor
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_window_rows_add_the_transposed_convolutions_bias_like_the_columns(dtype, monkeypatch,
+                                                                          rows_from_one_channel):
+    # col2im_rows adds the bias on its way out; the columns add it afterwards
+    import minigrad.kernels.im2col_gemm as im2col_gemm
+    rng = np.random.default_rng(8)
+    x = mg.tensor(rng.standard_normal((3, 4, 4, 3)).astype(dtype), requires_grad=True)
+    w = mg.tensor(rng.standard_normal((4, 2, 4, 4)).astype(dtype), requires_grad=True)
+    b = mg.tensor(rng.standard_normal(2).astype(dtype), requires_grad=True)
+    results = []
+    for rows in (True, False):
+        monkeypatch.setattr(im2col_gemm, "WINDOW_ROWS", rows)
+        y = conv_transpose2d(x, w, b, stride=2, padding=1)
+        g = mg.tensor(np.cos(np.arange(y.numel())).reshape(y.shape).astype(dtype))
+        results.append([y.numpy()] + [t.numpy() for t in mg.grad([y], [x, w, b],
+                                                                  grad_outputs=[g])])
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    for a, c in zip(*results):
+        assert a.dtype == dtype
+        np.testing.assert_allclose(a, c, rtol=tol, atol=tol)
+    expected = R.conv_transpose2d(x.numpy(), w.numpy(), b.numpy(), stride=2, padding=1)
+    np.testing.assert_allclose(results[0][0], expected, rtol=tol, atol=tol)
+
+
 @pytest.mark.parametrize("op, x_shape, w_shape, keywords", [
     (conv2d, (2, 4, 5, 5), (4, 2, 3, 3), dict(stride=2, groups=2)),  # grouped
     (conv2d, (2, 3, 5, 6), (4, 3, 3, 3), dict(padding=1)),  # "same": shifted copies

@@ -68,7 +68,7 @@ def im2col_rows(x, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, out=None, serial=Fals
 
 
 def col2im_rows(rows, N, C, H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, out=None,
-                serial=False):
+                serial=False, bias=None):
     """Add every row of ``rows`` back onto its kernel window: the adjoint of :func:`im2col_rows`.
 
     Parameters
@@ -82,19 +82,29 @@ def col2im_rows(rows, N, C, H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, out=No
         A C-contiguous array of rows' dtype to write into, instead of a new one.
     serial : bool
         As in :func:`im2col_rows`.
+    bias : ndarray, shape (C,), optional
+        Added to every pixel of channel c on the way out (a transposed convolution's bias, in
+        the pass that writes the image anyway).
 
     Returns
     -------
     x : ndarray, shape (N, C, H, W), dtype of ``rows``
-        ``x[n, c, ih, iw] = sum of rows[(n*OH + oh)*OW + ow, (kh*KW + kw)*C + c]`` over the taps
-        that land on ``(ih, iw)``; taps on the padding are dropped.
+        ``x[n, c, ih, iw] = bias[c] + sum of rows[(n*OH + oh)*OW + ow, (kh*KW + kw)*C + c]``
+        over the taps that land on ``(ih, iw)``; taps on the padding are dropped.
     """
+    op = "col2im_rows"
     geometry.check_col2im(rows.shape, rows.dtype, N, C, H, W, KH, KW, SH, SW, PH, PW, DH, DW,
-                          OH, OW, op="col2im_rows")
+                          OH, OW, op=op)
+    if bias is None:
+        bias = np.zeros(C, dtype=rows.dtype)
+    elif bias.shape != (C,) or bias.dtype != rows.dtype:
+        raise ValueError(f"{op}: bias must be a {rows.dtype} array of shape ({C},), got shape "
+                         f"{bias.shape}, dtype {bias.dtype}")
     rows = np.ascontiguousarray(rows)
-    x = geometry.checked_out("col2im_rows", out, (N, C, H, W), rows.dtype, np)
+    x = geometry.checked_out(op, out, (N, C, H, W), rows.dtype, np)
     taps = _window_taps(H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW)
-    (_col2im_rows_serial if serial else _col2im_rows_loop)(rows, taps, x)
+    (_col2im_rows_serial if serial else _col2im_rows_loop)(rows, taps, np.ascontiguousarray(bias),
+                                                           x)
     return x
 
 
@@ -151,21 +161,21 @@ def _channels_last(planes, pixels):
 
 
 @numba.njit(parallel=True, cache=True)
-def _col2im_rows_loop(rows, taps, x):
+def _col2im_rows_loop(rows, taps, bias, x):
     # one sample per iteration: a sample's rows add onto its own planes only, so no two
     # threads ever add to the same element
     for n in numba.prange(x.shape[0]):
-        _col2im_rows_samples(rows, taps, x, n, n + 1)
+        _col2im_rows_samples(rows, taps, bias, x, n, n + 1)
 
 
 @numba.njit(nogil=True, cache=True)
-def _col2im_rows_serial(rows, taps, x):
-    _col2im_rows_samples(rows, taps, x, 0, x.shape[0])
+def _col2im_rows_serial(rows, taps, bias, x):
+    _col2im_rows_samples(rows, taps, bias, x, 0, x.shape[0])
 
 
 @numba.njit(nogil=True, cache=True)
-def _col2im_rows_samples(rows, taps, x, first, last):
-    """col2im_rows into the samples ``first <= n < last``."""
+def _col2im_rows_samples(rows, taps, bias, x, first, last):
+    """col2im_rows into the samples ``first <= n < last``, plus the bias."""
     N, C, H, W = x.shape
     L, T = taps.shape
     pixels = np.empty((H * W, C), dtype=x.dtype)  # one sample's sums, channels last
@@ -184,5 +194,6 @@ def _col2im_rows_samples(rows, taps, x, first, last):
         planes = x[n].reshape(C, H * W)
         for c in range(C):
             plane = planes[c]
+            b = bias[c]
             for q in range(H * W):
-                plane[q] = pixels[q, c]
+                plane[q] = pixels[q, c] + b
