@@ -180,26 +180,35 @@ def _entries(tiles, channels):
     return tiles[:, :16 * channels].reshape(len(tiles), 16, channels).transpose(1, 0, 2)
 
 
+def _winograd_chunks(kernels, x, K, OH, OW):
+    """The chunking of a Winograd call on ``x`` with K output channels: (TH, TW, threads,
+    slices, one (V, M) pair of tile-major buffers per thread)."""
+    N, C = x.shape[:2]
+    TH, TW = kernels.winograd_tiles(OH, OW)
+    T = TH * TW
+    n_threads = _chunk_threads(x, N * K * C * 9 * OH * OW)
+    slices = _batch_slices(kernels, x, 16 * (C + K) * T * x.itemsize, n_threads,
+                           budget=kernels.WINOGRAD_CHUNK_BYTES)
+    most = max(b.stop - b.start for b in slices) * T
+    xp = xp_of(x)
+    spaces = [(_winograd_tiles(xp, x.dtype, most, C), _winograd_tiles(xp, x.dtype, most, K))
+              for _ in range(min(n_threads, len(slices)))]
+    return TH, TW, n_threads, slices, spaces
+
+
 def winograd_conv_arrays(kernels, x, weight, PH, PW, OH, OW):
     """conv2d with a 3x3 weight, stride 1 and no dilation, by Winograd's F(2x2, 3x3), no bias:
     ``(N, C, H, W), (K, C, 3, 3) -> (N, K, OH, OW)``, ``OH = H + 2*PH - 2``."""
     xp = xp_of(x)
     N, C = x.shape[:2]
     K = weight.shape[0]
-    TH, TW = kernels.winograd_tiles(OH, OW)
-    T = TH * TW
     # U[e]ᵀ, (16, C, K): the products are M[:, e, :] = V[:, e, :] @ U[e]ᵀ (tile-major V and M)
     U_t = xp.ascontiguousarray(kernels.winograd_weight(weight).transpose(0, 2, 1))
     y = xp.empty((N, K, OH, OW), dtype=x.dtype)
-    n_threads = _chunk_threads(x, N * K * C * 9 * OH * OW)
-    slices = _batch_slices(kernels, x, 16 * (C + K) * T * x.itemsize, n_threads,
-                           budget=kernels.WINOGRAD_CHUNK_BYTES)
-    most = max(b.stop - b.start for b in slices) * T
-    spaces = [(_winograd_tiles(xp, x.dtype, most, C), _winograd_tiles(xp, x.dtype, most, K))
-              for _ in range(min(n_threads, len(slices)))]
+    TH, TW, n_threads, slices, spaces = _winograd_chunks(kernels, x, K, OH, OW)
 
     def work(index, batch, serial, thread):
-        tiles = (batch.stop - batch.start) * T
+        tiles = (batch.stop - batch.start) * TH * TW
         V, M = spaces[thread][0][:tiles], spaces[thread][1][:tiles]
         kernels.winograd_input(x[batch], PH, PW, TH, TW, out=V, serial=serial)
         # the 16 products, on (16, tiles, C) and (16, tiles, K) views of V and M
@@ -207,6 +216,34 @@ def winograd_conv_arrays(kernels, x, weight, PH, PW, OH, OW):
         kernels.winograd_output(M, TH, TW, out=y[batch], serial=serial)
     _each_chunk(slices, n_threads, work)
     return y
+
+
+def winograd_grad_weight_arrays(kernels, x, grad_y, PH, PW):
+    """The weight gradient of a Winograd convolution (3x3, stride 1, no dilation, one group):
+    ``(N, C, H, W), (N, K, OH, OW) -> (K, C, 3, 3)``. Per chunk, V = the input transform of x
+    and D = A gy Aᵀ of the output gradient's tiles, then ``dU[e] += D[e]ᵀ @ V[e]``; at the end
+    ``dw = Gᵀ dU G`` (see kernels/cpu/winograd.py)."""
+    xp = xp_of(x)
+    C = x.shape[1]
+    _, K, OH, OW = grad_y.shape
+    TH, TW, n_threads, slices, spaces = _winograd_chunks(kernels, x, K, OH, OW)
+    # Each thread sums its chunks' products; the threads' sums are added at the end.
+    sums = [None] * len(spaces)
+
+    def work(index, batch, serial, thread):
+        tiles = (batch.stop - batch.start) * TH * TW
+        V, D = spaces[thread][0][:tiles], spaces[thread][1][:tiles]
+        kernels.winograd_input(x[batch], PH, PW, TH, TW, out=V, serial=serial)
+        kernels.winograd_output_adjoint(grad_y[batch], TH, TW, out=D, serial=serial)
+        part = _matmul(xp, serial)(_entries(D, K).transpose(0, 2, 1), _entries(V, C))
+        sums[thread] = part if sums[thread] is None else xp.add(sums[thread], part,
+                                                                out=sums[thread])
+    _each_chunk(slices, n_threads, work)
+    dU = sums[0]
+    for other in sums[1:]:
+        if other is not None:
+            dU = dU + other
+    return kernels.winograd_weight_adjoint(dU)
 
 
 def conv_arrays(kernels, x, weight, geometry, G, OH, OW, columns=None):
@@ -356,9 +393,11 @@ def grad_weight_arrays(kernels, x, grad_y, KH, KW, geometry, G, columns=None, gr
     ``grad_rows``: what ``conv_transpose_arrays(..., rows=[])`` collected for ``grad_y``, used
     instead of transposing it again.
     """
-    xp = xp_of(x)
     C = x.shape[1]
     _, K, OH, OW = grad_y.shape
+    if _winograd_fits(kernels, x, (K, C // G, KH, KW), geometry, G, OH, OW):
+        return winograd_grad_weight_arrays(kernels, x, grad_y, geometry[2], geometry[3])
+    xp = xp_of(x)
     L = OH * OW
     by_rows = _window_rows(kernels, x, x.shape, (KH, KW), geometry, G, OW)
     n_threads = _chunk_threads(x, x.shape[0] * K * C // G * KH * KW * L)

@@ -1,9 +1,9 @@
 """Winograd's F(2x2, 3x3) convolution (kernels/cpu/winograd.py, kernels/im2col_gemm.py).
 
-Each transform against its definition, a 4x4 (or 3x3) matrix product per tile computed in plain
-NumPy; the serial and parallel loops against each other; the whole path against the slow
-reference convolution and against the im2col path; which convolutions take it; and the errors
-raised before a kernel runs. (The op-spec registry gradchecks the path, ``conv2d_winograd``,
+Each transform (and the adjoints the weight gradient runs on) against its definition, a 4x4
+(or 3x3) matrix product per tile computed in plain NumPy; the serial and parallel loops against
+each other; the whole path against the slow reference convolution and against the im2col path;
+which convolutions take it; and the errors raised before a kernel runs. (The op-spec registry gradchecks the path, ``conv2d_winograd``,
 and the fuzzer throws odd sizes and layouts at it, ``test_fuzz_conv2d_winograd``.)
 """
 import numpy as np
@@ -216,8 +216,9 @@ def test_a_wide_convolution_takes_the_path_and_matches_im2col(monkeypatch, dtype
         g = mg.tensor(np.cos(np.arange(y.numel())).reshape(y.shape).astype(dtype))
         return [y.numpy()] + [t.numpy() for t in mg.grad([y], [x, w], grad_outputs=[g])]
     fast, plain = _with_and_without(monkeypatch, run)
-    # the forward and the input gradient (a stride-1 transposed convolution) took the path
-    assert calls == [(5, 16, 9, 10), (5, 24, 9, 10)]
+    # the forward, the input gradient (a stride-1 transposed convolution) and the weight
+    # gradient took the path
+    assert calls == [(5, 16, 9, 10), (5, 24, 9, 10), (5, 16, 9, 10)]
     for a, c in zip(fast, plain):
         assert a.dtype == dtype
         np.testing.assert_allclose(a, c, rtol=tol, atol=tol * np.abs(c).max())
@@ -291,3 +292,100 @@ def test_the_tile_rows_do_not_start_a_power_of_two_apart():
     entries = im2col_gemm._entries(buffer, 3)
     assert entries.shape == (16, 4, 3) and np.shares_memory(entries, buffer)
     np.testing.assert_array_equal(entries[5], buffer[:, 15:18])
+
+
+def _slow_output_adjoint(g, TH, TW):
+    """D[n*T + ty*TW + tx, e*K + k] = (A d Aᵀ)[e] of channel k's 2x2 tile d (0 past the edge),
+    as a (N*T, 16, K) array."""
+    N, K, OH, OW = g.shape
+    padded = np.zeros((N, K, 2 * TH, 2 * TW))
+    padded[:, :, :OH, :OW] = g
+    D = np.zeros((N * TH * TW, 16, K))
+    for n in range(N):
+        for k in range(K):
+            for ty in range(TH):
+                for tx in range(TW):
+                    d = padded[n, k, 2 * ty:2 * ty + 2, 2 * tx:2 * tx + 2]
+                    D[n * TH * TW + ty * TW + tx, :, k] = (A_T.T @ d @ A_T).ravel()
+    return D
+
+
+@settings(max_examples=40, deadline=None)
+@given(N=st.integers(1, 3), K=st.integers(1, 3), OH=st.integers(1, 7), OW=st.integers(1, 7),
+       serial=st.booleans(), extra=st.integers(0, 3), seed=st.integers(0, 2**16))
+def test_output_adjoint_is_a_d_at_of_every_tile_and_the_outputs_adjoint(N, K, OH, OW, serial,
+                                                                       extra, seed):
+    TH, TW = W.winograd_tiles(OH, OW)
+    rng = np.random.default_rng(seed)
+    g = rng.standard_normal((N, K, OH, OW))
+    out = np.full((N * TH * TW, 16 * K + extra), np.nan)
+    assert W.winograd_output_adjoint(g, TH, TW, out=out, serial=serial) is out
+    np.testing.assert_allclose(out[:, :16 * K].reshape(-1, 16, K), _slow_output_adjoint(g, TH, TW),
+                               rtol=1e-14, atol=1e-14)
+    assert np.isnan(out[:, 16 * K:]).all()
+    # <output(M), g> = <M, output_adjoint(g)>
+    M = rng.standard_normal((N * TH * TW, 16 * K))
+    y = W.winograd_output(M, TH, TW, out=np.empty((N, K, OH, OW)))
+    assert np.vdot(y, g) == pytest.approx(np.vdot(M, out[:, :16 * K]), rel=1e-12, abs=1e-12)
+
+
+def test_weight_adjoint_is_gt_du_g_and_the_weights_adjoint():
+    rng = np.random.default_rng(4)
+    dU = rng.standard_normal((16, 3, 2))
+    dw = W.winograd_weight_adjoint(dU)
+    expected = np.einsum("ia,ijkc,jb->kcab", G, dU.reshape(4, 4, 3, 2), G)
+    np.testing.assert_allclose(dw, expected, rtol=1e-15, atol=1e-15)
+    w = rng.standard_normal((3, 2, 3, 3))
+    assert np.vdot(W.winograd_weight(w), dU) == pytest.approx(np.vdot(w, dw), rel=1e-13)
+    assert W.winograd_weight_adjoint(dU.astype(np.float32)).dtype == np.float32
+    with pytest.raises(ValueError, match=r"winograd_weight_adjoint: expected dU of shape "
+                                         r"\(16, K, C\), got shape \(9, 3, 2\)"):
+        W.winograd_weight_adjoint(np.zeros((9, 3, 2)))
+
+
+def test_output_adjoint_serial_and_parallel_agree_and_bad_input_is_refused():
+    g = np.random.default_rng(5).standard_normal((3, 4, 9, 8)).astype(np.float32)
+    TH, TW = W.winograd_tiles(9, 8)
+    a, b = (np.empty((3 * TH * TW, 64), np.float32) for _ in range(2))
+    W.winograd_output_adjoint(g, TH, TW, out=a, serial=True)
+    W.winograd_output_adjoint(g, TH, TW, out=b, serial=False)
+    np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match=r"winograd_output_adjoint: a gradient of 9x8 has "
+                                         r"\(5, 4\) tiles of 2x2, got tiles \(4, 4\)"):
+        W.winograd_output_adjoint(g, 4, 4, out=a)
+    with pytest.raises(ValueError, match=r"winograd_output_adjoint: out must be a C-contiguous "
+                                         r"float32 array of shape \(60, S\) with S >= 16 \* 4"):
+        W.winograd_output_adjoint(g, TH, TW, out=a[:, :63])
+    with pytest.raises(TypeError, match=r"winograd_output_adjoint: g must be floating point"):
+        W.winograd_output_adjoint(g.astype(np.int32), TH, TW, out=a)
+
+
+@pytest.mark.parametrize("shape, padding", [((3, 16, 7, 6), 1), ((2, 17, 5, 9), 0),
+                                            ((2, 16, 6, 6), 2), ((1, 16, 3, 3), 1)])
+def test_the_weight_gradient_takes_the_path_and_matches_im2col(monkeypatch, shape, padding):
+    """Odd and even outputs, no padding and more: the weight gradient on the Winograd path
+    (its calls of the adjoint counted) gives im2col's, in one chunk and in several shared by
+    two threads."""
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal(shape)
+    OH, OW = shape[2] + 2 * padding - 2, shape[3] + 2 * padding - 2
+    g = rng.standard_normal((shape[0], 20, OH, OW))
+    geometry = (1, 1, padding, padding, 1, 1)
+    calls = []
+    real = cpu.winograd_output_adjoint
+
+    def counted(*args, **kwargs):
+        calls.append(args[0].shape)
+        return real(*args, **kwargs)
+    monkeypatch.setattr(cpu, "winograd_output_adjoint", counted)
+    fast = im2col_gemm.grad_weight_arrays(cpu, x, g, 3, 3, geometry, 1)
+    assert calls == [g.shape]
+    monkeypatch.setattr(cpu, "WINOGRAD_CHUNK_BYTES", 1)  # a chunk per sample
+    monkeypatch.setattr(im2col_gemm.threads, "gemm_threads", lambda: 2)
+    monkeypatch.setattr(im2col_gemm.gemm, "SPLIT_ABOVE", 0)
+    shared = im2col_gemm.grad_weight_arrays(cpu, x, g, 3, 3, geometry, 1)
+    monkeypatch.setattr(im2col_gemm, "WINOGRAD", False)
+    plain = im2col_gemm.grad_weight_arrays(cpu, x, g, 3, 3, geometry, 1)
+    assert fast.shape == (20, shape[1], 3, 3) and fast.flags.c_contiguous
+    np.testing.assert_allclose(fast, plain, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(shared, plain, rtol=1e-12, atol=1e-12)
