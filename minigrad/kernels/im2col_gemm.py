@@ -37,8 +37,17 @@ input and output channels runs on the CPU as Winograd's F(2x2, 3x3) instead
 ``M[:, e, :] = V[:, e, :] @ U[e]ᵀ`` (V and M tile-major, a tile's 16 entries of every channel
 together) and the output transform. ``conv_transpose_arrays`` takes the same path
 for a stride-1 3x3 transposed convolution (a convolution's input gradient): it is the
-convolution of its input with the flipped, transposed weight and padding ``2 - P``. CuPy keeps
-im2col, whose products are where the GPU is fastest. Set WINOGRAD = False to compare.
+convolution of its input with the flipped, transposed weight and padding ``2 - P``; and
+``grad_weight_arrays`` for the weight gradient of such a convolution, on the adjoints of the
+same transforms (``winograd_grad_weight_arrays``). CuPy keeps im2col, whose products are where
+the GPU is fastest. Set WINOGRAD = False to compare.
+
+Windows as rows: a strided (or otherwise not "same") ungrouped convolution with enough
+channels builds its windows as rows instead of columns (``_window_rows``,
+``kernels/cpu/conv_rows.py``), in all three calls: ``conv_arrays`` (im2col_rows, then
+(n*L, KH*KW*C) @ (KH*KW*C, K) and a transposing copy into y), ``conv_transpose_arrays``
+((n*L, K) @ (K, KH*KW*Cg), then col2im_rows) and ``grad_weight_arrays``
+((KH*KW*C, n*L) @ (n*L, K)).
 
 Notation
 --------
@@ -254,7 +263,7 @@ def conv_arrays(kernels, x, weight, geometry, G, OH, OW, columns=None):
     Winograd convolution has none and leaves it empty.
     """
     if _winograd_fits(kernels, x, weight.shape, geometry, G, OH, OW):
-        # faster than im2col even when the weight gradient must then build the columns anew
+        # (its weight gradient takes Winograd too: grad_weight_arrays)
         return winograd_conv_arrays(kernels, x, weight, geometry[2], geometry[3], OH, OW)
     xp = xp_of(x)
     N, C = x.shape[:2]
@@ -337,7 +346,7 @@ def conv_transpose_arrays(kernels, x, weight, geometry, G, H, W, rows=None, bias
         if rows is not None:
             chunk_rows[index] = x_cols
         if by_rows:
-            # (n*L, K) @ (K, Cg*KH*KW): a window per row, added back onto y by col2im_rows
+            # (n*L, K) @ (K, KH*KW*Cg): a window per row, added back onto y by col2im_rows
             cols = _matmul(xp, serial)(x_cols, w, out=_rows(spaces[thread], n * L,
                                                             Cg * KH * KW))
             kernels.col2im_rows(cols, n, Cg, H, W, KH, KW, *geometry, OH, OW, out=y[batch],
@@ -391,7 +400,8 @@ def grad_weight_arrays(kernels, x, grad_y, KH, KW, geometry, G, columns=None, gr
     ``columns``: what ``conv_arrays(..., columns=[])`` collected for this ``x`` and geometry,
     used instead of a new im2col (the chunks match: both split the batch the same way).
     ``grad_rows``: what ``conv_transpose_arrays(..., rows=[])`` collected for ``grad_y``, used
-    instead of transposing it again.
+    instead of transposing it again. A convolution that takes Winograd (``_winograd_fits``)
+    has neither and runs ``winograd_grad_weight_arrays``.
     """
     C = x.shape[1]
     _, K, OH, OW = grad_y.shape
