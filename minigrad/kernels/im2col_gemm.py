@@ -244,15 +244,25 @@ def winograd_grad_weight_arrays(kernels, x, grad_y, PH, PW):
         V, D = spaces[thread][0][:tiles], spaces[thread][1][:tiles]
         kernels.winograd_input(x[batch], PH, PW, TH, TW, out=V, serial=serial)
         kernels.winograd_output_adjoint(grad_y[batch], TH, TW, out=D, serial=serial)
-        part = _matmul(xp, serial)(_entries(D, K).transpose(0, 2, 1), _entries(V, C))
-        sums[thread] = part if sums[thread] is None else xp.add(sums[thread], part,
-                                                                out=sums[thread])
+        _add_to(sums, thread, _matmul(xp, serial)(_entries(D, K).transpose(0, 2, 1),
+                                                  _entries(V, C)))
     _each_chunk(slices, n_threads, work)
-    dU = sums[0]
+    return kernels.winograd_weight_adjoint(_total(sums))
+
+
+def _add_to(sums, thread, part):
+    """Add a chunk's part of a weight gradient to its thread's sum (in place after the first)."""
+    sums[thread] = (part if sums[thread] is None else
+                    xp_of(part).add(sums[thread], part, out=sums[thread]))
+
+
+def _total(sums):
+    """The threads' sums added up (a thread that got no chunk left None)."""
+    total = sums[0]
     for other in sums[1:]:
         if other is not None:
-            dU = dU + other
-    return kernels.winograd_weight_adjoint(dU)
+            total = total + other
+    return total
 
 
 def conv_arrays(kernels, x, weight, geometry, G, OH, OW, columns=None):
@@ -449,13 +459,9 @@ def grad_weight_arrays(kernels, x, grad_y, KH, KW, geometry, G, columns=None, gr
             g = grad_rows[index] if grad_rows else _channels_first(grad_y[batch], G)
             part = _matmul(xp, serial)(cols.reshape(G, C // G * KH * KW, n * L),
                                        g.transpose(0, 2, 1))
-        sums[thread] = part if sums[thread] is None else xp.add(sums[thread], part,
-                                                                out=sums[thread])
+        _add_to(sums, thread, part)
     _each_chunk(slices, n_threads, work)
-    grad_weight_t = sums[0]
-    for other in sums[1:]:
-        if other is not None:
-            grad_weight_t = grad_weight_t + other
+    grad_weight_t = _total(sums)
     if by_rows:
         return xp.ascontiguousarray(grad_weight_t.reshape(KH, KW, C, K).transpose(3, 2, 0, 1))
     return grad_weight_t.transpose(0, 2, 1).reshape(K, C // G, KH, KW)
