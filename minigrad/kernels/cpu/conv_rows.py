@@ -36,6 +36,7 @@ import numpy as np
 
 from .. import geometry
 from .conv import _tap_table
+from .layout import channels_last
 
 
 def im2col_rows(x, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, out=None, serial=False):
@@ -134,7 +135,7 @@ def _im2col_rows_samples(x, taps, rows, first, last):
     L, T = taps.shape
     pixels = np.empty((H * W, C), dtype=x.dtype)  # one sample, channels last
     for n in range(first, last):
-        _channels_last(x[n].reshape(C, H * W), pixels)
+        channels_last(x[n], pixels.reshape(H, W, C), 0, 0)
         for p in range(L):
             row = rows[n * L + p]
             where = taps[p]
@@ -148,16 +149,6 @@ def _im2col_rows_samples(x, taps, rows, first, last):
                 else:
                     for c in range(C):
                         part[c] = 0
-
-
-@numba.njit(nogil=True, cache=True)
-def _channels_last(planes, pixels):
-    """``pixels[q, c] = planes[c, q]``: a sample's (C, H*W) planes as (H*W, C) pixels."""
-    C, HW = planes.shape
-    for c in range(C):
-        plane = planes[c]
-        for q in range(HW):
-            pixels[q, c] = plane[q]
 
 
 @numba.njit(parallel=True, cache=True)

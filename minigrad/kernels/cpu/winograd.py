@@ -63,6 +63,7 @@ import numba
 import numpy as np
 
 from .. import geometry
+from .layout import channels_last
 from .parallel import threads_for
 
 # kernels/im2col_gemm.py feeds the transforms and the products at most this many bytes of V and M
@@ -293,14 +294,9 @@ def _input_samples(x, PH, PW, TH, TW, V, first, last):
     # x[n, c, r - PH, s - PW]. Its border is zeroed once; only the image part is rewritten.
     HP, WP = 2 * TH + 2, 2 * TW + 2
     padded = np.zeros((HP, WP, C), dtype=x.dtype)
-    rows, columns = min(H, HP - PH), min(W, WP - PW)
     a = np.empty((4, 4, C), dtype=x.dtype)  # one tile's Bᵀ d
     for n in range(first, last):
-        for c in range(C):
-            plane = x[n, c]
-            for ih in range(rows):
-                for iw in range(columns):
-                    padded[ih + PH, iw + PW, c] = plane[ih, iw]
+        channels_last(x[n], padded, PH, PW)
         for ty in range(TH):
             r = 2 * ty
             d0, d1, d2, d3 = padded[r], padded[r + 1], padded[r + 2], padded[r + 3]
@@ -379,11 +375,7 @@ def _output_adjoint_samples(g, TH, TW, D, first, last):
     padded = np.zeros((2 * TH, 2 * TW, K), dtype=g.dtype)
     a = np.empty((4, 2, K), dtype=g.dtype)  # one tile's A d
     for n in range(first, last):
-        for k in range(K):
-            plane = g[n, k]
-            for i in range(OH):
-                for u in range(OW):
-                    padded[i, u, k] = plane[i, u]
+        channels_last(g[n], padded, 0, 0)
         for ty in range(TH):
             top, bottom = padded[2 * ty], padded[2 * ty + 1]
             for tx in range(TW):
