@@ -211,6 +211,17 @@ def check_col2im(cols_shape, dtype, N, C, H, W, KH, KW, SH, SW, PH, PW, DH, DW, 
                          f"{expected}")
 
 
+def checked_bias(op, bias, channels, dtype, xp):
+    """``bias`` checked to be a (channels,) array of ``dtype`` (made C-contiguous), or zeros
+    allocated with the array module ``xp`` for a kernel that adds it on its way out."""
+    if bias is None:
+        return xp.zeros(channels, dtype=dtype)
+    if bias.shape != (channels,) or bias.dtype != dtype:
+        raise ValueError(f"{op}: bias must be a {dtype} array of shape ({channels},), got shape "
+                         f"{bias.shape}, dtype {bias.dtype}")
+    return xp.ascontiguousarray(bias)
+
+
 def checked_out(op, out, shape, dtype, xp):
     """``out`` checked to be a C-contiguous array of ``shape`` and ``dtype``, or a new one
     allocated with the array module ``xp``."""

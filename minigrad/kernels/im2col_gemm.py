@@ -205,9 +205,10 @@ def _winograd_chunks(kernels, x, K, OH, OW):
     return TH, TW, n_threads, slices, spaces
 
 
-def winograd_conv_arrays(kernels, x, weight, PH, PW, OH, OW):
-    """conv2d with a 3x3 weight, stride 1 and no dilation, by Winograd's F(2x2, 3x3), no bias:
-    ``(N, C, H, W), (K, C, 3, 3) -> (N, K, OH, OW)``, ``OH = H + 2*PH - 2``."""
+def winograd_conv_arrays(kernels, x, weight, PH, PW, OH, OW, bias=None):
+    """conv2d with a 3x3 weight, stride 1 and no dilation, by Winograd's F(2x2, 3x3):
+    ``(N, C, H, W), (K, C, 3, 3) -> (N, K, OH, OW)``, ``OH = H + 2*PH - 2``, plus ``bias``
+    (K,) if given (added by the output transform)."""
     xp = xp_of(x)
     N, C = x.shape[:2]
     K = weight.shape[0]
@@ -222,7 +223,7 @@ def winograd_conv_arrays(kernels, x, weight, PH, PW, OH, OW):
         kernels.winograd_input(x[batch], PH, PW, TH, TW, out=V, serial=serial)
         # the 16 products, on (16, tiles, C) and (16, tiles, K) views of V and M
         _matmul(xp, serial)(_entries(V, C), U_t, out=_entries(M, K))
-        kernels.winograd_output(M, TH, TW, out=y[batch], serial=serial)
+        kernels.winograd_output(M, TH, TW, out=y[batch], serial=serial, bias=bias)
     _each_chunk(slices, n_threads, work)
     return y
 
@@ -265,8 +266,10 @@ def _total(sums):
     return total
 
 
-def conv_arrays(kernels, x, weight, geometry, G, OH, OW, columns=None):
-    """conv2d on raw arrays, no bias: ``(N, C, H, W), (K, Cg, KH, KW) -> (N, K, OH, OW)``.
+def conv_arrays(kernels, x, weight, geometry, G, OH, OW, columns=None, bias=None):
+    """conv2d on raw arrays: ``(N, C, H, W), (K, Cg, KH, KW) -> (N, K, OH, OW)``, plus ``bias``
+    (K,) if given (in the pass that writes y where one does: Winograd's output transform, the
+    rows layout's transposing copy; else afterwards).
 
     ``columns``, a list, receives the columns of each chunk, ``(C*KH*KW, n*OH*OW)`` arrays, or
     their transposes ``(n*OH*OW, C*KH*KW)`` where the windows are rows (``_window_rows``); a
@@ -274,7 +277,7 @@ def conv_arrays(kernels, x, weight, geometry, G, OH, OW, columns=None):
     """
     if _winograd_fits(kernels, x, weight.shape, geometry, G, OH, OW):
         # (its weight gradient takes Winograd too: grad_weight_arrays)
-        return winograd_conv_arrays(kernels, x, weight, geometry[2], geometry[3], OH, OW)
+        return winograd_conv_arrays(kernels, x, weight, geometry[2], geometry[3], OH, OW, bias)
     xp = xp_of(x)
     N, C = x.shape[:2]
     K, Cg, KH, KW = weight.shape
@@ -291,7 +294,9 @@ def conv_arrays(kernels, x, weight, geometry, G, OH, OW, columns=None):
     spaces = None if kept is not None else _workspaces(xp, x.dtype, slices, C * KH * KW * L,
                                                        n_threads)
     # with the windows as rows, the product gives y windows first, (n*L, K), to transpose into y
+    # (adding the bias on the way: zeros without one)
     products = _workspaces(xp, x.dtype, slices, L * K, n_threads) if by_rows else None
+    row_bias = (xp.zeros(K, dtype=x.dtype) if bias is None else bias).reshape(K, 1)
     chunk_columns = [None] * len(slices)
 
     def work(index, batch, serial, thread):
@@ -302,7 +307,9 @@ def conv_arrays(kernels, x, weight, geometry, G, OH, OW, columns=None):
                                        out=_rows(space, n * L, C * KH * KW), serial=serial)
             chunk_columns[index] = cols
             y_rows = _matmul(xp, serial)(cols, w, out=_rows(products[thread], n * L, K))
-            xp.copyto(y[batch].reshape(n, K, L), y_rows.reshape(n, L, K).transpose(0, 2, 1))
+            # transposed into y, the bias added on the way
+            xp.add(y_rows.reshape(n, L, K).transpose(0, 2, 1), row_bias,
+                   out=y[batch].reshape(n, K, L))
             return
         cols = kernels.im2col(x[batch], KH, KW, *geometry, OH, OW,
                               out=_rows(space, C * KH * KW, n * L), serial=serial)
@@ -317,7 +324,7 @@ def conv_arrays(kernels, x, weight, geometry, G, OH, OW, columns=None):
     _each_chunk(slices, n_threads, work)
     if columns is not None:
         columns.extend(chunk_columns)
-    return y
+    return y if by_rows else _plus_bias(y, bias)
 
 
 def conv_transpose_arrays(kernels, x, weight, geometry, G, H, W, rows=None, bias=None):
@@ -338,7 +345,7 @@ def conv_transpose_arrays(kernels, x, weight, geometry, G, H, W, rows=None, bias
     if max(PH, PW) <= 2 and _winograd_fits(kernels, x, (Cg, K, KH, KW), geometry, G, H, W):
         # the convolution of x with the flipped, transposed weight, (C_out, C_in, 3, 3)
         flipped = weight.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1]
-        return _plus_bias(winograd_conv_arrays(kernels, x, flipped, 2 - PH, 2 - PW, H, W), bias)
+        return winograd_conv_arrays(kernels, x, flipped, 2 - PH, 2 - PW, H, W, bias)
     L = OH * OW
     by_rows = _window_rows(kernels, x, (N, G * Cg, H, W), (KH, KW), geometry, G, OW)
     w = weight.reshape(G, K // G, Cg * KH * KW).transpose(0, 2, 1)

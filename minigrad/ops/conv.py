@@ -95,10 +95,8 @@ class Conv2d(Function):
             columns = None
         ctx.save_for_backward(x, weight, columns)
         ctx.geometry, ctx.groups = geometry, groups
-        y = conv_arrays(kernels_for(x), x, weight, geometry, groups, OH, OW, columns=columns)
-        if bias is not None:
-            y += bias.reshape(1, -1, 1, 1)  # y is a fresh array, so adding in place is safe
-        return y
+        return conv_arrays(kernels_for(x), x, weight, geometry, groups, OH, OW, columns=columns,
+                           bias=bias)
 
     @staticmethod
     def backward(ctx, grad_output):

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from minigrad.kernels.cpu.layout import channels_last
+from minigrad.kernels.cpu.layout import channels_first, channels_last
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -19,3 +19,13 @@ def test_channels_last_copies_what_fits_and_leaves_the_rest(dtype):
     channels_last(planes, small, 1, 0)
     np.testing.assert_array_equal(small[1:], planes[:, :2, :2].transpose(1, 2, 0))
     assert (small[0] == 0).all()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_channels_first_writes_the_whole_image_plus_the_bias_from_a_larger_buffer(dtype):
+    pixels = np.arange(5 * 6 * 3, dtype=dtype).reshape(5, 6, 3)  # one row and column too many
+    planes = np.full((3, 4, 5), np.nan, dtype=dtype)
+    bias = np.array([0.5, -1.0, 2.0], dtype=dtype)
+    channels_first(pixels, planes, bias)
+    np.testing.assert_array_equal(planes, pixels[:4, :5].transpose(2, 0, 1)
+                                  + bias.reshape(3, 1, 1))

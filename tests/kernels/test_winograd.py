@@ -3,8 +3,9 @@
 Each transform (and the adjoints the weight gradient runs on) against its definition, a 4x4
 (or 3x3) matrix product per tile computed in plain NumPy; the serial and parallel loops against
 each other; the whole path against the slow reference convolution and against the im2col path;
-which convolutions take it; and the errors raised before a kernel runs. (The op-spec registry gradchecks the path, ``conv2d_winograd``,
-and the fuzzer throws odd sizes and layouts at it, ``test_fuzz_conv2d_winograd``.)
+which convolutions take it; and the errors raised before a kernel runs. (The op-spec registry
+gradchecks the path, ``conv2d_winograd``, and the fuzzer throws odd sizes and layouts at it,
+``test_fuzz_conv2d_winograd``.)
 """
 import numpy as np
 import pytest
@@ -154,7 +155,7 @@ def test_serial_and_parallel_loops_agree_bit_for_bit():
     (lambda: W.winograd_input(np.zeros((1, 2, 4, 4)), 1, 1, 0, 2, out=np.zeros((4, 32))),
      r"tiles \(0, 2\) >= 1"),
     (lambda: W.winograd_output(np.zeros((4, 32)), 2, 2, out=np.zeros((1, 2, 5, 4))),
-     r"winograd_output: an output of 5x4 has \(3, 2\) tiles of 2x2, got tiles \(2, 2\)"),
+     r"winograd_output: out of 5x4 has \(3, 2\) tiles of 2x2, got tiles \(2, 2\)"),
     (lambda: W.winograd_output(np.zeros((4, 31)), 2, 2, out=np.zeros((1, 2, 4, 4))),
      r"winograd_output: m must be .* S >= 16 \* 2 = 32"),
     (lambda: W.winograd_output(np.zeros((4, 32)), 2, 2, out=np.zeros((1, 2, 4, 8))[..., ::2]),
@@ -350,7 +351,7 @@ def test_output_adjoint_serial_and_parallel_agree_and_bad_input_is_refused():
     W.winograd_output_adjoint(g, TH, TW, out=a, serial=True)
     W.winograd_output_adjoint(g, TH, TW, out=b, serial=False)
     np.testing.assert_array_equal(a, b)
-    with pytest.raises(ValueError, match=r"winograd_output_adjoint: a gradient of 9x8 has "
+    with pytest.raises(ValueError, match=r"winograd_output_adjoint: g of 9x8 has "
                                          r"\(5, 4\) tiles of 2x2, got tiles \(4, 4\)"):
         W.winograd_output_adjoint(g, 4, 4, out=a)
     with pytest.raises(ValueError, match=r"winograd_output_adjoint: out must be a C-contiguous "
@@ -389,3 +390,17 @@ def test_the_weight_gradient_takes_the_path_and_matches_im2col(monkeypatch, shap
     assert fast.shape == (20, shape[1], 3, 3) and fast.flags.c_contiguous
     np.testing.assert_allclose(fast, plain, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(shared, plain, rtol=1e-12, atol=1e-12)
+
+
+def test_the_output_transform_adds_the_bias_once_per_output():
+    rng = np.random.default_rng(9)
+    TH, TW = W.winograd_tiles(5, 3)
+    M = rng.standard_normal((2 * TH * TW, 16 * 3))
+    bias = np.array([1.0, -2.0, 0.5])
+    plain = W.winograd_output(M, TH, TW, out=np.empty((2, 3, 5, 3)))
+    for serial in (False, True):
+        y = W.winograd_output(M, TH, TW, out=np.empty((2, 3, 5, 3)), serial=serial, bias=bias)
+        np.testing.assert_allclose(y, plain + bias.reshape(1, 3, 1, 1), rtol=1e-14, atol=1e-14)
+    with pytest.raises(ValueError, match=r"winograd_output: bias must be a float64 array of "
+                                         r"shape \(3,\)"):
+        W.winograd_output(M, TH, TW, out=np.empty((2, 3, 5, 3)), bias=np.zeros(4))

@@ -431,18 +431,23 @@ def test_window_rows_give_the_values_of_the_columns(op, x_shape, w_shape, keywor
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_window_rows_add_the_transposed_convolutions_bias_like_the_columns(dtype, monkeypatch,
-                                                                          rows_from_one_channel):
-    # col2im_rows adds the bias on its way out; the columns add it afterwards
+@pytest.mark.parametrize("op, reference, x_shape, w_shape", [
+    (conv_transpose2d, R.conv_transpose2d, (3, 4, 4, 3), (4, 2, 4, 4)),
+    (conv2d, R.conv2d, (3, 4, 7, 6), (2, 4, 4, 4))])
+def test_window_rows_add_the_bias_like_the_columns(dtype, op, reference, x_shape, w_shape,
+                                                   monkeypatch, rows_from_one_channel):
+    # col2im_rows (and conv2d's transposing copy) add the bias on their way out; the columns
+    # add it afterwards
     import minigrad.kernels.im2col_gemm as im2col_gemm
     rng = np.random.default_rng(8)
-    x = mg.tensor(rng.standard_normal((3, 4, 4, 3)).astype(dtype), requires_grad=True)
-    w = mg.tensor(rng.standard_normal((4, 2, 4, 4)).astype(dtype), requires_grad=True)
-    b = mg.tensor(rng.standard_normal(2).astype(dtype), requires_grad=True)
+    x = mg.tensor(rng.standard_normal(x_shape).astype(dtype), requires_grad=True)
+    w = mg.tensor(rng.standard_normal(w_shape).astype(dtype), requires_grad=True)
+    channels = w_shape[1] if op is conv_transpose2d else w_shape[0]
+    b = mg.tensor(rng.standard_normal(channels).astype(dtype), requires_grad=True)
     results = []
     for rows in (True, False):
         monkeypatch.setattr(im2col_gemm, "WINDOW_ROWS", rows)
-        y = conv_transpose2d(x, w, b, stride=2, padding=1)
+        y = op(x, w, b, stride=2, padding=1)
         g = mg.tensor(np.cos(np.arange(y.numel())).reshape(y.shape).astype(dtype))
         results.append([y.numpy()] + [t.numpy() for t in mg.grad([y], [x, w, b],
                                                                   grad_outputs=[g])])
@@ -450,7 +455,7 @@ def test_window_rows_add_the_transposed_convolutions_bias_like_the_columns(dtype
     for a, c in zip(*results):
         assert a.dtype == dtype
         np.testing.assert_allclose(a, c, rtol=tol, atol=tol)
-    expected = R.conv_transpose2d(x.numpy(), w.numpy(), b.numpy(), stride=2, padding=1)
+    expected = reference(x.numpy(), w.numpy(), b.numpy(), stride=2, padding=1)
     np.testing.assert_allclose(results[0][0], expected, rtol=tol, atol=tol)
 
 

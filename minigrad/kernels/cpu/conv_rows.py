@@ -39,7 +39,7 @@ import numpy as np
 
 from .. import geometry
 from .conv import _tap_table
-from .layout import channels_last
+from .layout import channels_first, channels_last
 
 
 def im2col_rows(x, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, out=None, serial=False):
@@ -50,7 +50,7 @@ def im2col_rows(x, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, out=None, serial=Fals
     x : ndarray, shape (N, C, H, W)
     KH, KW, SH, SW, PH, PW, DH, DW, OH, OW : int
         As in ``conv.im2col``.
-    out : array, shape (N*OH*OW, C*KH*KW), optional
+    out : array, shape (N*OH*OW, KH*KW*C), optional
         A C-contiguous array of x's dtype to write into, instead of a new one.
     serial : bool
         Run on the calling thread alone, without holding the GIL, instead of over Numba's
@@ -58,7 +58,7 @@ def im2col_rows(x, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, out=None, serial=Fals
 
     Returns
     -------
-    rows : ndarray, shape (N*OH*OW, C*KH*KW), dtype of ``x``
+    rows : ndarray, shape (N*OH*OW, KH*KW*C), dtype of ``x``
         ``rows[(n*OH + oh)*OW + ow, (kh*KW + kw)*C + c] = x[n, c, ih, iw]``, 0 on the padding.
     """
     geometry.check_im2col("im2col_rows", x.shape, x.dtype, KH, KW, SH, SW, PH, PW, DH, DW,
@@ -67,7 +67,10 @@ def im2col_rows(x, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, out=None, serial=Fals
     x = np.ascontiguousarray(x)
     rows = geometry.checked_out("im2col_rows", out, (N * OH * OW, C * KH * KW), x.dtype, np)
     taps = _window_pixels(H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW)
-    (_im2col_rows_serial if serial else _im2col_rows_loop)(x, taps, rows)
+    if serial:
+        _im2col_rows_serial(x, taps, rows)
+    else:
+        _im2col_rows_loop(x, taps, rows, numba.get_num_threads())
     return rows
 
 
@@ -77,7 +80,7 @@ def col2im_rows(rows, N, C, H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, out=No
 
     Parameters
     ----------
-    rows : ndarray, shape (N*OH*OW, C*KH*KW)
+    rows : ndarray, shape (N*OH*OW, KH*KW*C)
     N, C, H, W : int
         Shape of the image to build.
     KH, KW, SH, SW, PH, PW, DH, DW, OH, OW : int
@@ -99,16 +102,14 @@ def col2im_rows(rows, N, C, H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, out=No
     op = "col2im_rows"
     geometry.check_col2im(rows.shape, rows.dtype, N, C, H, W, KH, KW, SH, SW, PH, PW, DH, DW,
                           OH, OW, op=op)
-    if bias is None:
-        bias = np.zeros(C, dtype=rows.dtype)
-    elif bias.shape != (C,) or bias.dtype != rows.dtype:
-        raise ValueError(f"{op}: bias must be a {rows.dtype} array of shape ({C},), got shape "
-                         f"{bias.shape}, dtype {bias.dtype}")
+    bias = geometry.checked_bias(op, bias, C, rows.dtype, np)
     rows = np.ascontiguousarray(rows)
     x = geometry.checked_out(op, out, (N, C, H, W), rows.dtype, np)
     taps = _window_pixels(H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW)
-    (_col2im_rows_serial if serial else _col2im_rows_loop)(rows, taps, np.ascontiguousarray(bias),
-                                                           x)
+    if serial:
+        _col2im_rows_serial(rows, taps, bias, x)
+    else:
+        _col2im_rows_loop(rows, taps, bias, x, numba.get_num_threads())
     return x
 
 
@@ -126,10 +127,12 @@ def _window_pixels(H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW):
 
 
 @numba.njit(parallel=True, cache=True)
-def _im2col_rows_loop(x, taps, rows):
-    # one sample per iteration: samples fill disjoint blocks of rows
-    for n in numba.prange(x.shape[0]):
-        _im2col_rows_samples(x, taps, rows, n, n + 1)
+def _im2col_rows_loop(x, taps, rows, shares):
+    # One share of the samples per thread (each allocates its buffer once); samples fill
+    # disjoint blocks of rows.
+    N = x.shape[0]
+    for s in numba.prange(shares):
+        _im2col_rows_samples(x, taps, rows, N * s // shares, N * (s + 1) // shares)
 
 
 @numba.njit(nogil=True, cache=True)
@@ -157,11 +160,12 @@ def _im2col_rows_samples(x, taps, rows, first, last):
 
 
 @numba.njit(parallel=True, cache=True)
-def _col2im_rows_loop(rows, taps, bias, x):
-    # one sample per iteration: a sample's rows add onto its own planes only, so no two
-    # threads ever add to the same element
-    for n in numba.prange(x.shape[0]):
-        _col2im_rows_samples(rows, taps, bias, x, n, n + 1)
+def _col2im_rows_loop(rows, taps, bias, x, shares):
+    # One share of the samples per thread: a sample's rows add onto its own planes only, so no
+    # two threads ever add to the same element.
+    N = x.shape[0]
+    for s in numba.prange(shares):
+        _col2im_rows_samples(rows, taps, bias, x, N * s // shares, N * (s + 1) // shares)
 
 
 @numba.njit(nogil=True, cache=True)
@@ -186,9 +190,4 @@ def _col2im_rows_samples(rows, taps, bias, x, first, last):
                 part = row[t * C:(t + 1) * C]
                 for c in range(C):
                     pixel[c] += part[c]
-        planes = x[n].reshape(C, H * W)
-        for c in range(C):
-            plane = planes[c]
-            b = bias[c]
-            for q in range(H * W):
-                plane[q] = pixels[q, c] + b
+        channels_first(pixels[:H * W].reshape(H, W, C), x[n], bias)

@@ -63,7 +63,7 @@ import numba
 import numpy as np
 
 from .. import geometry
-from .layout import channels_last
+from .layout import channels_first, channels_last
 from .parallel import threads_for
 
 # kernels/im2col_gemm.py feeds the transforms and the products at most this many bytes of V and M
@@ -116,11 +116,8 @@ def winograd_output_adjoint(g, TH, TW, out, serial=False):
         As in :func:`winograd_input`.
     """
     op = "winograd_output_adjoint"
-    _check_image(op, "g", g.shape, g.dtype)
+    _check_tiled_image(op, "g", g.shape, g.dtype, TH, TW)
     N, K, OH, OW = g.shape
-    if winograd_tiles(OH, OW) != (TH, TW):
-        raise ValueError(f"{op}: a gradient of {OH}x{OW} has {winograd_tiles(OH, OW)} tiles of "
-                         f"2x2, got tiles {(TH, TW)}")
     _check_tiles(op, "out", out, N * TH * TW, K, g.dtype)
     g = np.ascontiguousarray(g)
     if serial:
@@ -139,6 +136,16 @@ def _check_tiles(op, name, tiles, count, channels, dtype):
         raise ValueError(f"{op}: {name} must be a C-contiguous {dtype} array of shape ({count}, "
                          f"S) with S >= 16 * {channels} = {need}, got shape {tiles.shape}, dtype "
                          f"{tiles.dtype}")
+
+
+def _check_tiled_image(op, name, shape, dtype, TH, TW):
+    """An (N, K, OH, OW) image (a convolution's output or its gradient) that TH x TW tiles of
+    2x2 cover exactly."""
+    _check_image(op, name, shape, dtype)
+    OH, OW = shape[2:]
+    if winograd_tiles(OH, OW) != (TH, TW):
+        raise ValueError(f"{op}: {name} of {OH}x{OW} has {winograd_tiles(OH, OW)} tiles of "
+                         f"2x2, got tiles {(TH, TW)}")
 
 
 def _check_image(op, name, shape, dtype):
@@ -180,7 +187,7 @@ def winograd_input(x, PH, PW, TH, TW, out, serial=False):
     return out
 
 
-def winograd_output(m, TH, TW, out, serial=False):
+def winograd_output(m, TH, TW, out, serial=False, bias=None):
     """y = Aᵀ m A of every transformed tile m: the convolution's output from the products M.
 
     Parameters
@@ -193,21 +200,21 @@ def winograd_output(m, TH, TW, out, serial=False):
         Written whole: ``out[n, k, 2*ty + a, 2*tx + b]`` from tile (ty, tx), a, b in {0, 1}.
     serial : bool
         As in :func:`winograd_input`.
+    bias : ndarray, shape (K,), optional
+        Added to every output of channel k, in the pass that writes the image.
     """
     op = "winograd_output"
-    _check_image(op, "out", out.shape, out.dtype)
+    _check_tiled_image(op, "out", out.shape, out.dtype, TH, TW)
     N, K, OH, OW = out.shape
-    if winograd_tiles(OH, OW) != (TH, TW):
-        raise ValueError(f"{op}: an output of {OH}x{OW} has {winograd_tiles(OH, OW)} tiles of "
-                         f"2x2, got tiles {(TH, TW)}")
     if not out.flags.c_contiguous:
         raise ValueError(f"{op}: out must be C-contiguous")
     _check_tiles(op, "m", m, N * TH * TW, K, out.dtype)
+    bias = geometry.checked_bias(op, bias, K, out.dtype, np)
     if serial:
-        _output_serial(m, TH, TW, out)
+        _output_serial(m, TH, TW, bias, out)
     else:
         with threads_for(m.size + out.size):  # cells read and written
-            _output_loop(m, TH, TW, out, numba.get_num_threads())
+            _output_loop(m, TH, TW, bias, out, numba.get_num_threads())
     return out
 
 
@@ -316,20 +323,20 @@ def _input_samples(x, PH, PW, TH, TW, V, first, last):
 
 
 @numba.njit(parallel=True, cache=True)
-def _output_loop(M, TH, TW, y, shares):
+def _output_loop(M, TH, TW, bias, y, shares):
     N = y.shape[0]
     for s in numba.prange(shares):
-        _output_samples(M, TH, TW, y, N * s // shares, N * (s + 1) // shares)
+        _output_samples(M, TH, TW, bias, y, N * s // shares, N * (s + 1) // shares)
 
 
 @numba.njit(nogil=True, cache=True)
-def _output_serial(M, TH, TW, y):
-    _output_samples(M, TH, TW, y, 0, y.shape[0])
+def _output_serial(M, TH, TW, bias, y):
+    _output_samples(M, TH, TW, bias, y, 0, y.shape[0])
 
 
 @numba.njit(nogil=True, cache=True)
-def _output_samples(M, TH, TW, y, first, last):
-    """The output transform of the samples ``first <= n < last``."""
+def _output_samples(M, TH, TW, bias, y, first, last):
+    """The output transform of the samples ``first <= n < last``, plus the bias."""
     N, K, OH, OW = y.shape
     T = TH * TW
     s = np.empty((2, 4, K), dtype=y.dtype)  # one tile's Aᵀ m
@@ -345,13 +352,7 @@ def _output_samples(M, TH, TW, y, first, last):
                 for a in range(2):  # (Aᵀ m) A
                     _sum3(s[a, 0], s[a, 1], s[a, 2], out[2 * ty + a, 2 * tx])
                     _difference3(s[a, 1], s[a, 2], s[a, 3], out[2 * ty + a, 2 * tx + 1])
-        for k in range(K):  # back to channels first, dropping a last odd row or column
-            plane = y[n, k]
-            for i in range(OH):
-                image_row = plane[i]
-                tile_row = out[i]
-                for u in range(OW):
-                    image_row[u] = tile_row[u, k]
+        channels_first(out, y[n], bias)  # dropping a last odd row or column
 
 
 @numba.njit(parallel=True, cache=True)
