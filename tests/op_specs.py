@@ -420,7 +420,8 @@ def _im2col_gemm_settings(**settings):
     return context
 
 
-# Winograd for 3x3 stride-1 convolutions, and the windows as rows for the others, from one channel
+# Winograd for 3x3 and 5x5 stride-1 convolutions, and the windows as rows for the others, from
+# one channel
 _winograd_from_one_channel = _im2col_gemm_settings(WINOGRAD=True, WINOGRAD_MIN_CHANNELS=1)
 _window_rows_from_one_channel = _im2col_gemm_settings(WINDOW_ROWS=True, WINDOW_ROWS_MIN_CHANNELS=1)
 spec("conv2d_winograd", F.conv2d, S.winograd_conv_inputs(), R.conv2d,

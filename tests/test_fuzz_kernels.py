@@ -118,18 +118,19 @@ def test_fuzz_conv_transpose2d(worker, case):
 
 def _took_winograd(case, verdict):
     """Did a case that the Winograd path can take (every size and the output at least 2 wide,
-    a float dtype throughout, the transposed path's padding at most 2) run its kernels?"""
+    a float dtype throughout, the transposed path's padding at most r - 1) run its kernels?"""
     x, weight = case["inputs"]["x"], case["inputs"]["weight"]
     padding = case["kwargs"]["padding"]
     PH, PW = padding if isinstance(padding, list) else (padding, padding)
     N, C, H, W = x["shape"]
+    r = weight["shape"][2]
     if case["op"] == "conv2d":
-        OH, OW = H + 2 * PH - 2, W + 2 * PW - 2
+        OH, OW = H + 2 * PH - r + 1, W + 2 * PW - r + 1
     else:
-        OH, OW = H + 2 - 2 * PH, W + 2 - 2 * PW
+        OH, OW = H + r - 1 - 2 * PH, W + r - 1 - 2 * PW
     fits = (verdict["status"] == "ok" and min(N, C, weight["shape"][0], weight["shape"][1]) > 0
             and min(H, W) > 0 and min(OH, OW) >= 2
-            and (case["op"] == "conv2d" or max(PH, PW) <= 2))
+            and (case["op"] == "conv2d" or max(PH, PW) <= r - 1))
     return "winograd_input" in verdict["kernels"] if fits else None
 
 

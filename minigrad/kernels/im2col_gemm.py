@@ -31,16 +31,16 @@ whose x is g) and once for the weight gradient. ``conv_transpose_arrays(..., row
 its copies out and ``grad_weight_arrays(..., grad_rows=)`` takes them back (0.4 ms of the 19 ms
 conv2d benchmark at 1 thread).
 
-Winograd: a 3x3, stride-1, undilated, ungrouped convolution with at least WINOGRAD_MIN_CHANNELS
-input and output channels runs on the CPU as Winograd's F(2x2, 3x3) instead
-(``kernels/cpu/winograd.py``): per chunk, the input transform V, 16 products
-``M[:, e, :] = V[:, e, :] @ U[e]ᵀ`` (V and M tile-major, a tile's 16 entries of every channel
-together) and the output transform. ``conv_transpose_arrays`` takes the same path
-for a stride-1 3x3 transposed convolution (a convolution's input gradient): it is the
-convolution of its input with the flipped, transposed weight and padding ``2 - P``; and
-``grad_weight_arrays`` for the weight gradient of such a convolution, on the adjoints of the
-same transforms (``winograd_grad_weight_arrays``). CuPy keeps im2col, whose products are where
-the GPU is fastest. Set WINOGRAD = False to compare.
+Winograd: a 3x3 or 5x5, stride-1, undilated, ungrouped convolution with at least
+WINOGRAD_MIN_CHANNELS input and output channels runs on the CPU as Winograd's F(2x2, 3x3) or
+F(2x2, 5x5) instead (``kernels/cpu/winograd.py``): per chunk, the input transform V, n² products
+``M[e] = V[e] @ U[e]ᵀ`` (n = r + 1: 16 or 36; V and M entry-major, (n², tiles, channels)) and
+the output transform. ``conv_transpose_arrays`` takes the same path for a stride-1 transposed
+convolution of those sizes (a convolution's input gradient): it is the convolution of its input
+with the flipped, transposed weight and padding ``r - 1 - P``; and ``grad_weight_arrays`` for
+the weight gradient of such a convolution, on the adjoints of the same transforms
+(``winograd_grad_weight_arrays``). CuPy keeps im2col, whose products are where the GPU is
+fastest. Set WINOGRAD = False to compare.
 
 Windows as rows: a strided (or otherwise not "same") ungrouped convolution with enough
 channels builds its windows as rows instead of columns (``_window_rows``,
@@ -66,10 +66,12 @@ from ..backend import xp_of
 from . import gemm
 
 
-# Winograd's F(2x2, 3x3) for 3x3 stride-1 convolutions on the CPU (see the module docstring).
-# With fewer channels its 16 products are too thin for BLAS to run well: measured at 1 thread,
-# forward only, against im2col (2026-11-27): 0.6-0.85x the time from 16 input and output
-# channels up (8x8 to 32x32 images), 2.9x with 3 input channels.
+# Winograd's F(2x2, 3x3) and F(2x2, 5x5) for 3x3 and 5x5 stride-1 convolutions on the CPU (see
+# the module docstring). With fewer channels its products are too thin for BLAS to run well.
+# Forward and backward (input and weight gradients) at 1 thread against im2col, "same" padding,
+# 7x7 to 28x28 images (2026-11-27): 3x3 took 0.61-0.93x the time from 16 input and output
+# channels up, 1.2-1.6x with 8, 2.2-2.4x with 4; 5x5 took 0.43-0.76x from 16 channels up,
+# 0.77-1.2x with 8 (slower on 7x7 images), 1.8x with 4.
 WINOGRAD = True
 WINOGRAD_MIN_CHANNELS = 16
 
@@ -157,9 +159,9 @@ def _winograd_fits(kernels, x, weight_shape, geometry, G, OH, OW):
     """Does this convolution take the Winograd path? (See the module docstring.)"""
     K, Cg, KH, KW = weight_shape
     return (WINOGRAD and hasattr(kernels, "winograd_input") and type(x).__module__ == "numpy"
-            and (KH, KW) == (3, 3) and geometry[:2] == (1, 1) and geometry[4:] == (1, 1)
-            and G == 1 and min(Cg, K) >= WINOGRAD_MIN_CHANNELS and x.shape[0] > 0
-            and min(OH, OW) >= 2)
+            and KH == KW and KH in kernels.WINOGRAD_KERNEL_SIZES and geometry[:2] == (1, 1)
+            and geometry[4:] == (1, 1) and G == 1 and min(Cg, K) >= WINOGRAD_MIN_CHANNELS
+            and x.shape[0] > 0 and min(OH, OW) >= 2)
 
 
 def _window_rows(kernels, x, image_shape, kernel, geometry, G, OW):
@@ -173,80 +175,71 @@ def _window_rows(kernels, x, image_shape, kernel, geometry, G, OW):
             and image_shape[1] >= WINDOW_ROWS_MIN_CHANNELS and kernel[0] * kernel[1] > 1)
 
 
-def _winograd_tiles(xp, dtype, tiles, channels):
-    """A (tiles, S) buffer for tile-major Winograd data of ``channels`` channels (16 entries
-    each), its row length S padded to an odd multiple of 64 bytes, so that the rows, which the
-    16 products read as strided matrices, never start a power of two apart (they would share
-    cache sets; see kernels/cpu/winograd.py)."""
-    step = 64 // xp.dtype(dtype).itemsize
-    S = -(-16 * channels // step) * step
-    S += step if (S // step) % 2 == 0 else 0
-    return xp.empty((tiles, S), dtype=dtype)
-
-
-def _entries(tiles, channels):
-    """The (16, tiles, channels) view of a tile-major buffer: entry e's matrix is [e]."""
-    return tiles[:, :16 * channels].reshape(len(tiles), 16, channels).transpose(1, 0, 2)
-
-
-def _winograd_chunks(kernels, x, K, OH, OW):
-    """The chunking of a Winograd call on ``x`` with K output channels: (TH, TW, threads,
-    slices, one (V, M) pair of tile-major buffers per thread)."""
+def _winograd_chunks(kernels, x, K, r, OH, OW):
+    """The chunking of a Winograd call on ``x`` with K output channels and an r x r kernel:
+    (TH, TW, threads, slices, one (V, M) pair of flat buffers per thread, each large enough
+    for the biggest chunk's (n², tiles, C) and (n², tiles, K); see ``_entries``)."""
     N, C = x.shape[:2]
     TH, TW = kernels.winograd_tiles(OH, OW)
     T = TH * TW
-    n_threads = _chunk_threads(x, N * K * C * 9 * OH * OW)
-    slices = _batch_slices(kernels, x, 16 * (C + K) * T * x.itemsize, n_threads,
+    E = (r + 1)**2
+    n_threads = _chunk_threads(x, N * K * C * r * r * OH * OW)
+    slices = _batch_slices(kernels, x, E * (C + K) * T * x.itemsize, n_threads,
                            budget=kernels.WINOGRAD_CHUNK_BYTES)
     most = max(b.stop - b.start for b in slices) * T
     xp = xp_of(x)
-    spaces = [(_winograd_tiles(xp, x.dtype, most, C), _winograd_tiles(xp, x.dtype, most, K))
+    spaces = [(xp.empty(E * most * C, dtype=x.dtype), xp.empty(E * most * K, dtype=x.dtype))
               for _ in range(min(n_threads, len(slices)))]
     return TH, TW, n_threads, slices, spaces
 
 
+def _entries(space, r, tiles, channels):
+    """A chunk's entry-major Winograd data in a flat buffer: the (n², tiles, channels) array at
+    its start, whose [e] is entry e's matrix."""
+    E = (r + 1)**2
+    return space[:E * tiles * channels].reshape(E, tiles, channels)
+
+
 def winograd_conv_arrays(kernels, x, weight, PH, PW, OH, OW, bias=None):
-    """conv2d with a 3x3 weight, stride 1 and no dilation, by Winograd's F(2x2, 3x3):
-    ``(N, C, H, W), (K, C, 3, 3) -> (N, K, OH, OW)``, ``OH = H + 2*PH - 2``, plus ``bias``
-    (K,) if given (added by the output transform)."""
+    """conv2d with an r x r weight (r = 3 or 5), stride 1 and no dilation, by Winograd's
+    F(2x2, r x r): ``(N, C, H, W), (K, C, r, r) -> (N, K, OH, OW)``, ``OH = H + 2*PH - r + 1``,
+    plus ``bias`` (K,) if given (added by the output transform)."""
     xp = xp_of(x)
     N, C = x.shape[:2]
-    K = weight.shape[0]
-    # U[e]ᵀ, (16, C, K): the products are M[:, e, :] = V[:, e, :] @ U[e]ᵀ (tile-major V and M)
+    K, r = weight.shape[0], weight.shape[2]
+    # U[e]ᵀ, (n², C, K): the products are M[e] = V[e] @ U[e]ᵀ
     U_t = xp.ascontiguousarray(kernels.winograd_weight(weight).transpose(0, 2, 1))
     y = xp.empty((N, K, OH, OW), dtype=x.dtype)
-    TH, TW, n_threads, slices, spaces = _winograd_chunks(kernels, x, K, OH, OW)
+    TH, TW, n_threads, slices, spaces = _winograd_chunks(kernels, x, K, r, OH, OW)
 
     def work(index, batch, serial, thread):
         tiles = (batch.stop - batch.start) * TH * TW
-        V, M = spaces[thread][0][:tiles], spaces[thread][1][:tiles]
-        kernels.winograd_input(x[batch], PH, PW, TH, TW, out=V, serial=serial)
-        # the 16 products, on (16, tiles, C) and (16, tiles, K) views of V and M
-        _matmul(xp, serial)(_entries(V, C), U_t, out=_entries(M, K))
-        kernels.winograd_output(M, TH, TW, out=y[batch], serial=serial, bias=bias)
+        V, M = _entries(spaces[thread][0], r, tiles, C), _entries(spaces[thread][1], r, tiles, K)
+        kernels.winograd_input(x[batch], PH, PW, TH, TW, out=V, serial=serial, r=r)
+        _matmul(xp, serial)(V, U_t, out=M)  # the n² products
+        kernels.winograd_output(M, TH, TW, out=y[batch], serial=serial, bias=bias, r=r)
     _each_chunk(slices, n_threads, work)
     return y
 
 
-def winograd_grad_weight_arrays(kernels, x, grad_y, PH, PW):
-    """The weight gradient of a Winograd convolution (3x3, stride 1, no dilation, one group):
-    ``(N, C, H, W), (N, K, OH, OW) -> (K, C, 3, 3)``. Per chunk, V = the input transform of x
+def winograd_grad_weight_arrays(kernels, x, grad_y, r, PH, PW):
+    """The weight gradient of a Winograd convolution (r x r, stride 1, no dilation, one group):
+    ``(N, C, H, W), (N, K, OH, OW) -> (K, C, r, r)``. Per chunk, V = the input transform of x
     and D = A gy Aᵀ of the output gradient's tiles, then ``dU[e] += D[e]ᵀ @ V[e]``; at the end
     ``dw = Gᵀ dU G`` (see kernels/cpu/winograd.py)."""
     xp = xp_of(x)
     C = x.shape[1]
     _, K, OH, OW = grad_y.shape
-    TH, TW, n_threads, slices, spaces = _winograd_chunks(kernels, x, K, OH, OW)
+    TH, TW, n_threads, slices, spaces = _winograd_chunks(kernels, x, K, r, OH, OW)
     # Each thread sums its chunks' products; the threads' sums are added at the end.
     sums = [None] * len(spaces)
 
     def work(index, batch, serial, thread):
         tiles = (batch.stop - batch.start) * TH * TW
-        V, D = spaces[thread][0][:tiles], spaces[thread][1][:tiles]
-        kernels.winograd_input(x[batch], PH, PW, TH, TW, out=V, serial=serial)
-        kernels.winograd_output_adjoint(grad_y[batch], TH, TW, out=D, serial=serial)
-        _add_to(sums, thread, _matmul(xp, serial)(_entries(D, K).transpose(0, 2, 1),
-                                                  _entries(V, C)))
+        V, D = _entries(spaces[thread][0], r, tiles, C), _entries(spaces[thread][1], r, tiles, K)
+        kernels.winograd_input(x[batch], PH, PW, TH, TW, out=V, serial=serial, r=r)
+        kernels.winograd_output_adjoint(grad_y[batch], TH, TW, out=D, serial=serial, r=r)
+        _add_to(sums, thread, _matmul(xp, serial)(D.transpose(0, 2, 1), V))
     _each_chunk(slices, n_threads, work)
     return kernels.winograd_weight_adjoint(_total(sums))
 
@@ -341,11 +334,13 @@ def conv_transpose_arrays(kernels, x, weight, geometry, G, H, W, rows=None, bias
     N, K, OH, OW = x.shape
     _, Cg, KH, KW = weight.shape
     PH, PW = geometry[2:4]
-    # (stride 1 allows no output padding, so H = OH + 2 - 2*PH: a convolution padded by 2 - PH)
-    if max(PH, PW) <= 2 and _winograd_fits(kernels, x, (Cg, K, KH, KW), geometry, G, H, W):
-        # the convolution of x with the flipped, transposed weight, (C_out, C_in, 3, 3)
+    # (stride 1 allows no output padding, so H = OH + KH - 1 - 2*PH: a convolution padded by
+    # KH - 1 - PH)
+    if (max(PH, PW) <= KH - 1
+            and _winograd_fits(kernels, x, (Cg, K, KH, KW), geometry, G, H, W)):
+        # the convolution of x with the flipped, transposed weight, (C_out, C_in, r, r)
         flipped = weight.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1]
-        return winograd_conv_arrays(kernels, x, flipped, 2 - PH, 2 - PW, H, W, bias)
+        return winograd_conv_arrays(kernels, x, flipped, KH - 1 - PH, KW - 1 - PW, H, W, bias)
     L = OH * OW
     by_rows = _window_rows(kernels, x, (N, G * Cg, H, W), (KH, KW), geometry, G, OW)
     w = weight.reshape(G, K // G, Cg * KH * KW).transpose(0, 2, 1)
@@ -423,7 +418,7 @@ def grad_weight_arrays(kernels, x, grad_y, KH, KW, geometry, G, columns=None, gr
     C = x.shape[1]
     _, K, OH, OW = grad_y.shape
     if _winograd_fits(kernels, x, (K, C // G, KH, KW), geometry, G, OH, OW):
-        return winograd_grad_weight_arrays(kernels, x, grad_y, geometry[2], geometry[3])
+        return winograd_grad_weight_arrays(kernels, x, grad_y, KH, geometry[2], geometry[3])
     xp = xp_of(x)
     L = OH * OW
     by_rows = _window_rows(kernels, x, x.shape, (KH, KW), geometry, G, OW)

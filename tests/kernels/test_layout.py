@@ -1,8 +1,10 @@
-"""kernels/cpu/layout.py: a sample's (C, H, W) image turned channels last into a buffer."""
+"""kernels/cpu/layout.py: a sample's (C, H, W) image turned channels last into a buffer, and
+back (from pixels, or from the even and odd columns held apart)."""
 import numpy as np
 import pytest
 
-from minigrad.kernels.cpu.layout import channels_first, channels_last
+from minigrad.kernels.cpu.layout import (channels_first, channels_first_from_parities,
+                                         channels_last)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -29,3 +31,19 @@ def test_channels_first_writes_the_whole_image_plus_the_bias_from_a_larger_buffe
     channels_first(pixels, planes, bias)
     np.testing.assert_array_equal(planes, pixels[:4, :5].transpose(2, 0, 1)
                                   + bias.reshape(3, 1, 1))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("H, W", [(4, 6), (3, 5), (1, 1), (2, 7)])
+def test_channels_first_from_parities_interleaves_the_columns_plus_the_bias(dtype, H, W):
+    """planes[c, i, 2t + b] = parities[b, i, t, c] + bias[c], for even and odd widths, from a
+    buffer with a row and a column pair too many (a whole last tile)."""
+    rng = np.random.default_rng(H * 10 + W)
+    parities = rng.standard_normal((2, H + 1, (W + 1) // 2 + 1, 3)).astype(dtype)
+    planes = np.full((3, H, W), np.nan, dtype=dtype)
+    bias = np.array([0.5, -1.0, 2.0], dtype=dtype)
+    channels_first_from_parities(parities, planes, bias)
+    expected = np.empty((3, H, W), dtype=dtype)
+    for j in range(W):
+        expected[:, :, j] = parities[j % 2, :H, j // 2].T
+    np.testing.assert_array_equal(planes, expected + bias.reshape(3, 1, 1))

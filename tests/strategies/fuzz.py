@@ -42,9 +42,9 @@ def image(draw, N=st.integers(0, 2), C=st.integers(0, 3)):
 def kernel_cases(draw, op, oracle="numpy", winograd=False):
     """One case for ``op``: its tensor inputs and keyword arguments, valid or not.
 
-    ``winograd=True`` (conv2d and conv_transpose2d): a 3x3, stride-1, undilated, ungrouped
-    geometry, run with the Winograd path taken from one channel up (the case's "winograd" key;
-    the worker lowers ``im2col_gemm.WINOGRAD_MIN_CHANNELS`` for it). Other conv2d and
+    ``winograd=True`` (conv2d and conv_transpose2d): a 3x3 or 5x5, stride-1, undilated,
+    ungrouped geometry, run with the Winograd path taken from one channel up (the case's
+    "winograd" key; the worker lowers ``im2col_gemm.WINOGRAD_MIN_CHANNELS`` for it). Other conv2d and
     conv_transpose2d cases take the windows as rows from one channel up half of the time (the
     case's "window_rows" key: ``im2col_gemm.WINDOW_ROWS_MIN_CHANNELS``).
     """
@@ -88,18 +88,20 @@ def _conv_kwargs(draw, op):
 
 @st.composite
 def _winograd_kwargs(draw, op):
-    """A 3x3 convolution with stride 1, no dilation, one group: the Winograd path's geometry,
-    with every size, dtype, layout and padding (up to 3, past the transposed path's 2) drawn."""
+    """A 3x3 or 5x5 convolution with stride 1, no dilation, one group: the Winograd path's
+    geometry, with every size, dtype, layout and padding (up to r, past the transposed path's
+    r - 1) drawn."""
+    r = draw(st.sampled_from((3, 5)))
     N, C, K = draw(st.integers(0, 3)), draw(st.integers(0, 3)), draw(st.integers(0, 3))
     dtype = draw(DTYPES)
     other = st.one_of(st.just(dtype), st.just(dtype), DTYPES)
     x = [N, C, draw(st.integers(0, 9)), draw(st.integers(0, 9))]
-    weight = [K, C, 3, 3] if op == "conv2d" else [C, K, 3, 3]
+    weight = [K, C, r, r] if op == "conv2d" else [C, K, r, r]
     inputs = {"x": draw(tensor_spec(x, st.just(dtype))),
               "weight": draw(tensor_spec(weight, other))}
     if draw(st.booleans()):
         inputs["bias"] = draw(tensor_spec([K], other))
-    return (inputs, {"padding": draw(pairs(st.integers(0, 3)))})
+    return (inputs, {"padding": draw(pairs(st.integers(0, r)))})
 
 
 @st.composite

@@ -204,18 +204,19 @@ def conv_inputs(draw, transposed=False):
 
 @st.composite
 def winograd_conv_inputs(draw, transposed=False):
-    """(x, weight[, bias]) and the padding of a 3x3, stride-1 convolution (transposed: padding up
-    to 2), the geometry of the Winograd path; images of 1 to 6 rows and columns, so that outputs
-    of one row or column (which take im2col) come up too."""
+    """(x, weight[, bias]) and the padding of a 3x3 or 5x5, stride-1 convolution (transposed:
+    padding up to r - 1), the geometry of the Winograd path; images of 1 to 7 rows and columns,
+    so that outputs of one row or column (which take im2col) come up too."""
+    r = draw(st.sampled_from((3, 5)))
     N, C, K = draw(st.integers(1, 2)), draw(st.integers(1, 3)), draw(st.integers(1, 3))
-    H, W = draw(st.integers(1, 6)), draw(st.integers(1, 6))
-    PH, PW = draw(st.integers(0, 2)), draw(st.integers(0, 2))
-    if transposed:  # the output, H + 2 - 2*PH, must not be empty
-        PH, PW = min(PH, (H + 1) // 2), min(PW, (W + 1) // 2)
+    H, W = draw(st.integers(1, 7)), draw(st.integers(1, 7))
+    PH, PW = draw(st.integers(0, r - 1)), draw(st.integers(0, r - 1))
+    if transposed:  # the output, H + r - 1 - 2*PH, must not be empty
+        PH, PW = min(PH, (H + r - 2) // 2), min(PW, (W + r - 2) // 2)
     else:  # the padded input must hold the kernel
-        PH, PW = max(PH, (4 - H) // 2), max(PW, (4 - W) // 2)
+        PH, PW = max(PH, (r + 1 - H) // 2), max(PW, (r + 1 - W) // 2)
     arrays = (draw(values((N, C, H, W))),
-              draw(values((C, K, 3, 3) if transposed else (K, C, 3, 3), salt=1)))
+              draw(values((C, K, r, r) if transposed else (K, C, r, r), salt=1)))
     if draw(st.booleans()):
         arrays += (draw(values((K,), salt=2)),)
     return arrays, {"padding": (PH, PW)}

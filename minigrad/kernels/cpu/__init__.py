@@ -20,4 +20,5 @@ from .norm import batch_norm_forward, batch_norm_backward, layer_norm_forward, l
 from .optim import sgd_update_, adam_update_  # noqa: F401
 from .activation import relu, relu_backward, select, select_takes  # noqa: F401
 from .winograd import (winograd_tiles, winograd_weight, winograd_input, winograd_output,  # noqa: F401
-                       winograd_output_adjoint, winograd_weight_adjoint, WINOGRAD_CHUNK_BYTES)
+                       winograd_output_adjoint, winograd_weight_adjoint, WINOGRAD_CHUNK_BYTES,
+                       WINOGRAD_KERNEL_SIZES)
