@@ -148,7 +148,9 @@ def test_threads_set_both_pools_and_each_pool_can_be_set_apart(tmp_path):
 def test_the_lenet_step_finds_every_forward_product(tmp_path):
     (report,) = _command(tmp_path, model="lenet")
     B = 4
-    conv = 2 * B * (16 * 1 * 25 * 28 * 28 + 32 * 16 * 25 * 14 * 14)  # K * C*KH*KW * OH*OW
+    conv = 2 * B * 16 * 1 * 25 * 28 * 28  # the first conv's im2col: K * C*KH*KW * OH*OW
+    # the second (16 -> 32, 5x5) takes Winograd's F(2x2, 5x5): 36 products of (tiles, C) @ (C, K)
+    conv += 2 * 36 * (B * 7 * 7) * 16 * 32
     linear = 2 * B * (1568 * 128 + 128 * 10)
     assert sum(g["flops"] * g["calls"] for g in report["gemms"]
                if g["phase"] == "forward") == conv + linear
