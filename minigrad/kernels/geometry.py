@@ -120,6 +120,16 @@ def check_scatter(op, g_shape, indices_shape, indices_dtype, H, W):
                          f"plane {(H, W)}")
 
 
+def check_indices_copy(op, copy, shape, xp):
+    """``copy`` must be a C-contiguous int64 array of ``xp`` (NumPy or CuPy) of the indices'
+    shape, to receive a copy of them."""
+    if (type(copy) is not xp.ndarray or copy.dtype != np.int64
+            or tuple(copy.shape) != tuple(shape) or not copy.flags.c_contiguous):
+        raise ValueError(f"{op}: indices_copy must be a C-contiguous int64 array of shape "
+                         f"{tuple(shape)}, got {type(copy).__name__} of shape "
+                         f"{getattr(copy, 'shape', None)}, dtype {getattr(copy, 'dtype', None)}")
+
+
 def check_gather(op, g_shape, indices_shape, indices_dtype):
     """A clear error unless int64 ``indices`` (N, C, h, w) can read the (N, C, H, W) planes of g."""
     _check_index_dtype(op, indices_dtype)

@@ -57,12 +57,11 @@ def _window_geometry(op, x, kernel_size, stride, padding, dilation, ceil_mode):
     return (KH, KW, SH, SW, PH, PW, DH, DW)
 
 
-def _as_indices(op, indices, x, H, W):
-    """``indices`` as a new int64 array on ``x``'s device, checked to lie in ``[0, H*W)``.
-
-    This runs before any kernel, so that the error names the op and the values; the kernels
-    would also catch them, but only after a pass.
-    """
+def _as_indices(op, indices, x):
+    """``indices`` as an int64 array on ``x``'s device, and whether it is the caller's own
+    array (not a copy made here). Their values are checked by the kernel as it reads them
+    (``kernels/geometry.py``, check_scatter): a pass of its own to find their minimum and
+    maximum first took a quarter of max_unpool2d's forward + backward."""
     data = indices.data if isinstance(indices, Tensor) else indices
     if not hasattr(data, "dtype") or data.dtype.kind not in "iu":
         raise TypeError(f"{op}: indices must be an integer Tensor or array, got "
@@ -70,13 +69,8 @@ def _as_indices(op, indices, x, H, W):
     if tuple(data.shape) != tuple(x.shape):
         raise ValueError(f"{op}: indices of shape {tuple(data.shape)} must have the shape of "
                          f"the input {x.shape}")
-    # A copy, always: the backward gathers at these indices, and the caller may change its own
-    # array after the forward (as ``where`` copies its mask).
-    data = to_device(data, device_of(x.data)).astype(np.int64, copy=True)
-    if data.size and (int(data.min()) < 0 or int(data.max()) >= H * W):
-        raise IndexError(f"{op}: indices must lie in [0, {H * W}) for an output plane of "
-                         f"{H}x{W}, got values in [{int(data.min())}, {int(data.max())}]")
-    return data
+    moved = to_device(data, device_of(x.data)).astype(np.int64, copy=False)
+    return moved, moved is data
 
 
 class MaxPool2d(Function):
@@ -95,12 +89,17 @@ class MaxPool2d(Function):
 
 
 class ScatterToIndices(Function):
-    """out[n, c].flat[indices] += x;  dL/dx = g[n, c].flat[indices] (a gather)."""
+    """out[n, c].flat[indices] += x;  dL/dx = g[n, c].flat[indices] (a gather).
+
+    ``copy_indices=True`` (max_unpool2d, whose indices are the caller's array): the backward
+    gathers at a copy of them, which the kernel writes as it reads them, since the caller may
+    change its own array after the forward (as ``where`` copies its mask)."""
 
     @staticmethod
-    def forward(ctx, x, *, indices, plane):
-        ctx.indices = indices
-        return kernels_for(x).scatter_to_indices(x, indices, *plane)
+    def forward(ctx, x, *, indices, plane, copy_indices=False):
+        ctx.indices = xp_of(x).empty(indices.shape, np.int64) if copy_indices else indices
+        return kernels_for(x).scatter_to_indices(
+            x, indices, *plane, indices_copy=ctx.indices if copy_indices else None)
 
     @staticmethod
     def backward(ctx, grad_output):
@@ -208,7 +207,12 @@ def max_unpool2d(x, indices, kernel_size, stride=None, padding=0, output_size=No
                              f"{x.shape}")
     if H < 1 or W < 1:
         raise ValueError(f"{op}: the output plane {(H, W)} of an input of shape {x.shape} is empty")
-    return ScatterToIndices.apply(x, indices=_as_indices(op, indices, x, H, W), plane=(H, W))
+    data, theirs = _as_indices(op, indices, x)
+    try:
+        return ScatterToIndices.apply(x, indices=data, plane=(H, W), copy_indices=theirs)
+    except IndexError:  # the kernel found indices off the plane (and wrote nothing of theirs)
+        raise IndexError(f"{op}: indices must lie in [0, {H * W}) for an output plane of "
+                         f"{H}x{W}, got values in [{int(data.min())}, {int(data.max())}]") from None
 
 
 class AvgPool2d(Function):

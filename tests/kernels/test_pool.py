@@ -216,6 +216,33 @@ def test_scatter_and_gather_match_reference_and_are_adjoint(geometry, seed):
     np.testing.assert_allclose(np.vdot(scattered, x), np.vdot(g, gathered), rtol=1e-10)
 
 
+@given(geometry=pool_geometry(), seed=st.integers(0, 2**16))
+def test_scatter_writes_a_copy_of_the_indices_as_it_reads_them(geometry, seed):
+    rng = np.random.default_rng(seed)
+    N, C, H, W = geometry["N"], geometry["C"], geometry["H"], geometry["W"]
+    indices = rng.integers(0, H * W, (N, C) + output_size(geometry))
+    g = rng.standard_normal(indices.shape)
+    copy = np.full(indices.shape, -7, dtype=np.int64)
+    scattered = cpu_pool.scatter_to_indices(g, indices, H, W, indices_copy=copy)
+    np.testing.assert_array_equal(copy, indices)
+    assert not np.shares_memory(copy, indices)
+    np.testing.assert_array_equal(scattered, cpu_pool.scatter_to_indices(g, indices, H, W))
+
+
+@pytest.mark.parametrize("copy, shown", [
+    (np.zeros((1, 1, 1, 2), np.int32), r"got ndarray of shape \(1, 1, 1, 2\), dtype int32"),
+    (np.zeros((1, 1, 2, 1), np.int64), r"got ndarray of shape \(1, 1, 2, 1\), dtype int64"),
+    (np.zeros((1, 1, 1, 4), np.int64)[..., ::2], r"got ndarray of shape \(1, 1, 1, 2\)"),
+    ([[[[0, 1]]]], r"got list of shape None"),
+])
+def test_scatter_refuses_a_copy_of_the_wrong_kind_before_running(copy, shown):
+    with pytest.raises(ValueError, match=r"^scatter_to_indices: indices_copy must be a "
+                                         r"C-contiguous int64 array of shape \(1, 1, 1, 2\), "
+                                         + shown):
+        cpu_pool.scatter_to_indices(np.ones((1, 1, 1, 2)), np.zeros((1, 1, 1, 2), np.int64), 2,
+                                    2, indices_copy=copy)
+
+
 def test_gather_accepts_broadcast_indices():
     x = np.arange(24.0).reshape(2, 3, 2, 2)
     indices = np.broadcast_to(np.array([[3, 0, 0]]), (2, 3, 1, 3))
@@ -332,6 +359,16 @@ def test_gpu_kernels_match_the_references(geometry):
     g = rng.standard_normal(x.shape[:2] + (3, 4))
     assert_close(gpu_resample.upsample_bilinear2d_adjoint(to_device(g), *device_tables, H, W),
                  cpu_resample.upsample_bilinear2d_adjoint(g, *tables, H, W))
+
+
+def test_gpu_scatter_copies_the_indices_when_asked():
+    gpu, _, to_device = gpu_pool_module()
+    indices = to_device(np.array([[[[3, 0], [1, 1]]]], np.int64))
+    copy = xp_of(indices).zeros((1, 1, 2, 2), np.int64)
+    out = gpu.scatter_to_indices(to_device(np.ones((1, 1, 2, 2))), indices, 2, 2,
+                                 indices_copy=copy)
+    assert to_numpy(copy).ravel().tolist() == [3, 0, 1, 1]
+    assert to_numpy(out).ravel().tolist() == [1.0, 2.0, 0.0, 1.0]
 
 
 def test_gpu_kernels_keep_float32():

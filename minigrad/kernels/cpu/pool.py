@@ -120,7 +120,7 @@ def _max_pool2x2_loop(x, y, indices):
                 indices[n, c, oh, ow] = h * W + w + offset
 
 
-def scatter_to_indices(g, indices, H, W):
+def scatter_to_indices(g, indices, H, W, indices_copy=None):
     """Add each value of ``g`` into a zero (H, W) plane at its flat index.
 
     The backward of max pooling and the forward of max unpooling; colliding indices add up.
@@ -130,6 +130,10 @@ def scatter_to_indices(g, indices, H, W):
     g : ndarray, shape (N, C, h, w)
     indices : ndarray of int64, shape (N, C, h, w), values in ``[0, H*W)``
     H, W : int
+    indices_copy : ndarray of int64, shape (N, C, h, w), optional
+        Receives a copy of ``indices``, written in the same pass that reads them (max
+        unpooling keeps one for its backward: a separate copy took as long as the scatter's
+        reading of them).
 
     Returns
     -------
@@ -137,6 +141,9 @@ def scatter_to_indices(g, indices, H, W):
     """
     op = "scatter_to_indices"
     geometry.check_scatter(op, g.shape, indices.shape, indices.dtype, H, W)
+    keep = indices_copy is not None
+    if keep:
+        geometry.check_indices_copy(op, indices_copy, indices.shape, np)
     N, C = g.shape[0], g.shape[1]
     # Allocated in its final shape (a fresh array, not a view: the engine can hand it to a
     # leaf's .grad without a copy) and zeroed plane by plane inside the parallel loop, so the
@@ -144,13 +151,18 @@ def scatter_to_indices(g, indices, H, W):
     out = np.empty((N, C, H, W), dtype=g.dtype)
     with threads_for(g.size + out.size):
         outside = _scatter_to_indices_loop(np.ascontiguousarray(g), indices,
-                                           out.reshape(N, C, H * W))
+                                           out.reshape(N, C, H * W),
+                                           indices_copy if keep else _NO_COPY, keep)
     geometry.raise_if_outside(op, outside, H, W)
     return out
 
 
+# what the scatter loop takes for ``copy`` when there is none to write (of the type of one)
+_NO_COPY = np.empty((0, 0, 0, 0), dtype=np.int64)
+
+
 @numba.njit(parallel=True, cache=True)
-def _scatter_to_indices_loop(g, indices, out):
+def _scatter_to_indices_loop(g, indices, out, copy, keep):
     N, C, h, w = g.shape
     HW = out.shape[2]
     outside = 0
@@ -160,6 +172,8 @@ def _scatter_to_indices_loop(g, indices, out):
         for i in range(h):
             for j in range(w):
                 q = indices[n, c, i, j]
+                if keep:
+                    copy[n, c, i, j] = q
                 if 0 <= q < HW:
                     out[n, c, q] += g[n, c, i, j]
                 else:

@@ -83,7 +83,7 @@ def _max_pool2d_thread(x, KH, KW, SH, SW, PH, PW, DH, DW, y, indices):
     indices[n, c, oh, ow] = best_index
 
 
-def scatter_to_indices(g, indices, H, W):
+def scatter_to_indices(g, indices, H, W, indices_copy=None):
     """Add each value of ``g`` into a zero (H, W) plane at its flat index.
 
     The backward of max pooling and the forward of max unpooling; colliding indices add up.
@@ -93,6 +93,9 @@ def scatter_to_indices(g, indices, H, W):
     g : ndarray, shape (N, C, h, w)
     indices : ndarray of int64, shape (N, C, h, w), values in ``[0, H*W)``
     H, W : int
+    indices_copy : ndarray of int64, shape (N, C, h, w), optional
+        Receives a copy of ``indices`` (an array copy here; the CPU kernel writes it in the
+        pass that reads them).
 
     Returns
     -------
@@ -101,6 +104,9 @@ def scatter_to_indices(g, indices, H, W):
     op = "scatter_to_indices"
     geometry.check_scatter(op, g.shape, indices.shape, indices.dtype, H, W)
     xp = xp_of(g)
+    if indices_copy is not None:
+        geometry.check_indices_copy(op, indices_copy, indices.shape, xp)
+        indices_copy[...] = indices
     N, C = g.shape[0], g.shape[1]
     out = xp.zeros((N, C, H * W), dtype=g.dtype)
     outside = xp.zeros(1, dtype=xp.int64)
