@@ -57,11 +57,14 @@ def _window_geometry(op, x, kernel_size, stride, padding, dilation, ceil_mode):
     return (KH, KW, SH, SW, PH, PW, DH, DW)
 
 
-def _as_indices(op, indices, x):
-    """``indices`` as an int64 array on ``x``'s device, and whether it is the caller's own
-    array (not a copy made here). Their values are checked by the kernel as it reads them
-    (``kernels/geometry.py``, check_scatter): a pass of its own to find their minimum and
-    maximum first took a quarter of max_unpool2d's forward + backward."""
+def _as_indices(op, indices, x, H, W):
+    """``indices`` as an int64 array on ``x``'s device, checked to lie in ``[0, H*W)``, and
+    whether it is the caller's own array (not a copy made here).
+
+    The check runs before any kernel, so that the error names the op and the values: one pass,
+    the largest value read as unsigned (a negative one reads as larger than any plane), where
+    the minimum and the maximum took two; they are computed only for the error.
+    """
     data = indices.data if isinstance(indices, Tensor) else indices
     if not hasattr(data, "dtype") or data.dtype.kind not in "iu":
         raise TypeError(f"{op}: indices must be an integer Tensor or array, got "
@@ -70,6 +73,9 @@ def _as_indices(op, indices, x):
         raise ValueError(f"{op}: indices of shape {tuple(data.shape)} must have the shape of "
                          f"the input {x.shape}")
     moved = to_device(data, device_of(x.data)).astype(np.int64, copy=False)
+    if moved.size and int(moved.view(np.uint64).max()) >= H * W:
+        raise IndexError(f"{op}: indices must lie in [0, {H * W}) for an output plane of "
+                         f"{H}x{W}, got values in [{int(moved.min())}, {int(moved.max())}]")
     return moved, moved is data
 
 
@@ -207,12 +213,8 @@ def max_unpool2d(x, indices, kernel_size, stride=None, padding=0, output_size=No
                              f"{x.shape}")
     if H < 1 or W < 1:
         raise ValueError(f"{op}: the output plane {(H, W)} of an input of shape {x.shape} is empty")
-    data, theirs = _as_indices(op, indices, x)
-    try:
-        return ScatterToIndices.apply(x, indices=data, plane=(H, W), copy_indices=theirs)
-    except IndexError:  # the kernel found indices off the plane (and wrote nothing of theirs)
-        raise IndexError(f"{op}: indices must lie in [0, {H * W}) for an output plane of "
-                         f"{H}x{W}, got values in [{int(data.min())}, {int(data.max())}]") from None
+    data, theirs = _as_indices(op, indices, x, H, W)
+    return ScatterToIndices.apply(x, indices=data, plane=(H, W), copy_indices=theirs)
 
 
 class AvgPool2d(Function):
