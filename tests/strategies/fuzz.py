@@ -44,9 +44,9 @@ def kernel_cases(draw, op, oracle="numpy", winograd=False):
 
     ``winograd=True`` (conv2d and conv_transpose2d): a 3x3 or 5x5, stride-1, undilated,
     ungrouped geometry, run with the Winograd path taken from one channel up (the case's
-    "winograd" key; the worker lowers ``im2col_gemm.WINOGRAD_MIN_CHANNELS`` for it). Other conv2d and
-    conv_transpose2d cases take the windows as rows from one channel up half of the time (the
-    case's "window_rows" key: ``im2col_gemm.WINDOW_ROWS_MIN_CHANNELS``).
+    "winograd" key; the worker lowers ``im2col_gemm.WINOGRAD_MIN_CHANNELS`` for it). Other
+    conv2d and conv_transpose2d cases take the windows as rows from one channel up half of the
+    time (the case's "window_rows" key: ``im2col_gemm.WINDOW_ROWS_MIN_CHANNELS``).
     """
     draw_kwargs = {"conv2d": _conv_kwargs, "conv_transpose2d": _conv_kwargs,
                    "max_pool2d": _pool_kwargs, "avg_pool2d": _pool_kwargs,
