@@ -34,6 +34,23 @@ def test_channels_first_writes_the_whole_image_plus_the_bias_from_a_larger_buffe
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("C, H, W", [(3, 4, 5), (16, 24, 25), (7, 33, 40)])
+def test_channels_first_gives_the_same_image_by_planes_and_by_rows(dtype, C, H, W):
+    """Small samples are copied plane by plane, those past layout.ROWS_FIRST_BYTES row by row:
+    the same values either way, the bias added once."""
+    from minigrad.kernels.cpu import layout
+    big = C * H * W * np.dtype(dtype).itemsize > layout.ROWS_FIRST_BYTES
+    assert big == ((C, H, W) != (3, 4, 5))
+    rng = np.random.default_rng(C)
+    pixels = rng.standard_normal((H + 1, W + 2, C)).astype(dtype)
+    planes = np.full((C, H, W), np.nan, dtype=dtype)
+    bias = rng.standard_normal(C).astype(dtype)
+    channels_first(pixels, planes, bias)
+    np.testing.assert_array_equal(planes, pixels[:H, :W].transpose(2, 0, 1)
+                                  + bias.reshape(C, 1, 1))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("H, W", [(4, 6), (3, 5), (1, 1), (2, 7)])
 def test_channels_first_from_parities_interleaves_the_columns_plus_the_bias(dtype, H, W):
     """planes[c, i, 2t + b] = parities[b, i, t, c] + bias[c], for even and odd widths, from a

@@ -8,6 +8,10 @@ back channels first.
 """
 import numba
 
+# A sample larger than this (bytes) is copied back row by row (see channels_first): about one
+# core's L1 data cache.
+ROWS_FIRST_BYTES = 32 * 2**10
+
 
 @numba.njit(nogil=True, cache=True)
 def channels_last(planes, out, top, left):
@@ -33,10 +37,23 @@ def channels_first(pixels, planes, bias):
     a (rows, columns, C) buffer at least that large (a last odd row or column of tiles, or
     anything past H and W, is dropped). The bias is added in the pass that writes the image.
 
-    Plane by plane (contiguous writes): pixel by pixel took 1.4x the time at 32 channels and
-    0.78x at 64 (2026-11-27), so this direction keeps the planes' order.
+    The writes are contiguous runs of an image row. Plane by plane, each plane reads the whole
+    sample across; once the sample outgrows the L1 cache (ROWS_FIRST_BYTES), row by row is
+    faster: one row of pixels stays in L1 while all its planes' rows are written. Measured on
+    8-64 samples (2026-11-27, 1 thread): row by row took 0.5-0.62x the time on 64 channels of
+    14x14, 32 of 28x28 and 16 of 28x28, 0.94x on 32 of 16x16 and 64 of 8x8, and 1.3x on 128 of
+    7x7 (25 KiB a sample, which stays in L1 either way).
     """
     C, H, W = planes.shape
+    if C * H * W * planes.itemsize > ROWS_FIRST_BYTES:
+        for i in range(H):
+            pixel_row = pixels[i]
+            for c in range(C):
+                image_row = planes[c, i]
+                b = bias[c]
+                for j in range(W):
+                    image_row[j] = pixel_row[j, c] + b
+        return
     for c in range(C):
         plane = planes[c]
         b = bias[c]
