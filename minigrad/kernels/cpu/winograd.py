@@ -66,6 +66,7 @@ lies side by side, ``[i, tx*C + c]`` = padded pixel (i, 2*tx + k), a view of tha
 no copy. For each tile row, Bᵀ then runs down the n rows of each such column (n loops, each
 computing all n entries of a column at once) and B across the n columns (n loops). The output
 transform and its adjoint work on the output's two column parities the same way.
+
 The previous version of this module was tile-major (a row of n²C per tile) and transformed a
 tile at a time, each loop C long (16-64 values: too short to run fast): on 8 samples of the
 conv2d benchmark's layer (x (8, 32, 14, 14), 64 filters, 1 thread) its input transform took
