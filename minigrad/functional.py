@@ -135,7 +135,8 @@ def gelu(x, approximate="none"):
         return x * sigmoid(u * 2)
     if approximate != "none":
         raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
-    return x * (erf(x * (1 / math.sqrt(2))) + 1) * 0.5
+    # x times Φ(x) in [0, 1], never x times 1 + erf (up to 2x: inf for x near the dtype's max)
+    return x * ((erf(x * (1 / math.sqrt(2))) + 1) * 0.5)
 
 
 def silu(x, inplace=False):

@@ -67,11 +67,13 @@ def test_pow_zero_base_constant_computes_no_base_gradient():
 
 # --- erf / gelu: no overflow warning where x² overflows but the answer is finite --------------
 
-@pytest.mark.parametrize("dtype, big", [(np.float32, 1e30), (np.float64, 1e200)])
+@pytest.mark.parametrize("dtype, big", [(np.float32, 1e30), (np.float64, 1e200),
+                                        (np.float32, 3e38), (np.float64, 1e308)])
 @BOTH_PATHS
 def test_gelu_gradient_at_huge_inputs_raises_no_overflow_warning(dtype, big, create_graph):
     """erf'(x) = 2/√π·exp(-x²): x² overflows to inf beyond ~1.8e19 (float32) or ~1.3e154
-    (float64), where exp(-inf) = 0 is exact. gelu'(x) = Φ(x) + x·φ(x) is then 1 or 0."""
+    (float64), where exp(-inf) = 0 is exact. gelu'(x) = Φ(x) + x·φ(x) is then 1 or 0, and
+    gelu(x) itself x or -0, also next to the dtype's largest value (x·(1 + erf) would be 2x)."""
     x = np.array([-big, -1.0, 0.0, 1.0, big], dtype=dtype)
     t = mg.tensor(x, dtype=dtype, requires_grad=True)
     with warnings.catch_warnings():
@@ -87,6 +89,7 @@ def test_gelu_gradient_at_huge_inputs_raises_no_overflow_warning(dtype, big, cre
     cdf = lambda v: 0.5 * math.erfc(-v / math.sqrt(2))  # noqa: E731
     expected = [0.0, cdf(-1.0) - phi(-1.0), 0.5, cdf(1.0) + phi(1.0), 1.0]
     assert g.dtype == dtype
+    np.testing.assert_allclose(out.numpy()[[0, -1]], [0.0, big], rtol=1e-6)
     np.testing.assert_allclose(g.numpy(), expected, rtol=1e-6, atol=1e-30)
     if create_graph:  # gelu''(x) = φ(x)·(2 - x²): 0 far out, 2φ(0) at 0
         expected2 = [0.0, phi(1.0), 2 * phi(0.0), phi(1.0), 0.0]
