@@ -196,16 +196,6 @@ def index_add(target, index, values):
     return target
 
 
-def index_max(target, index, values):
-    """``target[index] = max(target[index], values)`` with repeated indices all taking part."""
-    if is_cuda_array(target):  # CuPy only
-        import cupyx
-        cupyx.scatter_max(target, index, values)
-    else:
-        np.maximum.at(target, index, values)
-    return target
-
-
 def manual_seed(seed):
     """Seed NumPy's global generator and CuPy's (now if imported, else when it is imported)."""
     global _seed

@@ -4,9 +4,9 @@ backend: the CuPy side runs on a GPU only, so its dispatch is checked here with 
 fake ``cupy`` and ``cupyx`` module put in ``sys.modules``, an object with
 ``__cuda_array_interface__``) that record what the backend asks of them: that CuPy is imported
 once, only with a device, and seeded with a seed given before the import; that a CUDA array
-routes ``xp_of``, ``device_of``, ``to_device``, ``to_numpy``, ``kernels_for``, ``index_add`` and
-``index_max`` to it; plus ``index_max`` on NumPy, the type names of other dtypes and of CUDA
-tensors, and the error for a CUDA device without CuPy, word for word.
+routes ``xp_of``, ``device_of``, ``to_device``, ``to_numpy``, ``kernels_for`` and ``index_add``
+to it; plus the type names of other dtypes and of CUDA tensors, and the error for a CUDA device
+without CuPy, word for word.
 
 gradcheck: its default tolerances and sample size, that the worst entry is the one reported,
 and its error messages whole.
@@ -87,7 +87,6 @@ def install_fake_cupyx(monkeypatch):
     cupyx = types.ModuleType("cupyx")
     cupyx.calls = []
     cupyx.scatter_add = lambda *args: cupyx.calls.append(("scatter_add",) + args)
-    cupyx.scatter_max = lambda *args: cupyx.calls.append(("scatter_max",) + args)
     monkeypatch.setitem(sys.modules, "cupyx", cupyx)
     return cupyx
 
@@ -177,25 +176,11 @@ def test_kernels_for_imports_each_kernel_module_once(monkeypatch):
     assert imported == ["minigrad.kernels.cpu", "minigrad.kernels.gpu"]
 
 
-@pytest.mark.parametrize("name, op", [("scatter_add", backend.index_add),
-                                      ("scatter_max", backend.index_max)])
-def test_index_add_and_max_on_a_cuda_array_call_cupyx(monkeypatch, name, op):
+def test_index_add_on_a_cuda_array_calls_cupyx(monkeypatch):
     cupyx = install_fake_cupyx(monkeypatch)
     target, index, values = FakeCudaArray(np.zeros(3)), np.array([0, 0]), np.ones(2)
-    assert op(target, index, values) is target
-    assert cupyx.calls == [(name, target, index, values)]
-
-
-def test_index_max_keeps_the_largest_of_repeated_indices():
-    target = np.full(4, -10.0)
-    out = backend.index_max(target, np.array([0, 2, 0, 3, 0]),
-                            np.array([1.0, -1.0, 5.0, -20.0, 2.0]))
-    assert out is target
-    np.testing.assert_array_equal(target, [5.0, -10.0, -1.0, -10.0])
-    # a tuple of index arrays, as index_add takes
-    grid = np.zeros((2, 2))
-    backend.index_max(grid, (np.array([1, 1]), np.array([0, 0])), np.array([3.0, 4.0]))
-    np.testing.assert_array_equal(grid, [[0.0, 0.0], [4.0, 0.0]])
+    assert backend.index_add(target, index, values) is target
+    assert cupyx.calls == [("scatter_add", target, index, values)]
 
 
 def test_type_names_of_other_dtypes_and_of_cuda_tensors():
