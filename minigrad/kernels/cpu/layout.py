@@ -1,10 +1,11 @@
 """A sample's image turned channels last and back: the first and last steps of the kernels
 that move whole pixels.
 
-``kernels/cpu/conv_rows.py`` (windows as rows) and ``kernels/cpu/winograd.py`` (tile-major
-transforms) read one sample's (C, H, W) image as (H, W, C) pixels, so that each step of their
-loops is a contiguous run of C values, which the compiler vectorises, and write their result
-back channels first.
+``kernels/cpu/conv_rows.py`` (windows as rows) and ``kernels/cpu/winograd.py`` (its transforms)
+read one sample's (C, H, W) image as (H, W, C) pixels, so that each step of their loops is a
+contiguous run of values, which the compiler vectorises, and write their result back channels
+first; Winograd's transforms hold the even and odd columns apart (``channels_last`` on a
+strided view of each, ``channels_first_from_parities`` back).
 """
 import numba
 
