@@ -152,7 +152,8 @@ def multilabel_margin_loss(input, target, reduction="mean"):
     follows it is padding, not read (but still checked to be in [−1, C), as PyTorch does). A
     label given twice counts twice, as in PyTorch.
 
-    The pairs are formed as one (N, C, C) array, so memory grows as N·C².
+    The pairs are formed as one (N, L, C) array, L the most labels any sample lists, so memory
+    grows as N·L·C (N·C² only where a row lists every class).
 
     Parameters
     ----------
@@ -191,6 +192,10 @@ def multilabel_margin_loss(input, target, reduction="mean"):
     scores, target = reshape(input, (-1, C)), target.reshape(-1, C)
     N = scores.shape[0]
     labelled = xp.cumprod(target >= 0, axis=1).astype(bool)  # before the first -1
+    # Labels sit in the first slots of a row: the pairs need only the first L slots, L the most
+    # labels any row lists.
+    L = int(labelled.sum(axis=1).max()) if N else 0
+    labelled, target = labelled[:, :L], target[:, :L]
     labels = xp.where(labelled, target, 0)
     is_label = ((labels[:, :, None] == xp.arange(C)) & labelled[:, :, None]).any(1)
     label_scores = getitem(scores, (xp.arange(N)[:, None], labels))

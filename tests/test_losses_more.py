@@ -135,6 +135,47 @@ def test_multilabel_margin_loss_matches_loops(case):
     np.testing.assert_allclose(out.numpy(), expected, rtol=1e-12, atol=1e-15)
 
 
+def test_multilabel_margin_loss_pairs_only_the_label_slots_in_use():
+    """Few labels among many classes: the pairs are (N, labels, C), not (N, C, C) (which would
+    take 4 * 3000 * 3000 * 8 bytes, 288 MB, here); the value and gradient as the loops give."""
+    import tracemalloc
+    C = 3000
+    x = RNG.normal(size=(4, C))
+    target = np.full((4, C), -1)
+    target[:, :2] = [[5, 7], [0, 2999], [1, 1], [3, 4]]
+    target[2, 1] = -1  # one label in that row
+    t = t64(x)
+    tracemalloc.start()
+    try:
+        out = F.multilabel_margin_loss(t, target)
+        out.backward()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 20 * 2**20, peak
+    np.testing.assert_allclose(out.numpy(), multilabel_margin_reference(x, target, "mean"),
+                               rtol=1e-12)
+    # d/dx of the mean over 4 rows: each (label j, other class i) pair with a positive hinge
+    # adds +1 to x[i] and -1 to x[y_j], over C
+    expected = np.zeros_like(x)
+    for n in range(4):
+        labels = [int(v) for v in target[n][:np.argmax(target[n] < 0)]]
+        for j in labels:
+            for i in set(range(C)) - set(labels):
+                if 1 - x[n, j] + x[n, i] > 0:
+                    expected[n, i] += 1 / (4 * C)
+                    expected[n, j] -= 1 / (4 * C)
+    np.testing.assert_allclose(t.grad.numpy(), expected, rtol=1e-10, atol=1e-15)
+
+
+def test_multilabel_margin_loss_of_rows_without_labels_is_zero():
+    x = t64(RNG.normal(size=(3, 5)))
+    out = F.multilabel_margin_loss(x, np.full((3, 5), -1), reduction="none")
+    out.sum().backward()
+    np.testing.assert_array_equal(out.numpy(), [0.0, 0.0, 0.0])
+    np.testing.assert_array_equal(x.grad.numpy(), np.zeros((3, 5)))
+
+
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 def test_soft_margin_loss_reductions(reduction):
     x, y = RNG.normal(size=(3, 4)) * 2, np.where(RNG.random((3, 4)) < 0.5, 1.0, -1.0)
