@@ -11,9 +11,9 @@ again. Three Functions close the family under differentiation (STYLE C3)::
 the user-facing checks in ``conv2d`` and ``conv_transpose2d`` hold by construction there.
 
 Each forward is a matrix product around the im2col / col2im data movement, on raw arrays in
-``kernels/im2col_gemm.py``; on the CPU a 3x3, stride-1 convolution with 16 or more channels
-each side (and the stride-1 transposed one, its input gradient, and its weight gradient) runs
-as Winograd's F(2x2, 3x3) there instead; a strided one with 16 or more channels takes its
+``kernels/im2col_gemm.py``; on the CPU a 3x3 or 5x5, stride-1 convolution with 16 or more
+channels each side (and the stride-1 transposed one, its input gradient, and its weight
+gradient) runs as Winograd's F(2x2, 3x3) or F(2x2, 5x5) there instead; a strided one with 16 or more channels takes its
 windows as rows (``kernels/cpu/conv_rows.py``). Bad input is refused here, before any of it
 runs: dtypes other than float32 and float64, mixed dtypes, an empty (H, W) plane (N and the
 channels may be 0).

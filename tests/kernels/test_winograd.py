@@ -246,15 +246,16 @@ def test_dtypes_without_a_kernel_are_refused_like_the_other_kernels():
         W.winograd_output(np.zeros((16, 4, 2)), 2, 2, out=np.zeros((1, 2, 4, 4), np.float16))
 
 
-def _count(monkeypatch):
-    """Count the calls of the CPU Winograd input transform (the path taken): (x's shape, r)."""
+def _count(monkeypatch, kernel="winograd_input"):
+    """Count the calls of a CPU Winograd kernel, by default the input transform (the path
+    taken): (its first array's shape, r) per call."""
     calls = []
-    real = cpu.winograd_input
+    real = getattr(cpu, kernel)
 
     def counted(*args, **kwargs):
         calls.append((args[0].shape, kwargs["r"]))
         return real(*args, **kwargs)
-    monkeypatch.setattr(cpu, "winograd_input", counted)
+    monkeypatch.setattr(cpu, kernel, counted)
     return calls
 
 
@@ -440,13 +441,7 @@ def test_the_weight_gradient_takes_the_path_and_matches_im2col(monkeypatch, r, s
     OH, OW = shape[2] + 2 * padding - r + 1, shape[3] + 2 * padding - r + 1
     g = rng.standard_normal((shape[0], 20, OH, OW))
     geometry = (1, 1, padding, padding, 1, 1)
-    calls = []
-    real = cpu.winograd_output_adjoint
-
-    def counted(*args, **kwargs):
-        calls.append((args[0].shape, kwargs["r"]))
-        return real(*args, **kwargs)
-    monkeypatch.setattr(cpu, "winograd_output_adjoint", counted)
+    calls = _count(monkeypatch, "winograd_output_adjoint")
     fast = im2col_gemm.grad_weight_arrays(cpu, x, g, r, r, geometry, 1)
     assert calls == [(g.shape, r)]
     monkeypatch.setattr(cpu, "WINOGRAD_CHUNK_BYTES", 1)  # a chunk per sample

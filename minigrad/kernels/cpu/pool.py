@@ -132,8 +132,8 @@ def scatter_to_indices(g, indices, H, W, indices_copy=None):
     H, W : int
     indices_copy : ndarray of int64, shape (N, C, h, w), optional
         Receives a copy of ``indices``, written in the same pass that reads them (max
-        unpooling keeps one for its backward: a separate copy took as long as the scatter's
-        reading of them).
+        unpooling keeps one for its backward: on bench_speed's max_unpool2d at 2 threads a
+        separate NumPy copy took 0.07-0.13 ms beside the scatter's 0.23).
 
     Returns
     -------
