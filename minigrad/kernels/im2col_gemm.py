@@ -60,6 +60,7 @@ OH, OW      output size of the convolution
 geometry    the tuple ``(SH, SW, PH, PW, DH, DW)``: stride, zero padding and dilation
 """
 import functools
+import math
 
 from .. import threads
 from ..backend import xp_of
@@ -74,6 +75,11 @@ from . import gemm
 # 0.77-1.2x with 8 (slower on 7x7 images), 1.8x with 4.
 WINOGRAD = True
 WINOGRAD_MIN_CHANNELS = 16
+
+# A transposed stride-2 4x4 convolution takes Winograd on its phases only where its tiles cover
+# at most this many times its image: an odd padding starts them a row and a column before the
+# image, so a small image pays for up to a whole extra row and column of tiles.
+PHASE_TILES_MOST = 1.5
 
 # Strided (and other not-"same") ungrouped convolutions on the CPU, with at least
 # WINDOW_ROWS_MIN_CHANNELS channels on the image side and more than one tap, build their windows
@@ -181,16 +187,23 @@ def _winograd_chunks(kernels, x, K, r, OH, OW):
     for the biggest chunk's (n², tiles, C) and (n², tiles, K); see ``_entries``)."""
     N, C = x.shape[:2]
     TH, TW = kernels.winograd_tiles(OH, OW)
-    T = TH * TW
-    E = (r + 1)**2
-    n_threads = _chunk_threads(x, N * K * C * r * r * OH * OW)
-    slices = _batch_slices(kernels, x, E * (C + K) * T * x.itemsize, n_threads,
-                           budget=kernels.WINOGRAD_CHUNK_BYTES)
+    return (TH, TW, *_tile_chunks(kernels, x, (r + 1)**2, C, K, TH * TW,
+                                  N * K * C * r * r * OH * OW))
+
+
+def _tile_chunks(kernels, x, E, C_in, C_out, T, multiply_adds, budget=None):
+    """(threads, slices, spaces) of a Winograd call on ``x`` with T tiles per sample and E
+    entries per tile: one (V, M) pair of flat buffers per thread, for the biggest chunk's
+    (E, tiles, C_in) and (E, tiles, C_out)."""
+    n_threads = _chunk_threads(x, multiply_adds)
+    slices = _batch_slices(kernels, x, E * (C_in + C_out) * T * x.itemsize, n_threads,
+                           budget=kernels.WINOGRAD_CHUNK_BYTES if budget is None else budget)
     most = max(b.stop - b.start for b in slices) * T
     xp = xp_of(x)
-    spaces = [(xp.empty(E * most * C, dtype=x.dtype), xp.empty(E * most * K, dtype=x.dtype))
+    spaces = [(xp.empty(E * most * C_in, dtype=x.dtype), xp.empty(E * most * C_out,
+                                                                   dtype=x.dtype))
               for _ in range(min(n_threads, len(slices)))]
-    return TH, TW, n_threads, slices, spaces
+    return n_threads, slices, spaces
 
 
 def _entries(space, r, tiles, channels):
@@ -198,6 +211,108 @@ def _entries(space, r, tiles, channels):
     its start, whose [e] is entry e's matrix."""
     E = (r + 1)**2
     return space[:E * tiles * channels].reshape(E, tiles, channels)
+
+
+def _phases_fit(kernels, x, weight_shape, geometry, G):
+    """Does this stride-2 4x4 convolution (or its transpose, or its weight gradient) take
+    Winograd on its four phases? ``weight_shape`` is (K, C, KH, KW) with K the window side's
+    channels and C the image side's. (See the module docstring.)"""
+    K, Cg, KH, KW = weight_shape
+    return (WINOGRAD and hasattr(kernels, "phase_input") and type(x).__module__ == "numpy"
+            and (KH, KW) == (4, 4) and geometry[:2] == (2, 2) and geometry[4:] == (1, 1)
+            and max(geometry[2:4]) <= 2 and G == 1 and min(Cg, K) >= WINOGRAD_MIN_CHANNELS
+            and x.shape[0] > 0)
+
+
+def _phase_columns(columns, slices, T, C):
+    """The kept phase transforms of each chunk, (9, n*T, 4C), if ``columns`` holds them."""
+    if columns and _fits(columns, [(9, (b.stop - b.start) * T, 4 * C) for b in slices]):
+        return columns
+    return None
+
+
+def phase_conv_arrays(kernels, x, weight, PH, PW, OH, OW, bias=None, columns=None):
+    """conv2d with a 4x4 weight, stride 2 and no dilation, by Winograd's F(2x2, 2x2) on its
+    four phases: ``(N, C, H, W), (K, C, 4, 4) -> (N, K, OH, OW)``, plus ``bias`` (K,) if given.
+    ``columns``, a list, receives each chunk's phase transform V (9, tiles, 4C), which the
+    weight gradient of the same x reads again (``phase_grad_weight_arrays``)."""
+    xp = xp_of(x)
+    N, C = x.shape[:2]
+    K = weight.shape[0]
+    U_t = kernels.phase_weight(weight, transposed=True)  # (9, 4C, K)
+    y = xp.empty((N, K, OH, OW), dtype=x.dtype)
+    TH, TW = kernels.winograd_tiles(OH, OW)
+    n_threads, slices, spaces = _tile_chunks(kernels, x, 9, 4 * C, K, TH * TW,
+                                             N * K * C * 16 * OH * OW)
+    chunk_columns = [None] * len(slices)
+
+    def work(index, batch, serial, thread):
+        tiles = (batch.stop - batch.start) * TH * TW
+        V = (xp.empty((9, tiles, 4 * C), dtype=x.dtype) if columns is not None else
+             _entries(spaces[thread][0], 2, tiles, 4 * C))
+        M = _entries(spaces[thread][1], 2, tiles, K)
+        chunk_columns[index] = kernels.phase_input(x[batch], PH, PW, TH, TW, out=V,
+                                                   serial=serial)
+        _matmul(xp, serial)(V, U_t, out=M)  # the 9 products, the phases summed
+        kernels.winograd_output(M, TH, TW, out=y[batch], serial=serial, bias=bias, r=2)
+    _each_chunk(slices, n_threads, work)
+    if columns is not None:
+        columns.extend(chunk_columns)
+    return y
+
+
+def phase_conv_transpose_arrays(kernels, x, weight, PH, PW, H, W, bias=None):
+    """conv_transpose2d with a 4x4 weight, stride 2 and no dilation, by Winograd's F(2x2, 2x2)
+    on the four phases of its output: ``(N, K, OH, OW), (K, C, 4, 4) -> (N, C, H, W)``, plus
+    ``bias`` (C,) if given (added by the output transform)."""
+    xp = xp_of(x)
+    N, K = x.shape[:2]
+    C = weight.shape[1]
+    U = kernels.phase_weight(weight, flip=True)  # (9, K, 4C)
+    y = xp.empty((N, C, H, W), dtype=x.dtype)
+    TH, TW = kernels.phase_tiles(H, W, PH, PW)
+    n_threads, slices, spaces = _tile_chunks(kernels, x, 9, K, 4 * C, TH * TW,
+                                             N * K * C * 4 * H * W)
+
+    def work(index, batch, serial, thread):
+        tiles = (batch.stop - batch.start) * TH * TW
+        V = _entries(spaces[thread][0], 2, tiles, K)
+        M = _entries(spaces[thread][1], 2, tiles, 4 * C)
+        # window rows 2*ty - 1 + PH // 2 ... 2*ty + 1 + PH // 2 make tile ty's image rows
+        kernels.winograd_input(x[batch], 1 - PH // 2, 1 - PW // 2, TH, TW, out=V,
+                               serial=serial, r=2)
+        _matmul(xp, serial)(V, U, out=M)  # the 9 products, the four phases side by side
+        kernels.phase_output(M, PH, PW, TH, TW, out=y[batch], serial=serial, bias=bias)
+    _each_chunk(slices, n_threads, work)
+    return y
+
+
+def phase_grad_weight_arrays(kernels, x, grad_y, PH, PW, columns=None):
+    """The weight gradient of a stride-2 4x4 convolution on its phases: ``(N, C, H, W),
+    (N, K, OH, OW) -> (K, C, 4, 4)``. Per chunk, V = the phases' input transform of x (or the
+    forward's, kept in ``columns``) and D = A gy Aᵀ, then ``dU[e] += D[e]ᵀ @ V[e]``; at the
+    end each phase's ``Gᵀ dU G``."""
+    xp = xp_of(x)
+    N, C = x.shape[:2]
+    _, K, OH, OW = grad_y.shape
+    TH, TW = kernels.winograd_tiles(OH, OW)
+    n_threads, slices, spaces = _tile_chunks(kernels, x, 9, 4 * C, K, TH * TW,
+                                             N * K * C * 16 * OH * OW)
+    columns = _phase_columns(columns, slices, TH * TW, C)
+    sums = [None] * len(spaces)
+
+    def work(index, batch, serial, thread):
+        tiles = (batch.stop - batch.start) * TH * TW
+        if columns:
+            V = columns[index]
+        else:
+            V = kernels.phase_input(x[batch], PH, PW, TH, TW, serial=serial,
+                                    out=_entries(spaces[thread][0], 2, tiles, 4 * C))
+        D = kernels.winograd_output_adjoint(grad_y[batch], TH, TW, serial=serial, r=2,
+                                            out=_entries(spaces[thread][1], 2, tiles, K))
+        _add_to(sums, thread, _matmul(xp, serial)(D.transpose(0, 2, 1), V))
+    _each_chunk(slices, n_threads, work)
+    return kernels.phase_weight_adjoint(_total(sums))
 
 
 def winograd_conv_arrays(kernels, x, weight, PH, PW, OH, OW, bias=None):
@@ -271,6 +386,9 @@ def conv_arrays(kernels, x, weight, geometry, G, OH, OW, columns=None, bias=None
     if _winograd_fits(kernels, x, weight.shape, geometry, G, OH, OW):
         # (its weight gradient takes Winograd too: grad_weight_arrays)
         return winograd_conv_arrays(kernels, x, weight, geometry[2], geometry[3], OH, OW, bias)
+    if _phases_fit(kernels, x, weight.shape, geometry, G):
+        return phase_conv_arrays(kernels, x, weight, geometry[2], geometry[3], OH, OW, bias,
+                                 columns)
     xp = xp_of(x)
     N, C = x.shape[:2]
     K, Cg, KH, KW = weight.shape
@@ -341,6 +459,9 @@ def conv_transpose_arrays(kernels, x, weight, geometry, G, H, W, rows=None, bias
         # the convolution of x with the flipped, transposed weight, (C_out, C_in, r, r)
         flipped = weight.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1]
         return winograd_conv_arrays(kernels, x, flipped, KH - 1 - PH, KW - 1 - PW, H, W, bias)
+    if (_phases_fit(kernels, x, weight.shape, geometry, G)
+            and 16 * math.prod(kernels.phase_tiles(H, W, PH, PW)) <= PHASE_TILES_MOST * H * W):
+        return phase_conv_transpose_arrays(kernels, x, weight, PH, PW, H, W, bias)
     L = OH * OW
     by_rows = _window_rows(kernels, x, (N, G * Cg, H, W), (KH, KW), geometry, G, OW)
     w = weight.reshape(G, K // G, Cg * KH * KW).transpose(0, 2, 1)
@@ -419,6 +540,8 @@ def grad_weight_arrays(kernels, x, grad_y, KH, KW, geometry, G, columns=None, gr
     _, K, OH, OW = grad_y.shape
     if _winograd_fits(kernels, x, (K, C // G, KH, KW), geometry, G, OH, OW):
         return winograd_grad_weight_arrays(kernels, x, grad_y, KH, geometry[2], geometry[3])
+    if _phases_fit(kernels, x, (K, C // G, KH, KW), geometry, G):
+        return phase_grad_weight_arrays(kernels, x, grad_y, geometry[2], geometry[3], columns)
     xp = xp_of(x)
     L = OH * OW
     by_rows = _window_rows(kernels, x, x.shape, (KH, KW), geometry, G, OW)

@@ -1,5 +1,6 @@
 """Winograd's F(2x2, 3x3) and F(2x2, 5x5) convolutions (kernels/cpu/winograd.py,
-kernels/im2col_gemm.py).
+kernels/im2col_gemm.py), and the F(2x2, 2x2) transforms that the phases of a stride-2 4x4
+convolution run on (tests/kernels/test_winograd_phases.py tests those phases).
 
 Each transform (and the adjoints the weight gradient runs on) against its definition, an n x n
 (or r x r) matrix product per tile computed in plain NumPy with the matrices below, which are
@@ -20,8 +21,12 @@ from minigrad.kernels import im2col_gemm
 from minigrad.kernels.cpu import winograd as W
 import references as R
 
-# Bᵀ, G and Aᵀ of F(2x2, r x r), r = 3 (points 0, 1, -1) and r = 5 (points 0, 1, -1, 2, -2)
+# Bᵀ, G and Aᵀ of F(2x2, r x r), r = 2 (points 0, 1), r = 3 (points 0, 1, -1) and r = 5
+# (points 0, 1, -1, 2, -2), each with infinity
 MATRICES = {
+    2: (np.array([[1, -1, 0], [0, 1, 0], [0, -1, 1]], dtype=float),
+        np.array([[1, 0], [1, 1], [0, 1]], dtype=float),
+        np.array([[1, 1, 0], [0, 1, 1]], dtype=float)),
     3: (np.array([[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]], dtype=float),
         np.array([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]]),
         np.array([[1, 1, 1, 0], [0, 1, -1, -1]], dtype=float)),
@@ -33,6 +38,7 @@ MATRICES = {
         np.array([[1, 1, 1, 1, 1, 0], [0, 1, -1, 2, -2, 1]], dtype=float)),
 }
 SIZES = st.sampled_from(sorted(MATRICES))
+ROUTED = W.WINOGRAD_KERNEL_SIZES  # the sizes a stride-1 convolution takes the path for
 
 
 @pytest.mark.parametrize("r", sorted(MATRICES))
@@ -169,12 +175,13 @@ def test_the_three_transforms_make_a_convolution(r):
     """Aᵀ[(G g Gᵀ) ⊙ (Bᵀ d B)]A summed over channels is the r x r convolution."""
     rng = np.random.default_rng(1)
     x, w = rng.standard_normal((2, 3, 6, 5)), rng.standard_normal((4, 3, r, r))
-    P = r // 2  # "same" padding
-    TH, TW = W.winograd_tiles(6, 5)
+    P = r // 2  # "same" padding for an odd r, one row and column more for r = 2
+    OH, OW = 6 + 2 * P - r + 1, 5 + 2 * P - r + 1
+    TH, TW = W.winograd_tiles(OH, OW)
     V = W.winograd_input(x, P, P, TH, TW, out=_tiles(r, 2 * TH * TW, 3), r=r)
     U = W.winograd_weight(w)  # (n², K, C)
     M = np.einsum("etc,ekc->etk", V, U)
-    y = W.winograd_output(M, TH, TW, out=np.empty((2, 4, 6, 5)), r=r)
+    y = W.winograd_output(M, TH, TW, out=np.empty((2, 4, OH, OW)), r=r)
     np.testing.assert_allclose(y, R.conv2d(x, w, padding=P), rtol=1e-12, atol=1e-12)
 
 
@@ -216,21 +223,21 @@ def test_serial_and_parallel_loops_agree_bit_for_bit(r):
      r"tiles \(0, 2\) >= 1"),
     (lambda: W.winograd_input(np.zeros((1, 2, 4, 4)), 1, 1, 2, 2, out=np.zeros((25, 4, 2)),
                               r=4),
-     r"winograd_input: the kernel size r must be one of \(3, 5\), got 4"),
+     r"winograd_input: the kernel size r must be one of \(2, 3, 5\), got 4"),
     (lambda: W.winograd_output(np.zeros((16, 4, 2)), 2, 2, out=np.zeros((1, 2, 5, 4))),
      r"winograd_output: out of 5x4 has \(3, 2\) tiles of 2x2, got tiles \(2, 2\)"),
     (lambda: W.winograd_output(np.zeros((16, 4, 1)), 2, 2, out=np.zeros((1, 2, 4, 4))),
      r"winograd_output: m must be .* shape \(16, 4, 2\)"),
     (lambda: W.winograd_output(np.zeros((16, 4, 2)), 2, 2, out=np.zeros((1, 2, 4, 4)), r=7),
-     r"winograd_output: the kernel size r must be one of \(3, 5\), got 7"),
+     r"winograd_output: the kernel size r must be one of \(2, 3, 5\), got 7"),
     (lambda: W.winograd_output(np.zeros((16, 4, 2)), 2, 2, out=np.zeros((1, 2, 4, 8))[..., ::2]),
      r"winograd_output: out must be C-contiguous"),
     (lambda: W.winograd_output(np.zeros((16, 4, 2)), 2, 2, out=np.zeros((2, 4, 4))),
      r"winograd_output: expected out of shape \(N, C, H, W\)"),
     (lambda: W.winograd_weight(np.zeros((2, 2, 3, 2))),
-     r"winograd_weight: expected a weight of shape \(K, C, r, r\) with r in \(3, 5\), got "
+     r"winograd_weight: expected a weight of shape \(K, C, r, r\) with r in \(2, 3, 5\), got "
      r"shape \(2, 2, 3, 2\)"),
-    (lambda: W.winograd_weight(np.zeros((2, 2, 7, 7))), r"r in \(3, 5\), got shape"),
+    (lambda: W.winograd_weight(np.zeros((2, 2, 7, 7))), r"r in \(2, 3, 5\), got shape"),
 ])
 def test_bad_arguments_are_refused_before_the_kernel_runs(call, message):
     with pytest.raises(ValueError, match=message):
@@ -333,7 +340,7 @@ def test_other_convolutions_keep_im2col(monkeypatch, x_shape, w_shape, keywords)
                                rtol=1e-12, atol=1e-12)
 
 
-@pytest.mark.parametrize("r", sorted(MATRICES))
+@pytest.mark.parametrize("r", ROUTED)
 def test_a_transposed_convolution_with_padding_r_keeps_im2col(monkeypatch, r):
     x, w, _ = _conv_problem((2, 16, 9, 9), (16, 16, r, r), np.float64)
     calls = _count(monkeypatch)
@@ -343,7 +350,7 @@ def test_a_transposed_convolution_with_padding_r_keeps_im2col(monkeypatch, r):
                                rtol=1e-12, atol=1e-12)
 
 
-@pytest.mark.parametrize("r", sorted(MATRICES))
+@pytest.mark.parametrize("r", ROUTED)
 def test_the_batch_goes_through_in_chunks_and_on_two_threads(monkeypatch, r):
     """A batch larger than WINOGRAD_CHUNK_BYTES runs chunk by chunk; on two product threads the
     chunks are shared between them (each chunk's kernels serial). The values stay the same."""
@@ -406,9 +413,9 @@ def test_weight_adjoint_is_gt_du_g_and_the_weights_adjoint(r):
 
 def test_the_weight_adjoint_refuses_a_dU_of_no_kernel_size():
     with pytest.raises(ValueError, match=r"winograd_weight_adjoint: expected dU of shape "
-                                         r"\(E, K, C\) with E in \(16, 36\), got shape "
-                                         r"\(9, 3, 2\)"):
-        W.winograd_weight_adjoint(np.zeros((9, 3, 2)))
+                                         r"\(E, K, C\) with E in \(9, 16, 36\), got shape "
+                                         r"\(25, 3, 2\)"):
+        W.winograd_weight_adjoint(np.zeros((25, 3, 2)))
 
 
 @pytest.mark.parametrize("r", sorted(MATRICES))

@@ -22,3 +22,5 @@ from .activation import relu, relu_backward, select, select_takes  # noqa: F401
 from .winograd import (winograd_tiles, winograd_weight, winograd_input, winograd_output,  # noqa: F401
                        winograd_output_adjoint, winograd_weight_adjoint, WINOGRAD_CHUNK_BYTES,
                        WINOGRAD_KERNEL_SIZES)
+from .winograd_phases import (phase_tiles, phase_weight, phase_weight_adjoint,  # noqa: F401
+                              phase_input, phase_output)

@@ -99,9 +99,13 @@ from .parallel import threads_for
 # between the transform that writes them and the product that reads them).
 WINOGRAD_CHUNK_BYTES = 2 * 2**20
 
-# The kernel sizes with a transform, and G of each (Bᵀ and Aᵀ are written out in _bt4 ... _a6).
+# The kernel sizes that a stride-1 convolution takes Winograd for (kernels/im2col_gemm.py).
 WINOGRAD_KERNEL_SIZES = (3, 5)
-_G = {3: np.array([[1, 0, 0], [1 / 2, 1 / 2, 1 / 2], [1 / 2, -1 / 2, 1 / 2], [0, 0, 1]]),
+# The kernel sizes with a transform, and G of each (Bᵀ and Aᵀ are written out in _bt3 ... _a6).
+# r = 2 serves the four phases of a stride-2 4x4 convolution (kernels/cpu/winograd_phases.py).
+TRANSFORM_SIZES = (2, 3, 5)
+_G = {2: np.array([[1, 0], [1, 1], [0, 1]]),
+      3: np.array([[1, 0, 0], [1 / 2, 1 / 2, 1 / 2], [1 / 2, -1 / 2, 1 / 2], [0, 0, 1]]),
       5: np.array([[1 / 4, 0, 0, 0, 0],
                    [-1 / 6, -1 / 6, -1 / 6, -1 / 6, -1 / 6],
                    [-1 / 6, 1 / 6, -1 / 6, 1 / 6, -1 / 6],
@@ -118,9 +122,9 @@ def winograd_tiles(OH, OW):
 def winograd_weight(w):
     """U = G g Gᵀ of each r x r filter: ``(K, C, r, r) -> (n², K, C)``, U[n*i + j, k, c]
     (computed in float64, returned in w's dtype)."""
-    if w.ndim != 4 or w.shape[2] != w.shape[3] or w.shape[2] not in WINOGRAD_KERNEL_SIZES:
+    if w.ndim != 4 or w.shape[2] != w.shape[3] or w.shape[2] not in TRANSFORM_SIZES:
         raise ValueError(f"winograd_weight: expected a weight of shape (K, C, r, r) with r in "
-                         f"{WINOGRAD_KERNEL_SIZES}, got shape {w.shape}")
+                         f"{TRANSFORM_SIZES}, got shape {w.shape}")
     K, C, r = w.shape[:3]
     g = _G[r]
     n = r + 1
@@ -132,7 +136,7 @@ def winograd_weight(w):
 def winograd_weight_adjoint(dU):
     """dw = Gᵀ dU G of each filter's n x n gradient: ``(n², K, C) -> (K, C, r, r)``, the
     adjoint of :func:`winograd_weight` (computed in float64, returned in dU's dtype)."""
-    sizes = {(r + 1)**2: r for r in WINOGRAD_KERNEL_SIZES}
+    sizes = {(r + 1)**2: r for r in TRANSFORM_SIZES}
     if dU.ndim != 3 or dU.shape[0] not in sizes:
         raise ValueError(f"winograd_weight_adjoint: expected dU of shape (E, K, C) with E in "
                          f"{tuple(sizes)}, got shape {dU.shape}")
@@ -145,8 +149,8 @@ def winograd_weight_adjoint(dU):
 
 
 def _check_r(op, r):
-    if r not in WINOGRAD_KERNEL_SIZES:
-        raise ValueError(f"{op}: the kernel size r must be one of {WINOGRAD_KERNEL_SIZES}, got {r}")
+    if r not in TRANSFORM_SIZES:
+        raise ValueError(f"{op}: the kernel size r must be one of {TRANSFORM_SIZES}, got {r}")
 
 
 def winograd_output_adjoint(g, TH, TW, out, serial=False, r=3):
@@ -162,7 +166,7 @@ def winograd_output_adjoint(g, TH, TW, out, serial=False, r=3):
         ``out[e, (s*TH + ty)*TW + tx, k] = (A d Aᵀ)[e]`` for channel k's 2x2 tile d.
     serial : bool
         As in :func:`winograd_input`.
-    r : 3 or 5
+    r : 2, 3 or 5
         The kernel size: n = r + 1.
     """
     op = "winograd_output_adjoint"
@@ -220,7 +224,7 @@ def winograd_input(x, PH, PW, TH, TW, out, serial=False, r=3):
         ``out[e, (s*TH + ty)*TW + tx, c] = (Bᵀ d B)[e]`` for channel c's patch of that tile.
     serial : bool
         Run on the calling thread alone, without the GIL, instead of over Numba's threads.
-    r : 3 or 5
+    r : 2, 3 or 5
         The kernel size: n = r + 1.
     """
     op = "winograd_input"
@@ -254,7 +258,7 @@ def winograd_output(m, TH, TW, out, serial=False, bias=None, r=3):
         As in :func:`winograd_input`.
     bias : ndarray, shape (K,), optional
         Added to every output of channel k, in the pass that writes the image.
-    r : 3 or 5
+    r : 2, 3 or 5
         The kernel size: n = r + 1.
     """
     op = "winograd_output"
@@ -278,6 +282,21 @@ def winograd_output(m, TH, TW, out, serial=False, bias=None, r=3):
 
 _TWO = np.float32(2)
 _FOUR = np.float32(4)
+
+
+@numba.njit(inline="always", cache=True)
+def _bt3(x0, x1, x2):
+    return x0 - x1, x1, x2 - x1
+
+
+@numba.njit(inline="always", cache=True)
+def _at3(x0, x1, x2):
+    return x0 + x1, x1 + x2
+
+
+@numba.njit(inline="always", cache=True)
+def _a3(x0, x1):
+    return x0, x0 + x1, x1
 
 
 @numba.njit(inline="always", cache=True)
@@ -320,7 +339,11 @@ def _a6(x0, x1):
 @numba.njit(nogil=True, cache=True)
 def _apply_bt(r, src, first, step, dst, to, by):
     """dst[to + l*by] = (Bᵀ x)[l] for x = src[first], src[first + step], ... (n rows)."""
-    if r == 3:
+    if r == 2:
+        for q in range(dst.shape[1]):
+            dst[to, q], dst[to + by, q], dst[to + 2 * by, q] = _bt3(
+                src[first, q], src[first + step, q], src[first + 2 * step, q])
+    elif r == 3:
         for q in range(dst.shape[1]):
             dst[to, q], dst[to + by, q], dst[to + 2 * by, q], dst[to + 3 * by, q] = _bt4(
                 src[first, q], src[first + step, q], src[first + 2 * step, q],
@@ -336,7 +359,11 @@ def _apply_bt(r, src, first, step, dst, to, by):
 @numba.njit(nogil=True, cache=True)
 def _apply_at(r, src, first, step, dst, to, by):
     """dst[to], dst[to + by] = Aᵀ x for x = src[first], src[first + step], ... (n rows)."""
-    if r == 3:
+    if r == 2:
+        for q in range(dst.shape[1]):
+            dst[to, q], dst[to + by, q] = _at3(src[first, q], src[first + step, q],
+                                               src[first + 2 * step, q])
+    elif r == 3:
         for q in range(dst.shape[1]):
             dst[to, q], dst[to + by, q] = _at4(src[first, q], src[first + step, q],
                                                src[first + 2 * step, q], src[first + 3 * step, q])
@@ -350,7 +377,11 @@ def _apply_at(r, src, first, step, dst, to, by):
 @numba.njit(nogil=True, cache=True)
 def _apply_a(r, src, first, step, dst, to, by):
     """dst[to + l*by] = (A x)[l] for x = src[first], src[first + step] (2 rows)."""
-    if r == 3:
+    if r == 2:
+        for q in range(dst.shape[1]):
+            dst[to, q], dst[to + by, q], dst[to + 2 * by, q] = _a3(src[first, q],
+                                                                   src[first + step, q])
+    elif r == 3:
         for q in range(dst.shape[1]):
             dst[to, q], dst[to + by, q], dst[to + 2 * by, q], dst[to + 3 * by, q] = _a4(
                 src[first, q], src[first + step, q])

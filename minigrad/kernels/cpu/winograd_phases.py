@@ -1,0 +1,315 @@
+"""Winograd's F(2x2, 2x2) on the four phases of a stride-2 4x4 convolution, on the CPU.
+
+A stride-2 convolution with a 4x4 kernel (DCGAN's down- and upsampling layers; the transposed
+one doubles an image) is four 2x2 convolutions in disguise. Along one axis, with ``xp`` the
+input zero padded by P in front,
+
+    y[o] = Σ_k xp[2o + k] w[k] = Σ_p (xp[2(o + 0) + p] w[p] + xp[2(o + 1) + p] w[p + 2]),
+
+so each parity p of the padded input (rows p, p + 2, ...) meets the 2-tap sub-kernel
+``(w[p], w[p + 2])`` at stride 1: in 2D, the phase (p, q) of xp meets ``w[:, :, p::2, q::2]``
+and y is the sum of the four. Each of those runs as Winograd's F(2x2, 2x2) (Lavin and Gray
+2016; points 0, 1 and infinity):
+
+    Bᵀ = [[1, -1, 0],    G = [[1, 0],    Aᵀ = [[1, 1, 0],
+          [0,  1, 0],         [1, 1],          [0, 1, 1]]
+          [0, -1, 1]]         [0, 1]]
+
+9 multiplications per 2x2 block, phase and channel instead of 16: the four phases' products add
+up in the transformed domain, so a stride-2 4x4 convolution needs 9 matrix products, one per
+entry e, ``M[e] = V[e] @ U[e]ᵀ`` with the phases side by side along the channels: V[e] is
+(tiles, 4C) and U[e] (K, 4C). Its entries are ±1 and sums, so the rounding is that of the sums
+(float32: about 1e-6 of the outputs' scale). Its three calls, as in ``kernels/im2col_gemm.py``
+(x the image side, with C channels, and g the window side, with K):
+
+- convolution (image to window, stride 2): V = ``phase_input(x)``, the phases' Bᵀ d B;
+  y = the plain F(2x2, 2x2) output transform of M (``winograd_output(..., r=2)``).
+- transposed convolution (window to image): each 2x2 block of a phase of the image is, by the
+  same sum read backwards, a 2x2 correlation of three window rows and columns with the phase's
+  flipped sub-kernel; the four phases read the same 3x3 patch, window rows ``2t - 1 ... 2t + 1``
+  for the padded image rows ``4t ... 4t + 3``. So V = the plain input transform of g, padded by
+  1 (``winograd_input(..., r=2)``), M[e] (tiles, 4C) = V[e] @ U'[e] with the flipped phases'
+  U', and ``phase_output`` writes each phase's Aᵀ m A into its rows and columns of the image.
+- weight gradient: ``dU[e] = D[e]ᵀ @ V[e]`` with D = A gy Aᵀ of the window gradient's 2x2 tiles
+  (``winograd_output_adjoint(..., r=2)``) and V from ``phase_input``; then each phase's
+  ``Gᵀ dU G`` is its sub-kernel's gradient (``phase_weight_adjoint``).
+
+Layout: as in ``kernels/cpu/winograd.py``, entry-major, ``V[e, (s*TH + ty)*TW + tx, ph*C + c]``
+with the phase ``ph = 2*p + q``: a tile row of V is (TW, 2, 2, C) values, ``[tx, p, q, c]``.
+Each sample is copied channels last into a zero-padded buffer (``layout.channels_last``) whose
+pixel pairs ``(2u, 2u + 1)`` are 2C contiguous values, ``[q, c]``; the first step of
+``phase_input`` reads, for column j of a tile, the pair ``2*tx + j`` of three rows and writes
+the (q, c) block of phase row p: every loop runs over 2C contiguous values with the leading
+indices fixed, which the compiler vectorises. ``phase_output`` runs the same way backwards.
+
+Notation
+--------
+N, C, H, W  the image side: batch, channels and size
+K, OH, OW   the window side: channels and size, ``OH = (H + 2*P - 4) // 2 + 1``
+P           zero padding (PH, PW)
+TH, TW      2x2 tiles of the window (``winograd_tiles(OH, OW)``) for the convolution and the
+            weight gradient;  ``ceil((H + P) / 4)`` tiles of 4x4 image rows and columns for
+            the transposed convolution (``phase_tiles``)
+p, q        the parity of a padded image row and column;  ph = 2*p + q the phase
+e           an entry of the transformed 3x3 tile, ``e = 3*i + j``
+"""
+import numba
+import numpy as np
+
+from .. import geometry
+from .layout import channels_first, channels_last
+from .parallel import threads_for
+from .winograd import _at3, _bt3
+
+# The products and the transforms' buffers of one chunk of the batch (see WINOGRAD_CHUNK_BYTES).
+PHASE_CHUNK_BYTES = 2 * 2**20
+
+
+def phase_tiles(H, W, PH, PW):
+    """(TH, TW): the tiles of 4x4 image rows and columns that cover an H x W image, for
+    ``phase_output`` with padding (PH, PW), each in 0, 1, 2. Tile (ty, tx) holds image rows
+    ``4*ty - PH % 2 ... 4*ty - PH % 2 + 3`` (an odd padding puts the tiles one row before
+    the image: the four phases then read the same window rows) and the columns alike."""
+    for P in (PH, PW):
+        _check_phase_padding("phase_tiles", P)
+    return -(-(H + PH % 2) // 4), -(-(W + PW % 2) // 4)
+
+
+def _check_phase_padding(op, P):
+    if P not in (0, 1, 2):
+        raise ValueError(f"{op}: the padding must be 0, 1 or 2, got {P}")
+
+
+def _phase_matrix(flip):
+    """The linear map from a 4x4 filter's 16 taps to its phases' U = G g Gᵀ: a (36, 16)
+    matrix whose row ``4*e + 2*p + q`` gives entry e of phase (p, q) (``flip``: of the flipped
+    sub-kernels, ``g[a, b] = w[2*(1 - a) + p, 2*(1 - b) + q]``)."""
+    G = _G2
+    phi = np.zeros((9, 2, 2, 4, 4))
+    for p in range(2):
+        for q in range(2):
+            for a in range(2):
+                for b in range(2):
+                    # the sub-kernel's tap (a, b) is the filter's (kh, kw)
+                    kh, kw = (2 * (1 - a) + p, 2 * (1 - b) + q) if flip else (2 * a + p,
+                                                                              2 * b + q)
+                    phi[:, p, q, kh, kw] += np.outer(G[:, a], G[:, b]).reshape(9)
+    return phi.reshape(36, 16)
+
+
+_G2 = np.array([[1., 0.], [1., 1.], [0., 1.]])
+_PHI = {False: _phase_matrix(False), True: _phase_matrix(True)}
+
+
+def phase_weight(w, flip=False, transposed=False):
+    """U = G g Gᵀ of each phase's 2x2 sub-kernel ``g = w[k, c, p::2, q::2]`` (flipped in both
+    axes with ``flip``: the transposed convolution's): ``(K, C, 4, 4) -> (9, K, 4C)``, with
+    ``U[e, k, (2*p + q)*C + c]``; with ``transposed``, each entry's transpose, ``(9, 4C, K)``
+    (the convolution's product takes ``V[e] @ U[e]ᵀ``). One small product in w's dtype: the
+    map's entries are 0 and 1."""
+    if w.ndim != 4 or w.shape[2:] != (4, 4):
+        raise ValueError(f"phase_weight: expected a weight of shape (K, C, 4, 4), got shape "
+                         f"{w.shape}")
+    K, C = w.shape[:2]
+    phi = _PHI[bool(flip)].astype(w.dtype)
+    if transposed:  # (C, K, 16) @ (16, 36) -> [c, k, e, ph] -> [e, ph, c, k]
+        U = (w.transpose(1, 0, 2, 3).reshape(C, K, 16) @ phi.T).reshape(C, K, 9, 4)
+        return np.ascontiguousarray(U.transpose(2, 3, 0, 1)).reshape(9, 4 * C, K)
+    U = (w.reshape(K, C, 16) @ phi.T).reshape(K, C, 9, 4)  # [k, c, e, ph] -> [e, k, ph, c]
+    return np.ascontiguousarray(U.transpose(2, 0, 3, 1)).reshape(9, K, 4 * C)
+
+
+def phase_weight_adjoint(dU):
+    """The weight's gradient from each phase's 3x3 gradient dU: ``(9, K, 4C) -> (K, C, 4, 4)``,
+    the adjoint of :func:`phase_weight` (unflipped)."""
+    if dU.ndim != 3 or dU.shape[0] != 9 or dU.shape[2] % 4:
+        raise ValueError(f"phase_weight_adjoint: expected dU of shape (9, K, 4C), got shape "
+                         f"{dU.shape}")
+    K, C = dU.shape[1], dU.shape[2] // 4
+    by_filter = dU.reshape(9, K, 4, C).transpose(1, 3, 0, 2).reshape(K, C, 36)
+    return (by_filter @ _PHI[False].astype(dU.dtype)).reshape(K, C, 4, 4)
+
+
+def _check_phase_tiles(op, name, tiles, count, channels, dtype):
+    """``tiles`` must be a C-contiguous (9, count, 4*channels) array of ``dtype``."""
+    shape = (9, count, 4 * channels)
+    if tiles.shape != shape or tiles.dtype != dtype or not tiles.flags.c_contiguous:
+        raise ValueError(f"{op}: {name} must be a C-contiguous {dtype} array of shape {shape} "
+                         f"(entries, tiles, phases x channels), got shape {tiles.shape}, dtype "
+                         f"{tiles.dtype}")
+
+
+def _check_padding(op, PH, PW):
+    if min(PH, PW) < 0:
+        raise ValueError(f"{op}: padding {(PH, PW)} must be >= 0")
+
+
+def phase_input(x, PH, PW, TH, TW, out, serial=False):
+    """V = Bᵀ d B of each phase's 3x3 patch d, for every 2x2 tile of a stride-2 4x4
+    convolution's output, written into ``out``.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, C, H, W), float32 or float64
+    PH, PW : int >= 0
+        Zero padding: tile (ty, tx) reads padded rows ``4*ty ... 4*ty + 5`` (image rows less
+        PH), phase p the rows ``4*ty + p + 2*i``, i = 0, 1, 2; the columns alike. What falls
+        outside the image reads 0.
+    TH, TW : int >= 1
+        Tiles per plane: ``winograd_tiles(OH, OW)`` of the convolution's output.
+    out : ndarray, shape (9, N*TH*TW, 4C), x's dtype, C-contiguous
+        ``out[e, (s*TH + ty)*TW + tx, (2*p + q)*C + c] = (Bᵀ d B)[e]`` for the patch d of
+        channel c, phase (p, q), of that tile.
+    serial : bool
+        Run on the calling thread alone, without the GIL, instead of over Numba's threads.
+    """
+    op = "phase_input"
+    if x.ndim != 4:
+        raise ValueError(f"{op}: expected x of shape (N, C, H, W), got shape {x.shape}")
+    geometry.check_float(op, "x", x.dtype)
+    _check_padding(op, PH, PW)
+    if min(TH, TW) < 1:
+        raise ValueError(f"{op}: tiles {(TH, TW)} must be >= 1")
+    N, C = x.shape[:2]
+    _check_phase_tiles(op, "out", out, N * TH * TW, C, x.dtype)
+    x = np.ascontiguousarray(x)
+    if serial:
+        _input_serial(x, PH, PW, TH, TW, out)
+    else:
+        with threads_for(x.size + out.size):  # cells read and written
+            _input_loop(x, PH, PW, TH, TW, out, numba.get_num_threads())
+    return out
+
+
+def phase_output(m, PH, PW, TH, TW, out, serial=False, bias=None):
+    """The transposed convolution's image from the products M: each phase's Aᵀ m A.
+
+    Parameters
+    ----------
+    m : ndarray, shape (9, N*TH*TW, 4C), C-contiguous
+        ``m[e, t, (2*p + q)*C + c]``: tile t's entry e of phase (p, q), image channel c.
+    PH, PW : int in 0, 1, 2
+        The convolution's zero padding. Tile (ty, tx)'s phase (p, q) writes image rows
+        ``4*ty - PH % 2 + p + 2*a`` and columns alike, a, b in {0, 1}: those inside the image
+        are kept. (Its m comes from window rows ``2*ty - 1 + PH // 2 ... 2*ty + 1 + PH // 2``,
+        the input transform with padding ``1 - PH // 2``.)
+    TH, TW : int >= 1
+        Tiles per plane: ``phase_tiles(H, W, PH, PW)``.
+    out : ndarray, shape (N, C, H, W), m's dtype, C-contiguous
+        Written whole.
+    serial : bool
+        As in :func:`phase_input`.
+    bias : ndarray, shape (C,), optional
+        Added to every pixel of channel c, in the pass that writes the image.
+    """
+    op = "phase_output"
+    if out.ndim != 4 or not out.flags.c_contiguous:
+        raise ValueError(f"{op}: out must be a C-contiguous (N, C, H, W) array, got shape "
+                         f"{out.shape}")
+    geometry.check_float(op, "out", out.dtype)
+    N, C, H, W = out.shape
+    if phase_tiles(H, W, PH, PW) != (TH, TW):
+        raise ValueError(f"{op}: out of {H}x{W} padded by {(PH, PW)} has "
+                         f"{phase_tiles(H, W, PH, PW)} tiles of 4x4, got tiles {(TH, TW)}")
+    _check_phase_tiles(op, "m", m, N * TH * TW, C, out.dtype)
+    bias = geometry.checked_bias(op, bias, C, out.dtype, np)
+    if serial:
+        _output_serial(m, PH % 2, PW % 2, TH, TW, bias, out)
+    else:
+        with threads_for(m.size + out.size):  # cells read and written
+            _output_loop(m, PH % 2, PW % 2, TH, TW, bias, out, numba.get_num_threads())
+    return out
+
+
+@numba.njit(parallel=True, cache=True)
+def _input_loop(x, PH, PW, TH, TW, V, shares):
+    # One share of the samples per thread: each share allocates its buffers once.
+    N = x.shape[0]
+    for s in numba.prange(shares):
+        _input_samples(x, PH, PW, TH, TW, V, N * s // shares, N * (s + 1) // shares)
+
+
+@numba.njit(nogil=True, cache=True)
+def _input_serial(x, PH, PW, TH, TW, V):
+    _input_samples(x, PH, PW, TH, TW, V, 0, x.shape[0])
+
+
+@numba.njit(nogil=True, cache=True)
+def _input_samples(x, PH, PW, TH, TW, V, first, last):
+    """The phases' input transform of the samples ``first <= s < last``."""
+    N, C, H, W = x.shape
+    R = N * TH
+    # The padded sample, channels last: padded[i, j, c] = x[s, c, i - PH, j - PW], 0 on the
+    # padding (zeroed once; each sample rewrites the same part). Viewed as pixel pairs,
+    # pairs[i, u, q*C + c] is padded column 2*u + q.
+    padded = np.zeros((4 * TH + 2, 4 * TW + 2, C), dtype=x.dtype)
+    pairs = padded.reshape(4 * TH + 2, 2 * TW + 1, 2 * C)
+    # Bᵀ d of a tile row: bt_d[3*i + j, tx, p, q*C + c], row i and column j of phase (p, q)
+    bt_d = np.empty((9, TW, 2, 2 * C), dtype=x.dtype)
+    out = V.reshape(9 * R, TW * 4 * C)  # row e*R + s*TH + ty: entry e of tile row ty of s
+    flat = bt_d.reshape(9, TW * 4 * C)
+    for s in range(first, last):
+        channels_last(x[s], padded, PH, PW)
+        for ty in range(TH):
+            for p in range(2):  # Bᵀ down column j of phase row p of every tile
+                top = 4 * ty + p
+                for j in range(3):
+                    for tx in range(TW):
+                        r0, r1, r2 = (pairs[top, 2 * tx + j], pairs[top + 2, 2 * tx + j],
+                                      pairs[top + 4, 2 * tx + j])
+                        d0, d1, d2 = bt_d[j, tx, p], bt_d[3 + j, tx, p], bt_d[6 + j, tx, p]
+                        for u in range(2 * C):
+                            d0[u], d1[u], d2[u] = _bt3(r0[u], r1[u], r2[u])
+            for i in range(3):  # (Bᵀ d) B: Bᵀ across row i of every tile, entries 3*i + l
+                row = 3 * i * R + s * TH + ty
+                s0, s1, s2 = flat[3 * i], flat[3 * i + 1], flat[3 * i + 2]
+                o0, o1, o2 = out[row], out[row + R], out[row + 2 * R]
+                for u in range(TW * 4 * C):
+                    o0[u], o1[u], o2[u] = _bt3(s0[u], s1[u], s2[u])
+
+
+@numba.njit(parallel=True, cache=True)
+def _output_loop(M, lead_h, lead_w, TH, TW, bias, y, shares):
+    N = y.shape[0]
+    for s in numba.prange(shares):
+        _output_samples(M, lead_h, lead_w, TH, TW, bias, y, N * s // shares,
+                        N * (s + 1) // shares)
+
+
+@numba.njit(nogil=True, cache=True)
+def _output_serial(M, lead_h, lead_w, TH, TW, bias, y):
+    _output_samples(M, lead_h, lead_w, TH, TW, bias, y, 0, y.shape[0])
+
+
+@numba.njit(nogil=True, cache=True)
+def _output_samples(M, lead_h, lead_w, TH, TW, bias, y, first, last):
+    """The phases' output transform of the samples ``first <= s < last``, plus the bias; the
+    tiles start ``lead_h`` rows and ``lead_w`` columns before the image."""
+    N, C, H, W = y.shape
+    R = N * TH
+    m = M.reshape(9 * R, TW * 4 * C)  # row e*R + s*TH + ty: entry e of tile row ty of s
+    # Aᵀ m of a tile row: at_m[3*a + j, tx, p, q*C + c], row a and column j of phase (p, q)
+    at_m = np.empty((6, TW, 2, 2 * C), dtype=y.dtype)
+    flat = at_m.reshape(6, TW * 4 * C)
+    # the sample's tiles, channels last, by pixel pairs: pairs[i, u, q*C + c] is tile pixel
+    # (i, 2*u + q), image pixel (i - lead_h, 2*u + q - lead_w)
+    tiled = np.empty((4 * TH, 4 * TW, C), dtype=y.dtype)
+    pairs = tiled.reshape(4 * TH, 2 * TW, 2 * C)
+    for s in range(first, last):
+        for ty in range(TH):
+            row = s * TH + ty
+            for j in range(3):  # Aᵀ m: Aᵀ down column j of every tile, entries j, 3 + j, 6 + j
+                m0, m1, m2 = m[j * R + row], m[(3 + j) * R + row], m[(6 + j) * R + row]
+                a0, a1 = flat[j], flat[3 + j]
+                for u in range(TW * 4 * C):
+                    a0[u], a1[u] = _at3(m0[u], m1[u], m2[u])
+            for a in range(2):  # (Aᵀ m) A: across row a, into tile rows 4*ty + p + 2*a
+                for p in range(2):
+                    top = 4 * ty + p + 2 * a
+                    for tx in range(TW):  # columns 4*tx + q + 2*b: pairs 2*tx + b
+                        s0, s1, s2 = (at_m[3 * a, tx, p], at_m[3 * a + 1, tx, p],
+                                      at_m[3 * a + 2, tx, p])
+                        left, right = pairs[top, 2 * tx], pairs[top, 2 * tx + 1]
+                        for u in range(2 * C):
+                            left[u], right[u] = _at3(s0[u], s1[u], s2[u])
+        channels_first(tiled[lead_h:, lead_w:], y[s], bias)  # dropping what is outside
