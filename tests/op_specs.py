@@ -428,6 +428,13 @@ spec("conv2d_winograd", F.conv2d, S.winograd_conv_inputs(), R.conv2d,
      context=_winograd_from_one_channel)
 spec("conv_transpose2d_winograd", F.conv_transpose2d, S.winograd_conv_inputs(transposed=True),
      R.conv_transpose2d, context=_winograd_from_one_channel)
+# Winograd on the phases of stride-2 4x4 convolutions, from one channel and at any tile cover
+_phases_from_one_channel = _im2col_gemm_settings(WINOGRAD=True, WINOGRAD_MIN_CHANNELS=1,
+                                                 PHASE_TILES_MOST=float("inf"))
+spec("conv2d_phases", F.conv2d, S.phase_conv_inputs(), R.conv2d,
+     context=_phases_from_one_channel)
+spec("conv_transpose2d_phases", F.conv_transpose2d, S.phase_conv_inputs(transposed=True),
+     R.conv_transpose2d, context=_phases_from_one_channel)
 spec("conv2d_window_rows", F.conv2d, S.conv_inputs(), R.conv2d,
      context=_window_rows_from_one_channel)
 spec("conv_transpose2d_window_rows", F.conv_transpose2d, S.conv_inputs(transposed=True),

@@ -156,6 +156,40 @@ def test_fuzz_conv_transpose2d_winograd(worker, case):
     assert _took_winograd(case, worker.check(case)) in (True, None)
 
 
+def _took_phases(case, verdict):
+    """Did a case that the phases' path can take (every size and channel count at least 1, a
+    float dtype throughout, padding at most 2) run its forward kernel: phase_input for conv2d,
+    phase_output for conv_transpose2d?"""
+    x, weight = case["inputs"]["x"], case["inputs"]["weight"]
+    padding = case["kwargs"]["padding"]
+    fits = (verdict["status"] == "ok" and min(x["shape"] + weight["shape"]) > 0
+            and max(padding if isinstance(padding, list) else [padding]) <= 2)
+    kernel = "phase_input" if case["op"] == "conv2d" else "phase_output"
+    return kernel in verdict["kernels"] if fits else None
+
+
+@fuzz
+@given(case=kernel_cases("conv2d", phases=True))
+@example(case={"op": "conv2d", "oracle": "numpy", "seed": 0, "winograd": True,
+               "kwargs": {"stride": 2, "padding": [1, 2]},
+               "inputs": {"x": {"shape": [2, 3, 7, 4], "dtype": "float32", "layout": "strided"},
+                          "weight": {"shape": [2, 3, 4, 4], "dtype": "float32",
+                                     "layout": "contiguous"}}})
+def test_fuzz_conv2d_phases(worker, case):
+    assert _took_phases(case, worker.check(case)) in (True, None)
+
+
+@fuzz
+@given(case=kernel_cases("conv_transpose2d", phases=True))
+@example(case={"op": "conv_transpose2d", "oracle": "numpy", "seed": 0, "winograd": True,
+               "kwargs": {"stride": [2, 2], "padding": 1, "output_padding": [1, 0]},
+               "inputs": {"x": {"shape": [1, 2, 3, 5], "dtype": "float64", "layout": "flipped"},
+                          "weight": {"shape": [2, 3, 4, 4], "dtype": "float64",
+                                     "layout": "transposed"}}})
+def test_fuzz_conv_transpose2d_phases(worker, case):
+    assert _took_phases(case, worker.check(case)) in (True, None)
+
+
 @fuzz
 @given(case=kernel_cases("max_pool2d"))
 @example(case=_case("max_pool2d", [8, 8, 0, 4], kernel_size=2, padding=1))  # "corrupted size"
@@ -300,6 +334,9 @@ def run_case(case, mg, F, R, calls):
     from minigrad.kernels import im2col_gemm
     default = _WINOGRAD_DEFAULT.setdefault("min", im2col_gemm.WINOGRAD_MIN_CHANNELS)
     im2col_gemm.WINOGRAD_MIN_CHANNELS = 1 if case.get("winograd") else default
+    # (and a transposed stride-2 4x4 one on its phases whatever its tiles' cover)
+    default = _WINOGRAD_DEFAULT.setdefault("cover", im2col_gemm.PHASE_TILES_MOST)
+    im2col_gemm.PHASE_TILES_MOST = float("inf") if case.get("winograd") else default
     # and a "window_rows" case takes the windows as rows from one channel up
     default = _WINOGRAD_DEFAULT.setdefault("rows", im2col_gemm.WINDOW_ROWS_MIN_CHANNELS)
     im2col_gemm.WINDOW_ROWS_MIN_CHANNELS = 1 if case.get("window_rows") else default

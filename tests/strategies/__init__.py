@@ -22,7 +22,8 @@ from .ops import (adaptive_max_pool_inputs, adaptive_pool_inputs, affine_grid_in
                   broadcast_inputs, cat_inputs, conv1d_inputs, conv_inputs, dim_inputs,
                   embedding_inputs, fold_inputs, gather_inputs, getitem_inputs, grid_sample_inputs,
                   interpolate_inputs, linear_inputs, matmul_inputs, max_pool_inputs, norm_inputs,
-                  one_axis_inputs, pad_inputs, permute_inputs, pool1d_inputs, repeat_inputs,
+                  one_axis_inputs, pad_inputs, permute_inputs, phase_conv_inputs, pool1d_inputs,
+                  repeat_inputs,
                   reshape_inputs, scatter_inputs, shuffle_inputs, torch_pad_inputs, unary_inputs,
                   unpool_inputs, winograd_conv_inputs, with_options)
 from .losses import (bce_inputs, class_target_inputs, kl_div_inputs, logits_target_inputs,

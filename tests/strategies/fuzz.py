@@ -39,12 +39,14 @@ def image(draw, N=st.integers(0, 2), C=st.integers(0, 3)):
 
 
 @st.composite
-def kernel_cases(draw, op, oracle="numpy", winograd=False):
+def kernel_cases(draw, op, oracle="numpy", winograd=False, phases=False):
     """One case for ``op``: its tensor inputs and keyword arguments, valid or not.
 
     ``winograd=True`` (conv2d and conv_transpose2d): a 3x3 or 5x5, stride-1, undilated,
     ungrouped geometry, run with the Winograd path taken from one channel up (the case's
-    "winograd" key; the worker lowers ``im2col_gemm.WINOGRAD_MIN_CHANNELS`` for it). Other
+    "winograd" key; the worker lowers ``im2col_gemm.WINOGRAD_MIN_CHANNELS`` for it).
+    ``phases=True``: a 4x4, stride-2, undilated, ungrouped geometry, run the same way on the
+    phases' path (the worker also lifts ``im2col_gemm.PHASE_TILES_MOST``). Other
     conv2d and conv_transpose2d cases take the windows as rows from one channel up half of the
     time (the case's "window_rows" key: ``im2col_gemm.WINDOW_ROWS_MIN_CHANNELS``).
     """
@@ -52,10 +54,11 @@ def kernel_cases(draw, op, oracle="numpy", winograd=False):
                    "max_pool2d": _pool_kwargs, "avg_pool2d": _pool_kwargs,
                    "adaptive_avg_pool2d": _adaptive_kwargs, "max_unpool2d": _unpool_kwargs,
                    "interpolate": _interpolate_kwargs}[op]
-    inputs, kwargs = draw(_winograd_kwargs(op) if winograd else draw_kwargs(op))
+    inputs, kwargs = draw(_winograd_kwargs(op) if winograd else
+                          _phase_kwargs(op) if phases else draw_kwargs(op))
     case = {"op": op, "oracle": oracle, "seed": draw(st.integers(0, 2**16)), "inputs": inputs,
             "kwargs": kwargs}
-    if winograd:
+    if winograd or phases:
         case["winograd"] = True
     elif op in ("conv2d", "conv_transpose2d") and draw(st.booleans()):
         case["window_rows"] = True
@@ -102,6 +105,27 @@ def _winograd_kwargs(draw, op):
     if draw(st.booleans()):
         inputs["bias"] = draw(tensor_spec([K], other))
     return (inputs, {"padding": draw(pairs(st.integers(0, r)))})
+
+
+@st.composite
+def _phase_kwargs(draw, op):
+    """A 4x4 convolution with stride 2, no dilation, one group: the phases' geometry, with
+    every size, dtype, layout, padding (up to 3, past the path's 2) and, for the transposed
+    one, output padding drawn."""
+    N, C, K = draw(st.integers(0, 3)), draw(st.integers(0, 3)), draw(st.integers(0, 3))
+    dtype = draw(DTYPES)
+    other = st.one_of(st.just(dtype), st.just(dtype), DTYPES)
+    x = [N, C, draw(st.integers(0, 9)), draw(st.integers(0, 9))]
+    weight = [K, C, 4, 4] if op == "conv2d" else [C, K, 4, 4]
+    inputs = {"x": draw(tensor_spec(x, st.just(dtype))),
+              "weight": draw(tensor_spec(weight, other))}
+    if draw(st.booleans()):
+        inputs["bias"] = draw(tensor_spec([K], other))
+    kwargs = {"stride": draw(st.sampled_from([2, [2, 2]])),
+              "padding": draw(pairs(st.integers(0, 3)))}
+    if op == "conv_transpose2d":
+        kwargs["output_padding"] = draw(pairs(st.integers(0, 1)))
+    return (inputs, kwargs)
 
 
 @st.composite

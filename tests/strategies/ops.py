@@ -222,6 +222,28 @@ def winograd_conv_inputs(draw, transposed=False):
     return arrays, {"padding": (PH, PW)}
 
 
+@st.composite
+def phase_conv_inputs(draw, transposed=False):
+    """(x, weight[, bias]) and the keywords of a 4x4, stride-2 convolution with padding 0 to 2
+    (transposed: and output padding 0 or 1), the geometry of the phases' Winograd path; images
+    of 1 to 7 rows and columns."""
+    N, C, K = draw(st.integers(1, 2)), draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    H, W = draw(st.integers(1, 7)), draw(st.integers(1, 7))
+    PH, PW = draw(st.integers(0, 2)), draw(st.integers(0, 2))
+    keywords = {"stride": 2}
+    if transposed:  # the output, 2*H + 2 - 2*P + OP, must not be empty
+        PH, PW = min(PH, H), min(PW, W)
+        keywords["output_padding"] = (draw(st.integers(0, 1)), draw(st.integers(0, 1)))
+    else:  # the padded input must hold the kernel
+        PH, PW = max(PH, (5 - H) // 2), max(PW, (5 - W) // 2)
+    keywords["padding"] = (PH, PW)
+    arrays = (draw(values((N, C, H, W))),
+              draw(values((C, K, 4, 4) if transposed else (K, C, 4, 4), salt=1)))
+    if draw(st.booleans()):
+        arrays += (draw(values((K,), salt=2)),)
+    return arrays, keywords
+
+
 def _one_row(g, axis=("H", "KH", "SH", "PH", "DH", "OPH", "OH")):
     """A 2-D geometry draw made 1-D: the H axis becomes one row, one tap, no padding (the W
     axis, drawn as usual, is the sequence's)."""

@@ -61,10 +61,6 @@ from .layout import channels_first, channels_last
 from .parallel import threads_for
 from .winograd import _at3, _bt3
 
-# The products and the transforms' buffers of one chunk of the batch (see WINOGRAD_CHUNK_BYTES).
-PHASE_CHUNK_BYTES = 2 * 2**20
-
-
 def phase_tiles(H, W, PH, PW):
     """(TH, TW): the tiles of 4x4 image rows and columns that cover an H x W image, for
     ``phase_output`` with padding (PH, PW), each in 0, 1, 2. Tile (ty, tx) holds image rows
@@ -207,6 +203,8 @@ def phase_output(m, PH, PW, TH, TW, out, serial=False, bias=None):
         raise ValueError(f"{op}: out must be a C-contiguous (N, C, H, W) array, got shape "
                          f"{out.shape}")
     geometry.check_float(op, "out", out.dtype)
+    for P in (PH, PW):
+        _check_phase_padding(op, P)
     N, C, H, W = out.shape
     if phase_tiles(H, W, PH, PW) != (TH, TW):
         raise ValueError(f"{op}: out of {H}x{W} padded by {(PH, PW)} has "
