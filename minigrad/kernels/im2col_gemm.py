@@ -42,6 +42,19 @@ the weight gradient of such a convolution, on the adjoints of the same transform
 (``winograd_grad_weight_arrays``). CuPy keeps im2col, whose products are where the GPU is
 fastest. Set WINOGRAD = False to compare.
 
+Winograd on the phases: a stride-2 4x4 convolution (undilated, ungrouped, padding 0 to 2, at
+least WINOGRAD_MIN_CHANNELS channels each side) is the sum of four 2x2 stride-1 convolutions,
+one per phase (row and column parity) of its padded input (``kernels/cpu/winograd_phases.py``).
+Each runs as F(2x2, 2x2), and the four add up in the transformed domain: 9 products
+``M[e] = V[e] @ U[e]ᵀ`` with the phases side by side, (tiles, 4C) by (4C, K), where im2col's
+product has 16 taps. The three calls: ``phase_conv_arrays`` (the phases' input transform, then
+F(2x2, 2x2)'s plain output transform), ``phase_conv_transpose_arrays`` (the plain input
+transform of the window side, then ``phase_output`` writes each phase's 2x2 blocks into the
+image) and ``phase_grad_weight_arrays``; the forward's phase transform is kept for the weight
+gradient, as im2col's columns are. A transposed one takes it only where its tiles cover at most
+PHASE_TILES_MOST times its image (an odd padding starts the tiles one row and column before
+the image). This is DCGAN's down- and upsampling layer, and the conv_transpose2d benchmark's.
+
 Windows as rows: a strided (or otherwise not "same") ungrouped convolution with enough
 channels builds its windows as rows instead of columns (``_window_rows``,
 ``kernels/cpu/conv_rows.py``), in all three calls: ``conv_arrays`` (im2col_rows, then

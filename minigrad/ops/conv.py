@@ -13,10 +13,11 @@ the user-facing checks in ``conv2d`` and ``conv_transpose2d`` hold by constructi
 Each forward is a matrix product around the im2col / col2im data movement, on raw arrays in
 ``kernels/im2col_gemm.py``; on the CPU a 3x3 or 5x5, stride-1 convolution with 16 or more
 channels each side (and the stride-1 transposed one, its input gradient, and its weight
-gradient) runs as Winograd's F(2x2, 3x3) or F(2x2, 5x5) there instead; a strided one with 16 or more channels takes its
-windows as rows (``kernels/cpu/conv_rows.py``). Bad input is refused here, before any of it
-runs: dtypes other than float32 and float64, mixed dtypes, an empty (H, W) plane (N and the
-channels may be 0).
+gradient) runs as Winograd's F(2x2, 3x3) or F(2x2, 5x5) there instead; a stride-2 4x4 one
+(and its transpose) as F(2x2, 2x2) on each of its four phases; another strided one with 16 or
+more channels takes its windows as rows (``kernels/cpu/conv_rows.py``). Bad input is refused
+here, before any of it runs: dtypes other than float32 and float64, mixed dtypes, an empty
+(H, W) plane (N and the channels may be 0).
 
 Saved columns: ``Conv2d``'s forward builds ``cols = im2col(x)``, and its weight gradient
 ``Conv2dGradWeight(x, g)`` needs the same ``cols``. When the weight wants a gradient and the
@@ -24,8 +25,8 @@ columns fit in ``SAVED_COLUMNS_BYTES`` (a per-node budget), the forward keeps th
 backward (as a saved value, so the engine frees them with the node's other saved arrays once
 backward has run without ``retain_graph``) and the backward skips one im2col. The columns
 only rearrange x, so the second-order graph is the same: ``Conv2dGradWeight`` still saves x.
-A Winograd forward builds no columns (its list stays empty): its weight gradient runs on
-Winograd's transforms too.
+A 3x3 or 5x5 Winograd forward builds no columns (its list stays empty): its weight gradient
+runs on Winograd's transforms too; a stride-2 4x4 one keeps its phase transform instead.
 ``ConvTranspose2d.backward`` shares the im2col of its incoming gradient the same way between
 its two gradients.
 

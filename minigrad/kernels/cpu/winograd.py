@@ -25,6 +25,13 @@ and for r = 5 (points 0, 1, -1, 2, -2 and infinity; the same Bᵀ as Lavin and G
     Aᵀ = [[1, 1,  1, 1,  1, 0],
           [0, 1, -1, 2, -2, 1]]
 
+and for r = 2 (points 0, 1 and infinity; not a convolution minigrad routes here by itself, but
+each of the four phases of a stride-2 4x4 convolution, ``kernels/cpu/winograd_phases.py``)
+
+    Bᵀ = [[1, -1, 0],    G = [[1, 0],    Aᵀ = [[1, 1, 0],
+          [0,  1, 0],         [1, 1],          [0, 1, 1]]
+          [0, -1, 1]]         [0, 1]]
+
 n² multiplications per 2x2 block and input channel instead of 4r²: 16 against 36 for r = 3
 (2.25x fewer), 36 against 100 for r = 5 (2.8x fewer). Summed over the input channels, the
 elementwise products become n² matrix products, one per entry e of the n x n transformed tile:
@@ -81,7 +88,7 @@ Notation
 --------
 N, C, H, W  the input batch, its channels and image size
 K           output channels
-r           the kernel's size, 3 or 5;  n = r + 1 the tile's;  E = n² entries per tile
+r           the kernel's size, 2, 3 or 5;  n = r + 1 the tile's;  E = n² entries per tile
 PH, PW      zero padding;  OH, OW  output size, ``OH = H + 2*PH - r + 1``
 TH, TW      tiles down and across, ``TH = ceil(OH / 2)``;  T = TH * TW tiles per plane
 e           an entry of the transformed n x n tile, ``e = n*i + j``
