@@ -292,6 +292,10 @@ def test_phase_output_adds_the_bias_once_per_pixel():
     (lambda: P.phase_weight_adjoint(np.zeros((16, 2, 8))), ValueError,
      r"phase_weight_adjoint: expected dU of shape \(9, K, 4C\), got shape \(16, 2, 8\)"),
     (lambda: P.phase_weight_adjoint(np.zeros((9, 2, 6))), ValueError, r"got shape \(9, 2, 6\)"),
+    (lambda: P.phase_weight(np.zeros((2, 2, 4, 4), np.int64)), TypeError,
+     r"phase_weight: w must be floating point \(float32 or float64\), got dtype int64"),
+    (lambda: P.phase_weight_adjoint(np.zeros((9, 2, 8), np.int32)), TypeError,
+     r"phase_weight_adjoint: dU must be floating point"),
 ])
 def test_bad_arguments_are_refused_before_the_kernel_runs(call, error, message):
     with pytest.raises(error, match=message):

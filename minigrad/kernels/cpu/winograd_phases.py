@@ -76,54 +76,95 @@ def _check_phase_padding(op, P):
         raise ValueError(f"{op}: the padding must be 0, 1 or 2, got {P}")
 
 
-def _phase_matrix(flip):
-    """The linear map from a 4x4 filter's 16 taps to its phases' U = G g Gᵀ: a (36, 16)
-    matrix whose row ``4*e + 2*p + q`` gives entry e of phase (p, q) (``flip``: of the flipped
-    sub-kernels, ``g[a, b] = w[2*(1 - a) + p, 2*(1 - b) + q]``)."""
-    G = _G2
-    phi = np.zeros((9, 2, 2, 4, 4))
-    for p in range(2):
-        for q in range(2):
-            for a in range(2):
-                for b in range(2):
-                    # the sub-kernel's tap (a, b) is the filter's (kh, kw)
-                    kh, kw = (2 * (1 - a) + p, 2 * (1 - b) + q) if flip else (2 * a + p,
-                                                                              2 * b + q)
-                    phi[:, p, q, kh, kw] += np.outer(G[:, a], G[:, b]).reshape(9)
-    return phi.reshape(36, 16)
-
-
-_G2 = np.array([[1., 0.], [1., 1.], [0., 1.]])
-_PHI = {False: _phase_matrix(False), True: _phase_matrix(True)}
-
-
 def phase_weight(w, flip=False, transposed=False):
     """U = G g Gᵀ of each phase's 2x2 sub-kernel ``g = w[k, c, p::2, q::2]`` (flipped in both
     axes with ``flip``: the transposed convolution's): ``(K, C, 4, 4) -> (9, K, 4C)``, with
     ``U[e, k, (2*p + q)*C + c]``; with ``transposed``, each entry's transpose, ``(9, 4C, K)``
-    (the convolution's product takes ``V[e] @ U[e]ᵀ``). One small product in w's dtype: the
-    map's entries are 0 and 1."""
+    (the convolution's product takes ``V[e] @ U[e]ᵀ``). G's entries are 0 and 1, so each
+    entry is a sum of one, two or four taps, in w's dtype."""
     if w.ndim != 4 or w.shape[2:] != (4, 4):
         raise ValueError(f"phase_weight: expected a weight of shape (K, C, 4, 4), got shape "
                          f"{w.shape}")
+    geometry.check_float("phase_weight", "w", w.dtype)
     K, C = w.shape[:2]
-    phi = _PHI[bool(flip)].astype(w.dtype)
-    if transposed:  # (C, K, 16) @ (16, 36) -> [c, k, e, ph] -> [e, ph, c, k]
-        U = (w.transpose(1, 0, 2, 3).reshape(C, K, 16) @ phi.T).reshape(C, K, 9, 4)
-        return np.ascontiguousarray(U.transpose(2, 3, 0, 1)).reshape(9, 4 * C, K)
-    U = (w.reshape(K, C, 16) @ phi.T).reshape(K, C, 9, 4)  # [k, c, e, ph] -> [e, k, ph, c]
-    return np.ascontiguousarray(U.transpose(2, 0, 3, 1)).reshape(9, K, 4 * C)
+    if transposed:
+        U = np.empty((9, 4, C, K), dtype=w.dtype)
+        _phase_weight_t_loop(w, bool(flip), U)
+        return U.reshape(9, 4 * C, K)
+    U = np.empty((9, K, 4, C), dtype=w.dtype)
+    _phase_weight_loop(w, bool(flip), U)
+    return U.reshape(9, K, 4 * C)
 
 
 def phase_weight_adjoint(dU):
     """The weight's gradient from each phase's 3x3 gradient dU: ``(9, K, 4C) -> (K, C, 4, 4)``,
-    the adjoint of :func:`phase_weight` (unflipped)."""
+    the adjoint of :func:`phase_weight` (unflipped): ``Gᵀ dU G`` of each phase, each tap the
+    sum of four entries."""
     if dU.ndim != 3 or dU.shape[0] != 9 or dU.shape[2] % 4:
         raise ValueError(f"phase_weight_adjoint: expected dU of shape (9, K, 4C), got shape "
                          f"{dU.shape}")
+    geometry.check_float("phase_weight_adjoint", "dU", dU.dtype)
     K, C = dU.shape[1], dU.shape[2] // 4
-    by_filter = dU.reshape(9, K, 4, C).transpose(1, 3, 0, 2).reshape(K, C, 36)
-    return (by_filter @ _PHI[False].astype(dU.dtype)).reshape(K, C, 4, 4)
+    dw = np.empty((K, C, 4, 4), dtype=dU.dtype)
+    _phase_weight_adjoint_loop(np.ascontiguousarray(dU).reshape(9, K, 4, C), dw)
+    return dw
+
+
+@numba.njit(inline="always", cache=True)
+def _phase_entries(taps, p, q, flip):
+    """The 9 entries of G g Gᵀ, e = 3*i + j, for phase (p, q)'s sub-kernel g of one 4x4
+    filter's ``taps``."""
+    if flip:  # g[a, b] = taps[2*(1 - a) + p, 2*(1 - b) + q]
+        g00, g01, g10, g11 = taps[2 + p, 2 + q], taps[2 + p, q], taps[p, 2 + q], taps[p, q]
+    else:  # g[a, b] = taps[2*a + p, 2*b + q]
+        g00, g01, g10, g11 = taps[p, q], taps[p, 2 + q], taps[2 + p, q], taps[2 + p, 2 + q]
+    top, bottom = g00 + g01, g10 + g11  # rows 0 and 2 of g Gᵀ, middle column
+    return g00, top, g01, g00 + g10, top + bottom, g01 + g11, g10, bottom, g11
+
+
+@numba.njit(nogil=True, cache=True)
+def _phase_weight_loop(w, flip, U):
+    """U[e, k, 2*p + q, c]: the entries of phase (p, q)'s sub-kernel of filter (k, c), c
+    innermost (U's contiguous axis)."""
+    K, C = w.shape[:2]
+    for k in range(K):
+        for p in range(2):
+            for q in range(2):
+                for c in range(C):
+                    entries = _phase_entries(w[k, c], p, q, flip)
+                    for e in range(9):
+                        U[e, k, 2 * p + q, c] = entries[e]
+
+
+@numba.njit(nogil=True, cache=True)
+def _phase_weight_t_loop(w, flip, U):
+    """U[e, 2*p + q, c, k], the same entries with k innermost (this U's contiguous axis)."""
+    K, C = w.shape[:2]
+    for p in range(2):
+        for q in range(2):
+            for c in range(C):
+                for k in range(K):
+                    entries = _phase_entries(w[k, c], p, q, flip)
+                    for e in range(9):
+                        U[e, 2 * p + q, c, k] = entries[e]
+
+
+@numba.njit(nogil=True, cache=True)
+def _phase_weight_adjoint_loop(dU, dw):
+    """dw[k, c, 2*a + p, 2*b + q] = (Gᵀ d G)[a, b] for phase (p, q)'s d = dU[:, k, 2*p + q, c]."""
+    K, C = dw.shape[:2]
+    for k in range(K):
+        for p in range(2):
+            for q in range(2):
+                ph = 2 * p + q
+                for c in range(C):
+                    # Gᵀ's rows pick entries i (and j) in {0, 1} for a (b) = 0, {1, 2} for 1
+                    d11 = dU[4, k, ph, c]
+                    dw[k, c, p, q] = dU[0, k, ph, c] + dU[1, k, ph, c] + dU[3, k, ph, c] + d11
+                    dw[k, c, p, 2 + q] = dU[1, k, ph, c] + dU[2, k, ph, c] + d11 + dU[5, k, ph, c]
+                    dw[k, c, 2 + p, q] = dU[3, k, ph, c] + d11 + dU[6, k, ph, c] + dU[7, k, ph, c]
+                    dw[k, c, 2 + p, 2 + q] = (d11 + dU[5, k, ph, c] + dU[7, k, ph, c]
+                                              + dU[8, k, ph, c])
 
 
 def _check_phase_tiles(op, name, tiles, count, channels, dtype):
