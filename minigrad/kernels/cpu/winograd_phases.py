@@ -26,10 +26,13 @@ entry e, ``M[e] = V[e] @ U[e]ᵀ`` with the phases side by side along the channe
   y = the plain F(2x2, 2x2) output transform of M (``winograd_output(..., r=2)``).
 - transposed convolution (window to image): each 2x2 block of a phase of the image is, by the
   same sum read backwards, a 2x2 correlation of three window rows and columns with the phase's
-  flipped sub-kernel; the four phases read the same 3x3 patch, window rows ``2t - 1 ... 2t + 1``
-  for the padded image rows ``4t ... 4t + 3``. So V = the plain input transform of g, padded by
-  1 (``winograd_input(..., r=2)``), M[e] (tiles, 4C) = V[e] @ U'[e] with the flipped phases'
-  U', and ``phase_output`` writes each phase's Aᵀ m A into its rows and columns of the image.
+  flipped sub-kernel; the four phases read the same 3x3 patch, window rows
+  ``2t - 1 + P//2 ... 2t + 1 + P//2`` for the image rows ``4t - P%2 ... 4t - P%2 + 3``. So
+  V = the plain input transform of g, padded by ``1 - P//2`` (``winograd_input(..., r=2)``),
+  M[e] (tiles, 4C) = V[e] @ U'[e] with the flipped phases' U', and ``phase_output`` writes
+  each phase's Aᵀ m A into its rows and columns of the image. (With an odd P the tiles start
+  a row and a column before the image: on a small image that is many tiles of padding, which
+  ``kernels/im2col_gemm.py`` weighs before it takes this path.)
 - weight gradient: ``dU[e] = D[e]ᵀ @ V[e]`` with D = A gy Aᵀ of the window gradient's 2x2 tiles
   (``winograd_output_adjoint(..., r=2)``) and V from ``phase_input``; then each phase's
   ``Gᵀ dU G`` is its sub-kernel's gradient (``phase_weight_adjoint``).
@@ -46,10 +49,10 @@ Notation
 --------
 N, C, H, W  the image side: batch, channels and size
 K, OH, OW   the window side: channels and size, ``OH = (H + 2*P - 4) // 2 + 1``
-P           zero padding (PH, PW)
+P           zero padding (PH, PW), 0, 1 or 2
 TH, TW      2x2 tiles of the window (``winograd_tiles(OH, OW)``) for the convolution and the
-            weight gradient;  ``ceil((H + P) / 4)`` tiles of 4x4 image rows and columns for
-            the transposed convolution (``phase_tiles``)
+            weight gradient;  ``ceil((H + P % 2) / 4)`` tiles of 4x4 image rows and columns
+            for the transposed convolution (``phase_tiles``)
 p, q        the parity of a padded image row and column;  ph = 2*p + q the phase
 e           an entry of the transformed 3x3 tile, ``e = 3*i + j``
 """
@@ -60,6 +63,7 @@ from .. import geometry
 from .layout import channels_first, channels_last
 from .parallel import threads_for
 from .winograd import _at3, _bt3
+
 
 def phase_tiles(H, W, PH, PW):
     """(TH, TW): the tiles of 4x4 image rows and columns that cover an H x W image, for
