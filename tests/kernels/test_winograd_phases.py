@@ -377,10 +377,6 @@ def test_a_strided_4x4_transposed_convolution_takes_the_phases_and_matches_im2co
     # the forward writes the image; the input gradient (a convolution of the image gradient)
     # reads the image's phases, and the weight gradient reuses them
     assert _passes(calls) == ["phase_output", "phase_input"]
-    np.testing.assert_allclose(fast[0], R.conv_transpose2d(
-        x.numpy().astype(np.float64), w.numpy().astype(np.float64),
-        b.numpy().astype(np.float64), stride=2, padding=padding, output_padding=output_padding),
-        rtol=tol, atol=tol * np.abs(plain[0]).max())
     for a, c in zip(fast, plain):
         assert a.dtype == dtype
         np.testing.assert_allclose(a, c, rtol=tol, atol=tol * np.abs(c).max())
@@ -471,13 +467,14 @@ def test_float32_rounds_like_im2col():
     rng = np.random.default_rng(10)
     x = rng.standard_normal((8, 32, 16, 16))
     w = rng.standard_normal((64, 32, 4, 4)) * 0.1
-    exact = R.conv2d(x, w, stride=2, padding=1)
 
-    def relative_error():
-        y = F.conv2d(mg.tensor(x.astype(np.float32)), mg.tensor(w.astype(np.float32)),
-                     stride=2, padding=1).numpy()
-        return np.abs(y - exact).max() / np.abs(exact).max()
-    error = relative_error()
+    def conv(dtype):
+        return F.conv2d(mg.tensor(x.astype(dtype)), mg.tensor(w.astype(dtype)), stride=2,
+                        padding=1).numpy()
+    # float64 on im2col is the exact value to about 1e-15 (and quicker than the slow reference,
+    # which the tests above hold both paths to on smaller shapes)
     with im2col_gemm_off():
-        plain_error = relative_error()
+        exact = conv(np.float64)
+        plain_error = np.abs(conv(np.float32) - exact).max() / np.abs(exact).max()
+    error = np.abs(conv(np.float32) - exact).max() / np.abs(exact).max()
     assert error < 1e-5 and error < 10 * plain_error, (error, plain_error)
