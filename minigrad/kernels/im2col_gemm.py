@@ -204,13 +204,13 @@ def _winograd_chunks(kernels, x, K, r, OH, OW):
                                   N * K * C * r * r * OH * OW))
 
 
-def _tile_chunks(kernels, x, E, C_in, C_out, T, multiply_adds, budget=None):
+def _tile_chunks(kernels, x, E, C_in, C_out, T, multiply_adds):
     """(threads, slices, spaces) of a Winograd call on ``x`` with T tiles per sample and E
     entries per tile: one (V, M) pair of flat buffers per thread, for the biggest chunk's
     (E, tiles, C_in) and (E, tiles, C_out)."""
     n_threads = _chunk_threads(x, multiply_adds)
     slices = _batch_slices(kernels, x, E * (C_in + C_out) * T * x.itemsize, n_threads,
-                           budget=kernels.WINOGRAD_CHUNK_BYTES if budget is None else budget)
+                           budget=kernels.WINOGRAD_CHUNK_BYTES)
     most = max(b.stop - b.start for b in slices) * T
     xp = xp_of(x)
     spaces = [(xp.empty(E * most * C_in, dtype=x.dtype), xp.empty(E * most * C_out,
@@ -393,8 +393,9 @@ def conv_arrays(kernels, x, weight, geometry, G, OH, OW, columns=None, bias=None
     rows layout's transposing copy; else afterwards).
 
     ``columns``, a list, receives the columns of each chunk, ``(C*KH*KW, n*OH*OW)`` arrays, or
-    their transposes ``(n*OH*OW, C*KH*KW)`` where the windows are rows (``_window_rows``); a
-    Winograd convolution has none and leaves it empty.
+    their transposes ``(n*OH*OW, C*KH*KW)`` where the windows are rows (``_window_rows``), or
+    the phase transforms ``(9, tiles, 4C)`` of a stride-2 4x4 one on Winograd's phases; a 3x3
+    or 5x5 Winograd convolution has none and leaves it empty.
     """
     if _winograd_fits(kernels, x, weight.shape, geometry, G, OH, OW):
         # (its weight gradient takes Winograd too: grad_weight_arrays)
@@ -458,7 +459,7 @@ def conv_transpose_arrays(kernels, x, weight, geometry, G, H, W, rows=None, bias
     Here x is on the column side (it has the convolution's output shape) and the result on the
     image side; ``weight`` is read as a transposed-convolution weight ``(C_in, C_out // G, ...)``.
     ``rows``, a list, receives each chunk of x as the (G, K // G, n*OH*OW) rows of its product,
-    or as (n*OH*OW, K) where the windows are rows (``_window_rows``); the Winograd path leaves
+    or as (n*OH*OW, K) where the windows are rows (``_window_rows``); the Winograd paths leave
     it empty.
     """
     xp = xp_of(x)
@@ -547,7 +548,8 @@ def grad_weight_arrays(kernels, x, grad_y, KH, KW, geometry, G, columns=None, gr
     used instead of a new im2col (the chunks match: both split the batch the same way).
     ``grad_rows``: what ``conv_transpose_arrays(..., rows=[])`` collected for ``grad_y``, used
     instead of transposing it again. A convolution that takes Winograd (``_winograd_fits``)
-    has neither and runs ``winograd_grad_weight_arrays``.
+    has neither and runs ``winograd_grad_weight_arrays``; one on the phases (``_phases_fit``)
+    runs ``phase_grad_weight_arrays``, reading ``columns`` as the forward's phase transforms.
     """
     C = x.shape[1]
     _, K, OH, OW = grad_y.shape
