@@ -265,6 +265,8 @@ class Fetcher:
             self._stage = ("collate_fn on the sample at index {}", indices)
             return self.collate_fn(sample)
         if self.fast:
+            if len(indices) == 0:  # as default_collate says on the general path
+                raise ValueError("default_collate: needs at least one sample")
             self._stage = ("indexing the tensors at {}", indices)
             columns = []
             for t in self.dataset.tensors:

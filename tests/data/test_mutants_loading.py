@@ -586,6 +586,21 @@ def test_load_fashion_mnist_errors_name_the_function(tmp_path, monkeypatch):
                                "classes 0..9")
 
 
+def test_an_empty_batch_of_indices_is_refused_alike_on_the_fast_and_the_general_path():
+    """A batch sampler that yields an empty list: the fast path (a plain TensorDataset) used to
+    give an empty batch where the general path (here a subclass, which must see every sample)
+    raised default_collate's ValueError; both raise it now, after the batches before it."""
+    class Subclass(TensorDataset):
+        pass
+
+    x = Tensor(np.arange(6.0).reshape(3, 2))
+    for dataset in (TensorDataset(x), Subclass(x)):
+        batches = iter(DataLoader(dataset, batch_sampler=[[0, 2], []]))
+        np.testing.assert_array_equal(next(batches)[0].numpy(), [[0.0, 1.0], [4.0, 5.0]])
+        with pytest.raises(ValueError, match=r"^default_collate: needs at least one sample$"):
+            next(batches)
+
+
 def test_collate_errors_word_for_word():
     with pytest.raises(ValueError) as info:
         default_collate([])
@@ -674,11 +689,10 @@ def test_fetcher_stage_names_what_it_was_doing():
     assert fast.stage == "indexing the tensors at [3, 1]"
 
 
-def test_fast_path_takes_an_empty_index_list():
+def test_fast_path_refuses_an_empty_index_list_as_the_general_path_does():
     x = np.arange(6, dtype=np.float32).reshape(3, 2)
-    xb, yb = Fetcher(TensorDataset(x, np.arange(3)))([])
-    assert xb.shape == (0, 2) and xb.dtype == np.float32
-    assert yb.shape == (0,) and yb.dtype == np.int64
+    with pytest.raises(ValueError, match=r"^default_collate: needs at least one sample$"):
+        Fetcher(TensorDataset(x, np.arange(3)))([])
 
 
 def test_len_of_a_stream_loader_counts_its_batches():
