@@ -9,6 +9,8 @@ raised before a kernel runs. (The op-spec registry gradchecks and gradgradchecks
 ``conv2d_phases`` and ``conv_transpose2d_phases``, and the fuzzer throws odd sizes, dtypes and
 layouts at it, ``test_fuzz_conv2d_phases``.)
 """
+import itertools
+
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
@@ -35,6 +37,11 @@ def test_the_matrices_make_a_2x2_block_of_a_2x2_correlation():
         np.testing.assert_allclose(y, expected, rtol=1e-12, atol=1e-12)
 
 
+def _every_phase_of_every_tile(N, C, TH, TW):
+    """(s, c, ty, tx, p, q) for sample s, channel c, tile (ty, tx) and phase (p, q)."""
+    return itertools.product(range(N), range(C), range(TH), range(TW), range(2), range(2))
+
+
 def _slow_phase_input(x, PH, PW, TH, TW):
     """V[e, s*T + ty*TW + tx, (2p + q)*C + c] = (Bᵀ d B)[e] for the patch d of padded rows
     4ty + p + 2i and columns 4tx + q + 2j (i, j = 0, 1, 2) of channel c."""
@@ -43,16 +50,9 @@ def _slow_phase_input(x, PH, PW, TH, TW):
     padded[:, :, PH:PH + H, PW:PW + Wd] = x
     T = TH * TW
     V = np.zeros((9, N * T, 4 * C))
-    for s in range(N):
-        for c in range(C):
-            for ty in range(TH):
-                for tx in range(TW):
-                    for p in range(2):
-                        for q in range(2):
-                            d = padded[s, c, 4 * ty + p:4 * ty + p + 5:2,
-                                       4 * tx + q:4 * tx + q + 5:2]
-                            V[:, s * T + ty * TW + tx, (2 * p + q) * C + c] = (
-                                B_T @ d @ B_T.T).ravel()
+    for s, c, ty, tx, p, q in _every_phase_of_every_tile(N, C, TH, TW):
+        d = padded[s, c, 4 * ty + p:4 * ty + p + 5:2, 4 * tx + q:4 * tx + q + 5:2]
+        V[:, s * T + ty * TW + tx, (2 * p + q) * C + c] = (B_T @ d @ B_T.T).ravel()
     return V
 
 
@@ -63,15 +63,9 @@ def _slow_phase_output(M, PH, PW, shape):
     TH, TW = P.phase_tiles(H, Wd, PH, PW)
     T = TH * TW
     tiled = np.zeros((N, C, 4 * TH, 4 * TW))
-    for s in range(N):
-        for c in range(C):
-            for ty in range(TH):
-                for tx in range(TW):
-                    for p in range(2):
-                        for q in range(2):
-                            m = M[:, s * T + ty * TW + tx, (2 * p + q) * C + c].reshape(3, 3)
-                            tiled[s, c, 4 * ty + p:4 * ty + p + 3:2,
-                                  4 * tx + q:4 * tx + q + 3:2] = A_T @ m @ A_T.T
+    for s, c, ty, tx, p, q in _every_phase_of_every_tile(N, C, TH, TW):
+        m = M[:, s * T + ty * TW + tx, (2 * p + q) * C + c].reshape(3, 3)
+        tiled[s, c, 4 * ty + p:4 * ty + p + 3:2, 4 * tx + q:4 * tx + q + 3:2] = A_T @ m @ A_T.T
     return tiled[:, :, PH % 2:PH % 2 + H, PW % 2:PW % 2 + Wd]
 
 
