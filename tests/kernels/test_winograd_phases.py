@@ -253,7 +253,7 @@ def test_phase_output_adds_the_bias_once_per_pixel():
 @pytest.mark.parametrize("call, error, message", [
     (lambda: P.phase_input(np.zeros((1, 2, 4, 4)), 1, 1, 2, 2, out=np.zeros((9, 4, 6))),
      ValueError, r"phase_input: out must be a C-contiguous float64 array of shape \(9, 4, 8\) "
-                 r"\(entries, tiles, phases x channels\), got shape \(9, 4, 6\), dtype float64"),
+                 r"\(entries, tiles, channels\), got shape \(9, 4, 6\), dtype float64"),
     (lambda: P.phase_input(np.zeros((1, 2, 4, 4)), 1, 1, 2, 2,
                            out=np.zeros((9, 4, 8), np.float32)), ValueError, r"float64 array"),
     (lambda: P.phase_input(np.zeros((1, 2, 4, 4)), 1, 1, 2, 2,
@@ -264,7 +264,7 @@ def test_phase_output_adds_the_bias_once_per_pixel():
     (lambda: P.phase_input(np.zeros((1, 2, 4, 4)), -1, 1, 2, 2, out=np.zeros((9, 4, 8))),
      ValueError, r"phase_input: padding \(-1, 1\) must be >= 0"),
     (lambda: P.phase_input(np.zeros((1, 2, 4, 4)), 1, 1, 0, 2, out=np.zeros((9, 0, 8))),
-     ValueError, r"phase_input: tiles \(0, 2\) must be >= 1"),
+     ValueError, r"phase_input: padding \(1, 1\) must be >= 0 and tiles \(0, 2\) >= 1"),
     (lambda: P.phase_input(np.zeros((1, 2, 4, 4), np.int64), 1, 1, 2, 2,
                            out=np.zeros((9, 4, 8))),
      TypeError, r"phase_input: x must be floating point \(float32 or float64\), got dtype int64"),
@@ -277,7 +277,7 @@ def test_phase_output_adds_the_bias_once_per_pixel():
      ValueError, r"phase_output: the padding must be 0, 1 or 2, got 3"),
     (lambda: P.phase_output(np.zeros((9, 4, 8)), 1, 1, 2, 2,
                             out=np.zeros((1, 2, 6, 12))[..., ::2]),
-     ValueError, r"phase_output: out must be a C-contiguous \(N, C, H, W\) array"),
+     ValueError, r"phase_output: out must be C-contiguous$"),
     (lambda: P.phase_output(np.zeros((9, 4, 8)), 1, 1, 2, 2,
                             out=np.zeros((1, 2, 6, 6), np.float16)),
      TypeError, r"phase_output: out must be floating point .* float16"),

@@ -209,6 +209,12 @@ def _check_tiled_image(op, name, shape, dtype, TH, TW):
                          f"2x2, got tiles {(TH, TW)}")
 
 
+def _check_padding_and_tiles(op, PH, PW, TH, TW):
+    """An input transform's padding (>= 0) and tiles (>= 1)."""
+    if min(PH, PW) < 0 or min(TH, TW) < 1:
+        raise ValueError(f"{op}: padding {(PH, PW)} must be >= 0 and tiles {(TH, TW)} >= 1")
+
+
 def _check_image(op, name, shape, dtype):
     """An (N, C, H, W) image of a dtype the kernels are compiled for (any size may be 0)."""
     if len(shape) != 4:
@@ -237,8 +243,7 @@ def winograd_input(x, PH, PW, TH, TW, out, serial=False, r=3):
     op = "winograd_input"
     _check_r(op, r)
     _check_image(op, "x", x.shape, x.dtype)
-    if min(PH, PW) < 0 or min(TH, TW) < 1:
-        raise ValueError(f"{op}: padding {(PH, PW)} must be >= 0 and tiles {(TH, TW)} >= 1")
+    _check_padding_and_tiles(op, PH, PW, TH, TW)
     N, C = x.shape[:2]
     _check_tiles(op, "out", out, r, N * TH * TW, C, x.dtype)
     x = np.ascontiguousarray(x)

@@ -62,7 +62,7 @@ import numpy as np
 from .. import geometry
 from .layout import channels_first, channels_last
 from .parallel import threads_for
-from .winograd import _at3, _bt3
+from .winograd import _at3, _bt3, _check_image, _check_padding_and_tiles, _check_tiles
 
 
 def phase_tiles(H, W, PH, PW):
@@ -171,20 +171,6 @@ def _phase_weight_adjoint_loop(dU, dw):
                                               + dU[8, k, ph, c])
 
 
-def _check_phase_tiles(op, name, tiles, count, channels, dtype):
-    """``tiles`` must be a C-contiguous (9, count, 4*channels) array of ``dtype``."""
-    shape = (9, count, 4 * channels)
-    if tiles.shape != shape or tiles.dtype != dtype or not tiles.flags.c_contiguous:
-        raise ValueError(f"{op}: {name} must be a C-contiguous {dtype} array of shape {shape} "
-                         f"(entries, tiles, phases x channels), got shape {tiles.shape}, dtype "
-                         f"{tiles.dtype}")
-
-
-def _check_padding(op, PH, PW):
-    if min(PH, PW) < 0:
-        raise ValueError(f"{op}: padding {(PH, PW)} must be >= 0")
-
-
 def phase_input(x, PH, PW, TH, TW, out, serial=False):
     """V = Bᵀ d B of each phase's 3x3 patch d, for every 2x2 tile of a stride-2 4x4
     convolution's output, written into ``out``.
@@ -205,14 +191,10 @@ def phase_input(x, PH, PW, TH, TW, out, serial=False):
         Run on the calling thread alone, without the GIL, instead of over Numba's threads.
     """
     op = "phase_input"
-    if x.ndim != 4:
-        raise ValueError(f"{op}: expected x of shape (N, C, H, W), got shape {x.shape}")
-    geometry.check_float(op, "x", x.dtype)
-    _check_padding(op, PH, PW)
-    if min(TH, TW) < 1:
-        raise ValueError(f"{op}: tiles {(TH, TW)} must be >= 1")
+    _check_image(op, "x", x.shape, x.dtype)
+    _check_padding_and_tiles(op, PH, PW, TH, TW)
     N, C = x.shape[:2]
-    _check_phase_tiles(op, "out", out, N * TH * TW, C, x.dtype)
+    _check_tiles(op, "out", out, 2, N * TH * TW, 4 * C, x.dtype)  # the phases side by side
     x = np.ascontiguousarray(x)
     if serial:
         _input_serial(x, PH, PW, TH, TW, out)
@@ -244,17 +226,16 @@ def phase_output(m, PH, PW, TH, TW, out, serial=False, bias=None):
         Added to every pixel of channel c, in the pass that writes the image.
     """
     op = "phase_output"
-    if out.ndim != 4 or not out.flags.c_contiguous:
-        raise ValueError(f"{op}: out must be a C-contiguous (N, C, H, W) array, got shape "
-                         f"{out.shape}")
-    geometry.check_float(op, "out", out.dtype)
+    _check_image(op, "out", out.shape, out.dtype)
+    if not out.flags.c_contiguous:
+        raise ValueError(f"{op}: out must be C-contiguous")
     for P in (PH, PW):
         _check_phase_padding(op, P)
     N, C, H, W = out.shape
     if phase_tiles(H, W, PH, PW) != (TH, TW):
         raise ValueError(f"{op}: out of {H}x{W} padded by {(PH, PW)} has "
                          f"{phase_tiles(H, W, PH, PW)} tiles of 4x4, got tiles {(TH, TW)}")
-    _check_phase_tiles(op, "m", m, N * TH * TW, C, out.dtype)
+    _check_tiles(op, "m", m, 2, N * TH * TW, 4 * C, out.dtype)
     bias = geometry.checked_bias(op, bias, C, out.dtype, np)
     if serial:
         _output_serial(m, PH % 2, PW % 2, TH, TW, bias, out)
